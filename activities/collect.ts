@@ -1,0 +1,139 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { audit } from '../lib/audit';
+import { withTransaction } from '../lib/db';
+import { ProviderError, type ProviderOrder } from '../lib/provider';
+import { type CollectInput, type CollectResult, ProviderFailureType } from '../workflows/types';
+import { type ActivityDeps, cardKeyName } from './deps';
+
+const FINAL = new Set(['FULFILLED', 'FAILED', 'CANCELLED']);
+
+/**
+ * Polls the provider once and stores the new cards: blind index (transit HMAC), one batched transit
+ * encryption with the order id as context, INSERT ... ON CONFLICT DO NOTHING. Plaintext never leaves this
+ * function. When nothing changed it fails retryably, so Temporal's retry backoff does the waiting.
+ */
+export function collectActivity(deps: ActivityDeps) {
+  return async function collect(input: CollectInput): Promise<CollectResult> {
+    const { orderId } = input;
+    const attempt = Context.current().info.attempt;
+    let order: ProviderOrder;
+    try {
+      order = await deps.provider.checkOrder(orderId);
+    } catch (err) {
+      throw providerFailure(err, backoff(input, attempt));
+    }
+
+    const inserted = await storeCards(deps, orderId, order);
+    const { rows } = await deps.db.query<{ stored: number }>(
+      `UPDATE orders SET provider_status = $2, quantity = $3, updated_at = now() WHERE order_id = $1
+       RETURNING (SELECT count(*)::int FROM cards WHERE order_id = $1) AS stored`,
+      [orderId, order.status, order.quantity],
+    );
+    const stored = rows[0]?.stored ?? 0;
+    const newlyStored = stored - input.knownStored;
+    if (inserted > 0) deps.log.info({ orderId, inserted, stored, status: order.status }, 'cards stored');
+
+    if (newlyStored <= 0 && !FINAL.has(order.status)) {
+      throw ApplicationFailure.create({
+        type: ProviderFailureType.notReady,
+        message: `order is ${order.status}, ${stored}/${order.quantity} cards stored; waiting for the provider`,
+        nextRetryDelay: backoff(input, attempt),
+      });
+    }
+    return { status: order.status, quantity: order.quantity, stored, newlyStored };
+  };
+}
+
+async function storeCards(deps: ActivityDeps, orderId: string, order: ProviderOrder): Promise<number> {
+  if (order.cards.length === 0) return 0;
+  // The HMAC input includes the order id, so the same code never yields the same index in two orders.
+  const indexes = await deps.transit.hmacBatch(
+    deps.indexKey,
+    order.cards.map((c) => `${orderId}\u0000${c.value}`),
+    deps.indexKeyVersion,
+  );
+  const { rows: existing } = await deps.db.query<{ blind_index: string }>(
+    'SELECT blind_index FROM cards WHERE order_id = $1 AND blind_index = ANY($2)',
+    [orderId, indexes],
+  );
+  const seen = new Set(existing.map((r) => r.blind_index));
+  const fresh: Array<{ index: string; value: string; serial: string }> = [];
+  order.cards.forEach((card, i) => {
+    const index = indexes[i] as string;
+    if (seen.has(index)) return;
+    seen.add(index);
+    fresh.push({ index, value: card.value, serial: card.serial });
+  });
+  if (fresh.length === 0) return 0;
+
+  const key = cardKeyName(deps.cardKeyPrefix, new Date());
+  const ciphertexts = await deps.transit.encryptBatch(
+    key,
+    fresh.flatMap((c) => [
+      { plaintext: c.value, context: orderId },
+      { plaintext: c.serial, context: orderId },
+    ]),
+  );
+  return withTransaction(deps.db, async (tx) => {
+    const { rowCount } = await tx.query(
+      `INSERT INTO cards (order_id, blind_index, value_ct, serial_ct, key_name)
+       SELECT $1, i, v, s, $5 FROM unnest($2::text[], $3::text[], $4::text[]) AS t(i, v, s)
+       ON CONFLICT (order_id, blind_index) DO NOTHING`,
+      [
+        orderId,
+        fresh.map((c) => c.index),
+        fresh.map((_, i) => ciphertexts[2 * i]),
+        fresh.map((_, i) => ciphertexts[2 * i + 1]),
+        key,
+      ],
+    );
+    const count = rowCount ?? 0;
+    if (count > 0) {
+      await audit(tx, {
+        orderId,
+        event: 'CARDS_STORED',
+        actor: 'worker',
+        method: 'activity:collect',
+        count,
+        detail: { key, providerStatus: order.status },
+      });
+    }
+    return count;
+  });
+}
+
+/** Exponential backoff with ±20 % jitter, from the order's policy. */
+function backoff(input: CollectInput, attempt: number): number {
+  const base = Math.min(input.pollMaxMs, input.pollInitialMs * 2 ** Math.min(attempt - 1, 30));
+  return Math.round(base * (0.8 + Math.random() * 0.4));
+}
+
+function providerFailure(err: unknown, delayMs: number): ApplicationFailure {
+  if (!(err instanceof ProviderError)) {
+    return ApplicationFailure.create({
+      type: ProviderFailureType.unavailable,
+      message: 'provider call failed unexpectedly',
+      nextRetryDelay: delayMs,
+    });
+  }
+  switch (err.kind) {
+    case 'not-found':
+      return ApplicationFailure.nonRetryable(err.message, ProviderFailureType.notFound);
+    case 'auth':
+      return ApplicationFailure.nonRetryable(err.message, ProviderFailureType.auth);
+    case 'contract':
+      return ApplicationFailure.nonRetryable(err.message, ProviderFailureType.contract);
+    case 'rate-limited':
+      return ApplicationFailure.create({
+        type: ProviderFailureType.rateLimited,
+        message: err.message,
+        nextRetryDelay: Math.max(err.retryAfterMs ?? 0, delayMs),
+      });
+    default:
+      return ApplicationFailure.create({
+        type: ProviderFailureType.unavailable,
+        message: err.message,
+        nextRetryDelay: delayMs,
+      });
+  }
+}

@@ -1,0 +1,85 @@
+import { audit } from '../lib/audit';
+import { withTransaction } from '../lib/db';
+import { generateToken, hashToken } from '../lib/tokens';
+import { deliveryMail } from '../mail/templates';
+import type { DeliverInput, DeliverResult } from '../workflows/types';
+import type { ActivityDeps } from './deps';
+
+/**
+ * Sends one link for one delivery. The delivery row (deterministic id) fixes its cards and expiry on the
+ * first attempt; every attempt revokes the tokens an earlier attempt may have minted before minting its
+ * own, so a retry after a crash never leaves two live links for the same delivery.
+ */
+export function deliverActivity(deps: ActivityDeps) {
+  return async function deliver(input: DeliverInput): Promise<DeliverResult> {
+    const { orderId, deliveryId } = input;
+    const prepared = await withTransaction(deps.db, async (tx) => {
+      await tx.query(
+        `INSERT INTO deliveries (id, order_id, kind, card_count, expires_at)
+         VALUES ($1, $2, $3, 0, now() + make_interval(secs => $4::double precision / 1000))
+         ON CONFLICT (id) DO NOTHING`,
+        [deliveryId, orderId, input.kind, input.linkTtlMs],
+      );
+      const { rows } = await tx.query<{ card_count: number; expires_at: Date; sent_at: Date | null }>(
+        'SELECT card_count, expires_at, sent_at FROM deliveries WHERE id = $1 FOR UPDATE',
+        [deliveryId],
+      );
+      const delivery = rows[0]!;
+      if (delivery.card_count === 0 && delivery.sent_at === null) {
+        // batch: the cards no earlier batch covered; resend: every stored card of the order.
+        const { rowCount } = await tx.query(
+          `INSERT INTO delivery_cards (delivery_id, card_id)
+           SELECT $1, c.id FROM cards c WHERE c.order_id = $2 AND ($3 = 'resend' OR NOT EXISTS (
+             SELECT 1 FROM delivery_cards dc JOIN deliveries d ON d.id = dc.delivery_id
+             WHERE dc.card_id = c.id AND d.kind = 'batch'))
+           ON CONFLICT DO NOTHING`,
+          [deliveryId, orderId, input.kind],
+        );
+        delivery.card_count = rowCount ?? 0;
+        await tx.query('UPDATE deliveries SET card_count = $2 WHERE id = $1', [deliveryId, delivery.card_count]);
+      }
+      if (delivery.sent_at !== null || delivery.card_count === 0) return { delivery, token: null };
+      await tx.query(
+        `UPDATE delivery_tokens SET revoked_at = now()
+         WHERE delivery_id = $1 AND consumed_at IS NULL AND revoked_at IS NULL`,
+        [deliveryId],
+      );
+      const token = generateToken();
+      await tx.query(
+        'INSERT INTO delivery_tokens (token_hash, delivery_id, order_id, expires_at) VALUES ($1, $2, $3, $4)',
+        [hashToken(token), deliveryId, orderId, delivery.expires_at],
+      );
+      return { delivery, token };
+    });
+
+    const { delivery, token } = prepared;
+    const result = { deliveryId, cardCount: delivery.card_count, expiresAt: delivery.expires_at.getTime() };
+    if (token === null) return result;
+
+    const link = `${deps.publicBaseUrl.replace(/\/+$/, '')}/d/${token}`;
+    await deps.mailer.send(
+      input.recipient,
+      deliveryMail({ orderRef: orderId, cardCount: delivery.card_count, link, expiresAt: delivery.expires_at }),
+    );
+    await withTransaction(deps.db, async (tx) => {
+      await tx.query('UPDATE deliveries SET sent_at = now() WHERE id = $1', [deliveryId]);
+      await tx.query(
+        `UPDATE orders SET delivered_at = coalesce(delivered_at, now()),
+           purge_after = coalesce(purge_after, now() + make_interval(secs => $2::double precision / 1000)),
+           updated_at = now()
+         WHERE order_id = $1`,
+        [orderId, input.retentionMs],
+      );
+      await audit(tx, {
+        orderId,
+        event: 'DELIVERED',
+        actor: 'worker',
+        method: `activity:deliver:${input.kind}`,
+        count: delivery.card_count,
+        detail: { deliveryId, expiresAt: delivery.expires_at.toISOString(), channel: 'email' },
+      });
+    });
+    deps.log.info({ orderId, deliveryId, cardCount: delivery.card_count, kind: input.kind }, 'delivery link sent');
+    return result;
+  };
+}

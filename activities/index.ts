@@ -1,0 +1,15 @@
+import { collectActivity } from './collect';
+import { deliverActivity } from './deliver';
+import type { ActivityDeps } from './deps';
+import { lifecycleActivities } from './lifecycle';
+
+export type { ActivityDeps } from './deps';
+
+/** The fulfillment activities, bound to their dependencies (the Temporal samples' dependency pattern). */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    collect: collectActivity(deps),
+    deliver: deliverActivity(deps),
+    ...lifecycleActivities(deps),
+  };
+}

@@ -1,0 +1,157 @@
+import { audit } from '../lib/audit';
+import { withTransaction } from '../lib/db';
+import { noticeMail } from '../mail/templates';
+import type { FinishInput, NotifyInput, PurgeInput, PurgeResult, RegisterOrderInput } from '../workflows/types';
+import type { ActivityDeps } from './deps';
+
+/** The order's bookkeeping: its row, its outcome, its links' expiry and revocation, its purge. */
+export function lifecycleActivities(deps: ActivityDeps) {
+  const { db, log } = deps;
+  return {
+    async registerOrder(input: RegisterOrderInput): Promise<void> {
+      await withTransaction(db, async (tx) => {
+        const { rowCount } = await tx.query(
+          `INSERT INTO orders (order_id, user_id, workflow_id, policy) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (order_id) DO NOTHING`,
+          [input.orderId, input.userId, input.workflowId, JSON.stringify(input.policy)],
+        );
+        if (rowCount) {
+          await audit(tx, {
+            orderId: input.orderId,
+            event: 'ORDER_STARTED',
+            actor: 'worker',
+            method: 'activity:registerOrder',
+            detail: { deliverPartial: input.policy.deliverPartial, purgeOnRetrieval: input.policy.purgeOnRetrieval },
+          });
+        }
+      });
+      log.info({ orderId: input.orderId }, 'order registered');
+    },
+
+    async notifyCustomer(input: NotifyInput): Promise<void> {
+      await deps.mailer.send(
+        input.recipient,
+        noticeMail({
+          orderRef: input.orderId,
+          kind: input.kind,
+          deliveredCards: input.deliveredCards,
+          quantity: input.quantity,
+        }),
+      );
+      await audit(db, {
+        orderId: input.orderId,
+        event: 'NOTIFIED',
+        actor: 'worker',
+        method: 'activity:notifyCustomer',
+        detail: { kind: input.kind },
+      });
+    },
+
+    async finishOrder(input: FinishInput): Promise<void> {
+      await withTransaction(db, async (tx) => {
+        await tx.query(
+          `UPDATE orders SET outcome = $2, failure_reason = $3,
+             provider_status = coalesce($4, provider_status), updated_at = now() WHERE order_id = $1`,
+          [input.orderId, input.outcome, input.failureReason, input.providerStatus],
+        );
+        if (input.outcome === 'FAILED' || input.outcome === 'CANCELLED') {
+          await audit(tx, {
+            orderId: input.orderId,
+            event: input.outcome,
+            actor: 'worker',
+            method: 'activity:finishOrder',
+            count: input.deliveredCards,
+            detail: { reason: input.failureReason },
+          });
+        }
+      });
+      log.info({ orderId: input.orderId, outcome: input.outcome, reason: input.failureReason }, 'order finished');
+    },
+
+    async expireDelivery(input: { orderId: string; deliveryId: string }): Promise<number> {
+      return withTransaction(db, async (tx) => {
+        const { rowCount } = await tx.query(
+          `UPDATE delivery_tokens SET expired_at = now()
+           WHERE delivery_id = $1 AND consumed_at IS NULL AND revoked_at IS NULL AND expired_at IS NULL`,
+          [input.deliveryId],
+        );
+        const count = rowCount ?? 0;
+        if (count > 0) {
+          await audit(tx, {
+            orderId: input.orderId,
+            event: 'EXPIRED',
+            actor: 'worker',
+            method: 'activity:expireDelivery',
+            count,
+            detail: { deliveryId: input.deliveryId },
+          });
+        }
+        return count;
+      });
+    },
+
+    async revokeLinks(input: { orderId: string; reason: string }): Promise<number> {
+      return withTransaction(db, async (tx) => {
+        const { rowCount } = await tx.query(
+          `UPDATE delivery_tokens SET revoked_at = now()
+           WHERE order_id = $1 AND consumed_at IS NULL AND revoked_at IS NULL AND expired_at IS NULL`,
+          [input.orderId],
+        );
+        const count = rowCount ?? 0;
+        if (count > 0) {
+          await audit(tx, {
+            orderId: input.orderId,
+            event: 'REVOKED',
+            actor: 'worker',
+            method: 'activity:revokeLinks',
+            count,
+            detail: { reason: input.reason },
+          });
+        }
+        return count;
+      });
+    },
+
+    async purgeOrder(input: PurgeInput): Promise<PurgeResult> {
+      return purgeOrderCards(db, input.orderId, input.reason, 'worker');
+    },
+  };
+}
+
+/**
+ * Deletes an order's card ciphertext and link tokens in one transaction and marks it purged. Idempotent:
+ * a second call finds nothing and writes no second PURGED row.
+ */
+export async function purgeOrderCards(
+  db: ActivityDeps['db'],
+  orderId: string,
+  reason: PurgeInput['reason'],
+  actor: string,
+): Promise<PurgeResult> {
+  return withTransaction(db, async (tx) => {
+    const { rows } = await tx.query<{ purged_at: Date | null }>(
+      'SELECT purged_at FROM orders WHERE order_id = $1 FOR UPDATE',
+      [orderId],
+    );
+    const tokens = await tx.query('DELETE FROM delivery_tokens WHERE order_id = $1', [orderId]);
+    const cards = await tx.query('DELETE FROM cards WHERE order_id = $1', [orderId]);
+    const alreadyPurged = rows[0]?.purged_at != null;
+    const result = {
+      cardsDeleted: cards.rowCount ?? 0,
+      tokensDeleted: tokens.rowCount ?? 0,
+      alreadyPurged: alreadyPurged && !cards.rowCount,
+    };
+    if (!result.alreadyPurged) {
+      await tx.query('UPDATE orders SET purged_at = now(), updated_at = now() WHERE order_id = $1', [orderId]);
+      await audit(tx, {
+        orderId,
+        event: 'PURGED',
+        actor,
+        method: `purge:${reason}`,
+        count: result.cardsDeleted,
+        detail: { tokensDeleted: result.tokensDeleted, reason },
+      });
+    }
+    return result;
+  });
+}

@@ -1,0 +1,51 @@
+import type pg from 'pg';
+
+/** The audit trail's events (DESIGN 3.9). */
+export type AuditEvent =
+  | 'ORDER_STARTED'
+  | 'CARDS_STORED'
+  | 'DELIVERED'
+  | 'NOTIFIED'
+  | 'LINK_VIEWED'
+  | 'REVEALED'
+  | 'DOWNLOADED'
+  | 'EXPIRED'
+  | 'REVOKED'
+  | 'PURGED'
+  | 'FAILED'
+  | 'CANCELLED'
+  | 'RETENTION_EXTENDED'
+  | 'KEY_DESTROYED'
+  | 'SWEEP';
+
+export interface AuditEntry {
+  orderId?: string | null;
+  event: AuditEvent;
+  /** Who: a component ("worker", "api", "retention") or a principal ("customer", "user:<id>", "operator"). */
+  actor: string;
+  /** How: the route or activity ("POST /d/:token/reveal", "activity:deliver"). */
+  method?: string;
+  ip?: string;
+  userAgent?: string;
+  count?: number;
+  /** Never a secret: ids, counts, reasons. */
+  detail?: Record<string, unknown>;
+}
+
+/** Appends one row; the table rejects UPDATE and DELETE by trigger. */
+export async function audit(db: Pick<pg.Pool, 'query'> | pg.PoolClient, e: AuditEntry): Promise<void> {
+  await db.query(
+    `INSERT INTO audit_log (order_id, event, actor, method, ip, user_agent, count, detail)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [
+      e.orderId ?? null,
+      e.event,
+      e.actor,
+      e.method ?? null,
+      e.ip ?? null,
+      e.userAgent?.slice(0, 512) ?? null,
+      e.count ?? null,
+      JSON.stringify(e.detail ?? {}),
+    ],
+  );
+}

@@ -1,0 +1,146 @@
+/**
+ * The one configuration module. Every process (worker, API, CLI, sandbox, tests) reads its settings here,
+ * validated once at start-up: a missing or malformed variable stops the process with a message that names
+ * it and never echoes its value.
+ *
+ * The local stack writes `.data/stack.env` (URLs, ports, AppRole ids); it is loaded when present, and
+ * variables already set in the environment win over it. `.env.example` documents every variable.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { msToNumber } from '@temporalio/common/lib/time';
+import { z } from 'zod';
+
+export const repoRoot = path.resolve(__dirname, '..');
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** A duration in Temporal's notation ("90s", "24h", "30d", "250ms"), kept as text and checked here. */
+export const durationSchema = z.string().refine(
+  (s) => {
+    try {
+      return msToNumber(s as Parameters<typeof msToNumber>[0]) > 0;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'expected a positive duration such as "90s", "24h" or "30d"' },
+);
+
+export function durationMs(d: string): number {
+  return msToNumber(d as Parameters<typeof msToNumber>[0]);
+}
+
+const port = z.coerce.number().int().min(1).max(65535);
+const url = z.url({ protocol: /^https?$/ });
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('giftcards'),
+  TEMPORAL_RETENTION_TASK_QUEUE: z.string().min(1).default('giftcards-retention'),
+  TEMPORAL_UI_URL: url.default('http://127.0.0.1:8233'),
+
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+
+  VAULT_ADDR: url,
+  VAULT_TOKEN: z.string().min(1).optional(),
+  VAULT_ROLE_ID: z.string().min(1).optional(),
+  VAULT_SECRET_ID: z.string().min(1).optional(),
+  VAULT_TRANSIT_MOUNT: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]*$/, 'expected a mount path such as "transit"')
+    .default('transit'),
+  VAULT_CARD_KEY_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]*$/)
+    .default('cards'),
+  VAULT_INDEX_KEY: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]*$/)
+    .default('card-index'),
+  VAULT_INDEX_KEY_VERSION: z.coerce.number().int().min(1).default(1),
+  VAULT_CODEC_KEY: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]*$/)
+    .default('temporal-codec'),
+
+  PROVIDER_BASE_URL: url,
+  PROVIDER_API_KEY: z.string().min(8, 'must be at least 8 characters'),
+  PROVIDER_TIMEOUT: durationSchema.default('10s'),
+
+  SMTP_URL: z.url({ protocol: /^smtps?$/ }),
+  SMTP_REQUIRE_TLS: bool.default(false),
+  MAIL_FROM: z.string().min(3).default('Gift cards <no-reply@giftcards.local>'),
+
+  PUBLIC_BASE_URL: url,
+  API_HOST: z.string().min(1).default('127.0.0.1'),
+  API_PORT: port.default(3000),
+
+  LINK_TTL: durationSchema.default('24h'),
+  RETENTION: durationSchema.default('30d'),
+  ORDER_DEADLINE: durationSchema.default('24h'),
+  POLL_INITIAL_INTERVAL: durationSchema.default('5s'),
+  POLL_MAX_INTERVAL: durationSchema.default('5m'),
+  REVEAL_VISIBLE: durationSchema.default('60s'),
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(30),
+});
+
+export type Config = z.infer<typeof envSchema>;
+
+/** Components that hold their own Vault identity (DESIGN 3.7). */
+export type VaultComponent = 'worker' | 'api' | 'retention';
+
+export function loadStackEnv(): void {
+  const file = process.env.STACK_ENV_FILE ?? path.join(repoRoot, '.data', 'stack.env');
+  if (existsSync(file)) process.loadEnvFile(file);
+}
+
+/** Validates an environment; throws a ConfigError naming every bad variable (never its value). */
+export function parseConfig(env: NodeJS.ProcessEnv): Config {
+  const result = envSchema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => {
+      const name = i.path.join('.');
+      const missing = i.code === 'invalid_type' && env[name] === undefined;
+      return `${name}: ${missing ? 'is required but not set' : i.message}`;
+    });
+    throw new ConfigError(`Invalid configuration (see .env.example):\n  ${problems.join('\n  ')}`);
+  }
+  return result.data;
+}
+
+let cached: Config | undefined;
+
+export function config(): Config {
+  if (!cached) {
+    loadStackEnv();
+    cached = parseConfig(process.env);
+  }
+  return cached;
+}
+
+/** AppRole credentials for a component: `<COMPONENT>_VAULT_ROLE_ID`, else the generic ones, else a token. */
+export function vaultCredentials(
+  component: VaultComponent,
+  env: NodeJS.ProcessEnv = process.env,
+): { roleId: string; secretId: string } | { token: string } {
+  const prefix = component.toUpperCase();
+  const roleId = env[`${prefix}_VAULT_ROLE_ID`] ?? env.VAULT_ROLE_ID;
+  const secretId = env[`${prefix}_VAULT_SECRET_ID`] ?? env.VAULT_SECRET_ID;
+  if (roleId && secretId) return { roleId, secretId };
+  if (env.VAULT_TOKEN) return { token: env.VAULT_TOKEN };
+  throw new ConfigError(
+    `Vault credentials for the ${component}: set ${prefix}_VAULT_ROLE_ID and ${prefix}_VAULT_SECRET_ID ` +
+      '(or VAULT_ROLE_ID / VAULT_SECRET_ID, or VAULT_TOKEN)',
+  );
+}

@@ -1,0 +1,88 @@
+/**
+ * Starting an order: the typed client function behind the CLI and the intake API. Input is validated
+ * before anything starts; one workflow per order id, and a second start returns the existing one.
+ */
+import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { z } from 'zod';
+import { giftCardOrder } from '../workflows/order';
+import { type OrderInput, type OrderPolicy, workflowIdFor } from '../workflows/types';
+import { type Config, durationSchema } from './config';
+
+export const orderIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'order id: 1-128 letters, digits, ".", "_", ":" or "-"');
+
+export const orderRequestSchema = z.object({
+  orderId: orderIdSchema,
+  userId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/, 'user id: 1-128 letters, digits or ._:@-'),
+  email: z.email('a valid email address').max(254),
+  policy: z
+    .object({
+      deliverPartial: z.boolean(),
+      purgeOnRetrieval: z.boolean(),
+      linkTtl: durationSchema,
+      retention: durationSchema,
+      deadline: durationSchema,
+      pollInitialInterval: durationSchema,
+      pollMaxInterval: durationSchema,
+    })
+    .partial()
+    .strict()
+    .default({}),
+});
+
+export type OrderRequest = z.input<typeof orderRequestSchema>;
+
+export class OrderValidationError extends Error {
+  override name = 'OrderValidationError';
+}
+
+export function defaultPolicy(cfg: Config): OrderPolicy {
+  return {
+    deliverPartial: false,
+    purgeOnRetrieval: false,
+    linkTtl: cfg.LINK_TTL,
+    retention: cfg.RETENTION,
+    deadline: cfg.ORDER_DEADLINE,
+    pollInitialInterval: cfg.POLL_INITIAL_INTERVAL,
+    pollMaxInterval: cfg.POLL_MAX_INTERVAL,
+  };
+}
+
+/** Validates a request; the error names the bad fields and never echoes the email. */
+export function buildOrderInput(request: unknown, defaults: OrderPolicy): OrderInput {
+  const parsed = orderRequestSchema.safeParse(request);
+  if (!parsed.success) {
+    throw new OrderValidationError(
+      `invalid order: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`,
+    );
+  }
+  const { orderId, userId, email, policy } = parsed.data;
+  return { orderId, userId, recipient: email, policy: { ...defaults, ...policy } };
+}
+
+export interface StartedOrder {
+  workflowId: string;
+  runId: string;
+  /** True when this order id already had a workflow (running or finished): nothing new was started. */
+  existing: boolean;
+}
+
+export async function startOrder(client: Client, input: OrderInput, taskQueue: string): Promise<StartedOrder> {
+  const workflowId = workflowIdFor(input.orderId);
+  try {
+    const handle = await client.workflow.start(giftCardOrder, {
+      taskQueue,
+      workflowId,
+      args: [input],
+      // A finished order's id is never reused: the same order must not be bought or delivered twice.
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      workflowIdConflictPolicy: 'FAIL',
+    });
+    return { workflowId, runId: handle.firstExecutionRunId, existing: false };
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    const description = await client.workflow.getHandle(workflowId).describe();
+    return { workflowId, runId: description.runId, existing: true };
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * Vault (or OpenBao) transit through node-vault: batch encrypt/decrypt/hmac, AppRole login and token
+ * renewal. Each component logs in with its own AppRole (DESIGN 3.7); the root token is only the stack
+ * bootstrap's.
+ */
+import nodeVault from 'node-vault';
+import { config, type VaultComponent, vaultCredentials } from './config';
+import { logger } from './logger';
+
+export class VaultError extends Error {
+  override name = 'VaultError';
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** One or more items of a batch failed; `failures` holds their index and Vault's message (never the input). */
+export class VaultBatchError extends VaultError {
+  override name = 'VaultBatchError';
+  constructor(
+    operation: string,
+    readonly failures: Array<{ index: number; error: string }>,
+  ) {
+    super(
+      `transit ${operation}: ${failures.length} item(s) failed (first: #${failures[0]?.index} ${failures[0]?.error})`,
+    );
+  }
+}
+
+type NodeVault = ReturnType<typeof nodeVault>;
+
+interface BatchResult {
+  ciphertext?: string;
+  plaintext?: string;
+  hmac?: string;
+  error?: string;
+}
+
+const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64');
+
+export class Transit {
+  constructor(
+    private readonly vault: NodeVault,
+    readonly mount: string,
+  ) {}
+
+  private async write<T>(path: string, body: object): Promise<T> {
+    try {
+      return (await this.vault.write(`${this.mount}/${path}`, body)) as T;
+    } catch (err) {
+      throw toVaultError(err, `transit ${path.split('/')[0]}`);
+    }
+  }
+
+  private async batch(operation: string, path: string, items: object[], extra: object = {}) {
+    if (items.length === 0) return [];
+    const res = await this.write<{ data: { batch_results: BatchResult[] } }>(path, {
+      ...extra,
+      batch_input: items,
+    });
+    const results = res.data.batch_results;
+    const failures = results.flatMap((r, index) => (r.error ? [{ index, error: r.error }] : []));
+    if (failures.length > 0 || results.length !== items.length) {
+      throw new VaultBatchError(operation, failures.length ? failures : [{ index: -1, error: 'result count' }]);
+    }
+    return results;
+  }
+
+  /** Encrypts all items in one request; context (the order id) is required by derived keys. */
+  async encryptBatch(key: string, items: Array<{ plaintext: string; context?: string }>): Promise<string[]> {
+    const results = await this.batch(
+      'encrypt',
+      `encrypt/${key}`,
+      items.map((i) => ({ plaintext: b64(i.plaintext), ...(i.context ? { context: b64(i.context) } : {}) })),
+    );
+    return results.map((r) => r.ciphertext as string);
+  }
+
+  async decryptBatch(key: string, items: Array<{ ciphertext: string; context?: string }>): Promise<string[]> {
+    const results = await this.batch(
+      'decrypt',
+      `decrypt/${key}`,
+      items.map((i) => ({ ciphertext: i.ciphertext, ...(i.context ? { context: b64(i.context) } : {}) })),
+    );
+    return results.map((r) => Buffer.from(r.plaintext as string, 'base64').toString('utf8'));
+  }
+
+  /** HMAC-SHA256 under a pinned key version, so the same input always yields the same index. */
+  async hmacBatch(key: string, inputs: string[], keyVersion: number): Promise<string[]> {
+    const results = await this.batch(
+      'hmac',
+      `hmac/${key}/sha2-256`,
+      inputs.map((input) => ({ input: b64(input) })),
+      { key_version: keyVersion },
+    );
+    return results.map((r) => r.hmac as string);
+  }
+
+  async rewrapBatch(key: string, items: Array<{ ciphertext: string; context?: string }>): Promise<string[]> {
+    const results = await this.batch(
+      'rewrap',
+      `rewrap/${key}`,
+      items.map((i) => ({ ciphertext: i.ciphertext, ...(i.context ? { context: b64(i.context) } : {}) })),
+    );
+    return results.map((r) => r.ciphertext as string);
+  }
+
+  /** A fresh data key: its plaintext (for local AES) and its ciphertext wrapped by `key`. */
+  async dataKey(key: string): Promise<{ plaintext: Buffer; ciphertext: string }> {
+    const res = await this.write<{ data: { plaintext: string; ciphertext: string } }>(
+      `datakey/plaintext/${key}`,
+      { bits: 256 },
+    );
+    return { plaintext: Buffer.from(res.data.plaintext, 'base64'), ciphertext: res.data.ciphertext };
+  }
+
+  async unwrapDataKey(key: string, ciphertext: string): Promise<Buffer> {
+    const res = await this.write<{ data: { plaintext: string } }>(`decrypt/${key}`, { ciphertext });
+    return Buffer.from(res.data.plaintext, 'base64');
+  }
+}
+
+export function toVaultError(err: unknown, what: string): VaultError {
+  if (err instanceof VaultError) return err;
+  const e = err as { message?: string; response?: { statusCode?: number; body?: { errors?: string[] } } };
+  const status = e.response?.statusCode;
+  const detail = e.response?.body?.errors?.join('; ') || e.message || 'unknown error';
+  return new VaultError(`${what} failed${status ? ` (HTTP ${status})` : ''}: ${detail}`, status);
+}
+
+export interface VaultSession {
+  vault: NodeVault;
+  transit: Transit;
+  close(): void;
+}
+
+/**
+ * Logs a component in (AppRole, or a token where one is configured) and keeps its token alive: renews it
+ * before it expires and logs in again when it can no longer be renewed (max TTL reached).
+ */
+export async function connectVault(
+  component: VaultComponent,
+  opts: { addr?: string; mount?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<VaultSession> {
+  const addr = opts.addr ?? config().VAULT_ADDR;
+  const mount = opts.mount ?? config().VAULT_TRANSIT_MOUNT;
+  const creds = vaultCredentials(component, opts.env);
+  const vault = nodeVault({ apiVersion: 'v1', endpoint: addr, ...('token' in creds ? { token: creds.token } : {}) });
+  const log = logger().child({ component, vault: addr });
+  let closed = false;
+  let retry: NodeJS.Timeout | undefined;
+
+  const login = async () => {
+    if ('token' in creds) return;
+    try {
+      const res = await vault.approleLogin({ role_id: creds.roleId, secret_id: creds.secretId });
+      vault.token = res.auth.client_token;
+      await vault.startTokenRenewal({ ttl: res.auth.lease_duration, renewFraction: 0.6 });
+    } catch (err) {
+      throw toVaultError(err, `Vault AppRole login for the ${component}`);
+    }
+  };
+  const relogin = () => {
+    if (closed) return;
+    login().catch((err) => {
+      log.error({ err }, 'Vault re-login failed; retrying in 10 s');
+      retry = setTimeout(relogin, 10_000);
+      retry.unref();
+    });
+  };
+  vault.on('token:expired', relogin);
+  vault.on('token:error:renew', relogin);
+  await login();
+
+  return {
+    vault,
+    transit: new Transit(vault, mount),
+    close() {
+      closed = true;
+      if (retry) clearTimeout(retry);
+      vault.stopTokenRenewal();
+    },
+  };
+}

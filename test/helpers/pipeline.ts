@@ -1,0 +1,91 @@
+/**
+ * The whole pipeline inside a test process, on the real services: a fulfillment worker on its own task
+ * queue (real Temporal dev server, Vault, PostgreSQL, SMTP, provider sandbox) and the delivery API on an
+ * ephemeral port. Everything the workflow does is real; only the task queue is private to the test file.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { FastifyInstance } from 'fastify';
+import { inject } from 'vitest';
+import { buildApp } from '../../api/app';
+import { config } from '../../lib/config';
+import { buildOrderInput, defaultPolicy, type OrderRequest, startOrder } from '../../lib/orders';
+import { connectClient } from '../../lib/temporal';
+import { connectVault, type VaultSession } from '../../lib/vault';
+import { buildActivityDeps } from '../../workers/deps';
+import { createFulfillmentWorker } from '../../workers/fulfillment';
+import type { OrderPolicy } from '../../workflows/types';
+
+export interface Pipeline {
+  client: Client;
+  taskQueue: string;
+  apiUrl: string;
+  db: Awaited<ReturnType<typeof buildActivityDeps>>['db'];
+  start(request: Omit<OrderRequest, 'policy'> & { policy?: Partial<OrderPolicy> }): ReturnType<typeof startOrder>;
+  stop(): Promise<void>;
+}
+
+/** Fast polling for tests; everything else keeps its real default unless a test says otherwise. */
+export const FAST_POLLING: Partial<OrderPolicy> = { pollInitialInterval: '200ms', pollMaxInterval: '1s' };
+
+export async function startPipeline(opts: { revealVisibleMs?: number; rateLimitPerMinute?: number } = {}) {
+  const cfg = config();
+  const apiVault: VaultSession = await connectVault('api');
+  const deps = await buildActivityDeps(cfg);
+  const client = await connectClient();
+  const api: FastifyInstance = await buildApp({
+    db: deps.db,
+    transit: apiVault.transit,
+    publicBaseUrl: 'http://placeholder',
+    revealVisibleMs: opts.revealVisibleMs ?? 60_000,
+    rateLimitPerMinute: opts.rateLimitPerMinute ?? 10_000,
+  });
+  await api.listen({ port: 0, host: '127.0.0.1' });
+  const address = api.server.address();
+  const apiUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  deps.publicBaseUrl = apiUrl;
+
+  const taskQueue = `test-${randomUUID()}`;
+  const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
+  const worker: Worker = await createFulfillmentWorker({
+    connection,
+    namespace: cfg.TEMPORAL_NAMESPACE,
+    taskQueue,
+    deps,
+    workflowBundle: { codePath: inject('workflowBundlePath') },
+  });
+  const running = worker.run();
+
+  const pipeline: Pipeline = {
+    client,
+    taskQueue,
+    apiUrl,
+    db: deps.db,
+    async start(request) {
+      const input = buildOrderInput(
+        { ...request, policy: { ...FAST_POLLING, ...request.policy } },
+        defaultPolicy(cfg),
+      );
+      return startOrder(client, input, taskQueue);
+    },
+    async stop() {
+      worker.shutdown();
+      await running;
+      await connection.close();
+      await client.connection.close();
+      await api.close();
+      apiVault.close();
+      await deps.close();
+    },
+  };
+  return pipeline;
+}
+
+export function uniqueOrderId(scenario: string): string {
+  return `${scenario}-${randomUUID().slice(0, 12)}`;
+}
+
+export function uniqueRecipient(): string {
+  return `customer-${randomUUID().slice(0, 8)}@example.test`;
+}

@@ -1,0 +1,312 @@
+/**
+ * One gift card order, from the provider's first answer to the deletion of its cards.
+ *
+ * 1. Collect: poll the provider until the order is final or the deadline passes. The collect activity
+ *    stores new cards encrypted and only returns when something changed, so the waiting happens in
+ *    Temporal's retry backoff and history grows with progress, not with time. `checkNow` polls at once.
+ * 2. Deliver: email the customer a one-time link (per batch with `deliverPartial`, else one at FULFILLED),
+ *    or a notice when the order failed.
+ * 3. Aftercare: each link expires on its own timer; `resendLink` replaces the live link; the cards are
+ *    purged at retention, after retrieval when the policy says so, on `cancel` or on `purgeNow`.
+ */
+import { msToNumber } from '@temporalio/common/lib/time';
+import * as wf from '@temporalio/workflow';
+import type { createActivities } from '../activities';
+import type {
+  CollectResult,
+  DeliverResult,
+  NoticeKind,
+  OrderInput,
+  OrderOutcome,
+  OrderState,
+  OrderStatusView,
+  ProviderStatus,
+  PurgeInput,
+} from './types';
+import { NON_RETRYABLE_PROVIDER_FAILURES } from './types';
+
+type Activities = ReturnType<typeof createActivities>;
+
+export const statusQuery = wf.defineQuery<OrderStatusView>('status');
+export const checkNowSignal = wf.defineSignal('checkNow');
+export const cancelSignal = wf.defineSignal<[{ reason?: string }?]>('cancel');
+export const retrievedSignal = wf.defineSignal<[{ deliveryId: string }]>('retrieved');
+export const extendRetentionSignal = wf.defineSignal<[{ by: string }]>('extendRetention');
+export const purgeNowSignal = wf.defineSignal('purgeNow');
+export const resendLinkUpdate = wf.defineUpdate<DeliverResult>('resendLink');
+
+const steps = wf.proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+const FINAL: ProviderStatus[] = ['FULFILLED', 'FAILED', 'CANCELLED'];
+const HISTORY_LIMIT = 5_000;
+
+type PollOutcome =
+  | { kind: 'progress'; result: CollectResult }
+  | { kind: 'interrupted' }
+  | { kind: 'deadline' }
+  | { kind: 'provider-error'; type: string; message: string };
+
+export async function giftCardOrder(input: OrderInput, carried?: OrderState): Promise<OrderStatusView> {
+  const { orderId, policy } = input;
+  const state: OrderState = carried ?? newState(policy.deadline);
+  let pollScope: wf.CancellationScope | undefined;
+  let cancelRequested: { reason: string } | null = null;
+  let purgeRequested = false;
+  let retentionChanged = false;
+
+  wf.setHandler(statusQuery, () => view(orderId, state));
+  wf.setHandler(checkNowSignal, () => pollScope?.cancel());
+  wf.setHandler(cancelSignal, (arg) => {
+    cancelRequested = { reason: arg?.reason ?? 'cancelled by operator' };
+    pollScope?.cancel();
+  });
+  wf.setHandler(retrievedSignal, () => {
+    state.retrieved = true;
+  });
+  wf.setHandler(extendRetentionSignal, ({ by }) => {
+    if (state.purgeAt !== null) state.purgeAt += msToNumber(by);
+    retentionChanged = true;
+  });
+  wf.setHandler(purgeNowSignal, () => {
+    purgeRequested = true;
+  });
+  wf.setHandler(
+    resendLinkUpdate,
+    async () => {
+      await steps.revokeLinks({ orderId, reason: 'resend' });
+      state.deliveries.forEach((d) => {
+        d.expired = true;
+      });
+      return deliver('resend');
+    },
+    {
+      validator: () => {
+        if (state.stored === 0) throw new Error('this order has no stored cards to send');
+        if (state.phase === 'purged' || state.phase === 'cancelled') throw new Error(`order is ${state.phase}`);
+      },
+    },
+  );
+
+  async function deliver(kind: 'batch' | 'resend'): Promise<DeliverResult> {
+    const deliveryId = `${orderId}#${state.nextDeliverySeq++}`;
+    const result = await steps.deliver({
+      orderId,
+      deliveryId,
+      recipient: input.recipient,
+      kind,
+      linkTtlMs: msToNumber(policy.linkTtl),
+      retentionMs: msToNumber(policy.retention),
+    });
+    if (result.cardCount > 0) {
+      const record = { id: deliveryId, cardCount: result.cardCount, expiresAt: result.expiresAt, expired: false };
+      state.deliveries.push(record);
+      if (kind === 'batch') state.delivered += result.cardCount;
+      state.deliveredAt ??= Date.now();
+      expireOnTime(record);
+    }
+    return result;
+  }
+
+  function expireOnTime(record: OrderState['deliveries'][number]): void {
+    void (async () => {
+      await wf.sleep(Math.max(1, record.expiresAt - Date.now()));
+      if (record.expired || state.phase === 'purged') return;
+      await steps.expireDelivery({ orderId, deliveryId: record.id });
+      record.expired = true;
+    })();
+  }
+
+  async function poll(): Promise<PollOutcome> {
+    const remaining = state.deadlineAt - Date.now();
+    if (remaining <= 0) return { kind: 'deadline' };
+    const { collect } = wf.proxyActivities<Activities>({
+      startToCloseTimeout: '2 minutes',
+      scheduleToCloseTimeout: remaining,
+      retry: {
+        initialInterval: policy.pollInitialInterval,
+        maximumInterval: policy.pollMaxInterval,
+        backoffCoefficient: 2,
+        nonRetryableErrorTypes: NON_RETRYABLE_PROVIDER_FAILURES,
+      },
+    });
+    pollScope = new wf.CancellationScope();
+    try {
+      const result = await pollScope.run(() =>
+        collect({
+          orderId,
+          knownStored: state.stored,
+          knownStatus: state.providerStatus,
+          pollInitialMs: msToNumber(policy.pollInitialInterval),
+          pollMaxMs: msToNumber(policy.pollMaxInterval),
+        }),
+      );
+      return { kind: 'progress', result };
+    } catch (err) {
+      if (wf.isCancellation(err)) return { kind: 'interrupted' };
+      if (err instanceof wf.ActivityFailure && err.cause instanceof wf.TimeoutFailure) return { kind: 'deadline' };
+      if (err instanceof wf.ActivityFailure && err.cause instanceof wf.ApplicationFailure) {
+        const type = err.cause.type ?? 'Error';
+        // A retryable failure only ends the activity when its next retry would pass the deadline.
+        if (!NON_RETRYABLE_PROVIDER_FAILURES.includes(type as never)) return { kind: 'deadline' };
+        return { kind: 'provider-error', type, message: err.cause.message };
+      }
+      throw err;
+    } finally {
+      pollScope = undefined;
+    }
+  }
+
+  async function conclude(outcomeWithoutCards: OrderOutcome, reason: string | null, notice: NoticeKind | null) {
+    state.phase = 'delivering';
+    if (state.stored > state.delivered && outcomeWithoutCards !== 'CANCELLED') await deliver('batch');
+    const complete = state.quantity !== null && state.delivered >= state.quantity;
+    state.outcome = state.delivered === 0 ? outcomeWithoutCards : complete ? 'DELIVERED' : 'PARTIALLY_DELIVERED';
+    state.failureReason = reason;
+    if (notice && (state.delivered === 0 || state.outcome !== 'DELIVERED')) {
+      await steps.notifyCustomer({
+        orderId,
+        recipient: input.recipient,
+        kind: notice,
+        deliveredCards: state.delivered,
+        quantity: state.quantity,
+      });
+    }
+    await steps.finishOrder({
+      orderId,
+      outcome: state.outcome,
+      providerStatus: state.providerStatus,
+      failureReason: reason,
+      deliveredCards: state.delivered,
+    });
+    state.phase = state.delivered > 0 ? 'delivered' : state.outcome === 'CANCELLED' ? 'cancelled' : 'failed';
+  }
+
+  async function purge(reason: PurgeInput['reason']) {
+    await wf.condition(wf.allHandlersFinished);
+    await steps.purgeOrder({ orderId, reason });
+    state.phase = 'purged';
+  }
+
+  // ---------------------------------------------------------------- the order's story
+  if (!carried) {
+    await steps.registerOrder({ orderId, userId: input.userId, workflowId: wf.workflowInfo().workflowId, policy });
+  }
+
+  // 1. Collect until the provider is done, the deadline passes, or an operator cancels.
+  while (state.phase === 'collecting') {
+    if (cancelRequested) break;
+    const outcome = await poll();
+    state.polls++;
+    if (outcome.kind === 'interrupted') continue;
+    if (outcome.kind === 'deadline') {
+      await conclude('FAILED', state.stored > 0 ? null : 'deadline passed with no card fulfilled', 'deadline');
+      break;
+    }
+    if (outcome.kind === 'provider-error') {
+      await conclude('FAILED', `${outcome.type}: ${outcome.message}`, 'failed');
+      break;
+    }
+    const { result } = outcome;
+    state.providerStatus = result.status;
+    state.quantity = result.quantity;
+    state.stored = result.stored;
+    const final = FINAL.includes(result.status);
+    if (policy.deliverPartial && !final && state.stored > state.delivered) await deliver('batch');
+    if (result.status === 'FULFILLED') await conclude('FAILED', null, null);
+    else if (result.status === 'FAILED') await conclude('FAILED', 'the provider reported the order as FAILED', 'failed');
+    else if (result.status === 'CANCELLED') {
+      await conclude('CANCELLED', 'the provider reported the order as CANCELLED', 'cancelled');
+    }
+    if (state.phase === 'collecting' && historyTooLong()) {
+      await wf.condition(wf.allHandlersFinished);
+      await wf.continueAsNew<typeof giftCardOrder>(input, state);
+    }
+  }
+
+  if (cancelRequested) {
+    const { reason } = cancelRequested;
+    await steps.revokeLinks({ orderId, reason: 'cancelled' });
+    if (state.outcome === null) await conclude('CANCELLED', reason, 'cancelled');
+    await purge('cancelled');
+    return view(orderId, state);
+  }
+
+  // 3. Aftercare: links expire on their timers; the cards wait for retention, retrieval or an operator.
+  state.purgeAt ??= (state.deliveredAt ?? Date.now()) + (state.stored > 0 ? msToNumber(policy.retention) : 0);
+  for (const d of state.deliveries) if (!d.expired) expireOnTime(d);
+  let purgeReason: PurgeInput['reason'] = 'retention';
+  for (;;) {
+    retentionChanged = false;
+    const woken = await wf.condition(
+      () => cancelRequested !== null || purgeRequested || retentionChanged || (policy.purgeOnRetrieval && state.retrieved),
+      Math.max(1, state.purgeAt - Date.now()),
+    );
+    if (!woken) break;
+    if (cancelRequested) {
+      await steps.revokeLinks({ orderId, reason: 'cancelled' });
+      purgeReason = 'cancelled';
+      break;
+    }
+    if (purgeRequested) {
+      purgeReason = 'operator';
+      break;
+    }
+    if (policy.purgeOnRetrieval && state.retrieved) {
+      purgeReason = 'retrieved';
+      break;
+    }
+  }
+  await purge(purgeReason);
+  return view(orderId, state);
+}
+
+function historyTooLong(): boolean {
+  const info = wf.workflowInfo();
+  return info.continueAsNewSuggested || info.historyLength > HISTORY_LIMIT;
+}
+
+function newState(deadline: string): OrderState {
+  const now = Date.now();
+  return {
+    phase: 'collecting',
+    providerStatus: null,
+    quantity: null,
+    stored: 0,
+    delivered: 0,
+    deliveries: [],
+    nextDeliverySeq: 1,
+    startedAt: now,
+    deadlineAt: now + msToNumber(deadline),
+    deliveredAt: null,
+    purgeAt: null,
+    retrieved: false,
+    outcome: null,
+    failureReason: null,
+    polls: 0,
+  };
+}
+
+function view(orderId: string, s: OrderState): OrderStatusView {
+  const iso = (t: number) => new Date(t).toISOString();
+  return {
+    orderId,
+    phase: s.phase,
+    providerStatus: s.providerStatus,
+    quantity: s.quantity,
+    storedCards: s.stored,
+    deliveredCards: s.delivered,
+    deliveries: s.deliveries.map((d) => ({
+      id: d.id,
+      cardCount: d.cardCount,
+      expiresAt: iso(d.expiresAt),
+      expired: d.expired,
+    })),
+    deadlineAt: iso(s.deadlineAt),
+    purgeAt: s.purgeAt === null ? null : iso(s.purgeAt),
+    outcome: s.outcome,
+    failureReason: s.failureReason,
+  };
+}
