@@ -4,6 +4,9 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
+    setupFiles: ['test/setup-runtime.ts'],
+    // Every log line of every worker, API and activity the tests run lands here; the leak hunt reads it.
+    env: { LOG_FILE: '.data/test/logs/app.log' },
     // Workers and servers run inside the test processes; forks keep their native parts apart.
     pool: 'forks',
     maxWorkers: 2,

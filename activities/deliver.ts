@@ -65,7 +65,8 @@ export function deliverActivity(deps: ActivityDeps) {
       await tx.query('UPDATE deliveries SET sent_at = now() WHERE id = $1', [deliveryId]);
       await tx.query(
         `UPDATE orders SET delivered_at = coalesce(delivered_at, now()),
-           purge_after = coalesce(purge_after, now() + make_interval(secs => $2::double precision / 1000)),
+           purge_after = CASE WHEN delivered_at IS NULL
+             THEN now() + make_interval(secs => $2::double precision / 1000) ELSE purge_after END,
            updated_at = now()
          WHERE order_id = $1`,
         [orderId, input.retentionMs],

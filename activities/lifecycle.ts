@@ -1,4 +1,5 @@
 import { audit } from '../lib/audit';
+import { durationMs } from '../lib/config';
 import { withTransaction } from '../lib/db';
 import { noticeMail } from '../mail/templates';
 import type { FinishInput, NotifyInput, PurgeInput, PurgeResult, RegisterOrderInput } from '../workflows/types';
@@ -11,9 +12,18 @@ export function lifecycleActivities(deps: ActivityDeps) {
     async registerOrder(input: RegisterOrderInput): Promise<void> {
       await withTransaction(db, async (tx) => {
         const { rowCount } = await tx.query(
-          `INSERT INTO orders (order_id, user_id, workflow_id, policy) VALUES ($1, $2, $3, $4)
+          // purge_after starts as a backstop (deadline + retention) for the sweep, should the workflow be
+          // lost before delivering; the first delivery replaces it with delivery time + retention.
+          `INSERT INTO orders (order_id, user_id, workflow_id, policy, purge_after)
+           VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5::double precision / 1000))
            ON CONFLICT (order_id) DO NOTHING`,
-          [input.orderId, input.userId, input.workflowId, JSON.stringify(input.policy)],
+          [
+            input.orderId,
+            input.userId,
+            input.workflowId,
+            JSON.stringify(input.policy),
+            durationMs(input.policy.deadline) + durationMs(input.policy.retention),
+          ],
         );
         if (rowCount) {
           await audit(tx, {
@@ -109,6 +119,24 @@ export function lifecycleActivities(deps: ActivityDeps) {
           });
         }
         return count;
+      });
+    },
+
+    async recordRetention(input: { orderId: string; purgeAt: number | null; by: string }): Promise<void> {
+      await withTransaction(db, async (tx) => {
+        if (input.purgeAt !== null) {
+          await tx.query('UPDATE orders SET purge_after = $2, updated_at = now() WHERE order_id = $1', [
+            input.orderId,
+            new Date(input.purgeAt),
+          ]);
+        }
+        await audit(tx, {
+          orderId: input.orderId,
+          event: 'RETENTION_EXTENDED',
+          actor: 'operator',
+          method: 'signal:extendRetention',
+          detail: { by: input.by, purgeAt: input.purgeAt === null ? null : new Date(input.purgeAt).toISOString() },
+        });
       });
     },
 

@@ -85,6 +85,8 @@ const envSchema = z.object({
   PUBLIC_BASE_URL: url,
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: port.default(3000),
+  /** Behind a reverse proxy: trust its X-Forwarded-For (rate limits and audit rows see the client). */
+  TRUST_PROXY: bool.default(false),
 
   LINK_TTL: durationSchema.default('24h'),
   RETENTION: durationSchema.default('30d'),
@@ -93,6 +95,31 @@ const envSchema = z.object({
   POLL_MAX_INTERVAL: durationSchema.default('5m'),
   REVEAL_VISIBLE: durationSchema.default('60s'),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(30),
+
+  // Temporal payload codec and its endpoint (DESIGN 3.6). The API refuses to start without the secrets.
+  CODEC_KEY_ROTATION: durationSchema.default('24h'),
+  CODEC_AUTH_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+  OPERATOR_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+  OPERATOR_SESSION_TTL: durationSchema.default('8h'),
+  /** Browser origins allowed to call the codec endpoint with credentials; default: the Temporal UI's. */
+  CODEC_CORS_ORIGINS: z.string().optional(),
+
+  // In-app API: JWT bearer tokens of the customer-facing app (HS256 shared secret).
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  JWT_ISSUER: z.string().min(1).default('giftcards-app'),
+  JWT_AUDIENCE: z.string().min(1).default('giftcards-api'),
+  REVEAL_KEY_TTL: durationSchema.default('5m'),
+
+  // Signed intake for upstream systems: "caller:secret,caller2:secret2", secrets of 32+ characters.
+  INTAKE_CLIENTS: z
+    .string()
+    .regex(/^[a-z0-9_-]+:[^,:]{32,}(,[a-z0-9_-]+:[^,:]{32,})*$/, 'expected "caller:secret[,caller:secret]" with secrets of 32+ characters')
+    .optional(),
+  INTAKE_WINDOW: durationSchema.default('5m'),
+  INTAKE_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(120),
+
+  RETENTION_SWEEP_INTERVAL: durationSchema.default('1h'),
+  RETENTION_SWEEP_BATCH: z.coerce.number().int().min(1).max(10_000).default(500),
 });
 
 export type Config = z.infer<typeof envSchema>;

@@ -74,8 +74,14 @@ export function createLogger(
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    destination,
+    destination ?? defaultDestination(),
   );
+}
+
+/** stdout, or LOG_FILE when set (the test suite collects every process's lines there to hunt for leaks). */
+function defaultDestination(): DestinationStream {
+  const file = process.env.LOG_FILE;
+  return file ? pino.destination({ dest: file, append: true, mkdir: true, sync: true }) : pino.destination(1);
 }
 
 let root: Logger | undefined;

@@ -57,11 +57,18 @@ export class Transit {
 
   private async batch(operation: string, path: string, items: object[], extra: object = {}) {
     if (items.length === 0) return [];
-    const res = await this.write<{ data: { batch_results: BatchResult[] } }>(path, {
-      ...extra,
-      batch_input: items,
-    });
-    const results = res.data.batch_results;
+    let results: BatchResult[];
+    try {
+      const res = (await this.vault.write(`${this.mount}/${path}`, { ...extra, batch_input: items })) as {
+        data: { batch_results: BatchResult[] };
+      };
+      results = res.data.batch_results;
+    } catch (err) {
+      // When every item fails, Vault answers 400 with the per-item errors in the body, not in `errors`.
+      const body = (err as { response?: { body?: { batch_results?: BatchResult[] } } }).response?.body;
+      if (!body?.batch_results) throw toVaultError(err, `transit ${operation}`);
+      results = body.batch_results;
+    }
     const failures = results.flatMap((r, index) => (r.error ? [{ index, error: r.error }] : []));
     if (failures.length > 0 || results.length !== items.length) {
       throw new VaultBatchError(operation, failures.length ? failures : [{ index: -1, error: 'result count' }]);

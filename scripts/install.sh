@@ -14,6 +14,7 @@ ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
+command -v docker-compose >/dev/null 2>&1 || need_apt+=(docker-compose) # validates docker-compose.yml
 if [ ${#need_apt[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] && SUDO="" || SUDO="sudo"
   log "installing Debian packages: ${need_apt[*]}"

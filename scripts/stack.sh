@@ -143,9 +143,10 @@ EOF
     die "Vault does not answer (bao status exit $status; see $LOGS/vault.log)"
   fi
   # Raft needs a moment after unseal to elect itself leader.
-  local i
+  local i leader
   for ((i = 0; i < 100; i++)); do
-    VAULT_TOKEN=$(json_field root_token <"$init") "$bao" read -format=json sys/leader 2>/dev/null | grep -q '"is_self": true' && break
+    leader=$(VAULT_TOKEN=$(json_field root_token <"$init") "$bao" read -format=json sys/leader 2>/dev/null || true)
+    grep -q '"is_self": true' <<<"$leader" && break
     sleep 0.2
   done
   VAULT_TOKEN=$(json_field root_token <"$init") BAO_BIN="$bao" bash "$ROOT/scripts/vault-bootstrap.sh" "$SECRETS/approles.env"
@@ -218,6 +219,10 @@ SMTP_URL=smtp://$HOST:$SMTP_PORT
 MAIL_WEB_URL=http://$HOST:$MAIL_WEB_PORT
 PUBLIC_BASE_URL=http://$HOST:$API_PORT
 API_PORT=$API_PORT
+CODEC_AUTH_TOKEN=$(secret codec-auth-token)
+OPERATOR_PASSWORD=$(secret operator-password)
+JWT_SECRET=$(secret jwt-secret)
+INTAKE_CLIENTS=checkout:$(secret intake-checkout-secret)
 EOF
       cat "$SECRETS/approles.env"
     } >"$STACK_ENV.new"

@@ -9,8 +9,11 @@ mount=${VAULT_TRANSIT_MOUNT:-transit}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${VAULT_ADDR:?}" "${VAULT_TOKEN:?}"
 
-"$bao" secrets list -format=json | grep -q "\"$mount/\"" || "$bao" secrets enable -path="$mount" transit >/dev/null
-"$bao" auth list -format=json | grep -q '"approle/"' || "$bao" auth enable approle >/dev/null
+# Captured first: `grep -q` closing the pipe early would fail the pipeline under pipefail.
+mounts=$("$bao" secrets list -format=json)
+grep -q "\"$mount/\"" <<<"$mounts" || "$bao" secrets enable -path="$mount" transit >/dev/null
+auths=$("$bao" auth list -format=json)
+grep -q '"approle/"' <<<"$auths" || "$bao" auth enable approle >/dev/null
 
 ensure_key() { # name [params...]
   local name=$1

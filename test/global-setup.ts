@@ -2,7 +2,7 @@
  * Runs once before the suite: the local stack must be up (tests fail loudly, never skip, when a service is
  * missing), and the workflow code is bundled once for every test worker.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
@@ -43,6 +43,8 @@ export default async function setup(project: TestProject) {
     logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
   });
   const dir = path.join(repoRoot, '.data', 'test');
+  // A fresh log file per run: the leak hunt reads everything in it.
+  rmSync(path.join(dir, 'logs'), { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const codePath = path.join(dir, 'workflow-bundle.js');
   writeFileSync(codePath, code);

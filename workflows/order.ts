@@ -66,9 +66,11 @@ export async function giftCardOrder(input: OrderInput, carried?: OrderState): Pr
   wf.setHandler(retrievedSignal, () => {
     state.retrieved = true;
   });
-  wf.setHandler(extendRetentionSignal, ({ by }) => {
+  wf.setHandler(extendRetentionSignal, async ({ by }) => {
+    state.retentionExtraMs += msToNumber(by);
     if (state.purgeAt !== null) state.purgeAt += msToNumber(by);
     retentionChanged = true;
+    await steps.recordRetention({ orderId, purgeAt: state.purgeAt, by });
   });
   wf.setHandler(purgeNowSignal, () => {
     purgeRequested = true;
@@ -98,7 +100,7 @@ export async function giftCardOrder(input: OrderInput, carried?: OrderState): Pr
       recipient: input.recipient,
       kind,
       linkTtlMs: msToNumber(policy.linkTtl),
-      retentionMs: msToNumber(policy.retention),
+      retentionMs: msToNumber(policy.retention) + state.retentionExtraMs,
     });
     if (result.cardCount > 0) {
       const record = { id: deliveryId, cardCount: result.cardCount, expiresAt: result.expiresAt, expired: false };
@@ -235,7 +237,8 @@ export async function giftCardOrder(input: OrderInput, carried?: OrderState): Pr
   }
 
   // 3. Aftercare: links expire on their timers; the cards wait for retention, retrieval or an operator.
-  state.purgeAt ??= (state.deliveredAt ?? Date.now()) + (state.stored > 0 ? msToNumber(policy.retention) : 0);
+  state.purgeAt ??=
+    (state.deliveredAt ?? Date.now()) + (state.stored > 0 ? msToNumber(policy.retention) + state.retentionExtraMs : 0);
   for (const d of state.deliveries) if (!d.expired) expireOnTime(d);
   let purgeReason: PurgeInput['reason'] = 'retention';
   for (;;) {
@@ -283,6 +286,7 @@ function newState(deadline: string): OrderState {
     deliveredAt: null,
     purgeAt: null,
     retrieved: false,
+    retentionExtraMs: 0,
     outcome: null,
     failureReason: null,
     polls: 0,

@@ -55,6 +55,8 @@ export interface OrderState {
   /** Epoch ms at which the cards are purged; extended by the extendRetention signal. */
   purgeAt: number | null;
   retrieved: boolean;
+  /** Added by extendRetention signals. */
+  retentionExtraMs: number;
   outcome: OrderOutcome | null;
   failureReason: string | null;
   polls: number;

@@ -1,0 +1,8 @@
+# The worker, retention worker, API, sandbox and CLI image (docker-compose.yml runs it with different commands).
+FROM node:20-bookworm-slim
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --omit=optional --loglevel=error
+COPY . .
+USER node
+CMD ["npx", "tsx", "workers/main.ts"]

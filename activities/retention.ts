@@ -1,0 +1,177 @@
+import { audit } from '../lib/audit';
+import type { Db } from '../lib/db';
+import type { VaultSession } from '../lib/vault';
+import { toVaultError } from '../lib/vault';
+
+export interface RetentionDeps {
+  db: Db;
+  vault: VaultSession;
+  cardKeyPrefix: string;
+  /** The longest retention any order gets by default; a key bucket older than this may be destroyed. */
+  retentionMs: number;
+  log: import('pino').Logger;
+}
+
+export interface SweepPlan {
+  dueOrders: string[];
+  expiredTokens: number;
+  bucketsToDestroy: string[];
+  bucketsToCreate: string[];
+}
+
+export interface SweepCounts {
+  ordersPurged: number;
+  cardsDeleted: number;
+  tokensDeleted: number;
+  bucketsDestroyed: string[];
+  bucketsCreated: string[];
+}
+
+const MONTHS_AHEAD = 2;
+
+/** Month buckets: `<prefix>-YYYY-MM`; the bucket ends when its month does. */
+function bucketEnd(prefix: string, name: string): Date | null {
+  const m = name.match(new RegExp(`^${prefix}-(\\d{4})-(\\d{2})$`));
+  if (!m) return null;
+  return new Date(Date.UTC(Number(m[1]), Number(m[2]), 1));
+}
+
+function upcomingBuckets(prefix: string, now: Date): string[] {
+  return Array.from({ length: MONTHS_AHEAD + 1 }, (_, i) => {
+    const d = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + i, 1));
+    return `${prefix}-${d.toISOString().slice(0, 7)}`;
+  });
+}
+
+/** The retention sweep's steps (run by the retention worker, whose Vault role alone may delete keys). */
+export function createRetentionActivities(deps: RetentionDeps) {
+  const { db, vault, cardKeyPrefix: prefix } = deps;
+  const mount = vault.transit.mount;
+
+  async function listBuckets(): Promise<string[]> {
+    try {
+      const res = await vault.vault.list(`${mount}/keys`);
+      return ((res.data?.keys as string[]) ?? []).filter((k) => bucketEnd(prefix, k) !== null);
+    } catch (err) {
+      const e = toVaultError(err, 'listing transit keys');
+      if (e.status === 404) return [];
+      throw e;
+    }
+  }
+
+  async function bucketsPastRetention(now: Date): Promise<string[]> {
+    const names = (await listBuckets()).filter((k) => {
+      const end = bucketEnd(prefix, k);
+      return end !== null && end.getTime() + deps.retentionMs <= now.getTime();
+    });
+    if (names.length === 0) return [];
+    const { rows } = await db.query<{ key_name: string }>(
+      'SELECT DISTINCT key_name FROM cards WHERE key_name = ANY($1)',
+      [names],
+    );
+    const live = new Set(rows.map((r) => r.key_name));
+    return names.filter((k) => !live.has(k));
+  }
+
+  return {
+    /** What the next sweep would do; reads only. */
+    async planSweep(): Promise<SweepPlan> {
+      const now = new Date();
+      const due = await db.query<{ order_id: string }>(
+        'SELECT order_id FROM orders WHERE purged_at IS NULL AND purge_after <= now() ORDER BY purge_after',
+      );
+      const tokens = await db.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM delivery_tokens WHERE expires_at <= now()',
+      );
+      const existing = new Set(await listBuckets());
+      return {
+        dueOrders: due.rows.map((r) => r.order_id),
+        expiredTokens: tokens.rows[0]?.n ?? 0,
+        bucketsToDestroy: await bucketsPastRetention(now),
+        bucketsToCreate: upcomingBuckets(prefix, now).filter((k) => !existing.has(k)),
+      };
+    },
+
+    /**
+     * Purges up to `batchSize` due orders in one set-based transaction (the per-order purge, for many
+     * orders at once); rows another sweep or an order's own workflow holds are skipped, not waited for.
+     */
+    async purgeDueOrders(input: { batchSize: number }): Promise<{ orders: number; cards: number; tokens: number }> {
+      const { rows } = await db.query<{ orders: number; cards: number; tokens: number }>(
+        `WITH due AS (
+           SELECT order_id FROM orders WHERE purged_at IS NULL AND purge_after <= now()
+           ORDER BY purge_after LIMIT $1 FOR UPDATE SKIP LOCKED),
+         t AS (DELETE FROM delivery_tokens WHERE order_id IN (SELECT order_id FROM due) RETURNING order_id),
+         c AS (DELETE FROM cards WHERE order_id IN (SELECT order_id FROM due) RETURNING order_id),
+         u AS (UPDATE orders SET purged_at = now(), updated_at = now()
+               WHERE order_id IN (SELECT order_id FROM due) RETURNING order_id),
+         a AS (INSERT INTO audit_log (order_id, event, actor, method, count, detail)
+               SELECT u.order_id, 'PURGED', 'retention', 'purge:sweep', coalesce(cc.n, 0),
+                      jsonb_build_object('tokensDeleted', coalesce(tc.n, 0), 'reason', 'sweep')
+               FROM u
+               LEFT JOIN (SELECT order_id, count(*)::int AS n FROM c GROUP BY order_id) cc USING (order_id)
+               LEFT JOIN (SELECT order_id, count(*)::int AS n FROM t GROUP BY order_id) tc USING (order_id)
+               RETURNING 1)
+         SELECT (SELECT count(*)::int FROM a) AS orders, (SELECT count(*)::int FROM c) AS cards,
+                (SELECT count(*)::int FROM t) AS tokens`,
+        [input.batchSize],
+      );
+      return rows[0] ?? { orders: 0, cards: 0, tokens: 0 };
+    },
+
+    /** Token rows past their expiry serve no one: the link is dead either way. */
+    async deleteExpiredTokens(): Promise<number> {
+      const { rowCount } = await db.query('DELETE FROM delivery_tokens WHERE expires_at <= now()');
+      return rowCount ?? 0;
+    },
+
+    /**
+     * Creates the coming months' card keys (encrypt cannot create them) and destroys every month bucket
+     * that is past retention and holds no live card: ciphertext copied out earlier, in a backup for
+     * instance, can then no longer be decrypted by anyone (crypto-shredding).
+     */
+    async manageKeyBuckets(): Promise<{ created: string[]; destroyed: string[] }> {
+      const now = new Date();
+      const existing = new Set(await listBuckets());
+      const created: string[] = [];
+      for (const name of upcomingBuckets(prefix, now)) {
+        if (existing.has(name)) continue;
+        try {
+          await vault.vault.write(`${mount}/keys/${name}`, { type: 'aes256-gcm96', derived: true });
+        } catch (err) {
+          throw toVaultError(err, `creating key ${name}`);
+        }
+        created.push(name);
+      }
+      const destroyed: string[] = [];
+      for (const name of await bucketsPastRetention(now)) {
+        try {
+          await vault.vault.write(`${mount}/keys/${name}/config`, { deletion_allowed: true });
+          await vault.vault.delete(`${mount}/keys/${name}`);
+        } catch (err) {
+          throw toVaultError(err, `destroying key ${name}`);
+        }
+        await audit(db, {
+          event: 'KEY_DESTROYED',
+          actor: 'retention',
+          method: 'activity:manageKeyBuckets',
+          detail: { key: name },
+        });
+        deps.log.info({ key: name }, 'key bucket destroyed');
+        destroyed.push(name);
+      }
+      return { created, destroyed };
+    },
+
+    async recordSweep(counts: SweepCounts): Promise<void> {
+      await audit(db, {
+        event: 'SWEEP',
+        actor: 'retention',
+        method: 'workflow:retentionSweep',
+        count: counts.ordersPurged,
+        detail: { ...counts },
+      });
+      deps.log.info(counts, 'retention sweep done');
+    },
+  };
+}

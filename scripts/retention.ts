@@ -1,0 +1,76 @@
+// npm run retention -- --dry-run | --schedule | --trigger | --run
+//   --dry-run   list what the next sweep would purge, delete and destroy, touching nothing
+//   --schedule  create or update the retention Schedule (idempotent; the retention worker does it too)
+//   --trigger   ask the Schedule to run a sweep now
+//   --run       run one sweep now and print its counts
+import { parseArgs } from 'node:util';
+import { createRetentionActivities } from '../activities/retention';
+import { config, durationMs } from '../lib/config';
+import { createPool } from '../lib/db';
+import { logger } from '../lib/logger';
+import { ensureRetentionSchedule, RETENTION_SCHEDULE_ID } from '../lib/schedule';
+import { connectClient } from '../lib/temporal';
+import { connectVault } from '../lib/vault';
+import { retentionSweep } from '../workflows/retention';
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      'dry-run': { type: 'boolean', default: false },
+      schedule: { type: 'boolean', default: false },
+      trigger: { type: 'boolean', default: false },
+      run: { type: 'boolean', default: false },
+    },
+  });
+  const cfg = config();
+  if (values['dry-run']) {
+    const db = createPool();
+    const vault = await connectVault('retention');
+    const plan = await createRetentionActivities({
+      db,
+      vault,
+      cardKeyPrefix: cfg.VAULT_CARD_KEY_PREFIX,
+      retentionMs: durationMs(cfg.RETENTION),
+      log: logger(),
+    }).planSweep();
+    console.log('Dry run: nothing was changed. The next sweep would:');
+    console.log(`  purge ${plan.dueOrders.length} order(s)${plan.dueOrders.length ? `: ${plan.dueOrders.join(', ')}` : ''}`);
+    console.log(`  delete ${plan.expiredTokens} expired token row(s)`);
+    console.log(`  destroy ${plan.bucketsToDestroy.length} key bucket(s) ${plan.bucketsToDestroy.join(', ')}`);
+    console.log(`  create ${plan.bucketsToCreate.length} key bucket(s) ${plan.bucketsToCreate.join(', ')}`);
+    vault.close();
+    await db.end();
+    return;
+  }
+  const client = await connectClient();
+  try {
+    if (values.schedule) {
+      const what = await ensureRetentionSchedule(client, {
+        interval: cfg.RETENTION_SWEEP_INTERVAL,
+        taskQueue: cfg.TEMPORAL_RETENTION_TASK_QUEUE,
+        batchSize: cfg.RETENTION_SWEEP_BATCH,
+      });
+      console.log(`Schedule ${RETENTION_SCHEDULE_ID} ${what} (every ${cfg.RETENTION_SWEEP_INTERVAL}).`);
+    } else if (values.trigger) {
+      await client.schedule.getHandle(RETENTION_SCHEDULE_ID).trigger();
+      console.log(`Schedule ${RETENTION_SCHEDULE_ID} triggered; follow it in ${cfg.TEMPORAL_UI_URL}/namespaces/${cfg.TEMPORAL_NAMESPACE}/schedules`);
+    } else if (values.run) {
+      const counts = await client.workflow.execute(retentionSweep, {
+        taskQueue: cfg.TEMPORAL_RETENTION_TASK_QUEUE,
+        workflowId: `${RETENTION_SCHEDULE_ID}-manual-${Date.now()}`,
+        args: [{ batchSize: cfg.RETENTION_SWEEP_BATCH }],
+      });
+      console.log(JSON.stringify(counts, null, 2));
+    } else {
+      console.log('usage: npm run retention -- --dry-run | --schedule | --trigger | --run');
+      process.exitCode = 2;
+    }
+  } finally {
+    await client.connection.close();
+  }
+}
+
+main().catch((err) => {
+  console.error(`retention: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

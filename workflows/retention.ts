@@ -1,0 +1,45 @@
+/**
+ * The retention sweep, run by a Temporal Schedule as a backstop for orders whose own workflow was
+ * terminated or lost: purge every order past its purge time (bounded batches), drop expired token rows,
+ * and destroy key buckets past retention. Every step is idempotent, so a re-run is harmless.
+ */
+import * as wf from '@temporalio/workflow';
+import type { createRetentionActivities, SweepCounts } from '../activities/retention';
+
+type RetentionActivities = ReturnType<typeof createRetentionActivities>;
+
+const sweep = wf.proxyActivities<RetentionActivities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 10 },
+});
+
+export interface SweepInput {
+  batchSize?: number;
+  /** Upper bound on batches per run; the next scheduled run picks up the rest. */
+  maxBatches?: number;
+}
+
+export async function retentionSweep(input: SweepInput = {}): Promise<SweepCounts> {
+  const batchSize = input.batchSize ?? 500;
+  const maxBatches = input.maxBatches ?? 200;
+  const counts: SweepCounts = {
+    ordersPurged: 0,
+    cardsDeleted: 0,
+    tokensDeleted: 0,
+    bucketsDestroyed: [],
+    bucketsCreated: [],
+  };
+  for (let i = 0; i < maxBatches; i++) {
+    const batch = await sweep.purgeDueOrders({ batchSize });
+    counts.ordersPurged += batch.orders;
+    counts.cardsDeleted += batch.cards;
+    counts.tokensDeleted += batch.tokens;
+    if (batch.orders < batchSize) break;
+  }
+  counts.tokensDeleted += await sweep.deleteExpiredTokens();
+  const keys = await sweep.manageKeyBuckets();
+  counts.bucketsDestroyed = keys.destroyed;
+  counts.bucketsCreated = keys.created;
+  await sweep.recordSweep(counts);
+  return counts;
+}
