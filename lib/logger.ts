@@ -30,6 +30,7 @@ export const redactPaths = [
   ...SECRET_KEYS,
   ...SECRET_KEYS.map((k) => `*.${k}`),
   ...SECRET_KEYS.map((k) => `*.*.${k}`),
+  ...SECRET_KEYS.map((k) => `*.*.*.${k}`),
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["x-api-key"]',
@@ -37,8 +38,9 @@ export const redactPaths = [
 ];
 
 const PATTERNS: Array<[RegExp, string | ((m: string, ...g: string[]) => string)]> = [
-  // Card-code-shaped strings: four groups of four, with or without separators.
-  [/\b[A-Z0-9]{4}(?:[- ]?[A-Z0-9]{4}){3}\b/g, '[REDACTED:code]'],
+  // Card-code-shaped strings: four groups of four with separators (any case), or sixteen in a row.
+  [/\b[A-Za-z0-9]{4}(?:[- ][A-Za-z0-9]{4}){3}\b/g, '[REDACTED:code]'],
+  [/\b[A-Z0-9]{16}\b/g, '[REDACTED:code]'],
   // Delivery tokens in link paths (/d/<token>, /d/<token>/reveal).
   [/\/d\/[A-Za-z0-9_-]{16,}/g, '/d/[REDACTED:token]'],
   // Email addresses: keep the domain for operators, mask the mailbox.

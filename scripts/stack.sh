@@ -120,6 +120,8 @@ storage "raft" {
 listener "tcp" {
   address     = "$HOST:$VAULT_PORT"
   tls_disable = true
+  # OpenBao's default (1000 JSON strings per request) would cap a transit batch at about 250 cards.
+  max_request_json_strings = 1000000
 }
 api_addr      = "http://$HOST:$VAULT_PORT"
 cluster_addr  = "http://$HOST:$VAULT_CLUSTER_PORT"

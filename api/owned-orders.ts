@@ -1,0 +1,59 @@
+/**
+ * Orders as their owner sees them in the app (DESIGN 3.5). Ownership is one query by order id AND user id,
+ * so an order that belongs to someone else and an order that does not exist take the same path and the
+ * same time; callers answer both with the same 404.
+ */
+import { audit } from '../lib/audit';
+import { type Db, withTransaction } from '../lib/db';
+import type { Transit } from '../lib/vault';
+import { type Card, type CardRow, decryptCards } from './card-decryption';
+import type { Requester } from './links';
+
+export async function ownsOrder(db: Db, orderId: string, userId: string): Promise<boolean> {
+  const { rowCount } = await db.query('SELECT 1 FROM orders WHERE order_id = $1 AND user_id = $2', [
+    orderId,
+    userId,
+  ]);
+  return (rowCount ?? 0) > 0;
+}
+
+export type OwnedCards = { outcome: 'shown'; cards: Card[] } | { outcome: 'unavailable'; error: unknown };
+
+/**
+ * The order's stored cards, decrypted, with a REVEALED audit row committed before they are handed out (no
+ * audit row, no cards). Cards are read FOR SHARE so a concurrent purge either happened or waits.
+ */
+export async function revealOwnedCards(
+  db: Db,
+  transit: Pick<Transit, 'decryptBatch'>,
+  input: { orderId: string; userId: string; requester: Requester; method: string },
+): Promise<OwnedCards> {
+  return withTransaction(db, async (client) => {
+    const { rows } = await client.query<CardRow>(
+      `SELECT c.id, c.value_ct, c.serial_ct, c.key_name
+         FROM cards c JOIN orders o ON o.order_id = c.order_id
+        WHERE c.order_id = $1 AND o.user_id = $2
+        ORDER BY c.id
+          FOR SHARE OF c`,
+      [input.orderId, input.userId],
+    );
+    if (rows.length === 0) return { outcome: 'shown', cards: [] } as const;
+    let cards: Card[];
+    try {
+      cards = await decryptCards(transit, input.orderId, rows);
+    } catch (error) {
+      return { outcome: 'unavailable', error } as const;
+    }
+    await audit(client, {
+      orderId: input.orderId,
+      event: 'REVEALED',
+      actor: `user:${input.userId}`,
+      method: input.method,
+      ip: input.requester.ip,
+      userAgent: input.requester.userAgent,
+      count: cards.length,
+      detail: { via: 'in-app' },
+    });
+    return { outcome: 'shown', cards } as const;
+  });
+}

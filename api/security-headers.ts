@@ -1,0 +1,55 @@
+/**
+ * Headers every API response carries (DESIGN 3.4). They are set on all responses, errors and 404s
+ * included, because a page that shows cards and a page that says "no" must be indistinguishable to caches,
+ * crawlers and framing sites.
+ */
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Per-response CSP nonce: the only inline script and style a page may run. */
+    cspNonce: string;
+  }
+}
+
+export function newNonce(): string {
+  // base64url without padding: valid in a CSP nonce and untouched by HTML escaping.
+  return randomBytes(18).toString('base64url');
+}
+
+export function contentSecurityPolicy(nonce: string): string {
+  return [
+    "default-src 'none'",
+    `script-src 'nonce-${nonce}'`,
+    `style-src 'nonce-${nonce}'`,
+    "form-action 'self'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+export function applySecurityHeaders(reply: FastifyReply, nonce: string): void {
+  reply.headers({
+    'cache-control': 'no-store',
+    pragma: 'no-cache',
+    'content-security-policy': contentSecurityPolicy(nonce),
+    'referrer-policy': 'no-referrer',
+    'x-robots-tag': 'noindex, nofollow',
+    'x-content-type-options': 'nosniff',
+    'x-frame-options': 'DENY',
+  });
+}
+
+/** Registers on the root instance (not as an encapsulated plugin) so every route and error path gets them. */
+export function addSecurityHeaders(app: FastifyInstance): void {
+  app.decorateRequest('cspNonce', '');
+  app.addHook('onRequest', async (request: FastifyRequest) => {
+    request.cspNonce = newNonce();
+  });
+  // onSend rather than onRequest: error replies may reset headers set earlier in the lifecycle.
+  app.addHook('onSend', async (request, reply, payload) => {
+    applySecurityHeaders(reply, request.cspNonce || newNonce());
+    return payload;
+  });
+}

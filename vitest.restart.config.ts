@@ -1,0 +1,17 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * The stack-restart test only: it stops and restarts the shared local stack, so it never runs with the rest
+ * of the suite (`npx vitest run --config vitest.restart.config.ts`).
+ */
+export default defineConfig({
+  test: {
+    include: ['test/restart.test.ts'],
+    pool: 'forks',
+    maxWorkers: 1,
+    // Stopping and starting Temporal, OpenBao (unseal, raft election) and PostgreSQL takes a while.
+    testTimeout: 600_000,
+    hookTimeout: 600_000,
+    reporters: ['default'],
+  },
+});
