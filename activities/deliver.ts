@@ -36,7 +36,10 @@ export function deliverActivity(deps: ActivityDeps) {
           [deliveryId, orderId, input.kind],
         );
         delivery.card_count = rowCount ?? 0;
-        await tx.query('UPDATE deliveries SET card_count = $2 WHERE id = $1', [deliveryId, delivery.card_count]);
+        await tx.query('UPDATE deliveries SET card_count = $2 WHERE id = $1', [
+          deliveryId,
+          delivery.card_count,
+        ]);
       }
       if (delivery.sent_at !== null || delivery.card_count === 0) return { delivery, token: null };
       await tx.query(
@@ -59,7 +62,12 @@ export function deliverActivity(deps: ActivityDeps) {
     const link = `${deps.publicBaseUrl.replace(/\/+$/, '')}/d/${token}`;
     await deps.mailer.send(
       input.recipient,
-      deliveryMail({ orderRef: orderId, cardCount: delivery.card_count, link, expiresAt: delivery.expires_at }),
+      deliveryMail({
+        orderRef: orderId,
+        cardCount: delivery.card_count,
+        link,
+        expiresAt: delivery.expires_at,
+      }),
     );
     await withTransaction(deps.db, async (tx) => {
       await tx.query('UPDATE deliveries SET sent_at = now() WHERE id = $1', [deliveryId]);
@@ -80,7 +88,10 @@ export function deliverActivity(deps: ActivityDeps) {
         detail: { deliveryId, expiresAt: delivery.expires_at.toISOString(), channel: 'email' },
       });
     });
-    deps.log.info({ orderId, deliveryId, cardCount: delivery.card_count, kind: input.kind }, 'delivery link sent');
+    deps.log.info(
+      { orderId, deliveryId, cardCount: delivery.card_count, kind: input.kind },
+      'delivery link sent',
+    );
     return result;
   };
 }

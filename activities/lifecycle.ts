@@ -2,7 +2,13 @@ import { audit } from '../lib/audit';
 import { durationMs } from '../lib/config';
 import { withTransaction } from '../lib/db';
 import { noticeMail } from '../mail/templates';
-import type { FinishInput, NotifyInput, PurgeInput, PurgeResult, RegisterOrderInput } from '../workflows/types';
+import type {
+  FinishInput,
+  NotifyInput,
+  PurgeInput,
+  PurgeResult,
+  RegisterOrderInput,
+} from '../workflows/types';
 import type { ActivityDeps } from './deps';
 
 /** The order's bookkeeping: its row, its outcome, its links' expiry and revocation, its purge. */
@@ -31,7 +37,10 @@ export function lifecycleActivities(deps: ActivityDeps) {
             event: 'ORDER_STARTED',
             actor: 'worker',
             method: 'activity:registerOrder',
-            detail: { deliverPartial: input.policy.deliverPartial, purgeOnRetrieval: input.policy.purgeOnRetrieval },
+            detail: {
+              deliverPartial: input.policy.deliverPartial,
+              purgeOnRetrieval: input.policy.purgeOnRetrieval,
+            },
           });
         }
       });
@@ -75,7 +84,10 @@ export function lifecycleActivities(deps: ActivityDeps) {
           });
         }
       });
-      log.info({ orderId: input.orderId, outcome: input.outcome, reason: input.failureReason }, 'order finished');
+      log.info(
+        { orderId: input.orderId, outcome: input.outcome, reason: input.failureReason },
+        'order finished',
+      );
     },
 
     async expireDelivery(input: { orderId: string; deliveryId: string }): Promise<number> {
@@ -135,7 +147,10 @@ export function lifecycleActivities(deps: ActivityDeps) {
           event: 'RETENTION_EXTENDED',
           actor: 'operator',
           method: 'signal:extendRetention',
-          detail: { by: input.by, purgeAt: input.purgeAt === null ? null : new Date(input.purgeAt).toISOString() },
+          detail: {
+            by: input.by,
+            purgeAt: input.purgeAt === null ? null : new Date(input.purgeAt).toISOString(),
+          },
         });
       });
     },
@@ -170,7 +185,9 @@ export async function purgeOrderCards(
       alreadyPurged: alreadyPurged && !cards.rowCount,
     };
     if (!result.alreadyPurged) {
-      await tx.query('UPDATE orders SET purged_at = now(), updated_at = now() WHERE order_id = $1', [orderId]);
+      await tx.query('UPDATE orders SET purged_at = now(), updated_at = now() WHERE order_id = $1', [
+        orderId,
+      ]);
       await audit(tx, {
         orderId,
         event: 'PURGED',

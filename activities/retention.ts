@@ -96,7 +96,9 @@ export function createRetentionActivities(deps: RetentionDeps) {
      * Purges up to `batchSize` due orders in one set-based transaction (the per-order purge, for many
      * orders at once); rows another sweep or an order's own workflow holds are skipped, not waited for.
      */
-    async purgeDueOrders(input: { batchSize: number }): Promise<{ orders: number; cards: number; tokens: number }> {
+    async purgeDueOrders(input: {
+      batchSize: number;
+    }): Promise<{ orders: number; cards: number; tokens: number }> {
       const { rows } = await db.query<{ orders: number; cards: number; tokens: number }>(
         `WITH due AS (
            SELECT order_id FROM orders WHERE purged_at IS NULL AND purge_after <= now()

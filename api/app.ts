@@ -13,6 +13,7 @@ import type { Transit } from '../lib/vault';
 import type { OrderInput } from '../workflows/types';
 import { errorHandler, frameworkErrors, notFoundHandler } from './errors';
 import { SafeLogController, serializeRequest } from './request-log';
+import { type CodecEndpointSettings, codecRoutes } from './routes/codec';
 import { deliveryRoutes, type RetrievedEvent } from './routes/delivery';
 import { healthRoutes } from './routes/health';
 import { type InAppSettings, inAppRoutes } from './routes/in-app';
@@ -31,6 +32,8 @@ export interface AppDeps {
   trustProxy?: boolean | string | string[];
   /** The in-app API (customer app JWTs, reveal keys); not served without it. */
   inApp?: InAppSettings;
+  /** The Temporal codec endpoint under /codec (UI and CLI decoding); not served without it. */
+  codec?: CodecEndpointSettings;
   /** The signed intake API; served only together with `startOrder`. */
   intake?: IntakeSettings;
   /** Starts an order idempotently (lib/orders startOrder on a Temporal client and task queue). */
@@ -70,6 +73,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     rateLimitPerMinute: deps.rateLimitPerMinute,
     onRetrieved: deps.onRetrieved,
   });
+  if (deps.codec) {
+    const secureCookie = new URL(deps.publicBaseUrl).protocol === 'https:';
+    await app.register(codecRoutes, { prefix: '/codec', ...deps.codec, secureCookie });
+  }
   if (deps.inApp) await app.register(inAppRoutes, { db: deps.db, transit: deps.transit, ...deps.inApp });
   if (deps.intake && deps.startOrder) {
     await app.register(intakeRoutes, { db: deps.db, startOrder: deps.startOrder, ...deps.intake });

@@ -24,7 +24,9 @@ const CLOCK_TOLERANCE_S = 5;
 
 const userIdSchema = orderRequestSchema.shape.userId;
 
-export function createAuthenticator(settings: JwtSettings): (header: string | undefined) => Promise<Authentication> {
+export function createAuthenticator(
+  settings: JwtSettings,
+): (header: string | undefined) => Promise<Authentication> {
   // A shorter HS256 key is guessable offline from any one token.
   if (Buffer.byteLength(settings.secret) < 32) throw new Error('JWT secret must be at least 32 bytes');
   const key = new TextEncoder().encode(settings.secret);

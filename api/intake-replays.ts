@@ -32,8 +32,9 @@ export function replayLogPurger(db: Db, windowMs: number): () => Promise<number>
     last = now;
     // Twice the window: the database's clock and this process's may disagree a little.
     const { rowCount } = await db.query(
-      `DELETE FROM intake_signatures WHERE signed_at < now() - make_interval(secs => $1::double precision / 500)`,
-      [windowMs],
+      `DELETE FROM intake_signatures
+        WHERE signed_at < now() - make_interval(secs => $1::double precision / 1000)`,
+      [2 * windowMs],
     );
     return rowCount ?? 0;
   };

@@ -17,7 +17,8 @@ export function parseIntakeClients(spec: string): IntakeClients {
     const at = entry.indexOf(':');
     const caller = entry.slice(0, at).trim();
     const secret = entry.slice(at + 1).trim();
-    if (at <= 0 || secret.length < 32) throw new Error('INTAKE_CLIENTS: expected "caller:secret" with 32+ character secrets');
+    if (at <= 0 || secret.length < 32)
+      throw new Error('INTAKE_CLIENTS: expected "caller:secret" with 32+ character secrets');
     clients.set(caller, [...(clients.get(caller) ?? []), secret]);
   }
   return clients;
@@ -36,7 +37,11 @@ const SIGNATURE_HEADER = /^v1=([0-9a-fA-F]{64})$/;
 const TIMESTAMP_HEADER = /^[0-9]{1,12}$/;
 
 /** Unix seconds from the header, or undefined when malformed or outside the window (either way). */
-export function freshTimestamp(header: string | undefined, windowMs: number, nowMs = Date.now()): string | undefined {
+export function freshTimestamp(
+  header: string | undefined,
+  windowMs: number,
+  nowMs = Date.now(),
+): string | undefined {
   if (!header || !TIMESTAMP_HEADER.test(header)) return undefined;
   return Math.abs(nowMs - Number(header) * 1000) <= windowMs ? header : undefined;
 }

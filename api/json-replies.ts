@@ -6,7 +6,11 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Requester } from './links';
 
-export function sendError(reply: FastifyReply, status: number, extra: { invalid?: string[] } = {}): FastifyReply {
+export function sendError(
+  reply: FastifyReply,
+  status: number,
+  extra: { invalid?: string[] } = {},
+): FastifyReply {
   return reply
     .code(status)
     .type('application/json; charset=utf-8')

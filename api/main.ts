@@ -6,11 +6,12 @@ import { config, durationMs } from '../lib/config';
 import { createPool } from '../lib/db';
 import { logger } from '../lib/logger';
 import { defaultPolicy, startOrder } from '../lib/orders';
-import { connectClient } from '../lib/temporal';
+import { connectClient, createCodec } from '../lib/temporal';
 import { connectVault } from '../lib/vault';
 import { retrievedSignal } from '../workflows/order';
 import { workflowIdFor } from '../workflows/types';
 import { buildApp } from './app';
+import { codecEndpointSettings } from './routes/codec';
 
 // Past this, a stuck connection or Vault call no longer holds the process; the orchestrator is waiting.
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -18,9 +19,13 @@ const SHUTDOWN_GRACE_MS = 10_000;
 async function main(): Promise<void> {
   const cfg = config();
   const log = logger().child({ component: 'api' });
+  // Checked before anything connects: without its secrets the codec endpoint would be open or useless.
+  const codecSettings = codecEndpointSettings(cfg);
   const db = createPool();
   const vault = await connectVault('api');
-  const temporal = await connectClient();
+  // One codec (and key cache) for the API's own client and the codec endpoint.
+  const codec = createCodec(vault.transit);
+  const temporal = await connectClient({ component: 'api', codec });
 
   const app = await buildApp({
     db,
@@ -49,6 +54,7 @@ async function main(): Promise<void> {
         }
       : undefined,
     startOrder: (input) => startOrder(temporal, input, cfg.TEMPORAL_TASK_QUEUE),
+    codec: { ...codecSettings, codec },
   });
   if (!cfg.JWT_SECRET) log.warn('JWT_SECRET is not set: the in-app API is not served');
   if (!cfg.INTAKE_CLIENTS) log.warn('INTAKE_CLIENTS is not set: the intake API is not served');

@@ -46,7 +46,7 @@ export class RateLimited extends Error {
   }
 }
 
-/** The request's address as the limiter sees it (IPv6 grouped by /64, so one host cannot rotate through its subnet). */
+/** The request's address as the limiter sees it: IPv6 by /64, so one host cannot rotate through its subnet. */
 export function clientIp(request: FastifyRequest): string {
   return `ip:${normalizeIP(request.ip)}`;
 }

@@ -42,10 +42,9 @@ export async function issueRevealKey(
     [hashToken(revealKey), input.orderId, input.userId, sha256(input.nonce), input.ttlMs],
   );
   // Spent and expired keys are worth nothing; the user's own old rows go while we are here.
-  await db.query(
-    `DELETE FROM reveal_keys WHERE user_id = $1 AND expires_at < now() - interval '1 hour'`,
-    [input.userId],
-  );
+  await db.query(`DELETE FROM reveal_keys WHERE user_id = $1 AND expires_at < now() - interval '1 hour'`, [
+    input.userId,
+  ]);
   return { revealKey, expiresAt: rows[0]!.expires_at };
 }
 

@@ -113,7 +113,10 @@ const envSchema = z.object({
   // Signed intake for upstream systems: "caller:secret,caller2:secret2", secrets of 32+ characters.
   INTAKE_CLIENTS: z
     .string()
-    .regex(/^[a-z0-9_-]+:[^,:]{32,}(,[a-z0-9_-]+:[^,:]{32,})*$/, 'expected "caller:secret[,caller:secret]" with secrets of 32+ characters')
+    .regex(
+      /^[a-z0-9_-]+:[^,:]{32,}(,[a-z0-9_-]+:[^,:]{32,})*$/,
+      'expected "caller:secret[,caller:secret]" with secrets of 32+ characters',
+    )
     .optional(),
   INTAKE_WINDOW: durationSchema.default('5m'),
   INTAKE_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(120),

@@ -3,7 +3,7 @@
  * about to be written goes through a pattern filter, so a card code, a delivery token or an email address
  * that reached a log by an unexpected route (an error message, a URL, Temporal's own logs) is still masked.
  */
-import type { Logger as TemporalLogger, LogLevel, LogMetadata } from '@temporalio/common';
+import type { LogLevel, LogMetadata, Logger as TemporalLogger } from '@temporalio/common';
 import pino, { type DestinationStream, type Logger } from 'pino';
 
 const SECRET_KEYS = [

@@ -68,7 +68,11 @@ export interface StartedOrder {
   existing: boolean;
 }
 
-export async function startOrder(client: Client, input: OrderInput, taskQueue: string): Promise<StartedOrder> {
+export async function startOrder(
+  client: Client,
+  input: OrderInput,
+  taskQueue: string,
+): Promise<StartedOrder> {
   const workflowId = workflowIdFor(input.orderId);
   try {
     const handle = await client.workflow.start(giftCardOrder, {

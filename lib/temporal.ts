@@ -3,8 +3,11 @@
  * readable reaches the server, and the SDK's own logs routed through the redacting logger.
  */
 import { Client, Connection } from '@temporalio/client';
-import type { DataConverter } from '@temporalio/common';
-import { config } from './config';
+import type { DataConverter, PayloadCodec } from '@temporalio/common';
+import { type CodecOptions, dataConverterWith, VaultPayloadCodec } from './codec';
+import { type Config, config, durationMs, type VaultComponent } from './config';
+import { logger } from './logger';
+import { connectVault, type Transit, type VaultSession } from './vault';
 
 export interface TemporalTarget {
   address: string;
@@ -16,11 +19,56 @@ export function temporalTarget(): TemporalTarget {
   return { address: cfg.TEMPORAL_ADDRESS, namespace: cfg.TEMPORAL_NAMESPACE };
 }
 
-/** A client for starting, signalling and querying orders. */
-export async function connectClient(
-  dataConverter: DataConverter = {},
-  target: TemporalTarget = temporalTarget(),
-): Promise<Client> {
-  const connection = await Connection.connect({ address: target.address });
-  return new Client({ connection, namespace: target.namespace, dataConverter });
+export function codecOptions(cfg: Config = config()): CodecOptions {
+  return {
+    keyName: cfg.VAULT_CODEC_KEY,
+    rotationMs: durationMs(cfg.CODEC_KEY_ROTATION),
+    log: logger().child({ component: 'codec' }),
+  };
+}
+
+/** The codec a process uses for its clients, its workers and (in the API) the codec endpoint. */
+export function createCodec(transit: Pick<Transit, 'dataKey' | 'unwrapDataKey'>): VaultPayloadCodec {
+  return new VaultPayloadCodec(transit, codecOptions());
+}
+
+/** The data converter for workers and clients of a process that is already logged in to Vault. */
+export function codecDataConverter(transit: Pick<Transit, 'dataKey' | 'unwrapDataKey'>): DataConverter {
+  return dataConverterWith(createCodec(transit));
+}
+
+export interface ConnectClientOptions {
+  /** Whose Vault identity wraps and unwraps the codec's data keys; default `api`, the CLI scripts' identity. */
+  component: VaultComponent;
+  /** A Vault session the process already holds; without one, the client logs in and logs out on close. */
+  vault?: VaultSession;
+  /** Share a codec (and its key cache) with the rest of the process, e.g. the API's codec endpoint. */
+  codec?: PayloadCodec;
+  target?: TemporalTarget;
+}
+
+/** A client for starting, signalling and querying orders, always with the payload codec. */
+export async function connectClient(opts: ConnectClientOptions = { component: 'api' }): Promise<Client> {
+  const target = opts.target ?? temporalTarget();
+  const ownVault = opts.codec || opts.vault ? undefined : await connectVault(opts.component);
+  const codec = opts.codec ?? createCodec((opts.vault ?? ownVault)!.transit);
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address: target.address });
+  } catch (err) {
+    ownVault?.close();
+    throw err;
+  }
+  if (ownVault) {
+    // The caller closes the connection; the Vault login it never saw ends with it.
+    const close = connection.close.bind(connection);
+    connection.close = async () => {
+      try {
+        await close();
+      } finally {
+        ownVault.close();
+      }
+    };
+  }
+  return new Client({ connection, namespace: target.namespace, dataConverter: dataConverterWith(codec) });
 }

@@ -71,7 +71,10 @@ export class Transit {
     }
     const failures = results.flatMap((r, index) => (r.error ? [{ index, error: r.error }] : []));
     if (failures.length > 0 || results.length !== items.length) {
-      throw new VaultBatchError(operation, failures.length ? failures : [{ index: -1, error: 'result count' }]);
+      throw new VaultBatchError(
+        operation,
+        failures.length ? failures : [{ index: -1, error: 'result count' }],
+      );
     }
     return results;
   }
@@ -155,7 +158,11 @@ export async function connectVault(
   const addr = opts.addr ?? config().VAULT_ADDR;
   const mount = opts.mount ?? config().VAULT_TRANSIT_MOUNT;
   const creds = vaultCredentials(component, opts.env);
-  const vault = nodeVault({ apiVersion: 'v1', endpoint: addr, ...('token' in creds ? { token: creds.token } : {}) });
+  const vault = nodeVault({
+    apiVersion: 'v1',
+    endpoint: addr,
+    ...('token' in creds ? { token: creds.token } : {}),
+  });
   const log = logger().child({ component, vault: addr });
   let closed = false;
   let retry: NodeJS.Timeout | undefined;

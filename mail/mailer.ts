@@ -13,7 +13,9 @@ export function createMailer(opts: { smtpUrl: string; from: string; requireTls: 
     host: url.hostname,
     port: Number(url.port) || (url.protocol === 'smtps:' ? 465 : 587),
     secure: url.protocol === 'smtps:',
-    auth: url.username ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } : undefined,
+    auth: url.username
+      ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) }
+      : undefined,
     requireTLS: opts.requireTls,
     connectionTimeout: 10_000,
     greetingTimeout: 10_000,

@@ -46,8 +46,17 @@ Order reference: {{orderRef}}
 const NOTICE_HTML = layout(`<h1 style="font-size:1.3rem">About your gift card order</h1>
 <p>{{message}}</p><p>Order reference: <strong>{{orderRef}}</strong></p>`);
 
-export function deliveryMail(v: { orderRef: string; cardCount: number; link: string; expiresAt: Date }): RenderedMail {
-  const view = { ...v, expiresAt: v.expiresAt.toUTCString(), subject: `Your gift cards (order ${v.orderRef})` };
+export function deliveryMail(v: {
+  orderRef: string;
+  cardCount: number;
+  link: string;
+  expiresAt: Date;
+}): RenderedMail {
+  const view = {
+    ...v,
+    expiresAt: v.expiresAt.toUTCString(),
+    subject: `Your gift cards (order ${v.orderRef})`,
+  };
   return {
     subject: view.subject,
     text: Mustache.render(DELIVERY_TEXT, view, {}, { escape: (s) => String(s) }),
@@ -70,7 +79,11 @@ export function noticeMail(v: {
     cancelled: 'Your gift card order was cancelled.',
     deadline: 'Your gift card order could not be completed in time.',
   }[v.kind];
-  const view = { orderRef: v.orderRef, message: message + partial, subject: `About your gift card order ${v.orderRef}` };
+  const view = {
+    orderRef: v.orderRef,
+    message: message + partial,
+    subject: `About your gift card order ${v.orderRef}`,
+  };
   return {
     subject: view.subject,
     text: Mustache.render(NOTICE_TEXT, view, {}, { escape: (s) => String(s) }),

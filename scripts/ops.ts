@@ -11,7 +11,8 @@ import { connectClient } from '../lib/temporal';
 import { cancelSignal, extendRetentionSignal, purgeNowSignal } from '../workflows/order';
 import { workflowIdFor } from '../workflows/types';
 
-const USAGE = 'usage: npm run ops -- purge|extend-retention|cancel --order-id <id> [--by 30d] [--reason text]';
+const USAGE =
+  'usage: npm run ops -- purge|extend-retention|cancel --order-id <id> [--by 30d] [--reason text]';
 
 async function main() {
   const { positionals, values } = parseArgs({
@@ -21,7 +22,7 @@ async function main() {
   const [command] = positionals;
   const orderId = orderIdSchema.parse(values['order-id']);
   config();
-  const client = await connectClient();
+  const client = await connectClient({ component: 'api' });
   const handle = client.workflow.getHandle(workflowIdFor(orderId));
   const running = await handle.describe().then(
     (d) => d.status.name === 'RUNNING',

@@ -10,6 +10,7 @@ const USAGE = `usage: npm run order -- --order-id <id> --user-id <id> --email <a
   [--deliver-partial] [--purge-on-retrieval] [--link-ttl 24h] [--retention 30d] [--deadline 24h] [--wait]`;
 
 async function main() {
+  process.env.LOG_LEVEL ??= 'warn'; // the CLI prints its own lines; the log shows only problems
   const { values } = parseArgs({
     options: {
       'order-id': { type: 'string' },
@@ -42,7 +43,7 @@ async function main() {
     { orderId: values['order-id'], userId: values['user-id'], email: values.email, policy },
     defaultPolicy(cfg),
   );
-  const client = await connectClient();
+  const client = await connectClient({ component: 'api' });
   const started = await startOrder(client, input, cfg.TEMPORAL_TASK_QUEUE);
   const ui = `${cfg.TEMPORAL_UI_URL}/namespaces/${cfg.TEMPORAL_NAMESPACE}/workflows/${encodeURIComponent(started.workflowId)}`;
   console.log(started.existing ? 'Order already exists; nothing new was started.' : 'Order started.');
@@ -63,15 +64,19 @@ async function main() {
         );
         break;
       }
-      if (Date.now() > deadline) throw new Error('the order did not finish within 2 minutes; follow it in the UI');
+      if (Date.now() > deadline)
+        throw new Error('the order did not finish within 2 minutes; follow it in the UI');
       await new Promise((r) => setTimeout(r, 500));
     }
-    if (process.env.MAIL_WEB_URL) console.log(`  inbox:       ${process.env.MAIL_WEB_URL} (the email with the link)`);
+    if (process.env.MAIL_WEB_URL)
+      console.log(`  inbox:       ${process.env.MAIL_WEB_URL} (the email with the link)`);
   }
   await client.connection.close();
 }
 
 main().catch((err) => {
-  console.error(err instanceof OrderValidationError ? `${err.message}\n${USAGE}` : `order failed: ${err.message}`);
+  console.error(
+    err instanceof OrderValidationError ? `${err.message}\n${USAGE}` : `order failed: ${err.message}`,
+  );
   process.exit(1);
 });

@@ -34,15 +34,19 @@ async function main() {
       log: logger(),
     }).planSweep();
     console.log('Dry run: nothing was changed. The next sweep would:');
-    console.log(`  purge ${plan.dueOrders.length} order(s)${plan.dueOrders.length ? `: ${plan.dueOrders.join(', ')}` : ''}`);
+    console.log(
+      `  purge ${plan.dueOrders.length} order(s)${plan.dueOrders.length ? `: ${plan.dueOrders.join(', ')}` : ''}`,
+    );
     console.log(`  delete ${plan.expiredTokens} expired token row(s)`);
-    console.log(`  destroy ${plan.bucketsToDestroy.length} key bucket(s) ${plan.bucketsToDestroy.join(', ')}`);
+    console.log(
+      `  destroy ${plan.bucketsToDestroy.length} key bucket(s) ${plan.bucketsToDestroy.join(', ')}`,
+    );
     console.log(`  create ${plan.bucketsToCreate.length} key bucket(s) ${plan.bucketsToCreate.join(', ')}`);
     vault.close();
     await db.end();
     return;
   }
-  const client = await connectClient();
+  const client = await connectClient({ component: 'api' });
   try {
     if (values.schedule) {
       const what = await ensureRetentionSchedule(client, {
@@ -53,7 +57,9 @@ async function main() {
       console.log(`Schedule ${RETENTION_SCHEDULE_ID} ${what} (every ${cfg.RETENTION_SWEEP_INTERVAL}).`);
     } else if (values.trigger) {
       await client.schedule.getHandle(RETENTION_SCHEDULE_ID).trigger();
-      console.log(`Schedule ${RETENTION_SCHEDULE_ID} triggered; follow it in ${cfg.TEMPORAL_UI_URL}/namespaces/${cfg.TEMPORAL_NAMESPACE}/schedules`);
+      console.log(
+        `Schedule ${RETENTION_SCHEDULE_ID} triggered; follow it in ${cfg.TEMPORAL_UI_URL}/namespaces/${cfg.TEMPORAL_NAMESPACE}/schedules`,
+      );
     } else if (values.run) {
       const counts = await client.workflow.execute(retentionSweep, {
         taskQueue: cfg.TEMPORAL_RETENTION_TASK_QUEUE,

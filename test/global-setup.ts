@@ -7,6 +7,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
+import { failureConverterPath } from '../lib/codec';
 import { config, repoRoot } from '../lib/config';
 
 function reachable(hostPort: string): Promise<boolean> {
@@ -34,12 +35,17 @@ export default async function setup(project: TestProject) {
     'provider sandbox': hostOf(cfg.PROVIDER_BASE_URL),
   };
   const down = [];
-  for (const [name, addr] of Object.entries(services)) if (!(await reachable(addr))) down.push(`${name} (${addr})`);
+  for (const [name, addr] of Object.entries(services))
+    if (!(await reachable(addr))) down.push(`${name} (${addr})`);
   if (down.length) {
-    throw new Error(`Services the tests need are not reachable: ${down.join(', ')}. Run \`bash scripts/stack.sh up\`.`);
+    throw new Error(
+      `Services the tests need are not reachable: ${down.join(', ')}. Run \`bash scripts/stack.sh up\`.`,
+    );
   }
   const { code } = await bundleWorkflowCode({
     workflowsPath: path.join(repoRoot, 'workflows', 'index.ts'),
+    // The sandbox's failure converter encodes messages and stacks, so the payload codec encrypts them.
+    failureConverterPath,
     logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
   });
   const dir = path.join(repoRoot, '.data', 'test');

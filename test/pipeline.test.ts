@@ -37,7 +37,12 @@ describe('fulfillment pipeline', () => {
   it('happy path: one email with a link and no code, GET does not consume, reveal once, DB holds ciphertext', async () => {
     const { orderId, email } = await order('instant');
     const status = await waitForStatus(p.client, orderId, settled);
-    expect(status).toMatchObject({ outcome: 'DELIVERED', phase: 'delivered', storedCards: 3, deliveredCards: 3 });
+    expect(status).toMatchObject({
+      outcome: 'DELIVERED',
+      phase: 'delivered',
+      storedCards: 3,
+      deliveredCards: 3,
+    });
 
     const [mail] = await waitForMail(email);
     const provider = await sandboxOrder(orderId);
@@ -115,7 +120,9 @@ describe('fulfillment pipeline', () => {
     expect(status.failureReason).toMatch(/deadline/);
     const [mail] = await waitForMail(email);
     expect(mail!.text).not.toMatch(/\/d\//);
-    const { rows } = await p.db.query('SELECT outcome, failure_reason FROM orders WHERE order_id = $1', [orderId]);
+    const { rows } = await p.db.query('SELECT outcome, failure_reason FROM orders WHERE order_id = $1', [
+      orderId,
+    ]);
     expect(rows[0]).toMatchObject({ outcome: 'FAILED' });
   });
 
@@ -181,10 +188,12 @@ describe('fulfillment pipeline', () => {
   });
 
   it('invalid input is refused before anything starts', async () => {
-    await expect(p.start({ orderId: '../etc', userId: 'u', email: uniqueRecipient() })).rejects.toThrow(/order id/);
-    await expect(p.start({ orderId: uniqueOrderId('instant'), userId: 'u', email: 'not-an-email' })).rejects.toThrow(
-      /email/,
+    await expect(p.start({ orderId: '../etc', userId: 'u', email: uniqueRecipient() })).rejects.toThrow(
+      /order id/,
     );
+    await expect(
+      p.start({ orderId: uniqueOrderId('instant'), userId: 'u', email: 'not-an-email' }),
+    ).rejects.toThrow(/email/);
   });
 
   it('an unused link expires after its TTL', async () => {
@@ -195,9 +204,10 @@ describe('fulfillment pipeline', () => {
     await waitForStatus(p.client, orderId, (s) => s.deliveries[0]?.expired === true, 20_000);
     expect((await fetch(link)).status).toBe(410);
     expect((await reveal(link)).status).toBe(410);
-    const { rows } = await p.db.query(`SELECT count FROM audit_log WHERE order_id = $1 AND event = 'EXPIRED'`, [
-      orderId,
-    ]);
+    const { rows } = await p.db.query(
+      `SELECT count FROM audit_log WHERE order_id = $1 AND event = 'EXPIRED'`,
+      [orderId],
+    );
     expect(rows).toEqual([{ count: 1 }]);
   });
 

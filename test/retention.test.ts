@@ -14,7 +14,7 @@ import { extendRetentionSignal, purgeNowSignal } from '../workflows/order';
 import { retentionSweep } from '../workflows/retention';
 import { workflowIdFor } from '../workflows/types';
 import { linkIn, waitForMail } from './helpers/mailbox';
-import { settled, waitForStatus } from './helpers/orders';
+import { waitForStatus } from './helpers/orders';
 import { type Pipeline, startPipeline, uniqueOrderId, uniqueRecipient } from './helpers/pipeline';
 import { startRetentionWorker } from './helpers/retention';
 
@@ -87,10 +87,14 @@ describe('per-order purge', () => {
   it('an operator can extend retention (recorded in the DB) and purge one order now', async () => {
     const { orderId } = await deliveredOrder();
     const handle = p.client.workflow.getHandle(workflowIdFor(orderId));
-    const before = (await p.db.query('SELECT purge_after FROM orders WHERE order_id = $1', [orderId])).rows[0];
+    const before = (await p.db.query('SELECT purge_after FROM orders WHERE order_id = $1', [orderId]))
+      .rows[0];
     await handle.signal(extendRetentionSignal, { by: '10d' });
     await expect
-      .poll(async () => (await p.db.query('SELECT purge_after FROM orders WHERE order_id = $1', [orderId])).rows[0])
+      .poll(
+        async () =>
+          (await p.db.query('SELECT purge_after FROM orders WHERE order_id = $1', [orderId])).rows[0],
+      )
       .not.toEqual(before);
     await handle.signal(purgeNowSignal);
     await waitForStatus(p.client, orderId, (s) => s.phase === 'purged', 20_000);
@@ -163,7 +167,9 @@ describe('retention sweep', () => {
       expect(described.policies.overlap).toBe('SKIP');
       expect(described.spec.intervals?.[0]?.every).toBe(2 * 3600 * 1000);
       await handle.trigger();
-      await expect.poll(async () => (await handle.describe()).info.recentActions.length, { timeout: 30_000 }).toBe(1);
+      await expect
+        .poll(async () => (await handle.describe()).info.recentActions.length, { timeout: 30_000 })
+        .toBe(1);
       const action = (await handle.describe()).info.recentActions[0]!;
       const result = await p.client.workflow.getHandle(action.action.workflow.workflowId).result();
       expect(result).toHaveProperty('ordersPurged');
@@ -196,7 +202,9 @@ describe('crypto-shredding', () => {
   it('a ciphertext saved before its bucket was destroyed no longer decrypts; a live bucket still does', async () => {
     await retention.vault.vault.write(`transit/keys/${oldBucket}`, { type: 'aes256-gcm96', derived: true });
     const context = `order-${randomUUID()}`;
-    const [backup] = await worker.transit.encryptBatch(oldBucket, [{ plaintext: 'SHRD-CANA-RY00-0001', context }]);
+    const [backup] = await worker.transit.encryptBatch(oldBucket, [
+      { plaintext: 'SHRD-CANA-RY00-0001', context },
+    ]);
     expect(await api.transit.decryptBatch(oldBucket, [{ ciphertext: backup!, context }])).toEqual([
       'SHRD-CANA-RY00-0001',
     ]);
@@ -208,15 +216,18 @@ describe('crypto-shredding', () => {
     expect(destroyed).not.toContain(liveBucket);
 
     await expect(api.transit.decryptBatch(oldBucket, [{ ciphertext: backup!, context }])).rejects.toThrow();
-    expect(await api.transit.decryptBatch(liveBucket, [{ ciphertext: live!, context }])).toEqual(['LIVE-CARD']);
+    expect(await api.transit.decryptBatch(liveBucket, [{ ciphertext: live!, context }])).toEqual([
+      'LIVE-CARD',
+    ]);
     // Key upsert is disabled: encrypting under the destroyed name does not re-create it.
     await expect(worker.transit.encryptBatch(oldBucket, [{ plaintext: 'x', context }])).rejects.toThrow();
     await expect(retention.vault.vault.read(`transit/keys/${oldBucket}`)).rejects.toMatchObject({
       response: { statusCode: 404 },
     });
-    const audit = await p.db.query(`SELECT detail FROM audit_log WHERE event = 'KEY_DESTROYED' AND detail->>'key' = $1`, [
-      oldBucket,
-    ]);
+    const audit = await p.db.query(
+      `SELECT detail FROM audit_log WHERE event = 'KEY_DESTROYED' AND detail->>'key' = $1`,
+      [oldBucket],
+    );
     expect(audit.rows).toHaveLength(1);
   });
 
@@ -224,10 +235,10 @@ describe('crypto-shredding', () => {
     const bucket = `${prefix}-2019-${String(1 + Math.floor(Math.random() * 12)).padStart(2, '0')}`;
     await retention.vault.vault.write(`transit/keys/${bucket}`, { type: 'aes256-gcm96', derived: true });
     const { orderId } = await deliveredOrder();
-    await p.db.query('UPDATE cards SET key_name = $2 WHERE id = (SELECT min(id) FROM cards WHERE order_id = $1)', [
-      orderId,
-      bucket,
-    ]);
+    await p.db.query(
+      'UPDATE cards SET key_name = $2 WHERE id = (SELECT min(id) FROM cards WHERE order_id = $1)',
+      [orderId, bucket],
+    );
     try {
       const { destroyed } = await retention.activities.manageKeyBuckets();
       expect(destroyed).not.toContain(bucket);

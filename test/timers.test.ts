@@ -45,7 +45,10 @@ afterAll(async () => {
 function start(scenario: string) {
   const orderId = uniqueOrderId(scenario);
   // The real defaults: no policy override at all.
-  const input = buildOrderInput({ orderId, userId: 'timer-user', email: uniqueRecipient() }, defaultPolicy(config()));
+  const input = buildOrderInput(
+    { orderId, userId: 'timer-user', email: uniqueRecipient() },
+    defaultPolicy(config()),
+  );
   expect(input.policy).toMatchObject({ linkTtl: '24h', retention: '30d', deadline: '24h' });
   return env.client.workflow
     .start(giftCardOrder, { taskQueue, workflowId: workflowIdFor(orderId), args: [input] })
@@ -73,16 +76,22 @@ describe('timers at their real defaults', () => {
     expect((await status()).deliveries[0]?.expired).toBe(false);
     await env.sleep('2 hours');
     await until(status, (s) => s.deliveries[0]?.expired === true);
-    const tokens = await deps.db.query('SELECT expired_at FROM delivery_tokens WHERE order_id = $1', [orderId]);
+    const tokens = await deps.db.query('SELECT expired_at FROM delivery_tokens WHERE order_id = $1', [
+      orderId,
+    ]);
     expect(tokens.rows[0].expired_at).not.toBeNull();
 
     await env.sleep('28 days');
     expect((await status()).phase).toBe('delivered');
-    expect((await deps.db.query('SELECT count(*)::int AS n FROM cards WHERE order_id = $1', [orderId])).rows[0].n).toBe(3);
+    expect(
+      (await deps.db.query('SELECT count(*)::int AS n FROM cards WHERE order_id = $1', [orderId])).rows[0].n,
+    ).toBe(3);
     await env.sleep('2 days');
     const final = await handle.result();
     expect(final.phase).toBe('purged');
-    expect((await deps.db.query('SELECT count(*)::int AS n FROM cards WHERE order_id = $1', [orderId])).rows[0].n).toBe(0);
+    expect(
+      (await deps.db.query('SELECT count(*)::int AS n FROM cards WHERE order_id = $1', [orderId])).rows[0].n,
+    ).toBe(0);
     expect(Date.now() - t0).toBeLessThan(90_000);
   });
 

@@ -1,16 +1,20 @@
+import type { ActivityDeps } from '../activities';
 import { type Config, durationMs } from '../lib/config';
 import { createPool } from '../lib/db';
 import { logger } from '../lib/logger';
 import { createProviderClient } from '../lib/provider';
 import { connectVault } from '../lib/vault';
 import { createMailer } from '../mail/mailer';
-import type { ActivityDeps } from '../activities';
 
 /** Builds the fulfillment activities' dependencies from configuration; close() releases them. */
 export async function buildActivityDeps(cfg: Config): Promise<ActivityDeps & { close(): Promise<void> }> {
   const db = createPool(cfg.DATABASE_URL, cfg.DATABASE_POOL_MAX);
   const vault = await connectVault('worker');
-  const mailer = createMailer({ smtpUrl: cfg.SMTP_URL, from: cfg.MAIL_FROM, requireTls: cfg.SMTP_REQUIRE_TLS });
+  const mailer = createMailer({
+    smtpUrl: cfg.SMTP_URL,
+    from: cfg.MAIL_FROM,
+    requireTls: cfg.SMTP_REQUIRE_TLS,
+  });
   return {
     db,
     transit: vault.transit,

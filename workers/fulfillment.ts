@@ -7,6 +7,10 @@ export interface FulfillmentWorkerOptions {
   namespace: string;
   taskQueue: string;
   deps: ActivityDeps;
+  /**
+   * The payload codec's converter (lib/temporal codecDataConverter). Every worker on a real cluster passes
+   * it; only tests on an ephemeral test server, whose client has no codec either, leave it out.
+   */
   dataConverter?: DataConverter;
   /** A prebuilt bundle (tests build it once); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];

@@ -2,6 +2,7 @@
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { config } from '../lib/config';
 import { logger, TemporalPinoLogger } from '../lib/logger';
+import { codecDataConverter } from '../lib/temporal';
 import { buildActivityDeps } from './deps';
 import { createFulfillmentWorker } from './fulfillment';
 
@@ -16,6 +17,8 @@ async function main() {
     namespace: cfg.TEMPORAL_NAMESPACE,
     taskQueue: cfg.TEMPORAL_TASK_QUEUE,
     deps,
+    // The worker's own Vault identity wraps and unwraps the codec's data keys.
+    dataConverter: codecDataConverter(deps.transit),
   });
   log.info({ taskQueue: cfg.TEMPORAL_TASK_QUEUE, address: cfg.TEMPORAL_ADDRESS }, 'worker started');
   try {

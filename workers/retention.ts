@@ -2,11 +2,12 @@
 // retention Vault role (the only one allowed to destroy key buckets).
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createRetentionActivities } from '../activities/retention';
+import { dataConverterWith } from '../lib/codec';
 import { config, durationMs } from '../lib/config';
 import { createPool } from '../lib/db';
 import { logger, TemporalPinoLogger } from '../lib/logger';
 import { ensureRetentionSchedule } from '../lib/schedule';
-import { connectClient } from '../lib/temporal';
+import { connectClient, createCodec } from '../lib/temporal';
 import { connectVault } from '../lib/vault';
 
 async function main() {
@@ -16,11 +17,13 @@ async function main() {
   const db = createPool();
   const vault = await connectVault('retention');
   const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
+  const codec = createCodec(vault.transit);
   const worker = await Worker.create({
     connection,
     namespace: cfg.TEMPORAL_NAMESPACE,
     taskQueue: cfg.TEMPORAL_RETENTION_TASK_QUEUE,
     workflowsPath: require.resolve('../workflows'),
+    dataConverter: dataConverterWith(codec),
     activities: createRetentionActivities({
       db,
       vault,
@@ -29,7 +32,7 @@ async function main() {
       log,
     }),
   });
-  const client = await connectClient();
+  const client = await connectClient({ component: 'retention', codec });
   const schedule = await ensureRetentionSchedule(client, {
     interval: cfg.RETENTION_SWEEP_INTERVAL,
     taskQueue: cfg.TEMPORAL_RETENTION_TASK_QUEUE,

@@ -9,9 +9,11 @@
  * 3. Aftercare: each link expires on its own timer; `resendLink` replaces the live link; the cards are
  *    purged at retention, after retrieval when the policy says so, on `cancel` or on `purgeNow`.
  */
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import * as wf from '@temporalio/workflow';
 import type { createActivities } from '../activities';
+import { CardCountKey, OrderOutcomeKey, OrderStatusKey } from './search-attributes';
 import type {
   CollectResult,
   DeliverResult,
@@ -56,6 +58,7 @@ export async function giftCardOrder(input: OrderInput, carried?: OrderState): Pr
   let cancelRequested: { reason: string } | null = null;
   let purgeRequested = false;
   let retentionChanged = false;
+  let published = '';
 
   wf.setHandler(statusQuery, () => view(orderId, state));
   wf.setHandler(checkNowSignal, () => pollScope?.cancel());
@@ -87,10 +90,24 @@ export async function giftCardOrder(input: OrderInput, carried?: OrderState): Pr
     {
       validator: () => {
         if (state.stored === 0) throw new Error('this order has no stored cards to send');
-        if (state.phase === 'purged' || state.phase === 'cancelled') throw new Error(`order is ${state.phase}`);
+        if (state.phase === 'purged' || state.phase === 'cancelled')
+          throw new Error(`order is ${state.phase}`);
       },
     },
   );
+
+  /** What operators filter by in the UI (no PII); upserted only on change, so polls add no history. */
+  function publishStatus(): void {
+    const pairs: SearchAttributeUpdatePair[] = [
+      { key: OrderStatusKey, value: state.phase },
+      { key: CardCountKey, value: state.stored },
+    ];
+    if (state.outcome) pairs.push({ key: OrderOutcomeKey, value: state.outcome });
+    const signature = pairs.map((p) => p.value).join('|');
+    if (signature === published) return;
+    published = signature;
+    wf.upsertSearchAttributes(pairs);
+  }
 
   async function deliver(kind: 'batch' | 'resend'): Promise<DeliverResult> {
     const deliveryId = `${orderId}#${state.nextDeliverySeq++}`;
@@ -103,7 +120,12 @@ export async function giftCardOrder(input: OrderInput, carried?: OrderState): Pr
       retentionMs: msToNumber(policy.retention) + state.retentionExtraMs,
     });
     if (result.cardCount > 0) {
-      const record = { id: deliveryId, cardCount: result.cardCount, expiresAt: result.expiresAt, expired: false };
+      const record = {
+        id: deliveryId,
+        cardCount: result.cardCount,
+        expiresAt: result.expiresAt,
+        expired: false,
+      };
       state.deliveries.push(record);
       if (kind === 'batch') state.delivered += result.cardCount;
       state.deliveredAt ??= Date.now();
@@ -148,7 +170,8 @@ export async function giftCardOrder(input: OrderInput, carried?: OrderState): Pr
       return { kind: 'progress', result };
     } catch (err) {
       if (wf.isCancellation(err)) return { kind: 'interrupted' };
-      if (err instanceof wf.ActivityFailure && err.cause instanceof wf.TimeoutFailure) return { kind: 'deadline' };
+      if (err instanceof wf.ActivityFailure && err.cause instanceof wf.TimeoutFailure)
+        return { kind: 'deadline' };
       if (err instanceof wf.ActivityFailure && err.cause instanceof wf.ApplicationFailure) {
         const type = err.cause.type ?? 'Error';
         // A retryable failure only ends the activity when its next retry would pass the deadline.
@@ -161,11 +184,17 @@ export async function giftCardOrder(input: OrderInput, carried?: OrderState): Pr
     }
   }
 
-  async function conclude(outcomeWithoutCards: OrderOutcome, reason: string | null, notice: NoticeKind | null) {
+  async function conclude(
+    outcomeWithoutCards: OrderOutcome,
+    reason: string | null,
+    notice: NoticeKind | null,
+  ) {
     state.phase = 'delivering';
+    publishStatus();
     if (state.stored > state.delivered && outcomeWithoutCards !== 'CANCELLED') await deliver('batch');
     const complete = state.quantity !== null && state.delivered >= state.quantity;
-    state.outcome = state.delivered === 0 ? outcomeWithoutCards : complete ? 'DELIVERED' : 'PARTIALLY_DELIVERED';
+    state.outcome =
+      state.delivered === 0 ? outcomeWithoutCards : complete ? 'DELIVERED' : 'PARTIALLY_DELIVERED';
     state.failureReason = reason;
     if (notice && (state.delivered === 0 || state.outcome !== 'DELIVERED')) {
       await steps.notifyCustomer({
@@ -184,17 +213,25 @@ export async function giftCardOrder(input: OrderInput, carried?: OrderState): Pr
       deliveredCards: state.delivered,
     });
     state.phase = state.delivered > 0 ? 'delivered' : state.outcome === 'CANCELLED' ? 'cancelled' : 'failed';
+    publishStatus();
   }
 
   async function purge(reason: PurgeInput['reason']) {
     await wf.condition(wf.allHandlersFinished);
     await steps.purgeOrder({ orderId, reason });
     state.phase = 'purged';
+    publishStatus();
   }
 
   // ---------------------------------------------------------------- the order's story
+  publishStatus();
   if (!carried) {
-    await steps.registerOrder({ orderId, userId: input.userId, workflowId: wf.workflowInfo().workflowId, policy });
+    await steps.registerOrder({
+      orderId,
+      userId: input.userId,
+      workflowId: wf.workflowInfo().workflowId,
+      policy,
+    });
   }
 
   // 1. Collect until the provider is done, the deadline passes, or an operator cancels.
@@ -204,7 +241,11 @@ export async function giftCardOrder(input: OrderInput, carried?: OrderState): Pr
     state.polls++;
     if (outcome.kind === 'interrupted') continue;
     if (outcome.kind === 'deadline') {
-      await conclude('FAILED', state.stored > 0 ? null : 'deadline passed with no card fulfilled', 'deadline');
+      await conclude(
+        'FAILED',
+        state.stored > 0 ? null : 'deadline passed with no card fulfilled',
+        'deadline',
+      );
       break;
     }
     if (outcome.kind === 'provider-error') {
@@ -215,10 +256,12 @@ export async function giftCardOrder(input: OrderInput, carried?: OrderState): Pr
     state.providerStatus = result.status;
     state.quantity = result.quantity;
     state.stored = result.stored;
+    publishStatus();
     const final = FINAL.includes(result.status);
     if (policy.deliverPartial && !final && state.stored > state.delivered) await deliver('batch');
     if (result.status === 'FULFILLED') await conclude('FAILED', null, null);
-    else if (result.status === 'FAILED') await conclude('FAILED', 'the provider reported the order as FAILED', 'failed');
+    else if (result.status === 'FAILED')
+      await conclude('FAILED', 'the provider reported the order as FAILED', 'failed');
     else if (result.status === 'CANCELLED') {
       await conclude('CANCELLED', 'the provider reported the order as CANCELLED', 'cancelled');
     }
@@ -238,13 +281,18 @@ export async function giftCardOrder(input: OrderInput, carried?: OrderState): Pr
 
   // 3. Aftercare: links expire on their timers; the cards wait for retention, retrieval or an operator.
   state.purgeAt ??=
-    (state.deliveredAt ?? Date.now()) + (state.stored > 0 ? msToNumber(policy.retention) + state.retentionExtraMs : 0);
+    (state.deliveredAt ?? Date.now()) +
+    (state.stored > 0 ? msToNumber(policy.retention) + state.retentionExtraMs : 0);
   for (const d of state.deliveries) if (!d.expired) expireOnTime(d);
   let purgeReason: PurgeInput['reason'] = 'retention';
   for (;;) {
     retentionChanged = false;
     const woken = await wf.condition(
-      () => cancelRequested !== null || purgeRequested || retentionChanged || (policy.purgeOnRetrieval && state.retrieved),
+      () =>
+        cancelRequested !== null ||
+        purgeRequested ||
+        retentionChanged ||
+        (policy.purgeOnRetrieval && state.retrieved),
       Math.max(1, state.purgeAt - Date.now()),
     );
     if (!woken) break;

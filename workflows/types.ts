@@ -4,7 +4,13 @@
  * the workflow input and the deliver/notify inputs, which the payload codec encrypts.
  */
 
-export type ProviderStatus = 'PENDING' | 'PROCESSING' | 'PARTIALLY_FILLED' | 'FULFILLED' | 'FAILED' | 'CANCELLED';
+export type ProviderStatus =
+  | 'PENDING'
+  | 'PROCESSING'
+  | 'PARTIALLY_FILLED'
+  | 'FULFILLED'
+  | 'FAILED'
+  | 'CANCELLED';
 
 export interface OrderPolicy {
   /** Send a link for each batch of newly stored cards as it arrives, instead of one at FULFILLED. */

@@ -24,9 +24,8 @@ export interface DeliveryRoutesOptions {
   db: Db;
   transit: Pick<Transit, 'decryptBatch'>;
   revealVisibleMs: number;
+  /** Per IP; all link requests together get OVERALL_CLIENTS times this. */
   rateLimitPerMinute: number;
-  /** All link requests together, per minute; default: OVERALL_CLIENTS times the per-IP limit. */
-  overallRateLimitPerMinute?: number;
   /** Runs after the consuming transaction committed (e.g. signals the order's workflow); never awaited by the response. */
   onRetrieved?: (e: RetrievedEvent) => Promise<void>;
 }
@@ -40,7 +39,7 @@ export async function deliveryRoutes(app: FastifyInstance, opts: DeliveryRoutesO
   // Per IP, then overall: guesses spread over many addresses still run into the overall budget.
   await limitRequests(app, [
     { name: 'delivery:ip', max: opts.rateLimitPerMinute, key: clientIp, advertise: true },
-    { name: 'delivery:overall', max: opts.overallRateLimitPerMinute ?? overallMax(opts.rateLimitPerMinute), key: everyone },
+    { name: 'delivery:overall', max: overallMax(opts.rateLimitPerMinute), key: everyone },
   ]);
 
   // Notifications still running when the server closes are awaited, so a shutdown does not drop them.

@@ -86,7 +86,8 @@ export async function inAppRoutes(app: FastifyInstance, opts: InAppRoutesOptions
   /** Ownership first: a foreign or missing order ends here, with the same answer as an unknown route. */
   const owned = async (request: OrderRequest, reply: FastifyReply): Promise<boolean> => {
     const { orderId } = request.params;
-    if (orderIdSchema.safeParse(orderId).success && (await ownsOrder(db, orderId, request.userId))) return true;
+    if (orderIdSchema.safeParse(orderId).success && (await ownsOrder(db, orderId, request.userId)))
+      return true;
     notFoundHandler(request, reply);
     return false;
   };
@@ -147,7 +148,10 @@ export async function inAppRoutes(app: FastifyInstance, opts: InAppRoutesOptions
     });
     switch (result.outcome) {
       case 'refused':
-        request.log.info({ orderId }, 'reveal refused: key unknown, spent, expired or not bound to this secret');
+        request.log.info(
+          { orderId },
+          'reveal refused: key unknown, spent, expired or not bound to this secret',
+        );
         return sendError(reply, 403);
       case 'purged':
         request.log.warn({ orderId }, 'reveal refused: the cards were purged');

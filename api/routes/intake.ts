@@ -17,7 +17,12 @@ import { type Db, withTransaction } from '../../lib/db';
 import { buildOrderInput, orderRequestSchema, type StartedOrder } from '../../lib/orders';
 import type { OrderInput, OrderPolicy } from '../../workflows/types';
 import { recordSignature, replayLogPurger } from '../intake-replays';
-import { freshTimestamp, type IntakeClients, parseIntakeClients, verifyIntakeSignature } from '../intake-signature';
+import {
+  freshTimestamp,
+  type IntakeClients,
+  parseIntakeClients,
+  verifyIntakeSignature,
+} from '../intake-signature';
 import { sendError } from '../json-replies';
 import { clientIp, createLimiters, everyone, overallMax } from '../rate-limits';
 
@@ -93,7 +98,10 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
     const caller = header(request, 'x-intake-client');
     const timestamp = freshTimestamp(header(request, 'x-intake-timestamp'), opts.windowMs);
     if (!caller || !clients.has(caller) || !timestamp) {
-      request.log.info({ req: request, knownCaller: Boolean(caller && clients.has(caller)) }, 'intake refused');
+      request.log.info(
+        { req: request, knownCaller: Boolean(caller && clients.has(caller)) },
+        'intake refused',
+      );
       sendUnauthorized(reply);
       return reply;
     }
@@ -147,7 +155,9 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
       return sendError(reply, 409);
     }
 
-    await purgeReplayLog().catch((err: unknown) => request.log.warn({ err }, 'intake replay log purge failed'));
+    await purgeReplayLog().catch((err: unknown) =>
+      request.log.warn({ err }, 'intake replay log purge failed'),
+    );
     request.log.info(
       { caller, orderId: input.orderId, workflowId: started.workflowId, existing: started.existing },
       started.existing ? 'intake: order already started' : 'intake: order started',

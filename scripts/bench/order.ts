@@ -18,7 +18,7 @@ async function inboxHas(recipient: string): Promise<boolean> {
 async function main() {
   const { values } = parseArgs({ options: { orders: { type: 'string', default: '5' } } });
   const cfg = config();
-  const client = await connectClient();
+  const client = await connectClient({ component: 'api' });
   const delivered: number[] = [];
   const inbox: number[] = [];
   for (let i = 0; i < Number(values.orders); i++) {

@@ -9,7 +9,7 @@ import { createRetentionActivities } from '../../activities/retention';
 import { config, durationMs } from '../../lib/config';
 import { createPool } from '../../lib/db';
 import { createLogger, TemporalPinoLogger } from '../../lib/logger';
-import { connectClient } from '../../lib/temporal';
+import { codecDataConverter, connectClient } from '../../lib/temporal';
 import { connectVault } from '../../lib/vault';
 import { retentionSweep } from '../../workflows/retention';
 
@@ -54,6 +54,7 @@ async function main() {
     namespace: cfg.TEMPORAL_NAMESPACE,
     taskQueue,
     workflowsPath: require.resolve('../../workflows'),
+    dataConverter: codecDataConverter(vault.transit),
     activities: createRetentionActivities({
       db,
       vault,
@@ -62,7 +63,7 @@ async function main() {
       log: createLogger({ level: 'warn' }),
     }),
   });
-  const client = await connectClient();
+  const client = await connectClient({ component: 'retention', vault });
   const counts = await worker.runUntil(async () => {
     t = Date.now();
     return client.workflow.execute(retentionSweep, {
@@ -73,8 +74,12 @@ async function main() {
   });
   const ms = Date.now() - t;
   const left = await db.query(`SELECT count(*)::int AS n FROM cards WHERE order_id LIKE $1 || '-%'`, [run]);
-  console.log(`sweep: ${counts.ordersPurged} orders purged (${counts.cardsDeleted} cards, ${counts.tokensDeleted} tokens) in ${ms} ms`);
-  console.log(`  ${Math.round((counts.ordersPurged / ms) * 1000)} orders/s, batch size ${batchSize}; card rows left for this run: ${left.rows[0].n}`);
+  console.log(
+    `sweep: ${counts.ordersPurged} orders purged (${counts.cardsDeleted} cards, ${counts.tokensDeleted} tokens) in ${ms} ms`,
+  );
+  console.log(
+    `  ${Math.round((counts.ordersPurged / ms) * 1000)} orders/s, batch size ${batchSize}; card rows left for this run: ${left.rows[0].n}`,
+  );
   await client.connection.close();
   await connection.close();
   vault.close();

@@ -30,7 +30,8 @@ export async function waitForMail(recipient: string, count = 1, timeoutMs = 30_0
   for (;;) {
     const mails = await mailFor(recipient);
     if (mails.length >= count) return mails;
-    if (Date.now() > until) throw new Error(`expected ${count} mail(s) for the recipient, got ${mails.length}`);
+    if (Date.now() > until)
+      throw new Error(`expected ${count} mail(s) for the recipient, got ${mails.length}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }

@@ -1,7 +1,8 @@
 /**
  * The whole pipeline inside a test process, on the real services: a fulfillment worker on its own task
- * queue (real Temporal dev server, Vault, PostgreSQL, SMTP, provider sandbox) and the delivery API on an
- * ephemeral port. Everything the workflow does is real; only the task queue is private to the test file.
+ * queue (real Temporal dev server, Vault, PostgreSQL, SMTP, provider sandbox) and the delivery API (with its
+ * codec endpoint) on an ephemeral port. Everything the workflow does is real, payload encryption included;
+ * only the task queue is private to the test file.
  */
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
@@ -9,39 +10,64 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { inject } from 'vitest';
 import { buildApp } from '../../api/app';
+import { codecEndpointSettings } from '../../api/routes/codec';
 import { config } from '../../lib/config';
 import { buildOrderInput, defaultPolicy, type OrderRequest, startOrder } from '../../lib/orders';
-import { connectClient } from '../../lib/temporal';
+import { codecDataConverter, connectClient, createCodec } from '../../lib/temporal';
 import { connectVault, type VaultSession } from '../../lib/vault';
 import { buildActivityDeps } from '../../workers/deps';
 import { createFulfillmentWorker } from '../../workers/fulfillment';
-import type { OrderPolicy } from '../../workflows/types';
+import { retrievedSignal } from '../../workflows/order';
+import { type OrderPolicy, workflowIdFor } from '../../workflows/types';
 
 export interface Pipeline {
   client: Client;
   taskQueue: string;
   apiUrl: string;
   db: Awaited<ReturnType<typeof buildActivityDeps>>['db'];
-  start(request: Omit<OrderRequest, 'policy'> & { policy?: Partial<OrderPolicy> }): ReturnType<typeof startOrder>;
+  start(
+    request: Omit<OrderRequest, 'policy'> & { policy?: Partial<OrderPolicy> },
+  ): ReturnType<typeof startOrder>;
   stop(): Promise<void>;
 }
 
 /** Fast polling for tests; everything else keeps its real default unless a test says otherwise. */
 export const FAST_POLLING: Partial<OrderPolicy> = { pollInitialInterval: '200ms', pollMaxInterval: '1s' };
 
-export async function startPipeline(opts: { revealVisibleMs?: number; rateLimitPerMinute?: number } = {}) {
+export async function startPipeline(
+  opts: {
+    revealVisibleMs?: number;
+    rateLimitPerMinute?: number /** default: ephemeral */;
+    apiPort?: number;
+  } = {},
+) {
   const cfg = config();
   const apiVault: VaultSession = await connectVault('api');
   const deps = await buildActivityDeps(cfg);
-  const client = await connectClient();
+  // As in production: the client and the codec endpoint share the API's codec, the worker has its own.
+  const codec = createCodec(apiVault.transit);
+  const client = await connectClient({ component: 'api', codec });
   const api: FastifyInstance = await buildApp({
     db: deps.db,
     transit: apiVault.transit,
     publicBaseUrl: 'http://placeholder',
     revealVisibleMs: opts.revealVisibleMs ?? 60_000,
     rateLimitPerMinute: opts.rateLimitPerMinute ?? 10_000,
+    codec: { ...codecEndpointSettings(cfg), codec },
+    onRetrieved: async ({ orderId, deliveryId }) => {
+      await client.workflow.getHandle(workflowIdFor(orderId)).signal(retrievedSignal, { deliveryId });
+    },
   });
-  await api.listen({ port: 0, host: '127.0.0.1' });
+  try {
+    await api.listen({ port: opts.apiPort ?? 0, host: '127.0.0.1' });
+  } catch (err) {
+    // A fixed port may be taken: release everything so the caller can fall back.
+    await api.close();
+    await client.connection.close();
+    apiVault.close();
+    await deps.close();
+    throw err;
+  }
   const address = api.server.address();
   const apiUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   deps.publicBaseUrl = apiUrl;
@@ -53,6 +79,7 @@ export async function startPipeline(opts: { revealVisibleMs?: number; rateLimitP
     namespace: cfg.TEMPORAL_NAMESPACE,
     taskQueue,
     deps,
+    dataConverter: codecDataConverter(deps.transit),
     workflowBundle: { codePath: inject('workflowBundlePath') },
   });
   const running = worker.run();

@@ -6,6 +6,7 @@ import { createRetentionActivities } from '../../activities/retention';
 import { config, durationMs } from '../../lib/config';
 import { createPool } from '../../lib/db';
 import { logger } from '../../lib/logger';
+import { codecDataConverter } from '../../lib/temporal';
 import { connectVault } from '../../lib/vault';
 
 export async function startRetentionWorker() {
@@ -26,6 +27,7 @@ export async function startRetentionWorker() {
     namespace: cfg.TEMPORAL_NAMESPACE,
     taskQueue,
     workflowBundle: { codePath: inject('workflowBundlePath') },
+    dataConverter: codecDataConverter(vault.transit),
     activities,
   });
   const running = worker.run();
