@@ -2,7 +2,7 @@
 FROM node:20-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund --omit=optional --loglevel=error
+RUN npm install --no-audit --no-fund --loglevel=error
 COPY . .
 USER node
 CMD ["npx", "tsx", "workers/main.ts"]

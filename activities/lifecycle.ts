@@ -91,46 +91,20 @@ export function lifecycleActivities(deps: ActivityDeps) {
     },
 
     async expireDelivery(input: { orderId: string; deliveryId: string }): Promise<number> {
-      return withTransaction(db, async (tx) => {
-        const { rowCount } = await tx.query(
-          `UPDATE delivery_tokens SET expired_at = now()
-           WHERE delivery_id = $1 AND consumed_at IS NULL AND revoked_at IS NULL AND expired_at IS NULL`,
-          [input.deliveryId],
-        );
-        const count = rowCount ?? 0;
-        if (count > 0) {
-          await audit(tx, {
-            orderId: input.orderId,
-            event: 'EXPIRED',
-            actor: 'worker',
-            method: 'activity:expireDelivery',
-            count,
-            detail: { deliveryId: input.deliveryId },
-          });
-        }
-        return count;
+      return endLiveTokens(db, {
+        orderId: input.orderId,
+        end: 'expired',
+        scope: { deliveryId: input.deliveryId },
+        detail: { deliveryId: input.deliveryId },
       });
     },
 
     async revokeLinks(input: { orderId: string; reason: string }): Promise<number> {
-      return withTransaction(db, async (tx) => {
-        const { rowCount } = await tx.query(
-          `UPDATE delivery_tokens SET revoked_at = now()
-           WHERE order_id = $1 AND consumed_at IS NULL AND revoked_at IS NULL AND expired_at IS NULL`,
-          [input.orderId],
-        );
-        const count = rowCount ?? 0;
-        if (count > 0) {
-          await audit(tx, {
-            orderId: input.orderId,
-            event: 'REVOKED',
-            actor: 'worker',
-            method: 'activity:revokeLinks',
-            count,
-            detail: { reason: input.reason },
-          });
-        }
-        return count;
+      return endLiveTokens(db, {
+        orderId: input.orderId,
+        end: 'revoked',
+        scope: { orderId: input.orderId },
+        detail: { reason: input.reason },
       });
     },
 
@@ -198,5 +172,42 @@ export async function purgeOrderCards(
       });
     }
     return result;
+  });
+}
+
+/**
+ * Ends the live (unused, unrevoked, unexpired) tokens of one delivery or of a whole order, and audits how
+ * many ended, in one transaction.
+ */
+async function endLiveTokens(
+  db: ActivityDeps['db'],
+  e: {
+    orderId: string;
+    end: 'expired' | 'revoked';
+    scope: { deliveryId: string } | { orderId: string };
+    detail: Record<string, unknown>;
+  },
+): Promise<number> {
+  const column = e.end === 'expired' ? 'expired_at' : 'revoked_at';
+  const [filter, value] =
+    'deliveryId' in e.scope ? ['delivery_id', e.scope.deliveryId] : ['order_id', e.scope.orderId];
+  return withTransaction(db, async (tx) => {
+    const { rowCount } = await tx.query(
+      `UPDATE delivery_tokens SET ${column} = now()
+       WHERE ${filter} = $1 AND consumed_at IS NULL AND revoked_at IS NULL AND expired_at IS NULL`,
+      [value],
+    );
+    const count = rowCount ?? 0;
+    if (count > 0) {
+      await audit(tx, {
+        orderId: e.orderId,
+        event: e.end === 'expired' ? 'EXPIRED' : 'REVOKED',
+        actor: 'worker',
+        method: e.end === 'expired' ? 'activity:expireDelivery' : 'activity:revokeLinks',
+        count,
+        detail: e.detail,
+      });
+    }
+    return count;
   });
 }

@@ -3,6 +3,8 @@
  * so an order that belongs to someone else and an order that does not exist take the same path and the
  * same time; callers answer both with the same 404.
  */
+
+import type { PoolClient } from 'pg';
 import { audit } from '../lib/audit';
 import { type Db, withTransaction } from '../lib/db';
 import type { Transit } from '../lib/vault';
@@ -44,16 +46,26 @@ export async function revealOwnedCards(
     } catch (error) {
       return { outcome: 'unavailable', error } as const;
     }
-    await audit(client, {
-      orderId: input.orderId,
-      event: 'REVEALED',
-      actor: `user:${input.userId}`,
-      method: input.method,
-      ip: input.requester.ip,
-      userAgent: input.requester.userAgent,
-      count: cards.length,
-      detail: { via: 'in-app' },
-    });
+    await auditOwnerReveal(client, input, cards.length, 'in-app');
     return { outcome: 'shown', cards } as const;
+  });
+}
+
+/** The REVEALED row of a reveal to the order's owner, written in the transaction that hands the cards out. */
+export async function auditOwnerReveal(
+  client: PoolClient,
+  input: { orderId: string; userId: string; requester: Requester; method: string },
+  count: number,
+  via: 'in-app' | 'reveal-key',
+): Promise<void> {
+  await audit(client, {
+    orderId: input.orderId,
+    event: 'REVEALED',
+    actor: `user:${input.userId}`,
+    method: input.method,
+    ip: input.requester.ip,
+    userAgent: input.requester.userAgent,
+    count,
+    detail: { via },
   });
 }

@@ -9,12 +9,12 @@
  * because whoever holds it without the secret is not the device that asked for it.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { audit } from '../lib/audit';
 import { type Db, withTransaction } from '../lib/db';
 import { generateToken, hashToken } from '../lib/tokens';
 import type { Transit } from '../lib/vault';
 import { type Card, type CardRow, decryptCards } from './card-decryption';
 import type { Requester } from './links';
+import { auditOwnerReveal } from './owned-orders';
 
 /** How far the client's timestamp may be from the server's clock, either way. */
 export const CLIENT_TIMESTAMP_WINDOW_MS = 5 * 60_000;
@@ -108,16 +108,7 @@ export async function redeemRevealKey(
       } catch (error) {
         throw new RollBack({ outcome: 'unavailable', error });
       }
-      await audit(client, {
-        orderId: input.orderId,
-        event: 'REVEALED',
-        actor: `user:${input.userId}`,
-        method: input.method,
-        ip: input.requester.ip,
-        userAgent: input.requester.userAgent,
-        count: cards.length,
-        detail: { via: 'reveal-key' },
-      });
+      await auditOwnerReveal(client, input, cards.length, 'reveal-key');
       return { outcome: 'revealed', cards } as const;
     });
   } catch (err) {

@@ -34,7 +34,9 @@ fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing npm packages"
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm install`, not `npm ci`: the lock file pins every version, but this registry does not serve the
+  # other platforms' optional binaries (biome, swc), which `npm ci` insists on finding in the lock file.
+  npm install --no-audit --no-fund --loglevel=error
 fi
 
 if ! ls .tools/temporal-test-server/lib/temporal-test-server-*.jar >/dev/null 2>&1; then
