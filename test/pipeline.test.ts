@@ -3,7 +3,7 @@
  * PostgreSQL) → email (MailDev) → delivery API. Each test is one order with its own sandbox scenario.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resendLinkUpdate } from '../workflows/order';
+import { cancelSignal, checkNowSignal, resendLinkUpdate } from '../workflows/order';
 import { workflowIdFor } from '../workflows/types';
 import { linkIn, waitForMail } from './helpers/mailbox';
 import { settled, waitForStatus } from './helpers/orders';
@@ -223,6 +223,41 @@ describe('fulfillment pipeline', () => {
     const revealed = await reveal(linkIn(second));
     expect(revealed.status).toBe(200);
     for (const card of (await sandboxOrder(orderId)).cards) expect(revealed.body).toContain(card.value);
+  });
+
+  it('checkNow polls at once instead of waiting out the backoff', async () => {
+    // An hour between polls: without the signal the order would still be waiting when the test ends.
+    const { orderId } = await order(
+      'slow',
+      { pollInitialInterval: '1h', pollMaxInterval: '1h' },
+      { processingPolls: 1 },
+    );
+    await expect.poll(async () => (await sandboxOrder(orderId)).polls, { timeout: 10_000 }).toBe(1);
+    await p.client.workflow.getHandle(workflowIdFor(orderId)).signal(checkNowSignal);
+    const status = await waitForStatus(p.client, orderId, settled, 15_000);
+    expect(status.outcome).toBe('DELIVERED');
+    expect((await sandboxOrder(orderId)).polls).toBe(2);
+  });
+
+  it('cancel stops a waiting order, notifies the customer and purges what was stored', async () => {
+    const { orderId, email } = await order('partial-forever', {
+      pollInitialInterval: '1h',
+      pollMaxInterval: '1h',
+    });
+    await waitForStatus(p.client, orderId, (s) => s.storedCards > 0);
+    await p.client.workflow
+      .getHandle(workflowIdFor(orderId))
+      .signal(cancelSignal, { reason: 'customer asked' });
+    const status = await waitForStatus(p.client, orderId, (s) => s.phase === 'purged');
+    expect(status).toMatchObject({
+      outcome: 'CANCELLED',
+      deliveredCards: 0,
+      failureReason: 'customer asked',
+    });
+    const [mail] = await waitForMail(email);
+    expect(mail!.text).toContain('was cancelled');
+    const { rows } = await p.db.query('SELECT count(*)::int AS n FROM cards WHERE order_id = $1', [orderId]);
+    expect(rows[0].n).toBe(0);
   });
 
   it('two concurrent reveals: exactly one wins', async () => {
