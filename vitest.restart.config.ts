@@ -12,6 +12,7 @@ export default defineConfig({
     // Stopping and starting Temporal, OpenBao (unseal, raft election) and PostgreSQL takes a while.
     testTimeout: 600_000,
     hookTimeout: 600_000,
-    reporters: ['default'],
+    reporters: ['default', 'json'],
+    outputFile: { json: '.data/test/results-restart.json' },
   },
 });

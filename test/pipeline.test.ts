@@ -114,7 +114,7 @@ describe('fulfillment pipeline', () => {
   });
 
   it('never fulfilled: fails at the deadline and notifies the customer without a link', async () => {
-    const { orderId, email } = await order('never', { deadline: '3s' });
+    const { orderId, email } = await order('never', { deadline: '6s' });
     const status = await waitForStatus(p.client, orderId, settled);
     expect(status).toMatchObject({ outcome: 'FAILED', phase: 'failed', storedCards: 0 });
     expect(status.failureReason).toMatch(/deadline/);
@@ -124,6 +124,10 @@ describe('fulfillment pipeline', () => {
       orderId,
     ]);
     expect(rows[0]).toMatchObject({ outcome: 'FAILED' });
+    // The waiting happened in the activity's retry backoff: many polls, few history events.
+    const history = await p.client.workflow.getHandle(workflowIdFor(orderId)).fetchHistory();
+    expect((await sandboxOrder(orderId)).polls).toBeGreaterThanOrEqual(4);
+    expect(history.events?.length).toBeLessThan(40);
   });
 
   it.each([
@@ -209,6 +213,11 @@ describe('fulfillment pipeline', () => {
       [orderId],
     );
     expect(rows).toEqual([{ count: 1 }]);
+    const history = await p.client.workflow.getHandle(workflowIdFor(orderId)).fetchHistory();
+    const expiries = history.events?.filter(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'expireDelivery',
+    );
+    expect(expiries).toHaveLength(1);
   });
 
   it('resendLink revokes the old link and sends a new one that works', async () => {
@@ -258,6 +267,24 @@ describe('fulfillment pipeline', () => {
     expect(mail!.text).toContain('was cancelled');
     const { rows } = await p.db.query('SELECT count(*)::int AS n FROM cards WHERE order_id = $1', [orderId]);
     expect(rows[0].n).toBe(0);
+  });
+
+  it('a long history continues as new and keeps the order state', async () => {
+    const { orderId } = await order('partial-forever', { pollInitialInterval: '1h', pollMaxInterval: '1h' });
+    const handle = p.client.workflow.getHandle(workflowIdFor(orderId));
+    await waitForStatus(p.client, orderId, (s) => s.storedCards === 2);
+    const { runId: firstRun } = await handle.describe();
+    // Every checkNow is progress the history records (a cancelled wait and a new poll).
+    let runId = firstRun;
+    for (let i = 0; i < 3000 && runId === firstRun; i++) {
+      await handle.signal(checkNowSignal);
+      if (i % 50 === 49) runId = (await handle.describe()).runId;
+    }
+    expect(runId).not.toBe(firstRun);
+    const status = await waitForStatus(p.client, orderId, (s) => s.storedCards === 2);
+    expect(status).toMatchObject({ phase: 'collecting', providerStatus: 'PARTIALLY_FILLED', quantity: 3 });
+    await handle.signal(cancelSignal, { reason: 'test over' });
+    await waitForStatus(p.client, orderId, (s) => s.phase === 'purged');
   });
 
   it('two concurrent reveals: exactly one wins', async () => {

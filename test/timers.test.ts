@@ -104,5 +104,8 @@ describe('timers at their real defaults', () => {
     const { polls } = await sandboxOrder(orderId);
     expect(polls).toBeGreaterThan(200);
     expect(polls).toBeLessThan(400);
+    // ...while the history records progress only: a few dozen events, not one or more per poll.
+    const history = await handle.fetchHistory();
+    expect(history.events?.length).toBeLessThan(60);
   });
 });

@@ -59,6 +59,7 @@ export async function giftCardOrder(input: OrderInput, carried?: OrderState): Pr
   let purgeRequested = false;
   let retentionChanged = false;
   let published = '';
+  const armed = new Set<string>();
 
   wf.setHandler(statusQuery, () => view(orderId, state));
   wf.setHandler(checkNowSignal, () => pollScope?.cancel());
@@ -134,7 +135,10 @@ export async function giftCardOrder(input: OrderInput, carried?: OrderState): Pr
     return result;
   }
 
+  /** Arms a delivery's expiry timer once per run (deliveries carried over by continue-as-new re-arm). */
   function expireOnTime(record: OrderState['deliveries'][number]): void {
+    if (armed.has(record.id)) return;
+    armed.add(record.id);
     void (async () => {
       await wf.sleep(Math.max(1, record.expiresAt - Date.now()));
       if (record.expired || state.phase === 'purged') return;
@@ -237,6 +241,11 @@ export async function giftCardOrder(input: OrderInput, carried?: OrderState): Pr
   // 1. Collect until the provider is done, the deadline passes, or an operator cancels.
   while (state.phase === 'collecting') {
     if (cancelRequested) break;
+    if (historyTooLong()) {
+      await wf.condition(wf.allHandlersFinished);
+      if (cancelRequested) break; // a signal the next run would never see
+      await wf.continueAsNew<typeof giftCardOrder>(input, state);
+    }
     const outcome = await poll();
     state.polls++;
     if (outcome.kind === 'interrupted') continue;
@@ -264,10 +273,6 @@ export async function giftCardOrder(input: OrderInput, carried?: OrderState): Pr
       await conclude('FAILED', 'the provider reported the order as FAILED', 'failed');
     else if (result.status === 'CANCELLED') {
       await conclude('CANCELLED', 'the provider reported the order as CANCELLED', 'cancelled');
-    }
-    if (state.phase === 'collecting' && historyTooLong()) {
-      await wf.condition(wf.allHandlersFinished);
-      await wf.continueAsNew<typeof giftCardOrder>(input, state);
     }
   }
 
