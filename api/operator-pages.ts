@@ -2,34 +2,14 @@
  * The codec endpoint's operator login pages. Mustache with `{{ }}` only, so every value is escaped; the one
  * inline style carries the response's CSP nonce, and there is no script.
  */
-import Mustache from 'mustache';
+import { renderPage } from './html-layout';
 
-const LAYOUT = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex, nofollow">
-<meta name="referrer" content="no-referrer">
-<title>{{title}}</title>
-<style nonce="{{nonce}}">
-  body { font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem; color: #1d1d1f; line-height: 1.5; }
-  h1 { font-size: 1.5rem; }
-  label { display: block; margin: 1rem 0 .3rem; }
+const STYLE = `  label { display: block; margin: 1rem 0 .3rem; }
   input { font: inherit; padding: .5rem; width: 100%; max-width: 24rem; box-sizing: border-box; }
-  button { font: inherit; margin-top: 1rem; padding: .6rem 1.4rem; border-radius: .4rem; border: 1px solid #0b57d0; background: #0b57d0; color: #fff; cursor: pointer; }
-  .error { color: #b3261e; }
-  .note { color: #5f6368; font-size: .9rem; }
-</style>
-</head>
-<body>
-<main>
-<h1>{{title}}</h1>
-{{> body}}
-</main>
-</body>
-</html>
-`;
+  button { margin-top: 1rem; }
+  .error { color: #b3261e; }`;
+
+const HEADING = '<h1>{{title}}</h1>\n';
 
 const LOGIN = `<p>Sign in to let the Temporal UI decode order payloads in this browser.</p>
 {{#error}}<p class="error" id="error">{{error}}</p>{{/error}}
@@ -53,7 +33,7 @@ const SIGNED_OUT = `<p id="signed-out">You are signed out. The Temporal UI shows
 `;
 
 function render(title: string, nonce: string, body: string, view: object): string {
-  return Mustache.render(LAYOUT, { title, nonce, ...view }, { body });
+  return renderPage({ body: HEADING + body, style: STYLE }, { title, nonce, ...view });
 }
 
 export function loginPage(nonce: string, error?: string): string {

@@ -1,38 +1,11 @@
-/**
- * The HTML the link holder sees. Mustache with `{{ }}` only (never `{{{ }}}`), so every value is HTML-escaped;
- * the one inline script and style carry the response's CSP nonce. Card values appear in the reveal page
- * only, never inside the script: the script reads nothing but the visibility timeout.
- */
-import Mustache from 'mustache';
+import { renderPage } from './html-layout';
 
-const LAYOUT = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex, nofollow">
-<meta name="referrer" content="no-referrer">
-<title>{{title}}</title>
-<style nonce="{{nonce}}">
-  body { font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem; color: #1d1d1f; line-height: 1.5; }
-  h1 { font-size: 1.5rem; }
-  .actions { display: flex; gap: 1rem; flex-wrap: wrap; margin: 1.5rem 0; }
-  button { font: inherit; padding: .6rem 1.4rem; border-radius: .4rem; border: 1px solid #0b57d0; background: #0b57d0; color: #fff; cursor: pointer; }
+const STYLE = `  .actions { display: flex; gap: 1rem; flex-wrap: wrap; margin: 1.5rem 0; }
   button.secondary { background: #fff; color: #0b57d0; }
   ol.cards { padding-left: 1.2rem; }
   ol.cards li { margin: .6rem 0; }
   code { font-size: 1.15rem; letter-spacing: .05em; background: #f1f3f4; padding: .1rem .4rem; border-radius: .2rem; }
-  .label { color: #5f6368; font-size: .9rem; margin-right: .3rem; }
-  .note { color: #5f6368; font-size: .9rem; }
-</style>
-</head>
-<body>
-<main>
-{{> body}}
-</main>
-</body>
-</html>
-`;
+  .label { color: #5f6368; font-size: .9rem; margin-right: .3rem; }`;
 
 const LANDING = `<h1>Your gift cards are ready</h1>
 <p>Order reference: <strong>{{orderId}}</strong></p>
@@ -95,7 +68,7 @@ const MESSAGE = `<h1>{{heading}}</h1>
 {{/paragraphs}}`;
 
 function render(title: string, nonce: string, body: string, view: object): string {
-  return Mustache.render(LAYOUT, { ...view, title, nonce }, { body });
+  return renderPage({ body, style: STYLE }, { ...view, title, nonce });
 }
 
 export function landingPage(view: {

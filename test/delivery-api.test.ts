@@ -14,6 +14,7 @@ import { createPool, type Db } from '../lib/db';
 import { createLogger, scrub } from '../lib/logger';
 import { generateToken, hashToken } from '../lib/tokens';
 import { connectVault, type VaultSession } from '../lib/vault';
+import { auditRows as auditOf } from './helpers/audit';
 import { createSeeder, type SeededOrder, type Seeder, type SeedOptions } from './helpers/seed';
 
 const UA = 'delivery-api-test/1.0 (vitest)';
@@ -95,21 +96,7 @@ async function tokenRow(token: string) {
   return rows[0] as { consumed_at: Date | null };
 }
 
-async function auditRows(orderId: string) {
-  const { rows } = await db.query(
-    'SELECT event, actor, method, ip, user_agent, count, detail FROM audit_log WHERE order_id = $1 ORDER BY id',
-    [orderId],
-  );
-  return rows as Array<{
-    event: string;
-    actor: string;
-    method: string | null;
-    ip: string | null;
-    user_agent: string | null;
-    count: number | null;
-    detail: Record<string, unknown>;
-  }>;
-}
+const auditRows = (orderId: string) => auditOf(db, orderId);
 
 /** The page without its per-response nonce, to compare refusals with each other. */
 const withoutNonce = (html: string) => html.replace(/nonce="[^"]*"/g, 'nonce=""');

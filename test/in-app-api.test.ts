@@ -17,6 +17,7 @@ import { createPool, type Db } from '../lib/db';
 import { createLogger } from '../lib/logger';
 import { hashToken } from '../lib/tokens';
 import { connectVault, type VaultSession } from '../lib/vault';
+import { auditRows as auditOf } from './helpers/audit';
 import { createSeeder, type SeededOrder, type Seeder, type SeedOptions } from './helpers/seed';
 
 const UA = 'in-app-api-test/1.0 (vitest)';
@@ -123,21 +124,7 @@ const api = (path: string, init: { token?: string; method?: string; body?: unkno
 const cardsOf = (orderId: string, token: string, base?: string) =>
   api(`/api/orders/${encodeURIComponent(orderId)}/cards`, { token, base });
 
-async function auditRows(orderId: string) {
-  const { rows } = await db.query(
-    'SELECT event, actor, method, ip, user_agent, count, detail FROM audit_log WHERE order_id = $1 ORDER BY id',
-    [orderId],
-  );
-  return rows as Array<{
-    event: string;
-    actor: string;
-    method: string | null;
-    ip: string | null;
-    user_agent: string | null;
-    count: number | null;
-    detail: Record<string, unknown>;
-  }>;
-}
+const auditRows = (orderId: string) => auditOf(db, orderId);
 
 /** A client secret and its nonce, as the app computes them on the device. */
 function deviceProof(timestamp = Math.floor(Date.now() / 1000)) {

@@ -1,22 +1,15 @@
-/**
- * The reveal page in a real browser (the system's headless Chromium): the codes show after Reveal, the
- * nonce'd inline script is allowed by the page's own CSP, and after the (shortened) visibility timer the
- * codes leave the DOM and the page tells the holder how to get a new link.
- */
-import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildApp } from '../api/app';
 import { config } from '../lib/config';
 import { createPool, type Db } from '../lib/db';
 import { createLogger } from '../lib/logger';
 import { connectVault, type VaultSession } from '../lib/vault';
+import { launchChromium } from './helpers/browser';
 import { createSeeder, type Seeder } from './helpers/seed';
 
-const CHROMIUM = '/usr/bin/chromium';
 const VISIBLE_MS = 1500;
 
 let db: Db;
@@ -26,17 +19,7 @@ let app: FastifyInstance;
 let browser: Browser;
 let baseUrl: string;
 
-/** The browser may still be being installed when the suite starts; wait for it rather than fetch one. */
-async function waitForChromium(timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!existsSync(CHROMIUM)) {
-    if (Date.now() > until) throw new Error(`${CHROMIUM} is not installed (apt-get install chromium)`);
-    await sleep(1000);
-  }
-}
-
 beforeAll(async () => {
-  await waitForChromium(120_000);
   db = createPool();
   vault = await connectVault('api');
   seeder = await createSeeder(db);
@@ -50,19 +33,7 @@ beforeAll(async () => {
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 }, 180_000);
 
 afterAll(async () => {

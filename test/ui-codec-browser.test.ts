@@ -5,32 +5,23 @@
  * in scripts/stack.sh: the API's port), so that port must serve this code: the stack's API process when it
  * runs (CI: `stack.sh up` before `npm test`), otherwise the test's own pipeline API, started on that port.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { config, repoRoot } from '../lib/config';
 import { workflowIdFor } from '../workflows/types';
+import { launchChromium } from './helpers/browser';
 import { settled, waitForStatus } from './helpers/orders';
 import { type Pipeline, startPipeline, uniqueOrderId, uniqueRecipient } from './helpers/pipeline';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = path.join(repoRoot, '.data', 'test');
 
 let p: Pipeline;
 let browser: Browser;
 /** The codec endpoint as the UI knows it, e.g. http://127.0.0.1:3000/codec. */
 let endpoint: string;
-
-async function waitForChromium(timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!existsSync(CHROMIUM)) {
-    if (Date.now() > until) throw new Error(`${CHROMIUM} is not installed (apt-get install chromium)`);
-    await sleep(1000);
-  }
-}
 
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -52,7 +43,6 @@ async function assertServesCodec(): Promise<void> {
 }
 
 beforeAll(async () => {
-  await waitForChromium(120_000);
   const cfg = config();
   const settings = (await (await fetch(`${cfg.TEMPORAL_UI_URL}/api/v1/settings`)).json()) as {
     Codec: { Endpoint: string };
@@ -73,19 +63,7 @@ beforeAll(async () => {
   }
   await assertServesCodec();
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   mkdirSync(SHOTS, { recursive: true });
 }, 180_000);
 
