@@ -47,6 +47,13 @@ export function deliverActivity(deps: ActivityDeps) {
          WHERE delivery_id = $1 AND consumed_at IS NULL AND revoked_at IS NULL`,
         [deliveryId],
       );
+      // The link lives its full TTL from the attempt that mints it, however long earlier attempts failed.
+      const minted = await tx.query<{ expires_at: Date }>(
+        `UPDATE deliveries SET expires_at = now() + make_interval(secs => $2::double precision / 1000)
+         WHERE id = $1 RETURNING expires_at`,
+        [deliveryId, input.linkTtlMs],
+      );
+      delivery.expires_at = minted.rows[0]!.expires_at;
       const token = generateToken();
       await tx.query(
         'INSERT INTO delivery_tokens (token_hash, delivery_id, order_id, expires_at) VALUES ($1, $2, $3, $4)',

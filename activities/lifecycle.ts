@@ -108,13 +108,26 @@ export function lifecycleActivities(deps: ActivityDeps) {
       });
     },
 
-    async recordRetention(input: { orderId: string; purgeAt: number | null; by: string }): Promise<void> {
+    /** Keeps the sweep's purge_after in step with the workflow's own purge timer. */
+    async recordRetention(input: {
+      orderId: string;
+      purgeAt: number | null;
+      byMs: number;
+      by: string;
+    }): Promise<void> {
       await withTransaction(db, async (tx) => {
         if (input.purgeAt !== null) {
           await tx.query('UPDATE orders SET purge_after = $2, updated_at = now() WHERE order_id = $1', [
             input.orderId,
             new Date(input.purgeAt),
           ]);
+        } else {
+          // Not delivered yet: push the backstop out; the first delivery adds the extension itself.
+          await tx.query(
+            `UPDATE orders SET purge_after = purge_after + make_interval(secs => $2::double precision / 1000),
+               updated_at = now() WHERE order_id = $1`,
+            [input.orderId, input.byMs],
+          );
         }
         await audit(tx, {
           orderId: input.orderId,

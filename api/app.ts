@@ -29,7 +29,7 @@ export interface AppDeps {
   rateLimitPerMinute: number;
   onRetrieved?: (e: RetrievedEvent) => Promise<void>;
   /** Behind a reverse proxy, trust its X-Forwarded-For so rate limits and audit rows see the client's IP. */
-  trustProxy?: boolean | string | string[];
+  trustProxy?: false | number | string[];
   /** The in-app API (customer app JWTs, reveal keys); not served without it. */
   inApp?: InAppSettings;
   /** The Temporal codec endpoint under /codec (UI and CLI decoding); not served without it. */
@@ -52,7 +52,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ) as FastifyBaseLogger,
     logController: new SafeLogController(),
     bodyLimit: BODY_LIMIT,
-    trustProxy: deps.trustProxy ?? false,
+    // A hop count trusts that many proxies from this server outwards (Fastify's own number semantics).
+    trustProxy:
+      typeof deps.trustProxy === 'number'
+        ? (_address: string, hop: number) => hop < (deps.trustProxy as number)
+        : (deps.trustProxy ?? false),
     // A token is 43 characters and an order id at most 128; longer path parameters are rejected before
     // any handler runs.
     routerOptions: { maxParamLength: 128 },

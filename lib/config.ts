@@ -85,8 +85,21 @@ const envSchema = z.object({
   PUBLIC_BASE_URL: url,
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: port.default(3000),
-  /** Behind a reverse proxy: trust its X-Forwarded-For (rate limits and audit rows see the client). */
-  TRUST_PROXY: bool.default(false),
+  /**
+   * Behind reverse proxies: how many hops to trust in X-Forwarded-For (a number), or the proxies' addresses
+   * or CIDRs (comma-separated). Never "trust everyone": a client could then pick its own IP and step
+   * around every per-IP rate limit.
+   */
+  TRUST_PROXY: z
+    .string()
+    .regex(
+      /^(false|\d{1,2}|[0-9a-fA-F.:/]+(,[0-9a-fA-F.:/]+)*)$/,
+      'expected false, a hop count such as 1, or proxy addresses/CIDRs such as 10.0.0.0/8,127.0.0.1',
+    )
+    .default('false')
+    .transform((v): false | number | string[] =>
+      v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v.split(','),
+    ),
 
   LINK_TTL: durationSchema.default('24h'),
   RETENTION: durationSchema.default('30d'),

@@ -6,11 +6,23 @@ import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/c
 import { z } from 'zod';
 import { giftCardOrder } from '../workflows/order';
 import { type OrderInput, type OrderPolicy, workflowIdFor } from '../workflows/types';
-import { type Config, durationSchema } from './config';
+import { type Config, durationMs, durationSchema } from './config';
 
 export const orderIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'order id: 1-128 letters, digits, ".", "_", ":" or "-"');
+
+/** A duration in [min, max]: a caller cannot ask for links that never expire or a provider hammered. */
+function within(min: string, max: string) {
+  const inRange = (d: string) => {
+    try {
+      return durationMs(d) >= durationMs(min) && durationMs(d) <= durationMs(max);
+    } catch {
+      return true; // not a duration at all: durationSchema already says so
+    }
+  };
+  return durationSchema.refine(inRange, { message: `must be between ${min} and ${max}` });
+}
 
 export const orderRequestSchema = z.object({
   orderId: orderIdSchema,
@@ -20,11 +32,11 @@ export const orderRequestSchema = z.object({
     .object({
       deliverPartial: z.boolean(),
       purgeOnRetrieval: z.boolean(),
-      linkTtl: durationSchema,
-      retention: durationSchema,
-      deadline: durationSchema,
-      pollInitialInterval: durationSchema,
-      pollMaxInterval: durationSchema,
+      linkTtl: within('1s', '30d'),
+      retention: within('1s', '400d'),
+      deadline: within('1s', '30d'),
+      pollInitialInterval: within('100ms', '1h'),
+      pollMaxInterval: within('100ms', '1h'),
     })
     .partial()
     .strict()

@@ -12,7 +12,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-DATA=${GC_DATA_DIR:-$ROOT/.data}
+DATA=$ROOT/.data
 LOGS=$DATA/logs
 RUN=$DATA/run
 SECRETS=$DATA/secrets
@@ -133,8 +133,15 @@ EOF
   export VAULT_ADDR="http://$HOST:$VAULT_PORT"
   init=$DATA/bao/init.json
   if [ ! -s "$init" ]; then
+    # Initializing twice would lose the keys of the first: only a Vault that says it is new gets it.
+    if "$bao" status -format=json 2>/dev/null | grep -q '"initialized": true'; then
+      die "Vault in .data/bao is initialized but .data/bao/init.json is missing: its keys are lost"
+    fi
     log "initializing Vault (one unseal key, kept in .data/bao/init.json: local only)"
-    (umask 077 && "$bao" operator init -key-shares=1 -key-threshold=1 -format=json >"$init.tmp") && mv "$init.tmp" "$init"
+    if ! (umask 077 && "$bao" operator init -key-shares=1 -key-threshold=1 -format=json >"$init.tmp"); then
+      die "bao operator init failed (see $LOGS/vault.log)"
+    fi
+    mv "$init.tmp" "$init"
   fi
   local status=0
   "$bao" status >/dev/null 2>&1 || status=$?
@@ -170,9 +177,14 @@ pg_up() {
     log "using EXTERNAL_DATABASE_URL; no local PostgreSQL started"
     return 0
   fi
-  local bin pgdata=$DATA/pg/data pw
+  local bin pgdata=$DATA/pg/data pw app_pw
   bin=$(pg_bindir)
-  pw=$(secret pg-password)
+  # Clusters made before the two passwords were split used the app's password for the superuser too.
+  if [ -s "$pgdata/PG_VERSION" ] && [ ! -s "$SECRETS/pg-superuser-password" ]; then
+    cp "$SECRETS/pg-password" "$SECRETS/pg-superuser-password"
+  fi
+  pw=$(secret pg-superuser-password) # the stack script's own; the apps never see it
+  app_pw=$(secret pg-password)
   mkdir -p "$DATA/pg/run"
   [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$DATA/pg"
   if [ ! -s "$pgdata/PG_VERSION" ]; then
@@ -196,7 +208,7 @@ pg_up() {
   # The app's role and database, created once; the superuser password is only used here.
   PGPASSWORD=$pw psql -h "$HOST" -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA >/dev/null <<SQL
 SELECT 'CREATE ROLE giftcards LOGIN CREATEDB' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'giftcards')\gexec
-ALTER ROLE giftcards PASSWORD '$pw';
+ALTER ROLE giftcards PASSWORD '$app_pw';
 SELECT 'CREATE DATABASE giftcards OWNER giftcards' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'giftcards')\gexec
 SQL
 }

@@ -83,7 +83,7 @@ beforeAll(async () => {
     revealVisibleMs: 60_000,
     rateLimitPerMinute: 10_000,
     // The login limit is keyed by client address: tests pick theirs through the proxy header.
-    trustProxy: true,
+    trustProxy: ['127.0.0.1'],
     codec: { ...codecEndpointSettings(config()), codec, loginAttemptsPerMinute: LOGIN_ATTEMPTS },
   });
   await app.listen({ host: '127.0.0.1', port: 0 });

@@ -3,7 +3,13 @@
  * PostgreSQL) → email (MailDev) → delivery API. Each test is one order with its own sandbox scenario.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cancelSignal, checkNowSignal, resendLinkUpdate } from '../workflows/order';
+import {
+  cancelSignal,
+  checkNowSignal,
+  extendRetentionSignal,
+  purgeNowSignal,
+  resendLinkUpdate,
+} from '../workflows/order';
 import { workflowIdFor } from '../workflows/types';
 import { linkIn, waitForMail } from './helpers/mailbox';
 import { settled, waitForStatus } from './helpers/orders';
@@ -285,6 +291,54 @@ describe('fulfillment pipeline', () => {
     expect(status).toMatchObject({ phase: 'collecting', providerStatus: 'PARTIALLY_FILLED', quantity: 3 });
     await handle.signal(cancelSignal, { reason: 'test over' });
     await waitForStatus(p.client, orderId, (s) => s.phase === 'purged');
+  });
+
+  it('a cancellation of the workflow itself (the UI button) ends the order like the cancel signal', async () => {
+    const { orderId } = await order('partial-forever', { pollInitialInterval: '1h', pollMaxInterval: '1h' });
+    await waitForStatus(p.client, orderId, (s) => s.storedCards > 0);
+    const handle = p.client.workflow.getHandle(workflowIdFor(orderId));
+    await handle.cancel();
+    const result = await handle.result();
+    expect(result).toMatchObject({ phase: 'purged', outcome: 'CANCELLED', deliveredCards: 0 });
+    const { rows } = await p.db.query('SELECT count(*)::int AS n FROM cards WHERE order_id = $1', [orderId]);
+    expect(rows[0].n).toBe(0);
+  });
+
+  it('cards issued before the provider failed the order are still delivered, with a notice', async () => {
+    const { orderId, email } = await order('partial-then-failed', {}, { quantity: 4 });
+    const status = await waitForStatus(p.client, orderId, settled);
+    expect(status).toMatchObject({
+      outcome: 'PARTIALLY_DELIVERED',
+      deliveredCards: 2,
+      providerStatus: 'FAILED',
+    });
+    const mails = await waitForMail(email, 2);
+    expect(mails.filter((m) => /\/d\//.test(m.text))).toHaveLength(1);
+    expect(mails.some((m) => m.text.includes('2 of 4 card(s) were delivered'))).toBe(true);
+  });
+
+  it('a malformed extendRetention signal is ignored and the order goes on', async () => {
+    const { orderId } = await order('instant');
+    await waitForStatus(p.client, orderId, settled);
+    const handle = p.client.workflow.getHandle(workflowIdFor(orderId));
+    await handle.signal(extendRetentionSignal, { by: 'ten days' });
+    await handle.signal(purgeNowSignal);
+    await waitForStatus(p.client, orderId, (s) => s.phase === 'purged', 20_000);
+  });
+
+  it('policies outside sane bounds are refused', async () => {
+    const email = uniqueRecipient();
+    await expect(
+      p.start({ orderId: uniqueOrderId('instant'), userId: 'u', email, policy: { linkTtl: '3650d' } }),
+    ).rejects.toThrow(/linkTtl: must be between 1s and 30d/);
+    await expect(
+      p.start({
+        orderId: uniqueOrderId('instant'),
+        userId: 'u',
+        email,
+        policy: { pollInitialInterval: '1ms' },
+      }),
+    ).rejects.toThrow(/pollInitialInterval/);
   });
 
   it('two concurrent reveals: exactly one wins', async () => {

@@ -9,7 +9,7 @@
  * 3. Aftercare: each link expires on its own timer; `resendLink` replaces the live link; the cards are
  *    purged at retention, after retrieval when the policy says so, on `cancel` or on `purgeNow`.
  */
-import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import type { Duration, SearchAttributeUpdatePair } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import * as wf from '@temporalio/workflow';
 import type { createActivities } from '../activities';
@@ -63,28 +63,34 @@ export async function giftCardOrder(input: OrderInput, carried?: OrderState): Pr
 
   wf.setHandler(statusQuery, () => view(orderId, state));
   wf.setHandler(checkNowSignal, () => pollScope?.cancel());
-  wf.setHandler(cancelSignal, (arg) => {
-    cancelRequested = { reason: arg?.reason ?? 'cancelled by operator' };
-    pollScope?.cancel();
-  });
-  wf.setHandler(retrievedSignal, () => {
-    state.retrieved = true;
+  wf.setHandler(cancelSignal, (arg) => requestCancel(arg?.reason ?? 'cancelled by operator'));
+  wf.setHandler(retrievedSignal, ({ deliveryId }) => {
+    const delivery = state.deliveries.find((d) => d.id === deliveryId);
+    if (delivery) delivery.retrieved = true;
   });
   wf.setHandler(extendRetentionSignal, async ({ by }) => {
-    state.retentionExtraMs += msToNumber(by);
-    if (state.purgeAt !== null) state.purgeAt += msToNumber(by);
+    const byMs = positiveDuration(by);
+    if (byMs === null) {
+      // A bad value from the UI or CLI must not wedge the order: ignore it, say so.
+      wf.log.warn('extendRetention ignored: not a positive duration', { by: String(by).slice(0, 32) });
+      return;
+    }
+    state.retentionExtraMs += byMs;
+    if (state.purgeAt !== null) state.purgeAt += byMs;
     retentionChanged = true;
-    await steps.recordRetention({ orderId, purgeAt: state.purgeAt, by });
+    await steps.recordRetention({ orderId, purgeAt: state.purgeAt, byMs, by });
   });
   wf.setHandler(purgeNowSignal, () => {
-    purgeRequested = true;
+    // While the provider is still filling the order, purging it means ending it: nothing may follow.
+    if (state.phase === 'collecting') requestCancel('purge requested by an operator');
+    else purgeRequested = true;
   });
   wf.setHandler(
     resendLinkUpdate,
     async () => {
       await steps.revokeLinks({ orderId, reason: 'resend' });
       state.deliveries.forEach((d) => {
-        d.expired = true;
+        d.superseded = true;
       });
       return deliver('resend');
     },
@@ -96,6 +102,17 @@ export async function giftCardOrder(input: OrderInput, carried?: OrderState): Pr
       },
     },
   );
+
+  function requestCancel(reason: string): void {
+    cancelRequested ??= { reason };
+    pollScope?.cancel();
+  }
+
+  /** purgeOnRetrieval waits until every link still standing was used, not just one of them. */
+  function allRetrieved(): boolean {
+    const live = state.deliveries.filter((d) => !d.superseded);
+    return live.length > 0 && live.every((d) => d.retrieved);
+  }
 
   /** What operators filter by in the UI (no PII); upserted only on change, so polls add no history. */
   function publishStatus(): void {
@@ -126,6 +143,8 @@ export async function giftCardOrder(input: OrderInput, carried?: OrderState): Pr
         cardCount: result.cardCount,
         expiresAt: result.expiresAt,
         expired: false,
+        superseded: false,
+        retrieved: false,
       };
       state.deliveries.push(record);
       if (kind === 'batch') state.delivered += result.cardCount;
@@ -141,7 +160,7 @@ export async function giftCardOrder(input: OrderInput, carried?: OrderState): Pr
     armed.add(record.id);
     void (async () => {
       await wf.sleep(Math.max(1, record.expiresAt - Date.now()));
-      if (record.expired || state.phase === 'purged') return;
+      if (record.expired || record.superseded || state.phase === 'purged') return;
       await steps.expireDelivery({ orderId, deliveryId: record.id });
       record.expired = true;
     })();
@@ -173,7 +192,13 @@ export async function giftCardOrder(input: OrderInput, carried?: OrderState): Pr
       );
       return { kind: 'progress', result };
     } catch (err) {
-      if (wf.isCancellation(err)) return { kind: 'interrupted' };
+      if (wf.isCancellation(err)) {
+        // The whole workflow was cancelled (the UI's button, `temporal workflow cancel`): end the order the
+        // way the cancel signal does, instead of polling again in a cancelled scope.
+        if (wf.CancellationScope.current().consideredCancelled)
+          requestCancel('workflow cancellation requested');
+        return { kind: 'interrupted' };
+      }
       if (err instanceof wf.ActivityFailure && err.cause instanceof wf.TimeoutFailure)
         return { kind: 'deadline' };
       if (err instanceof wf.ActivityFailure && err.cause instanceof wf.ApplicationFailure) {
@@ -188,14 +213,20 @@ export async function giftCardOrder(input: OrderInput, carried?: OrderState): Pr
     }
   }
 
-  async function conclude(
-    outcomeWithoutCards: OrderOutcome,
-    reason: string | null,
-    notice: NoticeKind | null,
-  ) {
+  /**
+   * Ends the collecting: delivers the stored cards no link covers yet (unless an operator stopped the
+   * order), sets the outcome, tells the customer when the order fell short, and records it.
+   */
+  async function conclude(end: {
+    outcomeWithoutCards: OrderOutcome;
+    reason: string | null;
+    notice: NoticeKind | null;
+    deliverStored: boolean;
+  }) {
+    const { outcomeWithoutCards, reason, notice } = end;
     state.phase = 'delivering';
     publishStatus();
-    if (state.stored > state.delivered && outcomeWithoutCards !== 'CANCELLED') await deliver('batch');
+    if (end.deliverStored && state.stored > state.delivered) await deliver('batch');
     const complete = state.quantity !== null && state.delivered >= state.quantity;
     state.outcome =
       state.delivered === 0 ? outcomeWithoutCards : complete ? 'DELIVERED' : 'PARTIALLY_DELIVERED';
@@ -229,6 +260,7 @@ export async function giftCardOrder(input: OrderInput, carried?: OrderState): Pr
 
   // ---------------------------------------------------------------- the order's story
   publishStatus();
+  for (const d of state.deliveries) if (!d.expired && !d.superseded) expireOnTime(d);
   if (!carried) {
     await steps.registerOrder({
       orderId,
@@ -250,15 +282,13 @@ export async function giftCardOrder(input: OrderInput, carried?: OrderState): Pr
     state.polls++;
     if (outcome.kind === 'interrupted') continue;
     if (outcome.kind === 'deadline') {
-      await conclude(
-        'FAILED',
-        state.stored > 0 ? null : 'deadline passed with no card fulfilled',
-        'deadline',
-      );
+      const reason = state.stored > 0 ? null : 'deadline passed with no card fulfilled';
+      await conclude({ outcomeWithoutCards: 'FAILED', reason, notice: 'deadline', deliverStored: true });
       break;
     }
     if (outcome.kind === 'provider-error') {
-      await conclude('FAILED', `${outcome.type}: ${outcome.message}`, 'failed');
+      const reason = `${outcome.type}: ${outcome.message}`;
+      await conclude({ outcomeWithoutCards: 'FAILED', reason, notice: 'failed', deliverStored: true });
       break;
     }
     const { result } = outcome;
@@ -268,19 +298,41 @@ export async function giftCardOrder(input: OrderInput, carried?: OrderState): Pr
     publishStatus();
     const final = FINAL.includes(result.status);
     if (policy.deliverPartial && !final && state.stored > state.delivered) await deliver('batch');
-    if (result.status === 'FULFILLED') await conclude('FAILED', null, null);
-    else if (result.status === 'FAILED')
-      await conclude('FAILED', 'the provider reported the order as FAILED', 'failed');
-    else if (result.status === 'CANCELLED') {
-      await conclude('CANCELLED', 'the provider reported the order as CANCELLED', 'cancelled');
+    if (result.status === 'FULFILLED') {
+      const short = state.stored < result.quantity;
+      await conclude({
+        outcomeWithoutCards: 'FAILED',
+        reason: short ? `the provider fulfilled ${state.stored} of ${result.quantity} cards` : null,
+        notice: short ? 'failed' : null,
+        deliverStored: true,
+      });
+    } else if (result.status === 'FAILED' || result.status === 'CANCELLED') {
+      // Cards the provider issued before it gave up were paid for: the customer gets them.
+      await conclude({
+        outcomeWithoutCards: result.status,
+        reason: `the provider reported the order as ${result.status}`,
+        notice: result.status === 'FAILED' ? 'failed' : 'cancelled',
+        deliverStored: true,
+      });
     }
   }
 
+  // 2'. Stopped by an operator: no further link, the live ones revoked, the cards purged. It runs to the
+  // end even when the stop was a cancellation of the workflow itself.
   if (cancelRequested) {
     const { reason } = cancelRequested;
-    await steps.revokeLinks({ orderId, reason: 'cancelled' });
-    if (state.outcome === null) await conclude('CANCELLED', reason, 'cancelled');
-    await purge('cancelled');
+    await wf.CancellationScope.nonCancellable(async () => {
+      await steps.revokeLinks({ orderId, reason: 'cancelled' });
+      if (state.outcome === null) {
+        await conclude({
+          outcomeWithoutCards: 'CANCELLED',
+          reason,
+          notice: 'cancelled',
+          deliverStored: false,
+        });
+      }
+      await purge('cancelled');
+    });
     return view(orderId, state);
   }
 
@@ -288,21 +340,26 @@ export async function giftCardOrder(input: OrderInput, carried?: OrderState): Pr
   state.purgeAt ??=
     (state.deliveredAt ?? Date.now()) +
     (state.stored > 0 ? msToNumber(policy.retention) + state.retentionExtraMs : 0);
-  for (const d of state.deliveries) if (!d.expired) expireOnTime(d);
   let purgeReason: PurgeInput['reason'] = 'retention';
   for (;;) {
     retentionChanged = false;
-    const woken = await wf.condition(
-      () =>
-        cancelRequested !== null ||
-        purgeRequested ||
-        retentionChanged ||
-        (policy.purgeOnRetrieval && state.retrieved),
-      Math.max(1, state.purgeAt - Date.now()),
-    );
+    let woken: boolean;
+    try {
+      woken = await wf.condition(
+        () =>
+          cancelRequested !== null ||
+          purgeRequested ||
+          retentionChanged ||
+          (policy.purgeOnRetrieval && allRetrieved()),
+        Math.max(1, state.purgeAt - Date.now()),
+      );
+    } catch (err) {
+      if (!wf.isCancellation(err)) throw err;
+      requestCancel('workflow cancellation requested');
+      woken = true;
+    }
     if (!woken) break;
     if (cancelRequested) {
-      await steps.revokeLinks({ orderId, reason: 'cancelled' });
       purgeReason = 'cancelled';
       break;
     }
@@ -310,13 +367,26 @@ export async function giftCardOrder(input: OrderInput, carried?: OrderState): Pr
       purgeReason = 'operator';
       break;
     }
-    if (policy.purgeOnRetrieval && state.retrieved) {
+    if (policy.purgeOnRetrieval && allRetrieved()) {
       purgeReason = 'retrieved';
       break;
     }
   }
-  await purge(purgeReason);
+  await wf.CancellationScope.nonCancellable(async () => {
+    if (purgeReason === 'cancelled') await steps.revokeLinks({ orderId, reason: 'cancelled' });
+    await purge(purgeReason);
+  });
   return view(orderId, state);
+}
+
+/** A duration in Temporal notation, in ms, or null when it is not a positive one. */
+function positiveDuration(value: unknown): number | null {
+  try {
+    const ms = typeof value === 'string' ? msToNumber(value as Duration) : Number.NaN;
+    return Number.isFinite(ms) && ms > 0 ? ms : null;
+  } catch {
+    return null;
+  }
 }
 
 function historyTooLong(): boolean {
@@ -338,7 +408,6 @@ function newState(deadline: string): OrderState {
     deadlineAt: now + msToNumber(deadline),
     deliveredAt: null,
     purgeAt: null,
-    retrieved: false,
     retentionExtraMs: 0,
     outcome: null,
     failureReason: null,
@@ -360,6 +429,8 @@ function view(orderId: string, s: OrderState): OrderStatusView {
       cardCount: d.cardCount,
       expiresAt: iso(d.expiresAt),
       expired: d.expired,
+      superseded: d.superseded,
+      retrieved: d.retrieved,
     })),
     deadlineAt: iso(s.deadlineAt),
     purgeAt: s.purgeAt === null ? null : iso(s.purgeAt),

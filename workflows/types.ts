@@ -43,6 +43,10 @@ export interface DeliveryRecord {
   /** Epoch ms. */
   expiresAt: number;
   expired: boolean;
+  /** Replaced by a resend: its link was revoked. */
+  superseded: boolean;
+  /** The customer revealed or downloaded it. */
+  retrieved: boolean;
 }
 
 /** Everything the workflow remembers, carried across continue-as-new. */
@@ -60,7 +64,6 @@ export interface OrderState {
   deliveredAt: number | null;
   /** Epoch ms at which the cards are purged; extended by the extendRetention signal. */
   purgeAt: number | null;
-  retrieved: boolean;
   /** Added by extendRetention signals. */
   retentionExtraMs: number;
   outcome: OrderOutcome | null;
@@ -76,7 +79,14 @@ export interface OrderStatusView {
   quantity: number | null;
   storedCards: number;
   deliveredCards: number;
-  deliveries: Array<{ id: string; cardCount: number; expiresAt: string; expired: boolean }>;
+  deliveries: Array<{
+    id: string;
+    cardCount: number;
+    expiresAt: string;
+    expired: boolean;
+    superseded: boolean;
+    retrieved: boolean;
+  }>;
   deadlineAt: string;
   purgeAt: string | null;
   outcome: OrderOutcome | null;
