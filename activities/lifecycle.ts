@@ -68,12 +68,14 @@ export function lifecycleActivities(deps: ActivityDeps) {
 
     async finishOrder(input: FinishInput): Promise<void> {
       await withTransaction(db, async (tx) => {
-        await tx.query(
+        // Only the first attempt finds no outcome yet: a retry after a lost reply audits nothing twice.
+        const { rowCount } = await tx.query(
           `UPDATE orders SET outcome = $2, failure_reason = $3,
-             provider_status = coalesce($4, provider_status), updated_at = now() WHERE order_id = $1`,
+             provider_status = coalesce($4, provider_status), updated_at = now()
+           WHERE order_id = $1 AND outcome IS NULL`,
           [input.orderId, input.outcome, input.failureReason, input.providerStatus],
         );
-        if (input.outcome === 'FAILED' || input.outcome === 'CANCELLED') {
+        if (rowCount && (input.outcome === 'FAILED' || input.outcome === 'CANCELLED')) {
           await audit(tx, {
             orderId: input.orderId,
             event: input.outcome,
