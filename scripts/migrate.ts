@@ -1,4 +1,5 @@
-// npm run migrate -- up | down [N]   (DATABASE_URL from the environment or the local stack's env file)
+// npm run migrate -- up | down [N]   (MIGRATION_DATABASE_URL, else DATABASE_URL, from the environment or
+// the local stack's env file)
 import { loadStackEnv } from '../lib/config';
 import { migrate } from '../lib/migrate';
 
@@ -6,8 +7,9 @@ async function main() {
   loadStackEnv();
   const [direction = 'up', count] = process.argv.slice(2);
   if (direction !== 'up' && direction !== 'down') throw new Error('usage: migrate up|down [count]');
-  const url = process.env.DATABASE_URL;
-  if (!url) throw new Error('DATABASE_URL is required but not set');
+  // The schema owner's URL where the apps connect with a role of their own (the local stack does so).
+  const url = process.env.MIGRATION_DATABASE_URL ?? process.env.DATABASE_URL;
+  if (!url) throw new Error('MIGRATION_DATABASE_URL or DATABASE_URL is required but not set');
   const names = await migrate(url, direction, count ? Number(count) : undefined);
   console.log(names.length ? `${direction}: ${names.join(', ')}` : `${direction}: nothing to do`);
 }

@@ -177,7 +177,7 @@ pg_up() {
     log "using EXTERNAL_DATABASE_URL; no local PostgreSQL started"
     return 0
   fi
-  local bin pgdata=$DATA/pg/data pw app_pw
+  local bin pgdata=$DATA/pg/data pw app_pw owner_pw
   bin=$(pg_bindir)
   # Clusters made before the two passwords were split used the app's password for the superuser too.
   if [ -s "$pgdata/PG_VERSION" ] && [ ! -s "$SECRETS/pg-superuser-password" ]; then
@@ -185,6 +185,7 @@ pg_up() {
   fi
   pw=$(secret pg-superuser-password) # the stack script's own; the apps never see it
   app_pw=$(secret pg-password)
+  owner_pw=$(secret pg-owner-password)
   mkdir -p "$DATA/pg/run"
   [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$DATA/pg"
   if [ ! -s "$pgdata/PG_VERSION" ]; then
@@ -205,11 +206,16 @@ pg_up() {
   else
     log "PostgreSQL already running"
   fi
-  # The app's role and database, created once; the superuser password is only used here.
+  # Two roles, created once: giftcards_owner owns the schema and runs the migrations; giftcards, the apps'
+  # role, gets only the rows it needs (INSERT and SELECT on the audit log: it cannot alter the table or
+  # switch off the triggers that keep it append-only). The superuser password is only used here.
   PGPASSWORD=$pw psql -h "$HOST" -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA >/dev/null <<SQL
+SELECT 'CREATE ROLE giftcards_owner LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'giftcards_owner')\gexec
+ALTER ROLE giftcards_owner PASSWORD '$owner_pw';
 SELECT 'CREATE ROLE giftcards LOGIN CREATEDB' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'giftcards')\gexec
 ALTER ROLE giftcards PASSWORD '$app_pw';
-SELECT 'CREATE DATABASE giftcards OWNER giftcards' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'giftcards')\gexec
+SELECT 'CREATE DATABASE giftcards OWNER giftcards_owner' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'giftcards')\gexec
+ALTER DATABASE giftcards SET giftcards.app_role = 'giftcards';
 SQL
 }
 
@@ -245,7 +251,9 @@ EOF
 }
 
 migrate() {
-  (cd "$ROOT" && npx tsx scripts/migrate.ts up >"$LOGS/migrate.log" 2>&1) \
+  # Migrations run as the schema's owner; its credential goes to this command only, never to stack.env.
+  local owner_url=${EXTERNAL_DATABASE_URL:-postgres://giftcards_owner:$(secret pg-owner-password)@$HOST:$PG_PORT/giftcards}
+  (cd "$ROOT" && MIGRATION_DATABASE_URL=$owner_url npx tsx scripts/migrate.ts up >"$LOGS/migrate.log" 2>&1) \
     || { cat "$LOGS/migrate.log" >&2; die "migrations failed"; }
   log "database migrated"
 }

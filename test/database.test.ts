@@ -3,9 +3,11 @@
  * trail is append-only by the database's own rules, not by the application's good manners (DESIGN 3.9).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { config } from '../lib/config';
+import { config, repoRoot } from '../lib/config';
 import { createPool, type Db } from '../lib/db';
 import { migrate } from '../lib/migrate';
 
@@ -72,11 +74,20 @@ describe('migrations', () => {
 
 describe('audit_log on the stack database', () => {
   let db: Db;
+  let owner: Db;
   let id: string;
   const orderId = `test-db-${randomUUID()}`;
 
   beforeAll(async () => {
     db = createPool(config().DATABASE_URL, 2);
+    // The schema owner (the migrations' role): its credential is the stack's, read here for the test only.
+    const ownerUrl = new URL(config().DATABASE_URL);
+    ownerUrl.username = 'giftcards_owner';
+    ownerUrl.password = readFileSync(
+      path.join(repoRoot, '.data', 'secrets', 'pg-owner-password'),
+      'utf8',
+    ).trim();
+    owner = createPool(ownerUrl.href, 1);
     // INSERT is the one write the trail allows.
     const { rows } = await db.query<{ id: string }>(
       "INSERT INTO audit_log (order_id, event, actor, count) VALUES ($1, 'test', 'database.test', 1) RETURNING id",
@@ -87,6 +98,7 @@ describe('audit_log on the stack database', () => {
 
   afterAll(async () => {
     await db?.end();
+    await owner?.end();
   });
 
   it('accepts an INSERT', () => {
@@ -96,17 +108,29 @@ describe('audit_log on the stack database', () => {
   it.each([
     ['UPDATE', "UPDATE audit_log SET event = 'tampered' WHERE id = $1"],
     ['DELETE', 'DELETE FROM audit_log WHERE id = $1'],
-  ])('refuses %s', async (op, sql) => {
-    await expect(db.query(sql, [id])).rejects.toMatchObject({
+    ['TRUNCATE', 'TRUNCATE audit_log'],
+  ])("refuses the apps' role %s (no privilege)", async (_op, sql) => {
+    await expect(db.query(sql, sql.includes('$1') ? [id] : [])).rejects.toMatchObject({
       code: '42501',
-      message: expect.stringMatching(new RegExp(`append-only.*${op}`)),
+      message: expect.stringMatching(/permission denied/),
     });
   });
 
-  it('refuses TRUNCATE', async () => {
-    await expect(db.query('TRUNCATE audit_log')).rejects.toMatchObject({
+  it("refuses the apps' role switching off the triggers (not the owner)", async () => {
+    await expect(db.query('ALTER TABLE audit_log DISABLE TRIGGER ALL')).rejects.toMatchObject({
       code: '42501',
-      message: expect.stringMatching(/append-only.*TRUNCATE/),
+      message: expect.stringMatching(/must be owner/),
+    });
+  });
+
+  it.each([
+    ['UPDATE', "UPDATE audit_log SET event = 'tampered' WHERE id = $1"],
+    ['DELETE', 'DELETE FROM audit_log WHERE id = $1'],
+    ['TRUNCATE', 'TRUNCATE audit_log'],
+  ])('refuses even the schema owner %s (trigger)', async (op, sql) => {
+    await expect(owner.query(sql, sql.includes('$1') ? [id] : [])).rejects.toMatchObject({
+      code: '42501',
+      message: expect.stringMatching(new RegExp(`append-only.*${op}`)),
     });
   });
 
