@@ -9,7 +9,7 @@
  */
 import type pg from 'pg';
 import { audit } from '../lib/audit';
-import { type Db, withTransaction } from '../lib/db';
+import { type Db, Rollback, withTransaction } from '../lib/db';
 import { hashToken } from '../lib/tokens';
 import type { Transit } from '../lib/vault';
 import { type Card, type CardRow, decryptCards } from './card-decryption';
@@ -71,13 +71,6 @@ export async function findLink(db: Db, token: string): Promise<LinkView | undefi
   };
 }
 
-/** Thrown inside the transaction to roll it back while still answering with an outcome. */
-class RollBack extends Error {
-  constructor(readonly result: Retrieval) {
-    super('rolled back');
-  }
-}
-
 export async function consumeLink(
   db: Db,
   transit: Pick<Transit, 'decryptBatch'>,
@@ -86,53 +79,48 @@ export async function consumeLink(
   requester: Requester,
 ): Promise<Retrieval> {
   const tokenHash = hashToken(token);
-  try {
-    return await withTransaction(db, async (client) => {
-      const claimed = await client.query<{ order_id: string; delivery_id: string }>(
-        `UPDATE delivery_tokens SET consumed_at = now()
+  return withTransaction(db, async (client) => {
+    const claimed = await client.query<{ order_id: string; delivery_id: string }>(
+      `UPDATE delivery_tokens SET consumed_at = now()
           WHERE token_hash = $1 AND consumed_at IS NULL AND revoked_at IS NULL AND expired_at IS NULL
             AND expires_at > now()
           RETURNING order_id, delivery_id`,
-        [tokenHash],
-      );
-      const link = claimed.rows[0];
-      if (!link) return classifyUnclaimed(client, tokenHash);
-      const { order_id: orderId, delivery_id: deliveryId } = link;
+      [tokenHash],
+    );
+    const link = claimed.rows[0];
+    if (!link) return classifyUnclaimed(client, tokenHash);
+    const { order_id: orderId, delivery_id: deliveryId } = link;
 
-      // The order id filter keeps a card row wrongly linked to another order's delivery out entirely.
-      const { rows } = await client.query<CardRow>(
-        `SELECT c.id, c.value_ct, c.serial_ct, c.key_name
+    // The order id filter keeps a card row wrongly linked to another order's delivery out entirely.
+    const { rows } = await client.query<CardRow>(
+      `SELECT c.id, c.value_ct, c.serial_ct, c.key_name
            FROM delivery_cards dc JOIN cards c ON c.id = dc.card_id
           WHERE dc.delivery_id = $1 AND c.order_id = $2
           ORDER BY c.id
             FOR SHARE`,
-        [deliveryId, orderId],
-      );
-      if (rows.length === 0) throw new RollBack({ outcome: 'purged', orderId, deliveryId });
+      [deliveryId, orderId],
+    );
+    if (rows.length === 0) throw new Rollback<Retrieval>({ outcome: 'purged', orderId, deliveryId });
 
-      let cards: Card[];
-      try {
-        cards = await decryptCards(transit, orderId, rows);
-      } catch (error) {
-        throw new RollBack({ outcome: 'unavailable', orderId, deliveryId, error });
-      }
+    let cards: Card[];
+    try {
+      cards = await decryptCards(transit, orderId, rows);
+    } catch (error) {
+      throw new Rollback<Retrieval>({ outcome: 'unavailable', orderId, deliveryId, error });
+    }
 
-      await audit(client, {
-        orderId,
-        event: method === 'reveal' ? 'REVEALED' : 'DOWNLOADED',
-        actor: 'customer',
-        method: `POST /d/:token/${method}`,
-        ip: requester.ip,
-        userAgent: requester.userAgent,
-        count: cards.length,
-        detail: { deliveryId, via: method },
-      });
-      return { outcome: 'retrieved', orderId, deliveryId, cards } as const;
+    await audit(client, {
+      orderId,
+      event: method === 'reveal' ? 'REVEALED' : 'DOWNLOADED',
+      actor: 'customer',
+      method: `POST /d/:token/${method}`,
+      ip: requester.ip,
+      userAgent: requester.userAgent,
+      count: cards.length,
+      detail: { deliveryId, via: method },
     });
-  } catch (err) {
-    if (err instanceof RollBack) return err.result;
-    throw err;
-  }
+    return { outcome: 'retrieved', orderId, deliveryId, cards } as const;
+  });
 }
 
 /** A second lookup by hash, whether the token exists or not, so unknown and used links take the same path. */

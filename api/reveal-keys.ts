@@ -9,7 +9,7 @@
  * because whoever holds it without the secret is not the device that asked for it.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { type Db, withTransaction } from '../lib/db';
+import { type Db, Rollback, withTransaction } from '../lib/db';
 import { generateToken, hashToken } from '../lib/tokens';
 import type { Transit } from '../lib/vault';
 import { type Card, type CardRow, decryptCards } from './card-decryption';
@@ -55,12 +55,6 @@ export type Redemption =
   | { outcome: 'purged' }
   | { outcome: 'unavailable'; error: unknown };
 
-class RollBack extends Error {
-  constructor(readonly result: Redemption) {
-    super('rolled back');
-  }
-}
-
 /**
  * One transaction: the key row is locked (of two concurrent redemptions, the second sees it consumed), the
  * nonce is compared in constant time, the key is consumed, and the cards are decrypted and audited before
@@ -80,39 +74,34 @@ export async function redeemRevealKey(
   },
 ): Promise<Redemption> {
   const presented = sha256(clientNonce(input.clientSecret, input.timestamp));
-  try {
-    return await withTransaction(db, async (client) => {
-      const { rows: keys } = await client.query<{ nonce_hash: Buffer }>(
-        `SELECT nonce_hash FROM reveal_keys
+  return withTransaction(db, async (client) => {
+    const { rows: keys } = await client.query<{ nonce_hash: Buffer }>(
+      `SELECT nonce_hash FROM reveal_keys
           WHERE key_hash = $1 AND order_id = $2 AND user_id = $3
             AND consumed_at IS NULL AND expires_at > now()
             FOR UPDATE`,
-        [hashToken(input.revealKey), input.orderId, input.userId],
-      );
-      const key = keys[0];
-      if (!key) return { outcome: 'refused' } as const;
+      [hashToken(input.revealKey), input.orderId, input.userId],
+    );
+    const key = keys[0];
+    if (!key) return { outcome: 'refused' } as const;
 
-      await client.query('UPDATE reveal_keys SET consumed_at = now() WHERE key_hash = $1', [
-        hashToken(input.revealKey),
-      ]);
-      if (!timingSafeEqual(key.nonce_hash, presented)) return { outcome: 'refused' } as const;
+    await client.query('UPDATE reveal_keys SET consumed_at = now() WHERE key_hash = $1', [
+      hashToken(input.revealKey),
+    ]);
+    if (!timingSafeEqual(key.nonce_hash, presented)) return { outcome: 'refused' } as const;
 
-      const { rows } = await client.query<CardRow>(
-        `SELECT id, value_ct, serial_ct, key_name FROM cards WHERE order_id = $1 ORDER BY id FOR SHARE`,
-        [input.orderId],
-      );
-      if (rows.length === 0) throw new RollBack({ outcome: 'purged' });
-      let cards: Card[];
-      try {
-        cards = await decryptCards(transit, input.orderId, rows);
-      } catch (error) {
-        throw new RollBack({ outcome: 'unavailable', error });
-      }
-      await auditOwnerReveal(client, input, cards.length, 'reveal-key');
-      return { outcome: 'revealed', cards } as const;
-    });
-  } catch (err) {
-    if (err instanceof RollBack) return err.result;
-    throw err;
-  }
+    const { rows } = await client.query<CardRow>(
+      `SELECT id, value_ct, serial_ct, key_name FROM cards WHERE order_id = $1 ORDER BY id FOR SHARE`,
+      [input.orderId],
+    );
+    if (rows.length === 0) throw new Rollback<Redemption>({ outcome: 'purged' });
+    let cards: Card[];
+    try {
+      cards = await decryptCards(transit, input.orderId, rows);
+    } catch (error) {
+      throw new Rollback<Redemption>({ outcome: 'unavailable', error });
+    }
+    await auditOwnerReveal(client, input, cards.length, 'reveal-key');
+    return { outcome: 'revealed', cards } as const;
+  });
 }

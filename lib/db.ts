@@ -11,7 +11,17 @@ export function createPool(url = config().DATABASE_URL, max = config().DATABASE_
   return pool;
 }
 
-/** Runs fn in a transaction, committing on success and rolling back on any error. */
+/** Thrown inside withTransaction to roll back and still answer: withTransaction returns its result. */
+export class Rollback<T> extends Error {
+  constructor(readonly result: T) {
+    super('rolled back');
+  }
+}
+
+/**
+ * Runs fn in a transaction, committing on success and rolling back on any error; a thrown Rollback rolls
+ * back too, and its result is returned.
+ */
 export async function withTransaction<T>(db: Db, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await db.connect();
   try {
@@ -21,6 +31,7 @@ export async function withTransaction<T>(db: Db, fn: (client: pg.PoolClient) => 
     return result;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
+    if (err instanceof Rollback) return err.result as T;
     throw err;
   } finally {
     client.release();
