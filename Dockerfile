@@ -5,4 +5,4 @@ COPY package.json package-lock.json ./
 RUN npm install --no-audit --no-fund --loglevel=error
 COPY . .
 USER node
-CMD ["npx", "tsx", "workers/main.ts"]
+CMD ["npx", "tsx", "workers/run-fulfillment.ts"]

@@ -1,20 +1,45 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Two projects: `unit` needs no running service (pure modules, the provider adapter against in-process
+ * HTTP servers, the workflows with stubbed activities on the time-skipping test server) and runs alone as
+ * `npm run test:unit`; `stack` runs against the real local stack. `npm test` runs both.
+ */
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    // It stops and restarts the shared stack: run alone, last, by vitest.restart.config.ts.
-    exclude: ['test/restart.test.ts', '**/node_modules/**'],
-    globalSetup: ['test/global-setup.ts'],
-    setupFiles: ['test/setup-runtime.ts'],
-    // Every log line of every worker, API and activity the tests run lands here; the leak hunt reads it.
-    env: { LOG_FILE: '.data/test/logs/app.log' },
     // Workers and servers run inside the test processes; forks keep their native parts apart.
     pool: 'forks',
     maxWorkers: 2,
-    testTimeout: 120_000,
-    hookTimeout: 180_000,
     reporters: ['default', 'json'],
     outputFile: { json: '.data/test/results.json' },
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          globalSetup: ['test/setup/workflow-bundle.ts'],
+          setupFiles: ['test/setup/runtime.ts'],
+          env: { LOG_LEVEL: 'error' },
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'stack',
+          include: ['test/stack/**/*.test.ts'],
+          // It stops and restarts the shared stack: run alone, last, by vitest.restart.config.ts.
+          exclude: ['test/stack/restart.test.ts', '**/node_modules/**'],
+          globalSetup: ['test/setup/stack.ts', 'test/setup/workflow-bundle.ts'],
+          setupFiles: ['test/setup/runtime.ts'],
+          // Every log line of every worker, API and activity the tests run lands here; the leak hunt reads it.
+          env: { LOG_FILE: '.data/test/logs/app.log' },
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+        },
+      },
+    ],
   },
 });

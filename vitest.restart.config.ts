@@ -6,7 +6,7 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
-    include: ['test/restart.test.ts'],
+    include: ['test/stack/restart.test.ts'],
     pool: 'forks',
     maxWorkers: 1,
     // Stopping and starting Temporal, OpenBao (unseal, raft election) and PostgreSQL takes a while.

@@ -1,18 +1,23 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import {
+  type CollectInput,
+  type CollectResult,
+  isFinalProviderStatus,
+  type OrderActivities,
+  ProviderFailureType,
+} from '../contracts/order';
+import { cardKeyName } from '../domain/cards';
+import { ProviderError, type ProviderOrder } from '../domain/provider';
 import { audit } from '../lib/audit';
 import { withTransaction } from '../lib/db';
-import { ProviderError, type ProviderOrder } from '../lib/provider';
-import { type CollectInput, type CollectResult, ProviderFailureType } from '../workflows/types';
-import { type ActivityDeps, cardKeyName } from './deps';
-
-const FINAL = new Set(['FULFILLED', 'FAILED', 'CANCELLED']);
+import type { ActivityDeps } from './deps';
 
 /**
  * Polls the provider once and stores the new cards: blind index (transit HMAC), one batched transit
  * encryption with the order id as context, INSERT ... ON CONFLICT DO NOTHING. Plaintext never leaves this
  * function. When nothing changed it fails retryably, so Temporal's retry backoff does the waiting.
  */
-export function collectActivity(deps: ActivityDeps) {
+export function collectActivity(deps: ActivityDeps): OrderActivities['collect'] {
   return async function collect(input: CollectInput): Promise<CollectResult> {
     const { orderId } = input;
     const attempt = Context.current().info.attempt;
@@ -33,7 +38,7 @@ export function collectActivity(deps: ActivityDeps) {
     const newlyStored = stored - input.knownStored;
     if (inserted > 0) deps.log.info({ orderId, inserted, stored, status: order.status }, 'cards stored');
 
-    if (newlyStored <= 0 && !FINAL.has(order.status)) {
+    if (newlyStored <= 0 && !isFinalProviderStatus(order.status)) {
       throw ApplicationFailure.create({
         type: ProviderFailureType.notReady,
         message: `order is ${order.status}, ${stored}/${order.quantity} cards stored; waiting for the provider`,

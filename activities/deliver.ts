@@ -1,8 +1,8 @@
+import type { DeliverInput, DeliverResult, OrderActivities } from '../contracts/order';
+import { deliveryMail } from '../domain/mail/templates';
 import { audit } from '../lib/audit';
 import { withTransaction } from '../lib/db';
 import { generateToken, hashToken } from '../lib/tokens';
-import { deliveryMail } from '../mail/templates';
-import type { DeliverInput, DeliverResult } from '../workflows/types';
 import type { ActivityDeps } from './deps';
 
 /**
@@ -10,7 +10,7 @@ import type { ActivityDeps } from './deps';
  * first attempt; every attempt revokes the tokens an earlier attempt may have minted before minting its
  * own, so a retry after a crash never leaves two live links for the same delivery.
  */
-export function deliverActivity(deps: ActivityDeps) {
+export function deliverActivity(deps: ActivityDeps): OrderActivities['deliver'] {
   return async function deliver(input: DeliverInput): Promise<DeliverResult> {
     const { orderId, deliveryId } = input;
     const prepared = await withTransaction(deps.db, async (tx) => {

@@ -1,3 +1,4 @@
+import type { OrderActivities } from '../contracts/order';
 import { collectActivity } from './collect';
 import { deliverActivity } from './deliver';
 import type { ActivityDeps } from './deps';
@@ -6,7 +7,7 @@ import { lifecycleActivities } from './lifecycle';
 export type { ActivityDeps } from './deps';
 
 /** The fulfillment activities, bound to their dependencies (the Temporal samples' dependency pattern). */
-export function createActivities(deps: ActivityDeps) {
+export function createActivities(deps: ActivityDeps): OrderActivities {
   return {
     collect: collectActivity(deps),
     deliver: deliverActivity(deps),

@@ -1,18 +1,21 @@
-import { audit } from '../lib/audit';
-import { durationMs } from '../lib/config';
-import { withTransaction } from '../lib/db';
-import { noticeMail } from '../mail/templates';
 import type {
   FinishInput,
   NotifyInput,
+  OrderActivities,
   PurgeInput,
   PurgeResult,
+  RecordRetentionInput,
   RegisterOrderInput,
-} from '../workflows/types';
+} from '../contracts/order';
+import { purgeOrder } from '../domain/cards';
+import { noticeMail } from '../domain/mail/templates';
+import { audit } from '../lib/audit';
+import { durationMs } from '../lib/config';
+import { withTransaction } from '../lib/db';
 import type { ActivityDeps } from './deps';
 
 /** The order's bookkeeping: its row, its outcome, its links' expiry and revocation, its purge. */
-export function lifecycleActivities(deps: ActivityDeps) {
+export function lifecycleActivities(deps: ActivityDeps): Omit<OrderActivities, 'collect' | 'deliver'> {
   const { db, log } = deps;
   return {
     async registerOrder(input: RegisterOrderInput): Promise<void> {
@@ -111,12 +114,7 @@ export function lifecycleActivities(deps: ActivityDeps) {
     },
 
     /** Keeps the sweep's purge_after in step with the workflow's own purge timer. */
-    async recordRetention(input: {
-      orderId: string;
-      purgeAt: number | null;
-      byMs: number;
-      by: string;
-    }): Promise<void> {
+    async recordRetention(input: RecordRetentionInput): Promise<void> {
       await withTransaction(db, async (tx) => {
         if (input.purgeAt !== null) {
           await tx.query('UPDATE orders SET purge_after = $2, updated_at = now() WHERE order_id = $1', [
@@ -145,49 +143,9 @@ export function lifecycleActivities(deps: ActivityDeps) {
     },
 
     async purgeOrder(input: PurgeInput): Promise<PurgeResult> {
-      return purgeOrderCards(db, input.orderId, input.reason, 'worker');
+      return purgeOrder(db, input.orderId, input.reason, 'worker');
     },
   };
-}
-
-/**
- * Deletes an order's card ciphertext and link tokens in one transaction and marks it purged. Idempotent:
- * a second call finds nothing and writes no second PURGED row.
- */
-export async function purgeOrderCards(
-  db: ActivityDeps['db'],
-  orderId: string,
-  reason: PurgeInput['reason'],
-  actor: string,
-): Promise<PurgeResult> {
-  return withTransaction(db, async (tx) => {
-    const { rows } = await tx.query<{ purged_at: Date | null }>(
-      'SELECT purged_at FROM orders WHERE order_id = $1 FOR UPDATE',
-      [orderId],
-    );
-    const tokens = await tx.query('DELETE FROM delivery_tokens WHERE order_id = $1', [orderId]);
-    const cards = await tx.query('DELETE FROM cards WHERE order_id = $1', [orderId]);
-    const alreadyPurged = rows[0]?.purged_at != null;
-    const result = {
-      cardsDeleted: cards.rowCount ?? 0,
-      tokensDeleted: tokens.rowCount ?? 0,
-      alreadyPurged: alreadyPurged && !cards.rowCount,
-    };
-    if (!result.alreadyPurged) {
-      await tx.query('UPDATE orders SET purged_at = now(), updated_at = now() WHERE order_id = $1', [
-        orderId,
-      ]);
-      await audit(tx, {
-        orderId,
-        event: 'PURGED',
-        actor,
-        method: `purge:${reason}`,
-        count: result.cardsDeleted,
-        detail: { tokensDeleted: result.tokensDeleted, reason },
-      });
-    }
-    return result;
-  });
 }
 
 /**

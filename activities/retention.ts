@@ -1,3 +1,6 @@
+import type { Logger } from 'pino';
+import type { RetentionActivities, SweepCounts, SweepPlan } from '../contracts/retention';
+import { purgeOrders } from '../domain/cards';
 import { audit } from '../lib/audit';
 import type { Db } from '../lib/db';
 import type { VaultSession } from '../lib/vault';
@@ -9,22 +12,7 @@ export interface RetentionDeps {
   cardKeyPrefix: string;
   /** The longest retention any order gets by default; a key bucket older than this may be destroyed. */
   retentionMs: number;
-  log: import('pino').Logger;
-}
-
-export interface SweepPlan {
-  dueOrders: string[];
-  expiredTokens: number;
-  bucketsToDestroy: string[];
-  bucketsToCreate: string[];
-}
-
-export interface SweepCounts {
-  ordersPurged: number;
-  cardsDeleted: number;
-  tokensDeleted: number;
-  bucketsDestroyed: string[];
-  bucketsCreated: string[];
+  log: Logger;
 }
 
 const MONTHS_AHEAD = 2;
@@ -44,7 +32,7 @@ function upcomingBuckets(prefix: string, now: Date): string[] {
 }
 
 /** The retention sweep's steps (run by the retention worker, whose Vault role alone may delete keys). */
-export function createRetentionActivities(deps: RetentionDeps) {
+export function createRetentionActivities(deps: RetentionDeps): RetentionActivities {
   const { db, vault, cardKeyPrefix: prefix } = deps;
   const mount = vault.transit.mount;
 
@@ -96,29 +84,8 @@ export function createRetentionActivities(deps: RetentionDeps) {
      * Purges up to `batchSize` due orders in one set-based transaction (the per-order purge, for many
      * orders at once); rows another sweep or an order's own workflow holds are skipped, not waited for.
      */
-    async purgeDueOrders(input: {
-      batchSize: number;
-    }): Promise<{ orders: number; cards: number; tokens: number }> {
-      const { rows } = await db.query<{ orders: number; cards: number; tokens: number }>(
-        `WITH due AS (
-           SELECT order_id FROM orders WHERE purged_at IS NULL AND purge_after <= now()
-           ORDER BY purge_after LIMIT $1 FOR UPDATE SKIP LOCKED),
-         t AS (DELETE FROM delivery_tokens WHERE order_id IN (SELECT order_id FROM due) RETURNING order_id),
-         c AS (DELETE FROM cards WHERE order_id IN (SELECT order_id FROM due) RETURNING order_id),
-         u AS (UPDATE orders SET purged_at = now(), updated_at = now()
-               WHERE order_id IN (SELECT order_id FROM due) RETURNING order_id),
-         a AS (INSERT INTO audit_log (order_id, event, actor, method, count, detail)
-               SELECT u.order_id, 'PURGED', 'retention', 'purge:sweep', coalesce(cc.n, 0),
-                      jsonb_build_object('tokensDeleted', coalesce(tc.n, 0), 'reason', 'sweep')
-               FROM u
-               LEFT JOIN (SELECT order_id, count(*)::int AS n FROM c GROUP BY order_id) cc USING (order_id)
-               LEFT JOIN (SELECT order_id, count(*)::int AS n FROM t GROUP BY order_id) tc USING (order_id)
-               RETURNING 1)
-         SELECT (SELECT count(*)::int FROM a) AS orders, (SELECT count(*)::int FROM c) AS cards,
-                (SELECT count(*)::int FROM t) AS tokens`,
-        [input.batchSize],
-      );
-      return rows[0] ?? { orders: 0, cards: 0, tokens: 0 };
+    async purgeDueOrders(input: { batchSize: number }) {
+      return purgeOrders(db, { dueBatch: input.batchSize }, 'sweep', 'retention');
     },
 
     /** Token rows past their expiry serve no one: the link is dead either way. */

@@ -1,24 +1,25 @@
 /**
- * The delivery API as a Fastify instance, built from its dependencies so tests run it in-process against
- * the real database and Vault. Route groups are plugins: later ones (codec endpoint, in-app API, intake)
- * register beside the delivery routes with their own scope, limits and CORS.
+ * The API as a Fastify instance, built from its dependencies so tests run it in-process against
+ * the real database and Vault. One folder per surface, each a plugin with its own scope, limits and CORS:
+ * delivery-links/ (the customer's emailed link), in-app/ (the customer app), intake/ (upstream systems),
+ * codec-endpoint/ (operators' Temporal UI and CLI); http/ holds what they share.
  */
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { OrderInput } from '../contracts/order';
+import type { StartedOrder } from '../domain/orders';
 import type { Db } from '../lib/db';
 import { logger as rootLogger } from '../lib/logger';
-import type { StartedOrder } from '../lib/orders';
 import type { Transit } from '../lib/vault';
-import type { OrderInput } from '../workflows/types';
-import { errorHandler, frameworkErrors, notFoundHandler } from './errors';
-import { SafeLogController, serializeRequest } from './request-log';
-import { type CodecEndpointSettings, codecRoutes } from './routes/codec';
-import { deliveryRoutes, type RetrievedEvent } from './routes/delivery';
-import { healthRoutes } from './routes/health';
-import { type InAppSettings, inAppRoutes } from './routes/in-app';
-import { type IntakeSettings, intakeRoutes } from './routes/intake';
-import { addSecurityHeaders } from './security-headers';
+import { type CodecEndpointSettings, codecRoutes } from './codec-endpoint/routes';
+import { deliveryRoutes, type RetrievedEvent } from './delivery-links/routes';
+import { errorHandler, frameworkErrors, notFoundHandler } from './http/errors';
+import { healthRoutes } from './http/health';
+import { SafeLogController, serializeRequest } from './http/request-log';
+import { addSecurityHeaders } from './http/security-headers';
+import { type InAppSettings, inAppRoutes } from './in-app/routes';
+import { type IntakeSettings, intakeRoutes } from './intake/routes';
 
 export interface AppDeps {
   db: Db;

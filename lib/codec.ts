@@ -206,7 +206,3 @@ export const failureConverterPath = path.join(__dirname, 'failure-converter.js')
 export function dataConverterWith(codec: PayloadCodec): DataConverter {
   return { payloadCodecs: [codec], failureConverterPath };
 }
-
-export function createDataConverter(transit: KeyVault, opts: CodecOptions): DataConverter {
-  return dataConverterWith(new VaultPayloadCodec(transit, opts));
-}

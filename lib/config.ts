@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { msToNumber } from '@temporalio/common/lib/time';
 import { z } from 'zod';
+import { describeIssues } from './validation';
 
 export const repoRoot = path.resolve(__dirname, '..');
 
@@ -152,11 +153,7 @@ export function loadStackEnv(): void {
 export function parseConfig(env: NodeJS.ProcessEnv): Config {
   const result = envSchema.safeParse(env);
   if (!result.success) {
-    const problems = result.error.issues.map((i) => {
-      const name = i.path.join('.');
-      const missing = i.code === 'invalid_type' && env[name] === undefined;
-      return `${name}: ${missing ? 'is required but not set' : i.message}`;
-    });
+    const problems = describeIssues(result.error, env);
     throw new ConfigError(`Invalid configuration (see .env.example):\n  ${problems.join('\n  ')}`);
   }
   return result.data;

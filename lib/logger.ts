@@ -59,10 +59,6 @@ export function scrub(text: string): string {
   return out;
 }
 
-export function maskEmail(email: string): string {
-  return scrub(email);
-}
-
 export function createLogger(
   options: { level?: string; name?: string } = {},
   destination?: DestinationStream,

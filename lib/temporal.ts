@@ -3,7 +3,7 @@
  * readable reaches the server, and the SDK's own logs routed through the redacting logger.
  */
 import { Client, Connection } from '@temporalio/client';
-import type { DataConverter, PayloadCodec } from '@temporalio/common';
+import type { PayloadCodec } from '@temporalio/common';
 import { type CodecOptions, dataConverterWith, VaultPayloadCodec } from './codec';
 import { type Config, config, durationMs, type VaultComponent } from './config';
 import { logger } from './logger';
@@ -30,11 +30,6 @@ export function codecOptions(cfg: Config = config()): CodecOptions {
 /** The codec a process uses for its clients, its workers and (in the API) the codec endpoint. */
 export function createCodec(transit: Pick<Transit, 'dataKey' | 'unwrapDataKey'>): VaultPayloadCodec {
   return new VaultPayloadCodec(transit, codecOptions());
-}
-
-/** The data converter for workers and clients of a process that is already logged in to Vault. */
-export function codecDataConverter(transit: Pick<Transit, 'dataKey' | 'unwrapDataKey'>): DataConverter {
-  return dataConverterWith(createCodec(transit));
 }
 
 export interface ConnectClientOptions {

@@ -3,13 +3,12 @@
 //        npm run ops -- cancel --order-id <id> [--reason "..."]      stop an order, revoke its links, purge
 import { parseArgs } from 'node:util';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { purgeOrderCards } from '../activities/lifecycle';
+import { cancelSignal, extendRetentionSignal, purgeNowSignal, workflowIdFor } from '../contracts/order';
+import { purgeOrder } from '../domain/cards';
+import { orderIdSchema } from '../domain/orders';
 import { config, durationSchema } from '../lib/config';
 import { createPool } from '../lib/db';
-import { orderIdSchema } from '../lib/orders';
 import { connectClient } from '../lib/temporal';
-import { cancelSignal, extendRetentionSignal, purgeNowSignal } from '../workflows/order';
-import { workflowIdFor } from '../workflows/types';
 
 const USAGE =
   'usage: npm run ops -- purge|extend-retention|cancel --order-id <id> [--by 30d] [--reason text]';
@@ -39,7 +38,7 @@ async function main() {
       } else {
         // No live workflow (terminated or long finished): purge directly, as the sweep would.
         const db = createPool();
-        const r = await purgeOrderCards(db, orderId, 'operator', 'operator');
+        const r = await purgeOrder(db, orderId, 'operator', 'operator');
         await db.end();
         console.log(`Purged directly: ${r.cardsDeleted} card(s), ${r.tokensDeleted} token(s)`);
       }

@@ -1,10 +1,10 @@
 // npm run order -- --order-id <id> --user-id <id> --email <addr> [--deliver-partial] [--purge-on-retrieval]
 //   [--link-ttl 24h] [--retention 30d] [--deadline 24h] [--wait]
 import { parseArgs } from 'node:util';
+import { statusQuery } from '../contracts/order';
+import { buildOrderInput, defaultPolicy, OrderValidationError, startOrder } from '../domain/orders';
 import { config } from '../lib/config';
-import { buildOrderInput, defaultPolicy, OrderValidationError, startOrder } from '../lib/orders';
 import { connectClient } from '../lib/temporal';
-import { statusQuery } from '../workflows/order';
 
 const USAGE = `usage: npm run order -- --order-id <id> --user-id <id> --email <addr>
   [--deliver-partial] [--purge-on-retrieval] [--link-ttl 24h] [--retention 30d] [--deadline 24h] [--wait]`;

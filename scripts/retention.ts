@@ -5,13 +5,15 @@
 //   --run       run one sweep now and print its counts
 import { parseArgs } from 'node:util';
 import { createRetentionActivities } from '../activities/retention';
-import { config, durationMs } from '../lib/config';
-import { createPool } from '../lib/db';
-import { logger } from '../lib/logger';
-import { ensureRetentionSchedule, RETENTION_SCHEDULE_ID } from '../lib/schedule';
+import {
+  RETENTION_SCHEDULE_ID,
+  RETENTION_SWEEP_WORKFLOW_TYPE,
+  type RetentionSweepWorkflow,
+} from '../contracts/retention';
+import { ensureRetentionSchedule } from '../domain/retention-schedule';
+import { config } from '../lib/config';
 import { connectClient } from '../lib/temporal';
-import { connectVault } from '../lib/vault';
-import { retentionSweep } from '../workflows/retention';
+import { retentionDeps } from '../workers/deps';
 
 async function main() {
   const { values } = parseArgs({
@@ -24,15 +26,10 @@ async function main() {
   });
   const cfg = config();
   if (values['dry-run']) {
-    const db = createPool();
-    const vault = await connectVault('retention');
-    const plan = await createRetentionActivities({
-      db,
-      vault,
-      cardKeyPrefix: cfg.VAULT_CARD_KEY_PREFIX,
-      retentionMs: durationMs(cfg.RETENTION),
-      log: logger(),
-    }).planSweep();
+    const deps = await retentionDeps(cfg);
+    const plan = await createRetentionActivities(deps)
+      .planSweep()
+      .finally(() => deps.close());
     console.log('Dry run: nothing was changed. The next sweep would:');
     console.log(
       `  purge ${plan.dueOrders.length} order(s)${plan.dueOrders.length ? `: ${plan.dueOrders.join(', ')}` : ''}`,
@@ -42,8 +39,6 @@ async function main() {
       `  destroy ${plan.bucketsToDestroy.length} key bucket(s) ${plan.bucketsToDestroy.join(', ')}`,
     );
     console.log(`  create ${plan.bucketsToCreate.length} key bucket(s) ${plan.bucketsToCreate.join(', ')}`);
-    vault.close();
-    await db.end();
     return;
   }
   const client = await connectClient({ component: 'api' });
@@ -61,7 +56,7 @@ async function main() {
         `Schedule ${RETENTION_SCHEDULE_ID} triggered; follow it in ${cfg.TEMPORAL_UI_URL}/namespaces/${cfg.TEMPORAL_NAMESPACE}/schedules`,
       );
     } else if (values.run) {
-      const counts = await client.workflow.execute(retentionSweep, {
+      const counts = await client.workflow.execute<RetentionSweepWorkflow>(RETENTION_SWEEP_WORKFLOW_TYPE, {
         taskQueue: cfg.TEMPORAL_RETENTION_TASK_QUEUE,
         workflowId: `${RETENTION_SCHEDULE_ID}-manual-${Date.now()}`,
         args: [{ batchSize: cfg.RETENTION_SWEEP_BATCH }],

@@ -280,9 +280,9 @@ up() {
     app_up provider-sandbox "$PROVIDER_SANDBOX_PORT" provider-sandbox/main.ts
   wait_port provider-sandbox "$PROVIDER_SANDBOX_PORT" 60
   if [ "$services_only" = 0 ]; then
-    app_up worker 0 workers/main.ts
-    app_up retention-worker 0 workers/retention.ts
-    app_up api "$API_PORT" api/main.ts
+    app_up worker 0 workers/run-fulfillment.ts
+    app_up retention-worker 0 workers/run-retention.ts
+    app_up api "$API_PORT" api/server.ts
     wait_port api "$API_PORT" 60
   fi
   status

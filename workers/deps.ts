@@ -1,13 +1,22 @@
+/**
+ * One dependency factory per worker kind, shared by the workers, the scripts and the tests: each logs in
+ * to Vault with its own component's identity (DESIGN 3.7) and close() releases everything it opened.
+ */
 import type { ActivityDeps } from '../activities';
+import type { RetentionDeps } from '../activities/retention';
+import { createMailer } from '../domain/mail/mailer';
+import { createProviderClient } from '../domain/provider';
 import { type Config, durationMs } from '../lib/config';
 import { createPool } from '../lib/db';
 import { logger } from '../lib/logger';
-import { createProviderClient } from '../lib/provider';
 import { connectVault } from '../lib/vault';
-import { createMailer } from '../mail/mailer';
 
-/** Builds the fulfillment activities' dependencies from configuration; close() releases them. */
-export async function buildActivityDeps(cfg: Config): Promise<ActivityDeps & { close(): Promise<void> }> {
+export interface Closable {
+  close(): Promise<void>;
+}
+
+/** The fulfillment activities' dependencies, as the worker role (encrypt, hmac; never decrypt cards). */
+export async function fulfillmentDeps(cfg: Config): Promise<ActivityDeps & Closable> {
   const db = createPool(cfg.DATABASE_URL, cfg.DATABASE_POOL_MAX);
   const vault = await connectVault('worker');
   const mailer = createMailer({
@@ -32,6 +41,23 @@ export async function buildActivityDeps(cfg: Config): Promise<ActivityDeps & { c
     async close() {
       vault.close();
       mailer.close();
+      await db.end();
+    },
+  };
+}
+
+/** The retention sweep's dependencies, as the retention role (the only one that may destroy key buckets). */
+export async function retentionDeps(cfg: Config): Promise<RetentionDeps & Closable> {
+  const db = createPool(cfg.DATABASE_URL, cfg.DATABASE_POOL_MAX);
+  const vault = await connectVault('retention');
+  return {
+    db,
+    vault,
+    cardKeyPrefix: cfg.VAULT_CARD_KEY_PREFIX,
+    retentionMs: durationMs(cfg.RETENTION),
+    log: logger().child({ component: 'retention' }),
+    async close() {
+      vault.close();
       await db.end();
     },
   };

@@ -1,175 +1,162 @@
 /**
- * One gift card order, from the provider's first answer to the deletion of its cards.
- *
- * 1. Collect: poll the provider until the order is final or the deadline passes. The collect activity
- *    stores new cards encrypted and only returns when something changed, so the waiting happens in
- *    Temporal's retry backoff and history grows with progress, not with time. `checkNow` polls at once.
- * 2. Deliver: email the customer a one-time link (per batch with `deliverPartial`, else one at FULFILLED),
- *    or a notice when the order failed.
- * 3. Aftercare: each link expires on its own timer; `resendLink` replaces the live link; the cards are
- *    purged at retention, after retrieval when the policy says so, on `cancel` or on `purgeNow`.
+ * One gift card order, from the provider's first answer to the deletion of its cards. `giftCardOrder`
+ * sets the order up and runs its story; the steps follow it, and the state's rules live in order-state.ts.
  */
 import type { Duration, SearchAttributeUpdatePair } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import * as wf from '@temporalio/workflow';
-import type { createActivities } from '../activities';
-import { CardCountKey, OrderOutcomeKey, OrderStatusKey } from './search-attributes';
-import type {
-  CollectResult,
-  DeliverResult,
-  NoticeKind,
-  OrderInput,
-  OrderOutcome,
-  OrderState,
-  OrderStatusView,
-  ProviderStatus,
-  PurgeInput,
-} from './types';
-import { NON_RETRYABLE_PROVIDER_FAILURES } from './types';
+import {
+  CardCountKey,
+  type CollectResult,
+  cancelSignal,
+  checkNowSignal,
+  type DeliverResult,
+  type DeliveryKind,
+  type DeliveryRecord,
+  extendRetentionSignal,
+  isFinalProviderStatus,
+  NON_RETRYABLE_PROVIDER_FAILURES,
+  type NoticeKind,
+  type OrderActivities,
+  type OrderInput,
+  type OrderOutcome,
+  OrderOutcomeKey,
+  type OrderState,
+  OrderStatusKey,
+  type OrderStatusView,
+  type PurgeReason,
+  purgeNowSignal,
+  resendLinkUpdate,
+  retrievedSignal,
+  statusQuery,
+} from '../contracts/order';
+import * as rules from './order-state';
 
-type Activities = ReturnType<typeof createActivities>;
-
-export const statusQuery = wf.defineQuery<OrderStatusView>('status');
-export const checkNowSignal = wf.defineSignal('checkNow');
-export const cancelSignal = wf.defineSignal<[{ reason?: string }?]>('cancel');
-export const retrievedSignal = wf.defineSignal<[{ deliveryId: string }]>('retrieved');
-export const extendRetentionSignal = wf.defineSignal<[{ by: string }]>('extendRetention');
-export const purgeNowSignal = wf.defineSignal('purgeNow');
-export const resendLinkUpdate = wf.defineUpdate<DeliverResult>('resendLink');
-
-const steps = wf.proxyActivities<Activities>({
+const steps = wf.proxyActivities<OrderActivities>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
-const FINAL: ProviderStatus[] = ['FULFILLED', 'FAILED', 'CANCELLED'];
 const HISTORY_LIMIT = 5_000;
 
-type PollOutcome =
+export async function giftCardOrder(input: OrderInput, carried?: OrderState): Promise<OrderStatusView> {
+  const order = new Order(input, carried);
+  order.setup();
+  return order.run();
+}
+
+/** How collecting ended, and so what the customer is told. */
+interface Conclusion {
+  outcomeWithoutCards: OrderOutcome;
+  reason: string | null;
+  notice: NoticeKind | null;
+}
+
+type Poll =
   | { kind: 'progress'; result: CollectResult }
   | { kind: 'interrupted' }
   | { kind: 'deadline' }
   | { kind: 'provider-error'; type: string; message: string };
 
-export async function giftCardOrder(input: OrderInput, carried?: OrderState): Promise<OrderStatusView> {
-  const { orderId, policy } = input;
-  const state: OrderState = carried ?? newState(policy.deadline);
-  let pollScope: wf.CancellationScope | undefined;
-  let cancelRequested: { reason: string } | null = null;
-  let purgeRequested = false;
-  let retentionChanged = false;
-  let published = '';
-  const armed = new Set<string>();
+class Order {
+  private readonly state: OrderState;
+  private readonly orderId: string;
+  private stopRequest: { reason: string } | null = null;
+  private purgeRequested = false;
+  private retentionChanged = false;
+  private pollScope: wf.CancellationScope | undefined;
+  private published = '';
+  private readonly armed = new Set<string>();
 
-  wf.setHandler(statusQuery, () => view(orderId, state));
-  wf.setHandler(checkNowSignal, () => pollScope?.cancel());
-  wf.setHandler(cancelSignal, (arg) => requestCancel(arg?.reason ?? 'cancelled by operator'));
-  wf.setHandler(retrievedSignal, ({ deliveryId }) => {
-    const delivery = state.deliveries.find((d) => d.id === deliveryId);
-    if (delivery) delivery.retrieved = true;
-  });
-  wf.setHandler(extendRetentionSignal, async ({ by }) => {
-    const byMs = positiveDuration(by);
-    if (byMs === null) {
-      // A bad value from the UI or CLI must not wedge the order: ignore it, say so.
-      wf.log.warn('extendRetention ignored: not a positive duration', { by: String(by).slice(0, 32) });
-      return;
-    }
-    state.retentionExtraMs += byMs;
-    if (state.purgeAt !== null) state.purgeAt += byMs;
-    retentionChanged = true;
-    await steps.recordRetention({ orderId, purgeAt: state.purgeAt, byMs, by });
-  });
-  wf.setHandler(purgeNowSignal, () => {
-    // While the provider is still filling the order, purging it means ending it: nothing may follow.
-    if (state.phase === 'collecting') requestCancel('purge requested by an operator');
-    else purgeRequested = true;
-  });
-  wf.setHandler(
-    resendLinkUpdate,
-    async () => {
-      await steps.revokeLinks({ orderId, reason: 'resend' });
-      state.deliveries.forEach((d) => {
-        d.superseded = true;
-      });
-      return deliver('resend');
-    },
-    {
+  constructor(
+    private readonly input: OrderInput,
+    private readonly carried?: OrderState,
+  ) {
+    this.orderId = input.orderId;
+    this.state = carried ?? rules.newState(input.policy, Date.now());
+  }
+
+  /** Handlers first, so that no signal, query or update that arrives with the first task is lost. */
+  setup(): void {
+    const { state } = this;
+    wf.setHandler(statusQuery, () => rules.view(this.orderId, state));
+    wf.setHandler(checkNowSignal, () => this.pollScope?.cancel());
+    wf.setHandler(cancelSignal, (arg) => this.requestStop(arg?.reason ?? 'cancelled by operator'));
+    wf.setHandler(retrievedSignal, ({ deliveryId }) => rules.markRetrieved(state, deliveryId));
+    wf.setHandler(extendRetentionSignal, ({ by }) => this.extendRetention(by));
+    wf.setHandler(purgeNowSignal, () => {
+      // While the provider is still filling the order, purging it means ending it: nothing may follow.
+      if (state.phase === 'collecting') this.requestStop('purge requested by an operator');
+      else this.purgeRequested = true;
+    });
+    wf.setHandler(resendLinkUpdate, () => this.resend(), {
       validator: () => {
         if (state.stored === 0) throw new Error('this order has no stored cards to send');
         if (state.phase === 'purged' || state.phase === 'cancelled')
           throw new Error(`order is ${state.phase}`);
       },
-    },
-  );
-
-  function requestCancel(reason: string): void {
-    cancelRequested ??= { reason };
-    pollScope?.cancel();
-  }
-
-  /** purgeOnRetrieval waits until every link still standing was used, not just one of them. */
-  function allRetrieved(): boolean {
-    const live = state.deliveries.filter((d) => !d.superseded);
-    return live.length > 0 && live.every((d) => d.retrieved);
-  }
-
-  /** What operators filter by in the UI (no PII); upserted only on change, so polls add no history. */
-  function publishStatus(): void {
-    const pairs: SearchAttributeUpdatePair[] = [
-      { key: OrderStatusKey, value: state.phase },
-      { key: CardCountKey, value: state.stored },
-    ];
-    if (state.outcome) pairs.push({ key: OrderOutcomeKey, value: state.outcome });
-    const signature = pairs.map((p) => p.value).join('|');
-    if (signature === published) return;
-    published = signature;
-    wf.upsertSearchAttributes(pairs);
-  }
-
-  async function deliver(kind: 'batch' | 'resend'): Promise<DeliverResult> {
-    const deliveryId = `${orderId}#${state.nextDeliverySeq++}`;
-    const result = await steps.deliver({
-      orderId,
-      deliveryId,
-      recipient: input.recipient,
-      kind,
-      linkTtlMs: msToNumber(policy.linkTtl),
-      retentionMs: msToNumber(policy.retention) + state.retentionExtraMs,
     });
-    if (result.cardCount > 0) {
-      const record = {
-        id: deliveryId,
-        cardCount: result.cardCount,
-        expiresAt: result.expiresAt,
-        expired: false,
-        superseded: false,
-        retrieved: false,
-      };
-      state.deliveries.push(record);
-      if (kind === 'batch') state.delivered += result.cardCount;
-      state.deliveredAt ??= Date.now();
-      expireOnTime(record);
+  }
+
+  // ================================================================ the order's story
+  async run(): Promise<OrderStatusView> {
+    this.publishStatus();
+    for (const d of rules.standingDeliveries(this.state)) this.expireOnTime(d);
+    if (!this.carried) {
+      const { orderId, userId, policy } = this.input;
+      await steps.registerOrder({ orderId, userId, policy, workflowId: wf.workflowInfo().workflowId });
     }
-    return result;
+
+    // 1. Collect: poll the provider until it is done or the deadline passes. Each poll stores new cards
+    //    encrypted and returns only when something changed, so history grows with progress, not time.
+    let end: Conclusion | null = null;
+    while (end === null && !this.stopRequest) {
+      await this.continueAsNewIfLong();
+      if (this.stopRequest) break;
+      const poll = await this.poll();
+      this.state.polls++;
+      if (poll.kind === 'interrupted') continue; // checkNow, or a stop to look at
+      end = this.conclusionOf(poll);
+      if (end === null && this.input.policy.deliverPartial && rules.hasUndelivered(this.state))
+        await this.deliver('batch');
+    }
+
+    // 2. Deliver: the stored cards no link covers yet, the outcome, a notice when the order fell short.
+    if (end !== null) await this.conclude(end, { deliverStored: true });
+
+    // The operator's stop (cancel, purgeNow while collecting, the UI's cancel button): no further link,
+    // the live ones revoked, the cards purged. It runs to the end even when the workflow was cancelled.
+    if (this.stopRequest) {
+      const { reason } = this.stopRequest;
+      await wf.CancellationScope.nonCancellable(async () => {
+        await steps.revokeLinks({ orderId: this.orderId, reason: 'cancelled' });
+        if (this.state.outcome === null) {
+          const end: Conclusion = { outcomeWithoutCards: 'CANCELLED', reason, notice: 'cancelled' };
+          await this.conclude(end, { deliverStored: false });
+        }
+        await this.purge('cancelled');
+      });
+      return rules.view(this.orderId, this.state);
+    }
+
+    // 3. Aftercare: links expire on their own timers; the cards wait for retention, for every link to be
+    //    used (purgeOnRetrieval), or for an operator.
+    const reason = await this.aftercare();
+    await wf.CancellationScope.nonCancellable(async () => {
+      if (reason === 'cancelled') await steps.revokeLinks({ orderId: this.orderId, reason: 'cancelled' });
+      await this.purge(reason);
+    });
+    return rules.view(this.orderId, this.state);
   }
 
-  /** Arms a delivery's expiry timer once per run (deliveries carried over by continue-as-new re-arm). */
-  function expireOnTime(record: OrderState['deliveries'][number]): void {
-    if (armed.has(record.id)) return;
-    armed.add(record.id);
-    void (async () => {
-      await wf.sleep(Math.max(1, record.expiresAt - Date.now()));
-      if (record.expired || record.superseded || state.phase === 'purged') return;
-      await steps.expireDelivery({ orderId, deliveryId: record.id });
-      record.expired = true;
-    })();
-  }
+  // ================================================================ the steps
 
-  async function poll(): Promise<PollOutcome> {
-    const remaining = state.deadlineAt - Date.now();
+  /** One collect activity, retried by Temporal with the order's backoff until something changed. */
+  private async poll(): Promise<Poll> {
+    const { policy } = this.input;
+    const remaining = this.state.deadlineAt - Date.now();
     if (remaining <= 0) return { kind: 'deadline' };
-    const { collect } = wf.proxyActivities<Activities>({
+    const { collect } = wf.proxyActivities<OrderActivities>({
       startToCloseTimeout: '2 minutes',
       scheduleToCloseTimeout: remaining,
       retry: {
@@ -179,63 +166,87 @@ export async function giftCardOrder(input: OrderInput, carried?: OrderState): Pr
         nonRetryableErrorTypes: NON_RETRYABLE_PROVIDER_FAILURES,
       },
     });
-    pollScope = new wf.CancellationScope();
+    this.pollScope = new wf.CancellationScope();
     try {
-      const result = await pollScope.run(() =>
+      const result = await this.pollScope.run(() =>
         collect({
-          orderId,
-          knownStored: state.stored,
-          knownStatus: state.providerStatus,
-          pollInitialMs: msToNumber(policy.pollInitialInterval),
-          pollMaxMs: msToNumber(policy.pollMaxInterval),
+          orderId: this.orderId,
+          knownStored: this.state.stored,
+          knownStatus: this.state.providerStatus,
+          pollInitialMs: msToNumber(policy.pollInitialInterval as Duration),
+          pollMaxMs: msToNumber(policy.pollMaxInterval as Duration),
         }),
       );
       return { kind: 'progress', result };
     } catch (err) {
-      if (wf.isCancellation(err)) {
-        // The whole workflow was cancelled (the UI's button, `temporal workflow cancel`): end the order the
-        // way the cancel signal does, instead of polling again in a cancelled scope.
-        if (wf.CancellationScope.current().consideredCancelled)
-          requestCancel('workflow cancellation requested');
-        return { kind: 'interrupted' };
-      }
-      if (err instanceof wf.ActivityFailure && err.cause instanceof wf.TimeoutFailure)
-        return { kind: 'deadline' };
-      if (err instanceof wf.ActivityFailure && err.cause instanceof wf.ApplicationFailure) {
-        const type = err.cause.type ?? 'Error';
-        // A retryable failure only ends the activity when its next retry would pass the deadline.
-        if (!NON_RETRYABLE_PROVIDER_FAILURES.includes(type as never)) return { kind: 'deadline' };
-        return { kind: 'provider-error', type, message: err.cause.message };
-      }
-      throw err;
+      return this.pollFailure(err);
     } finally {
-      pollScope = undefined;
+      this.pollScope = undefined;
     }
   }
 
-  /**
-   * Ends the collecting: delivers the stored cards no link covers yet (unless an operator stopped the
-   * order), sets the outcome, tells the customer when the order fell short, and records it.
-   */
-  async function conclude(end: {
-    outcomeWithoutCards: OrderOutcome;
-    reason: string | null;
-    notice: NoticeKind | null;
-    deliverStored: boolean;
-  }) {
-    const { outcomeWithoutCards, reason, notice } = end;
+  private pollFailure(err: unknown): Poll {
+    if (wf.isCancellation(err)) {
+      // The whole workflow was cancelled (the UI's button, `temporal workflow cancel`): end the order the
+      // way the cancel signal does, instead of polling again in a cancelled scope.
+      if (wf.CancellationScope.current().consideredCancelled)
+        this.requestStop('workflow cancellation requested');
+      return { kind: 'interrupted' };
+    }
+    if (err instanceof wf.ActivityFailure && err.cause instanceof wf.TimeoutFailure)
+      return { kind: 'deadline' };
+    if (err instanceof wf.ActivityFailure && err.cause instanceof wf.ApplicationFailure) {
+      const type = err.cause.type ?? 'Error';
+      // A retryable failure only ends the activity when its next retry would pass the deadline.
+      if (!NON_RETRYABLE_PROVIDER_FAILURES.includes(type)) return { kind: 'deadline' };
+      return { kind: 'provider-error', type, message: err.cause.message };
+    }
+    throw err;
+  }
+
+  /** Whether this poll ends the collecting, and how; progress short of a final status does not. */
+  private conclusionOf(poll: Exclude<Poll, { kind: 'interrupted' }>): Conclusion | null {
+    const { state } = this;
+    if (poll.kind === 'deadline') {
+      const reason = state.stored > 0 ? null : 'deadline passed with no card fulfilled';
+      return { outcomeWithoutCards: 'FAILED', reason, notice: 'deadline' };
+    }
+    if (poll.kind === 'provider-error') {
+      return { outcomeWithoutCards: 'FAILED', reason: `${poll.type}: ${poll.message}`, notice: 'failed' };
+    }
+    const { result } = poll;
+    rules.recordCollect(state, result);
+    this.publishStatus();
+    if (!isFinalProviderStatus(result.status)) return null;
+    if (result.status === 'FULFILLED') {
+      const short = state.stored < result.quantity;
+      return {
+        outcomeWithoutCards: 'FAILED',
+        reason: short ? `the provider fulfilled ${state.stored} of ${result.quantity} cards` : null,
+        notice: short ? 'failed' : null,
+      };
+    }
+    // FAILED or CANCELLED: cards the provider issued before it gave up were paid for, the customer gets them.
+    return {
+      outcomeWithoutCards: result.status === 'FAILED' ? 'FAILED' : 'CANCELLED',
+      reason: `the provider reported the order as ${result.status}`,
+      notice: result.status === 'FAILED' ? 'failed' : 'cancelled',
+    };
+  }
+
+  /** Ends the collecting: delivers what no link covers yet, sets the outcome, tells the customer, records it. */
+  private async conclude(end: Conclusion, opts: { deliverStored: boolean }): Promise<void> {
+    const { state, orderId } = this;
     state.phase = 'delivering';
-    publishStatus();
-    if (end.deliverStored && state.stored > state.delivered) await deliver('batch');
-    const complete = state.quantity !== null && state.delivered >= state.quantity;
-    state.outcome =
-      state.delivered === 0 ? outcomeWithoutCards : complete ? 'DELIVERED' : 'PARTIALLY_DELIVERED';
-    state.failureReason = reason;
-    if (notice && (state.delivered === 0 || state.outcome !== 'DELIVERED')) {
+    this.publishStatus();
+    if (opts.deliverStored && rules.hasUndelivered(state)) await this.deliver('batch');
+    state.outcome = rules.outcomeOf(state, end.outcomeWithoutCards);
+    state.failureReason = end.reason;
+    if (end.notice && (state.delivered === 0 || state.outcome !== 'DELIVERED')) {
       await steps.notifyCustomer({
         orderId,
-        recipient: input.recipient,
-        kind: notice,
+        recipient: this.input.recipient,
+        kind: end.notice,
         deliveredCards: state.delivered,
         quantity: state.quantity,
       });
@@ -244,197 +255,115 @@ export async function giftCardOrder(input: OrderInput, carried?: OrderState): Pr
       orderId,
       outcome: state.outcome,
       providerStatus: state.providerStatus,
-      failureReason: reason,
+      failureReason: end.reason,
       deliveredCards: state.delivered,
     });
-    state.phase = state.delivered > 0 ? 'delivered' : state.outcome === 'CANCELLED' ? 'cancelled' : 'failed';
-    publishStatus();
+    state.phase = rules.concludedPhase(state);
+    this.publishStatus();
   }
 
-  async function purge(reason: PurgeInput['reason']) {
-    await wf.condition(wf.allHandlersFinished);
-    await steps.purgeOrder({ orderId, reason });
-    state.phase = 'purged';
-    publishStatus();
-  }
-
-  // ---------------------------------------------------------------- the order's story
-  publishStatus();
-  for (const d of state.deliveries) if (!d.expired && !d.superseded) expireOnTime(d);
-  if (!carried) {
-    await steps.registerOrder({
-      orderId,
-      userId: input.userId,
-      workflowId: wf.workflowInfo().workflowId,
-      policy,
+  private async deliver(kind: DeliveryKind): Promise<DeliverResult> {
+    const result = await steps.deliver({
+      orderId: this.orderId,
+      deliveryId: rules.nextDeliveryId(this.state, this.orderId),
+      recipient: this.input.recipient,
+      kind,
+      linkTtlMs: msToNumber(this.input.policy.linkTtl as Duration),
+      retentionMs: rules.retentionMs(this.state, this.input.policy),
     });
+    const record = rules.recordDelivery(this.state, kind, result, Date.now());
+    if (record) this.expireOnTime(record);
+    return result;
   }
 
-  // 1. Collect until the provider is done, the deadline passes, or an operator cancels.
-  while (state.phase === 'collecting') {
-    if (cancelRequested) break;
-    if (historyTooLong()) {
-      await wf.condition(wf.allHandlersFinished);
-      if (cancelRequested) break; // a signal the next run would never see
-      await wf.continueAsNew<typeof giftCardOrder>(input, state);
-    }
-    const outcome = await poll();
-    state.polls++;
-    if (outcome.kind === 'interrupted') continue;
-    if (outcome.kind === 'deadline') {
-      const reason = state.stored > 0 ? null : 'deadline passed with no card fulfilled';
-      await conclude({ outcomeWithoutCards: 'FAILED', reason, notice: 'deadline', deliverStored: true });
-      break;
-    }
-    if (outcome.kind === 'provider-error') {
-      const reason = `${outcome.type}: ${outcome.message}`;
-      await conclude({ outcomeWithoutCards: 'FAILED', reason, notice: 'failed', deliverStored: true });
-      break;
-    }
-    const { result } = outcome;
-    state.providerStatus = result.status;
-    state.quantity = result.quantity;
-    state.stored = result.stored;
-    publishStatus();
-    const final = FINAL.includes(result.status);
-    if (policy.deliverPartial && !final && state.stored > state.delivered) await deliver('batch');
-    if (result.status === 'FULFILLED') {
-      const short = state.stored < result.quantity;
-      await conclude({
-        outcomeWithoutCards: 'FAILED',
-        reason: short ? `the provider fulfilled ${state.stored} of ${result.quantity} cards` : null,
-        notice: short ? 'failed' : null,
-        deliverStored: true,
-      });
-    } else if (result.status === 'FAILED' || result.status === 'CANCELLED') {
-      // Cards the provider issued before it gave up were paid for: the customer gets them.
-      await conclude({
-        outcomeWithoutCards: result.status,
-        reason: `the provider reported the order as ${result.status}`,
-        notice: result.status === 'FAILED' ? 'failed' : 'cancelled',
-        deliverStored: true,
-      });
-    }
+  private async resend(): Promise<DeliverResult> {
+    await steps.revokeLinks({ orderId: this.orderId, reason: 'resend' });
+    rules.supersedeDeliveries(this.state);
+    return this.deliver('resend');
   }
 
-  // 2'. Stopped by an operator: no further link, the live ones revoked, the cards purged. It runs to the
-  // end even when the stop was a cancellation of the workflow itself.
-  if (cancelRequested) {
-    const { reason } = cancelRequested;
-    await wf.CancellationScope.nonCancellable(async () => {
-      await steps.revokeLinks({ orderId, reason: 'cancelled' });
-      if (state.outcome === null) {
-        await conclude({
-          outcomeWithoutCards: 'CANCELLED',
-          reason,
-          notice: 'cancelled',
-          deliverStored: false,
-        });
+  /** Arms a delivery's expiry timer once per run (deliveries carried over by continue-as-new re-arm). */
+  private expireOnTime(record: DeliveryRecord): void {
+    if (this.armed.has(record.id)) return;
+    this.armed.add(record.id);
+    void (async () => {
+      await wf.sleep(Math.max(1, record.expiresAt - Date.now()));
+      if (record.expired || record.superseded || this.state.phase === 'purged') return;
+      await steps.expireDelivery({ orderId: this.orderId, deliveryId: record.id });
+      record.expired = true;
+    })();
+  }
+
+  /** Waits for the purge: retention, retrieval (with purgeOnRetrieval), an operator's purge or cancel. */
+  private async aftercare(): Promise<PurgeReason> {
+    const { state, input } = this;
+    rules.settlePurgeTime(state, input.policy, Date.now());
+    for (;;) {
+      this.retentionChanged = false;
+      const retrievedAll = () => input.policy.purgeOnRetrieval && rules.allRetrieved(state);
+      let woken: boolean;
+      try {
+        woken = await wf.condition(
+          () => this.stopRequest !== null || this.purgeRequested || this.retentionChanged || retrievedAll(),
+          Math.max(1, (state.purgeAt as number) - Date.now()),
+        );
+      } catch (err) {
+        if (!wf.isCancellation(err)) throw err;
+        this.requestStop('workflow cancellation requested');
+        woken = true;
       }
-      await purge('cancelled');
-    });
-    return view(orderId, state);
-  }
-
-  // 3. Aftercare: links expire on their timers; the cards wait for retention, retrieval or an operator.
-  state.purgeAt ??=
-    (state.deliveredAt ?? Date.now()) +
-    (state.stored > 0 ? msToNumber(policy.retention) + state.retentionExtraMs : 0);
-  let purgeReason: PurgeInput['reason'] = 'retention';
-  for (;;) {
-    retentionChanged = false;
-    let woken: boolean;
-    try {
-      woken = await wf.condition(
-        () =>
-          cancelRequested !== null ||
-          purgeRequested ||
-          retentionChanged ||
-          (policy.purgeOnRetrieval && allRetrieved()),
-        Math.max(1, state.purgeAt - Date.now()),
-      );
-    } catch (err) {
-      if (!wf.isCancellation(err)) throw err;
-      requestCancel('workflow cancellation requested');
-      woken = true;
-    }
-    if (!woken) break;
-    if (cancelRequested) {
-      purgeReason = 'cancelled';
-      break;
-    }
-    if (purgeRequested) {
-      purgeReason = 'operator';
-      break;
-    }
-    if (policy.purgeOnRetrieval && allRetrieved()) {
-      purgeReason = 'retrieved';
-      break;
+      if (!woken) return 'retention';
+      if (this.stopRequest) return 'cancelled';
+      if (this.purgeRequested) return 'operator';
+      if (retrievedAll()) return 'retrieved';
+      // The retention was extended: wait for the new purge time.
     }
   }
-  await wf.CancellationScope.nonCancellable(async () => {
-    if (purgeReason === 'cancelled') await steps.revokeLinks({ orderId, reason: 'cancelled' });
-    await purge(purgeReason);
-  });
-  return view(orderId, state);
-}
 
-/** A duration in Temporal notation, in ms, or null when it is not a positive one. */
-function positiveDuration(value: unknown): number | null {
-  try {
-    const ms = typeof value === 'string' ? msToNumber(value as Duration) : Number.NaN;
-    return Number.isFinite(ms) && ms > 0 ? ms : null;
-  } catch {
-    return null;
+  private async purge(reason: PurgeReason): Promise<void> {
+    await wf.condition(wf.allHandlersFinished);
+    await steps.purgeOrder({ orderId: this.orderId, reason });
+    this.state.phase = 'purged';
+    this.publishStatus();
   }
-}
 
-function historyTooLong(): boolean {
-  const info = wf.workflowInfo();
-  return info.continueAsNewSuggested || info.historyLength > HISTORY_LIMIT;
-}
+  private async extendRetention(by: string): Promise<void> {
+    const byMs = rules.positiveDuration(by);
+    if (byMs === null) {
+      // A bad value from the UI or CLI must not wedge the order: ignore it, say so.
+      wf.log.warn('extendRetention ignored: not a positive duration', { by: String(by).slice(0, 32) });
+      return;
+    }
+    rules.extendRetention(this.state, byMs);
+    this.retentionChanged = true;
+    await steps.recordRetention({ orderId: this.orderId, purgeAt: this.state.purgeAt, byMs, by });
+  }
 
-function newState(deadline: string): OrderState {
-  const now = Date.now();
-  return {
-    phase: 'collecting',
-    providerStatus: null,
-    quantity: null,
-    stored: 0,
-    delivered: 0,
-    deliveries: [],
-    nextDeliverySeq: 1,
-    startedAt: now,
-    deadlineAt: now + msToNumber(deadline),
-    deliveredAt: null,
-    purgeAt: null,
-    retentionExtraMs: 0,
-    outcome: null,
-    failureReason: null,
-    polls: 0,
-  };
-}
+  private requestStop(reason: string): void {
+    this.stopRequest ??= { reason };
+    this.pollScope?.cancel();
+  }
 
-function view(orderId: string, s: OrderState): OrderStatusView {
-  const iso = (t: number) => new Date(t).toISOString();
-  return {
-    orderId,
-    phase: s.phase,
-    providerStatus: s.providerStatus,
-    quantity: s.quantity,
-    storedCards: s.stored,
-    deliveredCards: s.delivered,
-    deliveries: s.deliveries.map((d) => ({
-      id: d.id,
-      cardCount: d.cardCount,
-      expiresAt: iso(d.expiresAt),
-      expired: d.expired,
-      superseded: d.superseded,
-      retrieved: d.retrieved,
-    })),
-    deadlineAt: iso(s.deadlineAt),
-    purgeAt: s.purgeAt === null ? null : iso(s.purgeAt),
-    outcome: s.outcome,
-    failureReason: s.failureReason,
-  };
+  /** Continues as new when history grows long, unless a stop arrived that the next run would never see. */
+  private async continueAsNewIfLong(): Promise<void> {
+    const info = wf.workflowInfo();
+    if (!info.continueAsNewSuggested && info.historyLength <= HISTORY_LIMIT) return;
+    await wf.condition(wf.allHandlersFinished);
+    if (this.stopRequest) return;
+    await wf.continueAsNew<typeof giftCardOrder>(this.input, this.state);
+  }
+
+  /** What operators filter by in the UI (no PII); upserted only on change, so polls add no history. */
+  private publishStatus(): void {
+    const { state } = this;
+    const pairs: SearchAttributeUpdatePair[] = [
+      { key: OrderStatusKey, value: state.phase },
+      { key: CardCountKey, value: state.stored },
+    ];
+    if (state.outcome) pairs.push({ key: OrderOutcomeKey, value: state.outcome });
+    const signature = pairs.map((p) => p.value).join('|');
+    if (signature === this.published) return;
+    this.published = signature;
+    wf.upsertSearchAttributes(pairs);
+  }
 }

@@ -4,20 +4,12 @@
  * and destroy key buckets past retention. Every step is idempotent, so a re-run is harmless.
  */
 import * as wf from '@temporalio/workflow';
-import type { createRetentionActivities, SweepCounts } from '../activities/retention';
-
-type RetentionActivities = ReturnType<typeof createRetentionActivities>;
+import type { RetentionActivities, SweepCounts, SweepInput } from '../contracts/retention';
 
 const sweep = wf.proxyActivities<RetentionActivities>({
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 10 },
 });
-
-export interface SweepInput {
-  batchSize?: number;
-  /** Upper bound on batches per run; the next scheduled run picks up the rest. */
-  maxBatches?: number;
-}
 
 export async function retentionSweep(input: SweepInput = {}): Promise<SweepCounts> {
   const batchSize = input.batchSize ?? 500;

@@ -4,10 +4,10 @@
 // sent) and until the email was in the inbox.
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { statusQuery } from '../../contracts/order';
+import { buildOrderInput, defaultPolicy, startOrder } from '../../domain/orders';
 import { config } from '../../lib/config';
-import { buildOrderInput, defaultPolicy, startOrder } from '../../lib/orders';
 import { connectClient } from '../../lib/temporal';
-import { statusQuery } from '../../workflows/order';
 
 async function inboxHas(recipient: string): Promise<boolean> {
   const res = await fetch(`${process.env.MAIL_WEB_URL ?? 'http://127.0.0.1:1080'}/email`);

@@ -4,14 +4,15 @@
 // the purge took. Uses the local stack (scripts/stack.sh up).
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { createRetentionActivities } from '../../activities/retention';
-import { config, durationMs } from '../../lib/config';
+import { NativeConnection, Runtime } from '@temporalio/worker';
+import { RETENTION_SWEEP_WORKFLOW_TYPE, type RetentionSweepWorkflow } from '../../contracts/retention';
+import { dataConverterWith } from '../../lib/codec';
+import { config } from '../../lib/config';
 import { createPool } from '../../lib/db';
 import { createLogger, TemporalPinoLogger } from '../../lib/logger';
-import { codecDataConverter, connectClient } from '../../lib/temporal';
-import { connectVault } from '../../lib/vault';
-import { retentionSweep } from '../../workflows/retention';
+import { connectClient, createCodec } from '../../lib/temporal';
+import { createRetentionWorker } from '../../workers/create';
+import { retentionDeps } from '../../workers/deps';
 
 async function main() {
   const { values } = parseArgs({
@@ -46,27 +47,21 @@ async function main() {
   );
   console.log(`seeded ${n} due orders (${3 * n} cards, ${n} tokens) in ${Date.now() - t} ms`);
 
-  const vault = await connectVault('retention');
+  const deps = await retentionDeps(cfg);
   const taskQueue = `bench-retention-${run}`;
   const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
-  const worker = await Worker.create({
+  const codec = createCodec(deps.vault.transit);
+  const worker = await createRetentionWorker({
     connection,
     namespace: cfg.TEMPORAL_NAMESPACE,
     taskQueue,
-    workflowsPath: require.resolve('../../workflows'),
-    dataConverter: codecDataConverter(vault.transit),
-    activities: createRetentionActivities({
-      db,
-      vault,
-      cardKeyPrefix: cfg.VAULT_CARD_KEY_PREFIX,
-      retentionMs: durationMs(cfg.RETENTION),
-      log: createLogger({ level: 'warn' }),
-    }),
+    deps,
+    dataConverter: dataConverterWith(codec),
   });
-  const client = await connectClient({ component: 'retention', vault });
+  const client = await connectClient({ component: 'retention', codec });
   const counts = await worker.runUntil(async () => {
     t = Date.now();
-    return client.workflow.execute(retentionSweep, {
+    return client.workflow.execute<RetentionSweepWorkflow>(RETENTION_SWEEP_WORKFLOW_TYPE, {
       taskQueue,
       workflowId: `${run}-sweep`,
       args: [{ batchSize, maxBatches: Math.ceil(n / batchSize) + 50 }],
@@ -82,7 +77,7 @@ async function main() {
   );
   await client.connection.close();
   await connection.close();
-  vault.close();
+  await deps.close();
   await db.end();
 }
 

@@ -1,6 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { statusQuery } from '../../workflows/order';
-import { type OrderStatusView, workflowIdFor } from '../../workflows/types';
+import { type OrderStatusView, statusQuery, workflowIdFor } from '../../contracts/order';
 
 /** Polls the `status` query until the predicate holds. */
 export async function waitForStatus(

@@ -10,21 +10,21 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { inject } from 'vitest';
 import { buildApp } from '../../api/app';
-import { codecEndpointSettings } from '../../api/routes/codec';
+import { codecEndpointSettings } from '../../api/codec-endpoint/routes';
+import { type OrderPolicy, retrievedSignal, workflowIdFor } from '../../contracts/order';
+import { buildOrderInput, defaultPolicy, type OrderRequest, startOrder } from '../../domain/orders';
+import { dataConverterWith } from '../../lib/codec';
 import { config } from '../../lib/config';
-import { buildOrderInput, defaultPolicy, type OrderRequest, startOrder } from '../../lib/orders';
-import { codecDataConverter, connectClient, createCodec } from '../../lib/temporal';
+import { connectClient, createCodec } from '../../lib/temporal';
 import { connectVault, type VaultSession } from '../../lib/vault';
-import { buildActivityDeps } from '../../workers/deps';
-import { createFulfillmentWorker } from '../../workers/fulfillment';
-import { retrievedSignal } from '../../workflows/order';
-import { type OrderPolicy, workflowIdFor } from '../../workflows/types';
+import { createFulfillmentWorker } from '../../workers/create';
+import { fulfillmentDeps } from '../../workers/deps';
 
 export interface Pipeline {
   client: Client;
   taskQueue: string;
   apiUrl: string;
-  db: Awaited<ReturnType<typeof buildActivityDeps>>['db'];
+  db: Awaited<ReturnType<typeof fulfillmentDeps>>['db'];
   start(
     request: Omit<OrderRequest, 'policy'> & { policy?: Partial<OrderPolicy> },
   ): ReturnType<typeof startOrder>;
@@ -43,7 +43,7 @@ export async function startPipeline(
 ) {
   const cfg = config();
   const apiVault: VaultSession = await connectVault('api');
-  const deps = await buildActivityDeps(cfg);
+  const deps = await fulfillmentDeps(cfg);
   // As in production: the client and the codec endpoint share the API's codec, the worker has its own.
   const codec = createCodec(apiVault.transit);
   const client = await connectClient({ component: 'api', codec });
@@ -79,7 +79,7 @@ export async function startPipeline(
     namespace: cfg.TEMPORAL_NAMESPACE,
     taskQueue,
     deps,
-    dataConverter: codecDataConverter(deps.transit),
+    dataConverter: dataConverterWith(createCodec(deps.transit)),
     workflowBundle: { codePath: inject('workflowBundlePath') },
   });
   const running = worker.run();

@@ -1,47 +1,39 @@
 /** A retention worker inside the test process, on its own task queue, with the retention Vault role. */
 import { randomUUID } from 'node:crypto';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createRetentionActivities } from '../../activities/retention';
-import { config, durationMs } from '../../lib/config';
-import { createPool } from '../../lib/db';
-import { logger } from '../../lib/logger';
-import { codecDataConverter } from '../../lib/temporal';
-import { connectVault } from '../../lib/vault';
+import { dataConverterWith } from '../../lib/codec';
+import { config } from '../../lib/config';
+import { createCodec } from '../../lib/temporal';
+import { createRetentionWorker } from '../../workers/create';
+import { retentionDeps } from '../../workers/deps';
 
 export async function startRetentionWorker() {
   const cfg = config();
-  const db = createPool();
-  const vault = await connectVault('retention');
-  const activities = createRetentionActivities({
-    db,
-    vault,
-    cardKeyPrefix: cfg.VAULT_CARD_KEY_PREFIX,
-    retentionMs: durationMs(cfg.RETENTION),
-    log: logger().child({ component: 'test-retention' }),
-  });
+  const deps = await retentionDeps(cfg);
   const taskQueue = `test-retention-${randomUUID()}`;
   const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
-  const worker = await Worker.create({
+  const worker = await createRetentionWorker({
     connection,
     namespace: cfg.TEMPORAL_NAMESPACE,
     taskQueue,
+    deps,
+    dataConverter: dataConverterWith(createCodec(deps.vault.transit)),
     workflowBundle: { codePath: inject('workflowBundlePath') },
-    dataConverter: codecDataConverter(vault.transit),
-    activities,
   });
   const running = worker.run();
   return {
     taskQueue,
-    activities,
-    vault,
-    db,
+    /** The same activities the worker runs, for tests that call a step directly. */
+    activities: createRetentionActivities(deps),
+    vault: deps.vault,
+    db: deps.db,
     async stop() {
       worker.shutdown();
       await running;
       await connection.close();
-      vault.close();
-      await db.end();
+      await deps.close();
     },
   };
 }

@@ -10,8 +10,8 @@ import path from 'node:path';
 import type { DataConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { ORDER_SEARCH_ATTRIBUTES } from '../../contracts/order';
 import { repoRoot } from '../../lib/config';
-import { ORDER_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 
 export const testServerScript = path.join(repoRoot, 'scripts', 'temporal-test-server.sh');
 

@@ -1,0 +1,48 @@
+/**
+ * The project's layers, checked by `npm run check:deps` (part of `npm test`). Dependencies point one way:
+ *
+ *   contracts  ←  lib  ←  domain  ←  workflows, activities  ←  api, workers, scripts
+ *
+ * contracts: what an order and the retention sweep are (types, statuses, signals, ids), no I/O;
+ * lib: shared infrastructure (config, logging, database, Vault, the payload codec, Temporal connections);
+ * domain: the provider adapter, mail, cards, starting orders; workflows run in Temporal's sandbox and see
+ * only contracts; activities do the side effects; api, workers and scripts are the processes.
+ */
+const layer = (name, mayUse) => ({
+  name: `${name}-layer`,
+  comment: `${name}/ may depend only on ${mayUse.join(', ') || 'itself'}`,
+  severity: 'error',
+  from: { path: `^${name}/` },
+  to: {
+    path: '^(contracts|lib|domain|workflows|activities|api|workers|scripts|provider-sandbox|test)/',
+    pathNot: `^(${[name, ...mayUse].join('|')})/`,
+  },
+});
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      comment: 'A cycle makes two modules one: neither can be read, tested or changed alone.',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+    layer('contracts', []),
+    layer('lib', ['contracts']),
+    layer('domain', ['contracts', 'lib']),
+    layer('workflows', ['contracts']),
+    layer('activities', ['contracts', 'lib', 'domain']),
+    layer('api', ['contracts', 'lib', 'domain']),
+    layer('workers', ['contracts', 'lib', 'domain', 'activities', 'workflows']),
+    layer('scripts', ['contracts', 'lib', 'domain', 'activities', 'workers']),
+    layer('provider-sandbox', ['lib']),
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '(^|/)(node_modules|\\.data|\\.tools)/' },
+    tsConfig: { fileName: 'tsconfig.json' },
+    tsPreCompilationDeps: true,
+    reporterOptions: { text: { highlightFocused: true } },
+  },
+};

@@ -1,0 +1,118 @@
+/**
+ * Delivery links in the database: looking one up for the landing page, and consuming one to hand out its
+ * cards. Tokens are only ever handled as their SHA-256 (DESIGN 3.4).
+ *
+ * Consumption is one transaction: the token row is claimed by a single conditional UPDATE (so of two
+ * concurrent requests exactly one wins), the delivery's cards are read FOR SHARE (a concurrent purge's
+ * DELETE either already happened or waits for us), and the cards are decrypted before COMMIT, so a Vault
+ * failure rolls the claim back and the link stays usable.
+ */
+import type pg from 'pg';
+import { type Card, readCards } from '../../domain/cards';
+import { audit } from '../../lib/audit';
+import { type Db, Rollback, withTransaction } from '../../lib/db';
+import { hashToken } from '../../lib/tokens';
+import type { Transit } from '../../lib/vault';
+import type { Requester } from '../http/requester';
+
+export type LinkState = 'active' | 'consumed' | 'revoked' | 'expired';
+
+export interface LinkView {
+  orderId: string;
+  deliveryId: string;
+  expiresAt: Date;
+  state: LinkState;
+  /** Cards still stored for the delivery (0 once purged). */
+  cardCount: number;
+}
+
+export type RetrievalMethod = 'reveal' | 'download';
+
+export type Retrieval =
+  | { outcome: 'retrieved'; orderId: string; deliveryId: string; cards: Card[] }
+  | { outcome: 'unknown' }
+  | { outcome: 'gone'; orderId: string; deliveryId: string }
+  | { outcome: 'purged'; orderId: string; deliveryId: string }
+  | { outcome: 'unavailable'; orderId: string; deliveryId: string; error: unknown };
+
+/** Read-only: the landing page must never consume a link (mail scanners and previews fetch it). */
+export async function findLink(db: Db, token: string): Promise<LinkView | undefined> {
+  const { rows } = await db.query<{
+    order_id: string;
+    delivery_id: string;
+    expires_at: Date;
+    state: LinkState;
+    card_count: number;
+  }>(
+    `SELECT t.order_id, t.delivery_id, t.expires_at,
+            CASE WHEN t.consumed_at IS NOT NULL THEN 'consumed'
+                 WHEN t.revoked_at IS NOT NULL THEN 'revoked'
+                 WHEN t.expired_at IS NOT NULL OR t.expires_at <= now() THEN 'expired'
+                 ELSE 'active' END AS state,
+            (SELECT count(*)::int FROM delivery_cards dc WHERE dc.delivery_id = t.delivery_id) AS card_count
+       FROM delivery_tokens t
+      WHERE t.token_hash = $1`,
+    [hashToken(token)],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  return {
+    orderId: row.order_id,
+    deliveryId: row.delivery_id,
+    expiresAt: row.expires_at,
+    state: row.state,
+    cardCount: row.card_count,
+  };
+}
+
+export async function consumeLink(
+  db: Db,
+  transit: Pick<Transit, 'decryptBatch'>,
+  token: string,
+  method: RetrievalMethod,
+  requester: Requester,
+): Promise<Retrieval> {
+  const tokenHash = hashToken(token);
+  return withTransaction(db, async (client) => {
+    const claimed = await client.query<{ order_id: string; delivery_id: string }>(
+      `UPDATE delivery_tokens SET consumed_at = now()
+          WHERE token_hash = $1 AND consumed_at IS NULL AND revoked_at IS NULL AND expired_at IS NULL
+            AND expires_at > now()
+          RETURNING order_id, delivery_id`,
+      [tokenHash],
+    );
+    const link = claimed.rows[0];
+    if (!link) return classifyUnclaimed(client, tokenHash);
+    const { order_id: orderId, delivery_id: deliveryId } = link;
+
+    const read = await readCards(client, transit, { orderId, deliveryId });
+    if (read.outcome === 'none') throw new Rollback<Retrieval>({ outcome: 'purged', orderId, deliveryId });
+    if (read.outcome === 'unavailable')
+      throw new Rollback<Retrieval>({ outcome: 'unavailable', orderId, deliveryId, error: read.error });
+    const { cards } = read;
+
+    await audit(client, {
+      orderId,
+      event: method === 'reveal' ? 'REVEALED' : 'DOWNLOADED',
+      actor: 'customer',
+      method: `POST /d/:token/${method}`,
+      ip: requester.ip,
+      userAgent: requester.userAgent,
+      count: cards.length,
+      detail: { deliveryId, via: method },
+    });
+    return { outcome: 'retrieved', orderId, deliveryId, cards } as const;
+  });
+}
+
+/** A second lookup by hash, whether the token exists or not, so unknown and used links take the same path. */
+async function classifyUnclaimed(client: pg.PoolClient, tokenHash: Buffer): Promise<Retrieval> {
+  const { rows } = await client.query<{ order_id: string; delivery_id: string }>(
+    'SELECT order_id, delivery_id FROM delivery_tokens WHERE token_hash = $1',
+    [tokenHash],
+  );
+  const row = rows[0];
+  return row
+    ? { outcome: 'gone', orderId: row.order_id, deliveryId: row.delivery_id }
+    : { outcome: 'unknown' };
+}

@@ -1,0 +1,152 @@
+/**
+ * The link a customer receives: `/d/<token>`. GET shows what the link holds and never consumes it; the
+ * explicit POSTs consume it once and show or download the cards (DESIGN 3.4).
+ *
+ * Nothing here logs the token or a card: log lines name the order, the delivery and the outcome.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { audit } from '../../lib/audit';
+import type { Db } from '../../lib/db';
+import { looksLikeToken } from '../../lib/tokens';
+import type { Transit } from '../../lib/vault';
+import { sendMessage } from '../http/errors';
+import { clientIp, everyone, limitRequests, overallMax } from '../http/rate-limits';
+import { requesterOf } from '../http/requester';
+import { consumeLink, findLink, type RetrievalMethod } from './links';
+import { cardsText, landingPage, revealPage } from './pages';
+
+export interface RetrievedEvent {
+  orderId: string;
+  deliveryId: string;
+  method: RetrievalMethod;
+}
+
+export interface DeliveryRoutesOptions {
+  db: Db;
+  transit: Pick<Transit, 'decryptBatch'>;
+  revealVisibleMs: number;
+  /** Per IP; all link requests together get OVERALL_CLIENTS times this. */
+  rateLimitPerMinute: number;
+  /** Runs after the consuming transaction committed (e.g. signals the order's workflow); never awaited by the response. */
+  onRetrieved?: (e: RetrievedEvent) => Promise<void>;
+}
+
+type TokenRequest = FastifyRequest<{ Params: { token: string } }>;
+
+export async function deliveryRoutes(app: FastifyInstance, opts: DeliveryRoutesOptions): Promise<void> {
+  const { db, transit, revealVisibleMs } = opts;
+
+  // Scoped to this plugin: guessing tokens is what the limit is for; health checks and other APIs are not.
+  // Per IP, then overall: guesses spread over many addresses still run into the overall budget.
+  await limitRequests(app, [
+    { name: 'delivery:ip', max: opts.rateLimitPerMinute, key: clientIp, advertise: true },
+    { name: 'delivery:overall', max: overallMax(opts.rateLimitPerMinute), key: everyone },
+  ]);
+
+  // Notifications still running when the server closes are awaited, so a shutdown does not drop them.
+  const pending = new Set<Promise<void>>();
+  app.addHook('onClose', async () => {
+    await Promise.allSettled([...pending]);
+  });
+
+  const notify = (request: FastifyRequest, event: RetrievedEvent) => {
+    if (!opts.onRetrieved) return;
+    const run = opts
+      .onRetrieved(event)
+      .catch((err: unknown) => {
+        request.log.error(
+          { orderId: event.orderId, deliveryId: event.deliveryId, err },
+          'retrieval notification failed; the retention sweep will catch up',
+        );
+      })
+      .finally(() => pending.delete(run));
+    pending.add(run);
+  };
+
+  app.get('/d/:token', async (request: TokenRequest, reply) => {
+    const { token } = request.params;
+    if (!looksLikeToken(token)) return sendMessage(reply, request, 'notFound');
+    const link = await findLink(db, token);
+    if (!link) return sendMessage(reply, request, 'notFound');
+
+    await audit(db, {
+      orderId: link.orderId,
+      event: 'LINK_VIEWED',
+      actor: 'customer',
+      method: 'GET /d/:token',
+      ...requesterOf(request),
+      count: link.cardCount,
+      detail: { deliveryId: link.deliveryId, state: link.state },
+    });
+    request.log.info(
+      { orderId: link.orderId, deliveryId: link.deliveryId, state: link.state },
+      'link viewed',
+    );
+
+    if (link.state !== 'active') return sendMessage(reply, request, 'gone');
+    if (link.cardCount === 0) return sendMessage(reply, request, 'purged');
+    return reply.type('text/html; charset=utf-8').send(
+      landingPage({
+        nonce: request.cspNonce,
+        token,
+        orderId: link.orderId,
+        cardCount: link.cardCount,
+        expiresAt: link.expiresAt,
+        visibleMs: revealVisibleMs,
+      }),
+    );
+  });
+
+  const retrieve = (method: RetrievalMethod) => async (request: TokenRequest, reply: FastifyReply) => {
+    const { token } = request.params;
+    if (!looksLikeToken(token)) return sendMessage(reply, request, 'notFound');
+
+    const result = await consumeLink(db, transit, token, method, requesterOf(request));
+    switch (result.outcome) {
+      case 'unknown':
+        return sendMessage(reply, request, 'notFound');
+      case 'gone':
+        request.log.info(
+          { orderId: result.orderId, deliveryId: result.deliveryId, method },
+          'link refused: used, expired or revoked',
+        );
+        return sendMessage(reply, request, 'gone');
+      case 'purged':
+        request.log.warn(
+          { orderId: result.orderId, deliveryId: result.deliveryId, method },
+          'link refused: its cards were purged',
+        );
+        return sendMessage(reply, request, 'purged');
+      case 'unavailable':
+        request.log.error(
+          { orderId: result.orderId, deliveryId: result.deliveryId, method, err: result.error },
+          'card decryption failed; link left unused',
+        );
+        return sendMessage(reply, request, 'unavailable');
+      case 'retrieved':
+        break;
+    }
+
+    const { orderId, deliveryId, cards } = result;
+    request.log.info({ orderId, deliveryId, method, count: cards.length }, 'cards retrieved');
+    notify(request, { orderId, deliveryId, method });
+
+    if (method === 'download') {
+      return reply
+        .type('text/plain; charset=utf-8')
+        .header('content-disposition', `attachment; filename="giftcards-${fileSafe(orderId)}.txt"`)
+        .send(cardsText(orderId, cards));
+    }
+    return reply
+      .type('text/html; charset=utf-8')
+      .send(revealPage({ nonce: request.cspNonce, orderId, cards, visibleMs: revealVisibleMs }));
+  };
+
+  app.post('/d/:token/reveal', retrieve('reveal'));
+  app.post('/d/:token/download', retrieve('download'));
+}
+
+/** Order ids come from upstream systems; a header value must not carry quotes, CR/LF or non-ASCII. */
+function fileSafe(orderId: string): string {
+  return orderId.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100);
+}

@@ -1,0 +1,77 @@
+/**
+ * The API as production runs it: every dependency built from configuration, with the API's own Vault
+ * identity (decrypt only, DESIGN 3.7). Configuration is checked before anything connects, so a missing
+ * secret stops start-up naming the variable.
+ */
+import type { FastifyInstance } from 'fastify';
+import { retrievedSignal, workflowIdFor } from '../contracts/order';
+import { defaultPolicy, startOrder } from '../domain/orders';
+import { type Config, durationMs } from '../lib/config';
+import { createPool } from '../lib/db';
+import { logger } from '../lib/logger';
+import { connectClient, createCodec } from '../lib/temporal';
+import { connectVault } from '../lib/vault';
+import { buildApp } from './app';
+import { codecEndpointSettings } from './codec-endpoint/routes';
+
+export interface ConfiguredApi {
+  app: FastifyInstance;
+  /** Closes the server, then the database, Temporal and Vault. */
+  close(): Promise<void>;
+}
+
+export async function apiFromConfig(cfg: Config): Promise<ConfiguredApi> {
+  const log = logger().child({ component: 'api' });
+  // Checked before anything connects: without its secrets the codec endpoint would be open or useless.
+  const codecSettings = codecEndpointSettings(cfg);
+  const db = createPool();
+  const vault = await connectVault('api');
+  // One codec (and key cache) for the API's own client and the codec endpoint.
+  const codec = createCodec(vault.transit);
+  const temporal = await connectClient({ component: 'api', codec });
+
+  const app = await buildApp({
+    db,
+    transit: vault.transit,
+    logger: logger(),
+    publicBaseUrl: cfg.PUBLIC_BASE_URL,
+    revealVisibleMs: durationMs(cfg.REVEAL_VISIBLE),
+    rateLimitPerMinute: cfg.RATE_LIMIT_PER_MINUTE,
+    trustProxy: cfg.TRUST_PROXY,
+    // The order's workflow learns of the retrieval (and purges at once when its policy says so).
+    onRetrieved: ({ orderId, deliveryId }) =>
+      temporal.workflow.getHandle(workflowIdFor(orderId)).signal(retrievedSignal, { deliveryId }),
+    inApp: cfg.JWT_SECRET
+      ? {
+          jwt: { secret: cfg.JWT_SECRET, issuer: cfg.JWT_ISSUER, audience: cfg.JWT_AUDIENCE },
+          revealKeyTtlMs: durationMs(cfg.REVEAL_KEY_TTL),
+          rateLimitPerMinute: cfg.RATE_LIMIT_PER_MINUTE,
+        }
+      : undefined,
+    intake: cfg.INTAKE_CLIENTS
+      ? {
+          clients: cfg.INTAKE_CLIENTS,
+          windowMs: durationMs(cfg.INTAKE_WINDOW),
+          rateLimitPerMinute: cfg.INTAKE_RATE_LIMIT_PER_MINUTE,
+          policyDefaults: defaultPolicy(cfg),
+        }
+      : undefined,
+    startOrder: (input) => startOrder(temporal, input, cfg.TEMPORAL_TASK_QUEUE),
+    codec: { ...codecSettings, codec },
+  });
+  if (!cfg.JWT_SECRET) log.warn('JWT_SECRET is not set: the in-app API is not served');
+  if (!cfg.INTAKE_CLIENTS) log.warn('INTAKE_CLIENTS is not set: the intake API is not served');
+
+  return {
+    app,
+    async close() {
+      try {
+        await app.close();
+        await db.end();
+        await temporal.connection.close();
+      } finally {
+        vault.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * How the API says no. Responses never carry an error's message or stack (a parser or driver message may
+ * quote the request, and a link request's path is its token); they carry a status and a generic text.
+ * Link pages get HTML, API clients get JSON.
+ */
+import { STATUS_CODES } from 'node:http';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { MESSAGES, type MessageKind, messagePage } from './message-pages';
+import { applySecurityHeaders, newNonce } from './security-headers';
+
+export function sendMessage(
+  reply: FastifyReply,
+  request: FastifyRequest,
+  kind: MessageKind,
+  status: number = MESSAGES[kind].status,
+): FastifyReply {
+  return reply
+    .code(status)
+    .type('text/html; charset=utf-8')
+    .send(messagePage(kind, request.cspNonce || newNonce()));
+}
+
+function isLinkPath(request: FastifyRequest): boolean {
+  const path = request.raw.url ?? '';
+  return path === '/d' || path.startsWith('/d/');
+}
+
+function wantsHtml(request: FastifyRequest): boolean {
+  return isLinkPath(request) || (request.headers.accept ?? '').includes('text/html');
+}
+
+function kindFor(request: FastifyRequest, status: number): MessageKind {
+  if (status === 429) return 'tooManyRequests';
+  if (status === 404) return isLinkPath(request) ? 'notFound' : 'pageNotFound';
+  if (status < 500) return 'badRequest';
+  return 'serverError';
+}
+
+function respond(request: FastifyRequest, reply: FastifyReply, status: number): FastifyReply {
+  if (wantsHtml(request)) return sendMessage(reply, request, kindFor(request, status), status);
+  return reply
+    .code(status)
+    .type('application/json; charset=utf-8')
+    .send({ error: STATUS_CODES[status] ?? 'Error' });
+}
+
+export function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+  if (status >= 500) {
+    // The logger's pattern filter still masks anything secret-shaped in the message or stack.
+    request.log.error({ req: request, statusCode: status, err }, 'request failed');
+  } else {
+    // `errorCode`, not `code`: the logger censors any `code` field as a possible card code.
+    request.log.info({ req: request, statusCode: status, errorCode: err.code }, 'request rejected');
+  }
+  return respond(request, reply, status);
+}
+
+export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return respond(request, reply, 404);
+}
+
+/**
+ * Errors Fastify raises before routing (a malformed percent-encoding, an over-long parameter). Its default
+ * answer quotes the path back, which for a link is the token, so these get the generic answer too.
+ */
+export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  // Under /d/ it is a malformed token, answered like any other invalid link.
+  const status = isLinkPath(request)
+    ? 404
+    : err.statusCode && err.statusCode >= 400 && err.statusCode < 600
+      ? err.statusCode
+      : 400;
+  request.log.info({ req: request, errorCode: err.code }, 'bad request');
+  // Hooks do not run on this path, so the headers are applied here.
+  const nonce = newNonce();
+  request.cspNonce = nonce;
+  applySecurityHeaders(reply, nonce);
+  respond(request, reply, status);
+}

@@ -1,0 +1,99 @@
+/**
+ * Ephemeral reveal keys bound to a client nonce. The app keeps a random clientSecret on the device and sends
+ * only `nonce = hex(HMAC-SHA256(clientSecret, "nonce:" + timestamp))` when asking for a key; the card details
+ * come out only for a request that holds both the key and the secret behind the nonce. A key that leaks
+ * from a log or a proxy on its own reveals nothing, and a key is good once, for one order and one user,
+ * for a few minutes.
+ *
+ * Neither the key nor the nonce is stored: their SHA-256 is. A key presented with the wrong secret is burnt,
+ * because whoever holds it without the secret is not the device that asked for it.
+ */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { type Card, readCards } from '../../domain/cards';
+import { type Db, Rollback, withTransaction } from '../../lib/db';
+import { generateToken, hashToken } from '../../lib/tokens';
+import type { Transit } from '../../lib/vault';
+import type { Requester } from '../http/requester';
+import { auditOwnerReveal } from './owned-orders';
+
+/** How far the client's timestamp may be from the server's clock, either way. */
+export const CLIENT_TIMESTAMP_WINDOW_MS = 5 * 60_000;
+
+/** The nonce the client computes; exported for tests and as the reference for app developers. */
+export function clientNonce(clientSecret: string, timestamp: number): Buffer {
+  return createHmac('sha256', clientSecret).update(`nonce:${timestamp}`, 'utf8').digest();
+}
+
+export function isFreshTimestamp(timestampSeconds: number, nowMs = Date.now()): boolean {
+  return Math.abs(nowMs - timestampSeconds * 1000) <= CLIENT_TIMESTAMP_WINDOW_MS;
+}
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest();
+
+export async function issueRevealKey(
+  db: Db,
+  input: { orderId: string; userId: string; nonce: Buffer; ttlMs: number },
+): Promise<{ revealKey: string; expiresAt: Date }> {
+  const revealKey = generateToken();
+  const { rows } = await db.query<{ expires_at: Date }>(
+    `INSERT INTO reveal_keys (key_hash, order_id, user_id, nonce_hash, expires_at)
+     VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5::double precision / 1000))
+     RETURNING expires_at`,
+    [hashToken(revealKey), input.orderId, input.userId, sha256(input.nonce), input.ttlMs],
+  );
+  // Spent and expired keys are worth nothing; the user's own old rows go while we are here.
+  await db.query(`DELETE FROM reveal_keys WHERE user_id = $1 AND expires_at < now() - interval '1 hour'`, [
+    input.userId,
+  ]);
+  return { revealKey, expiresAt: rows[0]!.expires_at };
+}
+
+export type Redemption =
+  | { outcome: 'revealed'; cards: Card[] }
+  /** Unknown, used, expired, another order's or user's key, or the wrong secret: one answer for all. */
+  | { outcome: 'refused' }
+  | { outcome: 'purged' }
+  | { outcome: 'unavailable'; error: unknown };
+
+/**
+ * One transaction: the key row is locked (of two concurrent redemptions, the second sees it consumed), the
+ * nonce is compared in constant time, the key is consumed, and the cards are decrypted and audited before
+ * COMMIT, so a Vault failure leaves the key usable and a reveal without an audit row cannot happen.
+ */
+export async function redeemRevealKey(
+  db: Db,
+  transit: Pick<Transit, 'decryptBatch'>,
+  input: {
+    orderId: string;
+    userId: string;
+    revealKey: string;
+    clientSecret: string;
+    timestamp: number;
+    requester: Requester;
+    method: string;
+  },
+): Promise<Redemption> {
+  const presented = sha256(clientNonce(input.clientSecret, input.timestamp));
+  return withTransaction(db, async (client) => {
+    const { rows: keys } = await client.query<{ nonce_hash: Buffer }>(
+      `SELECT nonce_hash FROM reveal_keys
+          WHERE key_hash = $1 AND order_id = $2 AND user_id = $3
+            AND consumed_at IS NULL AND expires_at > now()
+            FOR UPDATE`,
+      [hashToken(input.revealKey), input.orderId, input.userId],
+    );
+    const key = keys[0];
+    if (!key) return { outcome: 'refused' } as const;
+
+    await client.query('UPDATE reveal_keys SET consumed_at = now() WHERE key_hash = $1', [
+      hashToken(input.revealKey),
+    ]);
+    if (!timingSafeEqual(key.nonce_hash, presented)) return { outcome: 'refused' } as const;
+
+    const read = await readCards(client, transit, { orderId: input.orderId });
+    if (read.outcome === 'none') throw new Rollback<Redemption>({ outcome: 'purged' });
+    if (read.outcome === 'unavailable') throw new Rollback<Redemption>(read);
+    await auditOwnerReveal(client, input, read.cards.length, 'reveal-key');
+    return { outcome: 'revealed', cards: read.cards } as const;
+  });
+}

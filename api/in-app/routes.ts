@@ -1,0 +1,167 @@
+/**
+ * The in-app API for the customer app (DESIGN 3.5): the signed-in user sees their own orders' cards, either
+ * directly or through a one-time reveal key bound to a secret kept on the device (seed 003).
+ *
+ *   GET  /api/orders/:orderId/cards          the cards (owner only)
+ *   POST /api/orders/:orderId/reveal-keys    { nonce, timestamp } → { revealKey, expiresAt }
+ *   POST /api/orders/:orderId/cards/reveal   { revealKey, clientSecret, timestamp } → the cards, once
+ *
+ * Someone else's order is answered exactly like an order that does not exist, and before anything else
+ * about the request is looked at, so the answers tell a caller nothing about other users' orders.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { orderIdSchema } from '../../domain/orders';
+import type { Db } from '../../lib/db';
+import { invalidFields } from '../../lib/validation';
+import type { Transit } from '../../lib/vault';
+import { notFoundHandler } from '../http/errors';
+import { sendError } from '../http/json-replies';
+import { clientIp, createLimiters, everyone, overallMax } from '../http/rate-limits';
+import { requesterOf } from '../http/requester';
+import { createAuthenticator, type JwtSettings, sendUnauthorized } from './bearer-auth';
+import { ownsOrder, revealOwnedCards } from './owned-orders';
+import { isFreshTimestamp, issueRevealKey, redeemRevealKey } from './reveal-keys';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated user (the JWT's subject), set for in-app routes only. */
+    userId: string;
+  }
+}
+
+export interface InAppSettings {
+  jwt: JwtSettings;
+  revealKeyTtlMs: number;
+  /** Per IP and per user, per minute; the overall budget is OVERALL_CLIENTS times this. */
+  rateLimitPerMinute: number;
+}
+
+export interface InAppRoutesOptions extends InAppSettings {
+  db: Db;
+  transit: Pick<Transit, 'decryptBatch'>;
+}
+
+type OrderRequest = FastifyRequest<{ Params: { orderId: string } }>;
+
+const timestamp = z.number().int().positive().max(1e11);
+
+const revealKeyRequest = z.object({
+  nonce: z.string().regex(/^[0-9a-fA-F]{64}$/, 'hex HMAC-SHA256'),
+  timestamp,
+});
+
+const revealRequest = z.object({
+  revealKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+  clientSecret: z.string().min(16).max(512),
+  timestamp,
+});
+
+export async function inAppRoutes(app: FastifyInstance, opts: InAppRoutesOptions): Promise<void> {
+  const { db, transit } = opts;
+  const authenticate = createAuthenticator(opts.jwt);
+  const max = opts.rateLimitPerMinute;
+  const [byIp, overall, byUser] = await createLimiters(app, [
+    { name: 'in-app:ip', max, key: clientIp },
+    { name: 'in-app:overall', max: overallMax(max), key: everyone },
+    { name: 'in-app:user', max, key: (request) => `user:${request.userId}`, advertise: true },
+  ]);
+
+  app.decorateRequest('userId', '');
+  // Limits by address come before the JWT is even parsed (guessing tokens is work for us too); the user's
+  // own budget once we know who it is, so a stolen token used from many addresses is still held back.
+  app.addHook('onRequest', async (request, reply) => {
+    await byIp!(request, reply);
+    await overall!(request, reply);
+    const auth = await authenticate(request.headers.authorization);
+    if (!auth.ok) {
+      request.log.info({ req: request, reason: auth.reason }, 'in-app request not authenticated');
+      sendUnauthorized(reply, auth.reason);
+      return reply;
+    }
+    request.userId = auth.userId;
+    await byUser!(request, reply);
+  });
+
+  /** Ownership first: a foreign or missing order ends here, with the same answer as an unknown route. */
+  const owned = async (request: OrderRequest, reply: FastifyReply): Promise<boolean> => {
+    const { orderId } = request.params;
+    if (orderIdSchema.safeParse(orderId).success && (await ownsOrder(db, orderId, request.userId)))
+      return true;
+    notFoundHandler(request, reply);
+    return false;
+  };
+
+  app.get('/api/orders/:orderId/cards', async (request: OrderRequest, reply) => {
+    if (!(await owned(request, reply))) return reply;
+    const { orderId } = request.params;
+    const result = await revealOwnedCards(db, transit, {
+      orderId,
+      userId: request.userId,
+      requester: requesterOf(request),
+      method: 'GET /api/orders/:orderId/cards',
+    });
+    if (result.outcome === 'unavailable') {
+      request.log.error({ orderId, err: result.error }, 'card decryption failed');
+      return sendError(reply, 503);
+    }
+    request.log.info({ orderId, count: result.cards.length }, 'cards shown in app');
+    return { orderId, cards: result.cards };
+  });
+
+  app.post('/api/orders/:orderId/reveal-keys', async (request: OrderRequest, reply) => {
+    if (!(await owned(request, reply))) return reply;
+    const { orderId } = request.params;
+    const body = revealKeyRequest.safeParse(request.body);
+    if (!body.success) return sendError(reply, 400, { invalid: invalidFields(body.error) });
+    if (!isFreshTimestamp(body.data.timestamp)) return sendError(reply, 400, { invalid: ['timestamp'] });
+
+    const issued = await issueRevealKey(db, {
+      orderId,
+      userId: request.userId,
+      nonce: Buffer.from(body.data.nonce, 'hex'),
+      ttlMs: opts.revealKeyTtlMs,
+    });
+    request.log.info({ orderId }, 'reveal key issued');
+    return reply.code(201).send({ revealKey: issued.revealKey, expiresAt: issued.expiresAt.toISOString() });
+  });
+
+  app.post('/api/orders/:orderId/cards/reveal', async (request: OrderRequest, reply) => {
+    if (!(await owned(request, reply))) return reply;
+    const { orderId } = request.params;
+    const body = revealRequest.safeParse(request.body);
+    if (!body.success) return sendError(reply, 400);
+    // A stale timestamp, an unknown or spent key and a wrong secret all get the same refusal.
+    if (!isFreshTimestamp(body.data.timestamp)) {
+      request.log.info({ orderId, reason: 'stale timestamp' }, 'reveal refused');
+      return sendError(reply, 403);
+    }
+
+    const result = await redeemRevealKey(db, transit, {
+      orderId,
+      userId: request.userId,
+      revealKey: body.data.revealKey,
+      clientSecret: body.data.clientSecret,
+      timestamp: body.data.timestamp,
+      requester: requesterOf(request),
+      method: 'POST /api/orders/:orderId/cards/reveal',
+    });
+    switch (result.outcome) {
+      case 'refused':
+        request.log.info(
+          { orderId },
+          'reveal refused: key unknown, spent, expired or not bound to this secret',
+        );
+        return sendError(reply, 403);
+      case 'purged':
+        request.log.warn({ orderId }, 'reveal refused: the cards were purged');
+        return sendError(reply, 410);
+      case 'unavailable':
+        request.log.error({ orderId, err: result.error }, 'card decryption failed; reveal key left unused');
+        return sendError(reply, 503);
+      case 'revealed':
+        request.log.info({ orderId, count: result.cards.length }, 'cards revealed with a reveal key');
+        return { orderId, cards: result.cards };
+    }
+  });
+}

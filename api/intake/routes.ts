@@ -1,0 +1,165 @@
+/**
+ * `POST /v1/fulfillments`: upstream systems (checkout, order service) start an order (DESIGN 6).
+ *
+ *   X-Intake-Client: <caller>
+ *   X-Intake-Timestamp: <unix seconds>
+ *   X-Intake-Signature: v1=<hex HMAC-SHA256(secret, timestamp + "." + rawBody)>
+ *   { "orderId": "...", "userId": "...", "email": "...", "policy": { ... } }
+ *
+ * 202 { workflowId, existing: false } when the order was started, 200 { ..., existing: true } when it
+ * already was (one workflow per order id). Refusals: 401 (unknown caller, stale timestamp, bad signature,
+ * all alike), 409 (a signature seen before), 413, 415, 400 (naming fields, never echoing values), 429.
+ *
+ * Nothing from the body is logged but the order id; the email is PII and travels only in the workflow input.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { OrderInput, OrderPolicy } from '../../contracts/order';
+import { buildOrderInput, orderRequestSchema, type StartedOrder } from '../../domain/orders';
+import { type Db, withTransaction } from '../../lib/db';
+import { invalidFields } from '../../lib/validation';
+import { sendError } from '../http/json-replies';
+import { clientIp, createLimiters, everyone, overallMax } from '../http/rate-limits';
+import { recordSignature, replayLogPurger } from './replays';
+import { freshTimestamp, type IntakeClients, parseIntakeClients, verifyIntakeSignature } from './signature';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The intake caller named by X-Intake-Client, once known and within its timestamp window. */
+    intakeCaller: string;
+    intakeTimestamp: string;
+  }
+}
+
+export interface IntakeSettings {
+  /** INTAKE_CLIENTS ("caller:secret,...") or its parsed form. */
+  clients: string | IntakeClients;
+  windowMs: number;
+  /** Per caller and per IP, per minute; the overall budget is OVERALL_CLIENTS times this. */
+  rateLimitPerMinute: number;
+  /** What a request's policy leaves out. */
+  policyDefaults: OrderPolicy;
+}
+
+export interface IntakeRoutesOptions extends IntakeSettings {
+  db: Db;
+  startOrder: (input: OrderInput) => Promise<StartedOrder>;
+}
+
+/** An order request is a few hundred bytes; this leaves room for a policy and then some. */
+export const INTAKE_BODY_LIMIT = 64 * 1024;
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function sendUnauthorized(reply: FastifyReply): FastifyReply {
+  reply.header('www-authenticate', 'HMAC-SHA256 realm="intake"');
+  return sendError(reply, 401);
+}
+
+/** Field paths come from the schema (unknown keys are reported on their parent), never from the body. */
+function invalidRequestFields(body: unknown): string[] {
+  const parsed = orderRequestSchema.safeParse(body);
+  return parsed.success ? [] : invalidFields(parsed.error);
+}
+
+export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptions): Promise<void> {
+  const { db } = opts;
+  const clients = typeof opts.clients === 'string' ? parseIntakeClients(opts.clients) : opts.clients;
+  const purgeReplayLog = replayLogPurger(db, opts.windowMs);
+  const max = opts.rateLimitPerMinute;
+  const [byIp, overall, byCaller] = await createLimiters(app, [
+    { name: 'intake:ip', max, key: clientIp },
+    { name: 'intake:overall', max: overallMax(max), key: everyone },
+    { name: 'intake:caller', max, key: (request) => `caller:${request.intakeCaller}`, advertise: true },
+  ]);
+
+  // JSON only, kept as the bytes the signature covers; form bodies and every other type get 415.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'buffer', bodyLimit: INTAKE_BODY_LIMIT },
+    (_request, body, done) => done(null, body),
+  );
+
+  app.decorateRequest('intakeCaller', '');
+  app.decorateRequest('intakeTimestamp', '');
+  // Who and when are in the headers: an unknown caller or a stale timestamp is refused before the body is
+  // read. The caller's own budget is spent only once its signature is verified (below), so nobody can
+  // exhaust it by naming it in a header.
+  app.addHook('onRequest', async (request, reply) => {
+    await byIp!(request, reply);
+    await overall!(request, reply);
+    const caller = header(request, 'x-intake-client');
+    const timestamp = freshTimestamp(header(request, 'x-intake-timestamp'), opts.windowMs);
+    if (!caller || !clients.has(caller) || !timestamp) {
+      request.log.info(
+        { req: request, knownCaller: Boolean(caller && clients.has(caller)) },
+        'intake refused',
+      );
+      sendUnauthorized(reply);
+      return reply;
+    }
+    request.intakeCaller = caller;
+    request.intakeTimestamp = timestamp;
+  });
+
+  app.post('/v1/fulfillments', { bodyLimit: INTAKE_BODY_LIMIT }, async (request, reply) => {
+    const raw = request.body;
+    if (!Buffer.isBuffer(raw)) return sendError(reply, 415);
+    const { intakeCaller: caller, intakeTimestamp: timestamp } = request;
+
+    const signature = verifyIntakeSignature(
+      clients.get(caller) ?? [],
+      timestamp,
+      raw,
+      header(request, 'x-intake-signature'),
+    );
+    if (!signature) {
+      request.log.warn({ caller }, 'intake refused: bad signature');
+      return sendUnauthorized(reply);
+    }
+    await byCaller!(request, reply);
+
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      return sendError(reply, 400, { invalid: ['body'] });
+    }
+    const invalid = invalidRequestFields(body);
+    if (invalid.length > 0) {
+      request.log.info({ caller, invalid }, 'intake refused: invalid order');
+      return sendError(reply, 400, { invalid });
+    }
+    const input = buildOrderInput(body, opts.policyDefaults);
+
+    // The signature is recorded in the same transaction as the start: if the start fails, the caller's
+    // retry of the same request is not mistaken for a replay.
+    let started: StartedOrder | 'replay';
+    try {
+      started = await withTransaction(db, async (client) =>
+        (await recordSignature(client, { signature, caller, timestamp })) ? opts.startOrder(input) : 'replay',
+      );
+    } catch (err) {
+      request.log.error({ err, caller, orderId: input.orderId }, 'intake: order not started');
+      return sendError(reply, 503);
+    }
+    if (started === 'replay') {
+      request.log.warn({ caller, orderId: input.orderId }, 'intake refused: replayed signature');
+      return sendError(reply, 409);
+    }
+
+    await purgeReplayLog().catch((err: unknown) =>
+      request.log.warn({ err }, 'intake replay log purge failed'),
+    );
+    request.log.info(
+      { caller, orderId: input.orderId, workflowId: started.workflowId, existing: started.existing },
+      started.existing ? 'intake: order already started' : 'intake: order started',
+    );
+    return reply
+      .code(started.existing ? 200 : 202)
+      .send({ workflowId: started.workflowId, existing: started.existing });
+  });
+}

@@ -1,0 +1,44 @@
+/**
+ * Entry point: `npm run api`. Builds the API from configuration (api/from-config.ts), listens, and on
+ * SIGTERM/SIGINT stops taking requests and closes its connections within a grace period.
+ */
+import { config } from '../lib/config';
+import { logger } from '../lib/logger';
+import { apiFromConfig } from './from-config';
+
+// Past this, a stuck connection or Vault call no longer holds the process; the orchestrator is waiting.
+const SHUTDOWN_GRACE_MS = 10_000;
+
+async function main(): Promise<void> {
+  const cfg = config();
+  const log = logger().child({ component: 'api' });
+  const api = await apiFromConfig(cfg);
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'delivery API stopping');
+    setTimeout(() => {
+      log.error('shutdown grace period over; exiting');
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS).unref();
+    api.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+
+  await api.app.listen({ host: cfg.API_HOST, port: cfg.API_PORT });
+  log.info({ host: cfg.API_HOST, port: cfg.API_PORT }, 'delivery API listening');
+}
+
+main().catch((err: unknown) => {
+  logger().fatal({ err }, 'delivery API could not start');
+  process.exit(1);
+});

@@ -1,0 +1,263 @@
+/**
+ * The order's contract: the one place that says what an order is to every part of the system. The
+ * workflow, its activities, the worker, the API, the CLIs and the tests all import it, and it imports
+ * nothing of theirs, so it is free of I/O and safe inside the workflow sandbox.
+ *
+ * Nothing here ever carries a card value, serial or delivery token; the recipient email travels only in
+ * the workflow input and the deliver/notify inputs, which the payload codec encrypts.
+ */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+
+// ---------------------------------------------------------------- the provider's view of the order
+
+export const PROVIDER_STATUSES = [
+  'PENDING',
+  'PROCESSING',
+  'PARTIALLY_FILLED',
+  'FULFILLED',
+  'FAILED',
+  'CANCELLED',
+] as const;
+export type ProviderStatus = (typeof PROVIDER_STATUSES)[number];
+
+/** Statuses after which the provider's answer no longer changes. */
+export const FINAL_PROVIDER_STATUSES: readonly ProviderStatus[] = ['FULFILLED', 'FAILED', 'CANCELLED'];
+
+export function isFinalProviderStatus(status: ProviderStatus): boolean {
+  return FINAL_PROVIDER_STATUSES.includes(status);
+}
+
+/** Failure types the collect activity raises; the first three end the order. */
+export const ProviderFailureType = {
+  notFound: 'ProviderOrderNotFound',
+  auth: 'ProviderAuthRejected',
+  contract: 'ProviderContractViolation',
+  unavailable: 'ProviderUnavailable',
+  rateLimited: 'ProviderRateLimited',
+  notReady: 'OrderNotReady',
+} as const;
+
+export const NON_RETRYABLE_PROVIDER_FAILURES: string[] = [
+  ProviderFailureType.notFound,
+  ProviderFailureType.auth,
+  ProviderFailureType.contract,
+];
+
+// ---------------------------------------------------------------- the workflow: input, state, view
+
+export const ORDER_WORKFLOW_TYPE = 'giftCardOrder';
+
+export function workflowIdFor(orderId: string): string {
+  return `giftcard-order-${orderId}`;
+}
+
+export interface OrderPolicy {
+  /** Send a link for each batch of newly stored cards as it arrives, instead of one at FULFILLED. */
+  deliverPartial: boolean;
+  /** Purge the cards once every live link was revealed or downloaded. */
+  purgeOnRetrieval: boolean;
+  /** Durations in Temporal notation ("24h", "30d"). */
+  linkTtl: string;
+  retention: string;
+  deadline: string;
+  pollInitialInterval: string;
+  pollMaxInterval: string;
+}
+
+export interface OrderInput {
+  orderId: string;
+  userId: string;
+  /** PII: only ever inside codec-encrypted payloads. */
+  recipient: string;
+  policy: OrderPolicy;
+}
+
+export type OrderPhase = 'collecting' | 'delivering' | 'delivered' | 'purged' | 'failed' | 'cancelled';
+
+export type OrderOutcome = 'DELIVERED' | 'PARTIALLY_DELIVERED' | 'FAILED' | 'CANCELLED';
+
+export interface DeliveryRecord {
+  id: string;
+  cardCount: number;
+  /** Epoch ms. */
+  expiresAt: number;
+  expired: boolean;
+  /** Replaced by a resend: its link was revoked. */
+  superseded: boolean;
+  /** The customer revealed or downloaded it. */
+  retrieved: boolean;
+}
+
+/** Everything the workflow remembers, carried across continue-as-new. */
+export interface OrderState {
+  phase: OrderPhase;
+  providerStatus: ProviderStatus | null;
+  quantity: number | null;
+  stored: number;
+  delivered: number;
+  deliveries: DeliveryRecord[];
+  nextDeliverySeq: number;
+  /** Epoch ms (workflow time). */
+  startedAt: number;
+  deadlineAt: number;
+  deliveredAt: number | null;
+  /** Epoch ms at which the cards are purged; extended by the extendRetention signal. */
+  purgeAt: number | null;
+  /** Added by extendRetention signals. */
+  retentionExtraMs: number;
+  outcome: OrderOutcome | null;
+  failureReason: string | null;
+  polls: number;
+}
+
+/** What the `status` query returns: no secret, no PII. */
+export interface OrderStatusView {
+  orderId: string;
+  phase: OrderPhase;
+  providerStatus: ProviderStatus | null;
+  quantity: number | null;
+  storedCards: number;
+  deliveredCards: number;
+  deliveries: Array<{
+    id: string;
+    cardCount: number;
+    expiresAt: string;
+    expired: boolean;
+    superseded: boolean;
+    retrieved: boolean;
+  }>;
+  deadlineAt: string;
+  purgeAt: string | null;
+  outcome: OrderOutcome | null;
+  failureReason: string | null;
+}
+
+/** The workflow's signature, for clients that start it by type name (they never import its code). */
+export type OrderWorkflow = (input: OrderInput, carried?: OrderState) => Promise<OrderStatusView>;
+
+// ---------------------------------------------------------------- what operators and other systems send
+
+export const statusQuery = defineQuery<OrderStatusView>('status');
+/** Poll the provider now instead of waiting out the backoff. */
+export const checkNowSignal = defineSignal('checkNow');
+/** Stop the order: no further link, the live ones revoked, the cards purged, the customer told. */
+export const cancelSignal = defineSignal<[{ reason?: string }?]>('cancel');
+/** The delivery API saw a link revealed or downloaded. */
+export const retrievedSignal = defineSignal<[{ deliveryId: string }]>('retrieved');
+export const extendRetentionSignal = defineSignal<[{ by: string }]>('extendRetention');
+export const purgeNowSignal = defineSignal('purgeNow');
+/** Revoke the live link and send a new one; refused (validator) when there is nothing to send. */
+export const resendLinkUpdate = defineUpdate<DeliverResult>('resendLink');
+
+// ---------------------------------------------------------------- search attributes
+// The server indexes them in plaintext (the codec never sees them), so they hold phases and counts only:
+// no email, no user id, no card data (DESIGN 3.6). scripts/stack.sh registers them on the dev server and
+// test/helpers/time-skipping.ts on the test server; a cluster needs `temporal operator search-attribute create`.
+
+/** The order's phase: collecting, delivering, delivered, failed, cancelled, purged. */
+export const OrderStatusKey = defineSearchAttributeKey('OrderStatus', SearchAttributeType.KEYWORD);
+/** DELIVERED, PARTIALLY_DELIVERED, FAILED or CANCELLED, once the order concluded. */
+export const OrderOutcomeKey = defineSearchAttributeKey('OrderOutcome', SearchAttributeType.KEYWORD);
+/** Cards stored for the order so far (a count survives the purge; the cards do not). */
+export const CardCountKey = defineSearchAttributeKey('CardCount', SearchAttributeType.INT);
+
+export const ORDER_SEARCH_ATTRIBUTES = [OrderStatusKey, OrderOutcomeKey, CardCountKey];
+
+// ---------------------------------------------------------------- the activities
+
+export interface RegisterOrderInput {
+  orderId: string;
+  userId: string;
+  workflowId: string;
+  policy: OrderPolicy;
+}
+
+export interface CollectInput {
+  orderId: string;
+  /** What the workflow already knows: the activity returns only when the provider moved past this. */
+  knownStored: number;
+  knownStatus: ProviderStatus | null;
+  pollInitialMs: number;
+  pollMaxMs: number;
+}
+
+export interface CollectResult {
+  status: ProviderStatus;
+  quantity: number;
+  /** Cards of this order now stored (ciphertext) in the database. */
+  stored: number;
+  /** Cards stored since the workflow's last known count. */
+  newlyStored: number;
+}
+
+export type DeliveryKind = 'batch' | 'resend';
+
+export interface DeliverInput {
+  orderId: string;
+  deliveryId: string;
+  recipient: string;
+  /** batch: the order's cards not yet in any delivery; resend: all the order's stored cards. */
+  kind: DeliveryKind;
+  linkTtlMs: number;
+  retentionMs: number;
+}
+
+export interface DeliverResult {
+  deliveryId: string;
+  cardCount: number;
+  /** Epoch ms. */
+  expiresAt: number;
+}
+
+export type NoticeKind = 'failed' | 'cancelled' | 'deadline';
+
+export interface NotifyInput {
+  orderId: string;
+  recipient: string;
+  kind: NoticeKind;
+  deliveredCards: number;
+  quantity: number | null;
+}
+
+export interface FinishInput {
+  orderId: string;
+  outcome: OrderOutcome;
+  providerStatus: ProviderStatus | null;
+  failureReason: string | null;
+  deliveredCards: number;
+}
+
+export type PurgeReason = 'retention' | 'retrieved' | 'cancelled' | 'operator' | 'sweep';
+
+export interface PurgeInput {
+  orderId: string;
+  reason: PurgeReason;
+}
+
+export interface PurgeResult {
+  cardsDeleted: number;
+  tokensDeleted: number;
+  alreadyPurged: boolean;
+}
+
+export interface RecordRetentionInput {
+  orderId: string;
+  /** Epoch ms of the new purge time, or null while nothing was delivered yet. */
+  purgeAt: number | null;
+  byMs: number;
+  by: string;
+}
+
+/** The order's activities, as the workflow calls them and the worker implements them. */
+export interface OrderActivities {
+  registerOrder(input: RegisterOrderInput): Promise<void>;
+  collect(input: CollectInput): Promise<CollectResult>;
+  deliver(input: DeliverInput): Promise<DeliverResult>;
+  notifyCustomer(input: NotifyInput): Promise<void>;
+  finishOrder(input: FinishInput): Promise<void>;
+  expireDelivery(input: { orderId: string; deliveryId: string }): Promise<number>;
+  revokeLinks(input: { orderId: string; reason: string }): Promise<number>;
+  recordRetention(input: RecordRetentionInput): Promise<void>;
+  purgeOrder(input: PurgeInput): Promise<PurgeResult>;
+}

@@ -1,0 +1,147 @@
+/**
+ * Stored cards: the key bucket a card is encrypted under, reading cards back for whoever may see them,
+ * and deleting them for good. Card rows hold Vault transit ciphertext only (DESIGN 3.1, 3.2).
+ */
+import type pg from 'pg';
+import type { PurgeReason, PurgeResult } from '../contracts/order';
+import type { Db } from '../lib/db';
+import type { Transit } from '../lib/vault';
+
+export interface Card {
+  value: string;
+  serial: string;
+}
+
+/** The transit key of the month a card is stored in (crypto-shredding buckets, see README). */
+export function cardKeyName(prefix: string, at: Date): string {
+  return `${prefix}-${at.toISOString().slice(0, 7)}`;
+}
+
+export type CardsRead =
+  | { outcome: 'decrypted'; cards: Card[] }
+  /** Nothing stored for this scope (purged, or never any). */
+  | { outcome: 'none' }
+  /** Vault could not decrypt (outage, destroyed key): the caller rolls back and says "try again". */
+  | { outcome: 'unavailable'; error: unknown };
+
+/**
+ * The cards of an order (or of one of its deliveries, or only if `userId` owns the order), read FOR SHARE
+ * inside the caller's transaction, so a concurrent purge either already happened or waits for it, and
+ * decrypted before the caller commits. The order id filter keeps a card row wrongly linked to another
+ * order's delivery out entirely.
+ */
+export async function readCards(
+  client: pg.PoolClient,
+  transit: Pick<Transit, 'decryptBatch'>,
+  scope: { orderId: string; deliveryId?: string; userId?: string },
+): Promise<CardsRead> {
+  const { rows } = await client.query<CardRow>(
+    `SELECT c.id, c.value_ct, c.serial_ct, c.key_name FROM cards c
+      WHERE c.order_id = $1
+        AND ($2::text IS NULL OR c.id IN (SELECT card_id FROM delivery_cards WHERE delivery_id = $2))
+        AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM orders o WHERE o.order_id = c.order_id AND o.user_id = $3))
+      ORDER BY c.id
+        FOR SHARE OF c`,
+    [scope.orderId, scope.deliveryId ?? null, scope.userId ?? null],
+  );
+  if (rows.length === 0) return { outcome: 'none' };
+  try {
+    return { outcome: 'decrypted', cards: await decryptCards(transit, scope.orderId, rows) };
+  } catch (error) {
+    return { outcome: 'unavailable', error };
+  }
+}
+
+interface CardRow {
+  id: string;
+  value_ct: string;
+  serial_ct: string;
+  key_name: string;
+}
+
+/**
+ * One transit batch per key bucket (cards of a delivery may span months), value and serial together, with
+ * the order id as derivation context: a ciphertext copied from another order does not decrypt here.
+ */
+async function decryptCards(
+  transit: Pick<Transit, 'decryptBatch'>,
+  orderId: string,
+  rows: CardRow[],
+): Promise<Card[]> {
+  const byKey = new Map<string, number[]>();
+  rows.forEach((row, index) => {
+    const group = byKey.get(row.key_name) ?? [];
+    group.push(index);
+    byKey.set(row.key_name, group);
+  });
+  const cards = new Array<Card>(rows.length);
+  await Promise.all(
+    [...byKey].map(async ([keyName, indexes]) => {
+      const items = indexes.flatMap((i) => {
+        const row = rows[i]!;
+        return [
+          { ciphertext: row.value_ct, context: orderId },
+          { ciphertext: row.serial_ct, context: orderId },
+        ];
+      });
+      const plain = await transit.decryptBatch(keyName, items);
+      indexes.forEach((rowIndex, n) => {
+        cards[rowIndex] = { value: plain[2 * n]!, serial: plain[2 * n + 1]! };
+      });
+    }),
+  );
+  return cards;
+}
+
+/** Which orders a purge takes: one by id (waiting for its row), or a batch of due ones (skipping held rows). */
+export type PurgeTarget = { orderId: string } | { dueBatch: number };
+
+/**
+ * Deletes the card ciphertext and link tokens of the target orders, marks them purged and writes one
+ * PURGED audit row per order, in one set-based statement. Idempotent: an order already purged with nothing
+ * left to delete is not touched again and gets no second row. The per-order purge (workflow, ops CLI) and
+ * the retention sweep both come through here.
+ */
+export async function purgeOrders(
+  db: Db,
+  target: PurgeTarget,
+  reason: PurgeReason,
+  actor: string,
+): Promise<{ orders: number; cards: number; tokens: number }> {
+  const select =
+    'orderId' in target
+      ? 'SELECT order_id FROM orders WHERE order_id = $1 FOR UPDATE'
+      : `SELECT order_id FROM orders WHERE purged_at IS NULL AND purge_after <= now()
+         ORDER BY purge_after LIMIT $1 FOR UPDATE SKIP LOCKED`;
+  const { rows } = await db.query<{ orders: number; cards: number; tokens: number }>(
+    `WITH target AS (${select}),
+     t AS (DELETE FROM delivery_tokens WHERE order_id IN (SELECT order_id FROM target) RETURNING order_id),
+     c AS (DELETE FROM cards WHERE order_id IN (SELECT order_id FROM target) RETURNING order_id),
+     u AS (UPDATE orders SET purged_at = now(), updated_at = now()
+           WHERE order_id IN (SELECT order_id FROM target)
+             AND (purged_at IS NULL OR order_id IN (SELECT order_id FROM c))
+           RETURNING order_id),
+     a AS (INSERT INTO audit_log (order_id, event, actor, method, count, detail)
+           SELECT u.order_id, 'PURGED', $2, 'purge:' || $3, coalesce(cc.n, 0),
+                  jsonb_build_object('tokensDeleted', coalesce(tc.n, 0), 'reason', $3::text)
+           FROM u
+           LEFT JOIN (SELECT order_id, count(*)::int AS n FROM c GROUP BY order_id) cc USING (order_id)
+           LEFT JOIN (SELECT order_id, count(*)::int AS n FROM t GROUP BY order_id) tc USING (order_id)
+           RETURNING 1)
+     SELECT (SELECT count(*)::int FROM a) AS orders, (SELECT count(*)::int FROM c) AS cards,
+            (SELECT count(*)::int FROM t) AS tokens`,
+    ['orderId' in target ? target.orderId : target.dueBatch, actor, reason],
+  );
+  return rows[0] ?? { orders: 0, cards: 0, tokens: 0 };
+}
+
+/** One order's purge, as the workflow's activity and the ops CLI report it. */
+export async function purgeOrder(
+  db: Db,
+  orderId: string,
+  reason: PurgeReason,
+  actor: string,
+): Promise<PurgeResult> {
+  const r = await purgeOrders(db, { orderId }, reason, actor);
+  return { cardsDeleted: r.cards, tokensDeleted: r.tokens, alreadyPurged: r.orders === 0 };
+}

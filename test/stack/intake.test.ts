@@ -1,0 +1,356 @@
+/**
+ * The signed intake API on the real stack: a signed request starts an order on a real worker (Temporal dev
+ * server, Vault, PostgreSQL, SMTP, provider sandbox) and the order is delivered; replays, forgeries, stale
+ * timestamps, oversized and mistyped bodies are refused. The order's owner then sees its cards through the
+ * in-app API, which closes the loop from upstream system to customer app.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../api/app';
+import { signIntakeRequest } from '../../api/intake/signature';
+import { workflowIdFor } from '../../contracts/order';
+import { defaultPolicy, startOrder } from '../../domain/orders';
+import { config } from '../../lib/config';
+import { createLogger } from '../../lib/logger';
+import { connectVault, type VaultSession } from '../../lib/vault';
+import { settled, waitForStatus } from '../helpers/orders';
+import {
+  FAST_POLLING,
+  type Pipeline,
+  startPipeline,
+  uniqueOrderId,
+  uniqueRecipient,
+} from '../helpers/pipeline';
+import { sandboxOrder } from '../helpers/sandbox';
+
+const CALLER = 'checkout';
+const SECRET = randomBytes(32).toString('hex');
+const OTHER_SECRET = randomBytes(32).toString('hex');
+const JWT_SECRET = randomBytes(32).toString('hex');
+
+let p: Pipeline;
+let vault: VaultSession;
+let baseUrl: string;
+const apps: FastifyInstance[] = [];
+const logLines: string[] = [];
+const emails: string[] = [];
+const captureLogger = createLogger(
+  { level: 'debug', name: 'intake-test' },
+  { write: (l) => logLines.push(l) },
+);
+
+async function startApp(rateLimitPerMinute = 10_000): Promise<FastifyInstance> {
+  const cfg = config();
+  const app = await buildApp({
+    db: p.db,
+    transit: vault.transit,
+    logger: captureLogger,
+    publicBaseUrl: cfg.PUBLIC_BASE_URL,
+    revealVisibleMs: 60_000,
+    rateLimitPerMinute: 10_000,
+    inApp: {
+      jwt: { secret: JWT_SECRET, issuer: cfg.JWT_ISSUER, audience: cfg.JWT_AUDIENCE },
+      revealKeyTtlMs: 60_000,
+      rateLimitPerMinute: 10_000,
+    },
+    intake: {
+      clients: `${CALLER}:${SECRET},partner:${OTHER_SECRET}`,
+      windowMs: 5 * 60_000,
+      rateLimitPerMinute,
+      policyDefaults: defaultPolicy(cfg),
+    },
+    startOrder: (input) => startOrder(p.client, input, p.taskQueue),
+  });
+  apps.push(app);
+  return app;
+}
+
+beforeAll(async () => {
+  p = await startPipeline();
+  vault = await connectVault('api');
+  const app = await startApp();
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  for (const app of apps) await app.close();
+  vault?.close();
+  await p?.stop();
+});
+
+const now = () => String(Math.floor(Date.now() / 1000));
+
+function orderRequest(overrides: Record<string, unknown> = {}) {
+  const email = uniqueRecipient();
+  emails.push(email);
+  return {
+    orderId: uniqueOrderId('instant'),
+    userId: `user-${randomUUID().slice(0, 8)}`,
+    email,
+    policy: FAST_POLLING,
+    ...overrides,
+  };
+}
+
+interface Signed {
+  body: string;
+  headers: Record<string, string>;
+}
+
+function sign(body: string, opts: { caller?: string; secret?: string; timestamp?: string } = {}): Signed {
+  const timestamp = opts.timestamp ?? now();
+  return {
+    body,
+    headers: {
+      'content-type': 'application/json',
+      'x-intake-client': opts.caller ?? CALLER,
+      'x-intake-timestamp': timestamp,
+      'x-intake-signature': signIntakeRequest(opts.secret ?? SECRET, timestamp, body),
+    },
+  };
+}
+
+const send = (req: Signed) =>
+  fetch(`${baseUrl}/v1/fulfillments`, { method: 'POST', headers: req.headers, body: req.body });
+
+describe('POST /v1/fulfillments', () => {
+  it('starts the order from a signed request; the order is delivered and its owner sees the cards in the app', async () => {
+    const order = orderRequest();
+    const res = await send(sign(JSON.stringify(order)));
+    expect(res.status).toBe(202);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const started = (await res.json()) as { workflowId: string; existing: boolean };
+    expect(started).toEqual({ workflowId: workflowIdFor(order.orderId), existing: false });
+
+    const description = await p.client.workflow.getHandle(started.workflowId).describe();
+    expect(description.taskQueue).toBe(p.taskQueue);
+    expect(description.type).toBe('giftCardOrder');
+    const status = await waitForStatus(p.client, order.orderId, settled);
+    expect(status).toMatchObject({ outcome: 'DELIVERED', phase: 'delivered' });
+
+    const { rows } = await p.db.query('SELECT user_id FROM orders WHERE order_id = $1', [order.orderId]);
+    expect(rows).toEqual([{ user_id: order.userId }]);
+
+    const cfg = config();
+    const jwt = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(order.userId)
+      .setIssuer(cfg.JWT_ISSUER)
+      .setAudience(cfg.JWT_AUDIENCE)
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode(JWT_SECRET));
+    const cards = await fetch(`${baseUrl}/api/orders/${order.orderId}/cards`, {
+      headers: { authorization: `Bearer ${jwt}` },
+    });
+    expect(cards.status).toBe(200);
+    const provider = await sandboxOrder(order.orderId);
+    expect(((await cards.json()) as { cards: unknown[] }).cards).toEqual(
+      provider.cards.map((c) => ({ value: c.value, serial: c.serial })),
+    );
+  });
+
+  it('refuses the same request replayed (409), and answers a re-signed one for the same order with 200 existing', async () => {
+    const order = orderRequest();
+    const body = JSON.stringify(order);
+    const first = sign(body);
+    expect((await send(first)).status).toBe(202);
+
+    const replay = await send(first);
+    expect(replay.status).toBe(409);
+    expect(await replay.json()).toEqual({ error: 'Conflict' });
+
+    // Same signature with the hex in upper case is the same signature.
+    const shouted = { ...first, headers: { ...first.headers } };
+    shouted.headers['x-intake-signature'] =
+      `v1=${first.headers['x-intake-signature']!.slice(3).toUpperCase()}`;
+    expect((await send(shouted)).status).toBe(409);
+
+    const resigned = await send(
+      sign(body, { timestamp: String(Number(first.headers['x-intake-timestamp']) + 1) }),
+    );
+    expect(resigned.status).toBe(200);
+    expect(await resigned.json()).toEqual({ workflowId: workflowIdFor(order.orderId), existing: true });
+
+    // Only hashes are kept in the replay log.
+    const signature = Buffer.from(first.headers['x-intake-signature']!.slice(3), 'hex');
+    const { rows } = await p.db.query('SELECT caller FROM intake_signatures WHERE signature_hash = $1', [
+      createHash('sha256').update(signature).digest(),
+    ]);
+    expect(rows).toEqual([{ caller: CALLER }]);
+  });
+
+  it('purges replay-log rows older than the window as requests come in', async () => {
+    const app = await startApp();
+    const old = createHash('sha256').update(randomBytes(32)).digest();
+    const recent = createHash('sha256').update(randomBytes(32)).digest();
+    await p.db.query(
+      `INSERT INTO intake_signatures (signature_hash, caller, signed_at)
+       VALUES ($1, 'checkout', now() - interval '1 hour'), ($2, 'checkout', now() - interval '1 minute')`,
+      [old, recent],
+    );
+    const req = sign(JSON.stringify(orderRequest()));
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/fulfillments',
+      headers: req.headers,
+      payload: req.body,
+    });
+    expect(res.statusCode).toBe(202);
+    const { rows } = await p.db.query(
+      'SELECT signature_hash FROM intake_signatures WHERE signature_hash = ANY($1::bytea[])',
+      [[old, recent]],
+    );
+    expect(rows.map((r) => Buffer.from(r.signature_hash).equals(recent))).toEqual([true]);
+  });
+
+  it('of two identical requests in flight, one starts the order and the other is a replay', async () => {
+    const req = sign(JSON.stringify(orderRequest()));
+    const results = await Promise.all([send(req), send(req)]);
+    expect(results.map((r) => r.status).sort()).toEqual([202, 409]);
+  });
+
+  it('accepts every listed caller with its own secret only', async () => {
+    const order = orderRequest();
+    const res = await send(sign(JSON.stringify(order), { caller: 'partner', secret: OTHER_SECRET }));
+    expect(res.status).toBe(202);
+    const crossed = await send(sign(JSON.stringify(orderRequest()), { caller: 'partner', secret: SECRET }));
+    expect(crossed.status).toBe(401);
+  });
+
+  it('answers forged, unknown, stale and unsigned requests alike with 401', async () => {
+    const body = JSON.stringify(orderRequest());
+    const good = sign(body);
+    const old = String(Math.floor(Date.now() / 1000) - 10 * 60);
+    const future = String(Math.floor(Date.now() / 1000) + 10 * 60);
+    const cases: Array<[string, Signed]> = [
+      ['bad signature', { body, headers: { ...good.headers, 'x-intake-signature': `v1=${'0'.repeat(64)}` } }],
+      ['wrong secret', sign(body, { secret: randomBytes(32).toString('hex') })],
+      ['unknown caller', sign(body, { caller: 'intruder' })],
+      ['stale timestamp', sign(body, { timestamp: old })],
+      ['future timestamp', sign(body, { timestamp: future })],
+      ['signature of another body', { body: body.replace('"user-', '"usr-'), headers: good.headers }],
+      [
+        'signature for another timestamp',
+        {
+          body,
+          headers: {
+            ...good.headers,
+            'x-intake-timestamp': String(Number(good.headers['x-intake-timestamp']) - 1),
+          },
+        },
+      ],
+      ['no signature', { body, headers: { ...good.headers, 'x-intake-signature': '' } }],
+      [
+        'other scheme',
+        {
+          body,
+          headers: {
+            ...good.headers,
+            'x-intake-signature': good.headers['x-intake-signature']!.replace('v1=', 'v0='),
+          },
+        },
+      ],
+      ['no headers', { body, headers: { 'content-type': 'application/json' } }],
+    ];
+    const answers = new Set<string>();
+    for (const [why, req] of cases) {
+      const res = await send(req);
+      expect(res.status, why).toBe(401);
+      expect(res.headers.get('www-authenticate'), why).toBe('HMAC-SHA256 realm="intake"');
+      answers.add(await res.text());
+    }
+    expect([...answers]).toEqual(['{"error":"Unauthorized"}']);
+  });
+
+  it('answers an oversized body with 413 and a wrong content type with 415', async () => {
+    const big = JSON.stringify({ ...orderRequest(), padding: 'x'.repeat(70 * 1024) });
+    const tooLarge = await send(sign(big));
+    expect(tooLarge.status).toBe(413);
+    expect(await tooLarge.json()).toEqual({ error: 'Payload Too Large' });
+
+    const body = JSON.stringify(orderRequest());
+    for (const type of [
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'application/xml',
+      'application/json-seq',
+    ]) {
+      const req = sign(body);
+      const res = await send({ body, headers: { ...req.headers, 'content-type': type } });
+      expect(res.status, type).toBe(415);
+      expect(await res.json()).toEqual({ error: 'Unsupported Media Type' });
+    }
+    const charset = sign(JSON.stringify(orderRequest()));
+    const utf8 = await send({
+      ...charset,
+      headers: { ...charset.headers, 'content-type': 'application/json; charset=utf-8' },
+    });
+    expect(utf8.status).toBe(202);
+  });
+
+  it('answers an invalid order with 400 naming the fields, never echoing a value', async () => {
+    const email = `not-an-address-${randomUUID()}`;
+    emails.push(email);
+    const res = await send(sign(JSON.stringify(orderRequest({ email, orderId: 'bad id!' }))));
+    expect(res.status).toBe(400);
+    const text = await res.text();
+    expect(JSON.parse(text)).toEqual({ error: 'Bad Request', invalid: ['orderId', 'email'] });
+    expect(text).not.toContain(email);
+    expect(text).not.toContain('bad id!');
+
+    const policy = await send(
+      sign(JSON.stringify(orderRequest({ policy: { linkTtl: 'forever', evil: true } }))),
+    );
+    expect(policy.status).toBe(400);
+    expect(await policy.json()).toEqual({ error: 'Bad Request', invalid: ['policy.linkTtl', 'policy'] });
+
+    for (const body of ['{"orderId":', '', 'null', '[]']) {
+      const broken = await send(sign(body));
+      expect(broken.status, body).toBe(400);
+    }
+  });
+
+  it("limits each caller's verified requests and each address, with Retry-After", async () => {
+    const app = await startApp(2);
+    const inject = (req: Signed, remoteAddress: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/v1/fulfillments',
+        headers: req.headers,
+        payload: req.body,
+        remoteAddress,
+      });
+    // Invalid orders (400) pass the signature check: they spend the caller's budget and start nothing.
+    const invalid = () => sign(JSON.stringify({ orderId: 'x' }));
+    expect((await inject(invalid(), '10.9.0.1')).statusCode).toBe(400);
+    expect((await inject(invalid(), '10.9.0.2')).statusCode).toBe(400);
+    const perCaller = await inject(invalid(), '10.9.0.3');
+    expect(perCaller.statusCode).toBe(429);
+    expect(Number(perCaller.headers['retry-after'])).toBeGreaterThan(0);
+    // Another caller has its own budget.
+    expect(
+      (await inject(sign('{}', { caller: 'partner', secret: OTHER_SECRET }), '10.9.0.4')).statusCode,
+    ).toBe(400);
+
+    // An address that only sends forgeries runs out too.
+    for (let i = 0; i < 2; i++)
+      expect((await inject(sign('{}', { caller: 'intruder' }), '10.9.1.1')).statusCode).toBe(401);
+    expect((await inject(sign('{}', { caller: 'intruder' }), '10.9.1.1')).statusCode).toBe(429);
+  });
+});
+
+describe('logs', () => {
+  // Runs last in this file.
+  it('contain no email address and no intake secret', () => {
+    expect(logLines.length).toBeGreaterThan(10);
+    const output = logLines.join('');
+    expect(output).toContain('intake: order started');
+    expect(emails.filter((e) => output.includes(e))).toEqual([]);
+    expect(output).not.toContain(SECRET);
+    expect(output).not.toContain(OTHER_SECRET);
+  });
+});

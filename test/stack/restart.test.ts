@@ -1,0 +1,173 @@
+/**
+ * Durability of the local stack across `stack.sh down` + `up --services`: Vault keys (raft storage, unsealed
+ * again by the script), PostgreSQL rows and Temporal workflows (SQLite file) all survive. Without this, a
+ * restart would silently lose every stored card (DESIGN 2: `-dev` mode forgets its keys).
+ *
+ * It stops the shared stack, so it only runs through vitest.restart.config.ts, never with the main suite.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseEnv } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { config, repoRoot } from '../../lib/config';
+import { connectVault } from '../../lib/vault';
+import { releaseSignal, waitForRelease } from '../workflows/trivial';
+
+// The stack script gets the environment the test started with, not the stack.env that config() loads.
+const baseEnv = { ...process.env };
+const stackScript = path.join(repoRoot, 'scripts', 'stack.sh');
+
+/**
+ * Runs the stack script without blocking the event loop: with spawnSync, keep-alive sockets that the stopped
+ * servers closed stay in Node's agent pool unnoticed, and the first request after the restart hangs up.
+ */
+function stack(...args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    spawn('bash', [stackScript, ...args], { cwd: repoRoot, env: baseEnv, stdio: 'inherit' })
+      .once('error', reject)
+      .once('exit', (code) => resolve(code ?? 1));
+  });
+}
+
+/** Brings the whole stack back as `npm test` found it (services and the worker/API processes). */
+async function stackUp(): Promise<void> {
+  const code = await stack('up');
+  if (code !== 0) throw new Error(`\`bash scripts/stack.sh up\` exited ${code}`);
+}
+
+/** Retries a read while a freshly started service finishes coming up; assertions stay outside. */
+async function whenReady<T>(fn: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > until) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+/** The stack's env file as it is now: the restart may have minted new AppRole secret ids. */
+function freshStackEnv(): NodeJS.ProcessEnv {
+  const file = process.env.STACK_ENV_FILE ?? path.join(repoRoot, '.data', 'stack.env');
+  return parseEnv(readFileSync(file, 'utf8')) as NodeJS.ProcessEnv;
+}
+
+async function withTemporal<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+  const connection = await Connection.connect({ address: config().TEMPORAL_ADDRESS });
+  try {
+    return await fn(new Client({ connection, namespace: config().TEMPORAL_NAMESPACE }));
+  } finally {
+    await connection.close();
+  }
+}
+
+async function withDb<T>(url: string, fn: (db: pg.Client) => Promise<T>): Promise<T> {
+  const db = new pg.Client({ connectionString: url });
+  await db.connect();
+  try {
+    return await fn(db);
+  } finally {
+    await db.end();
+  }
+}
+
+describe('a stack restart', () => {
+  let stackIsDown = false;
+  let openWorkflowId: string | undefined;
+
+  afterAll(async () => {
+    // Whatever failed, leave the stack up for everyone else, and no test workflow open on it.
+    if (stackIsDown) await stackUp();
+    if (openWorkflowId) {
+      const id = openWorkflowId;
+      await withTemporal((client) => client.workflow.getHandle(id).terminate('restart test cleanup')).catch(
+        () => {},
+      );
+    }
+  });
+
+  it('keeps Vault keys, database rows and open workflows', async () => {
+    const cfg = config();
+    const orderId = `test-restart-${randomUUID()}`;
+    const cardKey = `${cfg.VAULT_CARD_KEY_PREFIX}-${new Date().toISOString().slice(0, 7)}`;
+    const plaintext = `RESTART-${randomUUID()}`;
+
+    // Before: a card ciphertext (worker role), an audit row, and a workflow that stays open without a worker.
+    const worker = await connectVault('worker');
+    const [ciphertext] = await worker.transit.encryptBatch(cardKey, [{ plaintext, context: orderId }]);
+    worker.close();
+    const auditId = await withDb(cfg.DATABASE_URL, async (db) => {
+      const { rows } = await db.query<{ id: string }>(
+        "INSERT INTO audit_log (order_id, event, actor, count) VALUES ($1, 'test', 'restart.test', 1) RETURNING id",
+        [orderId],
+      );
+      return rows[0]!.id;
+    });
+    const taskQueue = `test-restart-${randomUUID()}`;
+    const workflowId = `test-restart-${randomUUID()}`;
+    const runId = await withTemporal(async (client) => {
+      const handle = await client.workflow.start(waitForRelease, { taskQueue, workflowId });
+      return handle.firstExecutionRunId;
+    });
+    openWorkflowId = workflowId;
+
+    stackIsDown = true;
+    expect(await stack('down')).toBe(0);
+    await stackUp();
+    stackIsDown = false;
+
+    // After: the same data, read back through fresh connections and the API's own identity.
+    const env = freshStackEnv();
+    const decrypted = await whenReady(async () => {
+      const api = await connectVault('api', { env });
+      try {
+        return await api.transit.decryptBatch(cardKey, [{ ciphertext: ciphertext!, context: orderId }]);
+      } finally {
+        api.close();
+      }
+    });
+    expect(decrypted).toEqual([plaintext]);
+
+    const audit = await whenReady(() =>
+      withDb(env.DATABASE_URL ?? cfg.DATABASE_URL, (db) =>
+        db.query('SELECT id, event, actor, count FROM audit_log WHERE order_id = $1', [orderId]),
+      ),
+    );
+    expect(audit.rows).toEqual([{ id: auditId, event: 'test', actor: 'restart.test', count: 1 }]);
+
+    const description = await whenReady(() =>
+      withTemporal((client) => client.workflow.getHandle(workflowId).describe()),
+    );
+    expect(description.runId).toBe(runId);
+    expect(description.status.name).toBe('RUNNING');
+
+    // And it still runs to completion once a worker picks it up.
+    const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
+    try {
+      const w = await Worker.create({
+        connection,
+        namespace: cfg.TEMPORAL_NAMESPACE,
+        taskQueue,
+        workflowsPath: require.resolve('../workflows/trivial.ts'),
+      });
+      const result = await w.runUntil(
+        withTemporal(async (client) => {
+          const handle = client.workflow.getHandle(workflowId);
+          await handle.signal(releaseSignal);
+          return handle.result();
+        }),
+      );
+      expect(result).toBe('released');
+      openWorkflowId = undefined;
+    } finally {
+      await connection.close();
+    }
+  });
+});

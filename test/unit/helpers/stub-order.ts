@@ -1,0 +1,182 @@
+/**
+ * The order workflow on Temporal's time-skipping test server with stubbed activities: each order id gets
+ * a script of provider answers, and every activity call is recorded, so a test reads as "the provider said
+ * this, the order did that". Nothing outside the test process is involved.
+ */
+import { randomUUID } from 'node:crypto';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { inject } from 'vitest';
+import {
+  type CollectResult,
+  type DeliverInput,
+  ORDER_WORKFLOW_TYPE,
+  type OrderActivities,
+  type OrderInput,
+  type OrderPolicy,
+  type OrderState,
+  type OrderWorkflow,
+  ProviderFailureType,
+  type ProviderStatus,
+  workflowIdFor,
+} from '../../../contracts/order';
+import { createTimeSkippingEnv } from '../../helpers/time-skipping';
+
+/** One provider answer: a status with how many cards are stored so far, or a failure the activity raises. */
+export type Answer =
+  | { status: ProviderStatus; stored: number; quantity?: number }
+  | { fail: keyof typeof ProviderFailureType; message?: string };
+
+export interface Call {
+  name: keyof OrderActivities;
+  input: Record<string, unknown>;
+}
+
+interface Script {
+  answers: Answer[];
+  calls: Call[];
+  /** Cards the provider has issued so far (what the real activity would have stored). */
+  stored: number;
+  delivered: number;
+  /** Holds deliver() until released, to act while a delivery is in flight. */
+  deliverGate?: Promise<void>;
+}
+
+/** The defaults of lib/config, as an order gets them when nobody overrides anything. */
+export const DEFAULT_POLICY: OrderPolicy = {
+  deliverPartial: false,
+  purgeOnRetrieval: false,
+  linkTtl: '24h',
+  retention: '30d',
+  deadline: '24h',
+  pollInitialInterval: '5s',
+  pollMaxInterval: '5m',
+};
+
+export async function startStubbedOrders() {
+  const env: TestWorkflowEnvironment = await createTimeSkippingEnv();
+  const scripts = new Map<string, Script>();
+  const record = (name: keyof OrderActivities, input: { orderId: string }) => {
+    const script = scripts.get(input.orderId);
+    if (!script) throw new Error(`no script for ${input.orderId}`);
+    script.calls.push({ name, input: { ...input } });
+    return script;
+  };
+
+  const activities: OrderActivities = {
+    async registerOrder(input) {
+      record('registerOrder', input);
+    },
+    async collect(input) {
+      const script = record('collect', input);
+      const answer = script.answers.length > 1 ? script.answers.shift()! : script.answers[0];
+      if (!answer) throw new Error('script has no answer');
+      if ('fail' in answer) {
+        throw ApplicationFailure.nonRetryable(answer.message ?? 'refused', ProviderFailureType[answer.fail]);
+      }
+      script.stored = Math.max(script.stored, answer.stored);
+      const quantity = answer.quantity ?? 3;
+      const result: CollectResult = {
+        status: answer.status,
+        quantity,
+        stored: answer.stored,
+        newlyStored: answer.stored - input.knownStored,
+      };
+      const final = ['FULFILLED', 'FAILED', 'CANCELLED'].includes(answer.status);
+      if (result.newlyStored <= 0 && !final) {
+        // As the real activity: nothing new, so Temporal's retry backoff does the waiting.
+        throw ApplicationFailure.create({
+          type: ProviderFailureType.notReady,
+          message: 'waiting for the provider',
+          nextRetryDelay: Math.min(
+            input.pollMaxMs,
+            input.pollInitialMs * 2 ** (Context.current().info.attempt - 1),
+          ),
+        });
+      }
+      return result;
+    },
+    async deliver(input: DeliverInput) {
+      const script = record('deliver', input);
+      await script.deliverGate;
+      const cardCount = input.kind === 'resend' ? script.stored : script.stored - script.delivered;
+      if (input.kind === 'batch') script.delivered += cardCount;
+      return { deliveryId: input.deliveryId, cardCount, expiresAt: Date.now() + input.linkTtlMs };
+    },
+    async notifyCustomer(input) {
+      record('notifyCustomer', input);
+    },
+    async finishOrder(input) {
+      record('finishOrder', input);
+    },
+    async expireDelivery(input) {
+      record('expireDelivery', input);
+      return 1;
+    },
+    async revokeLinks(input) {
+      record('revokeLinks', input);
+      return 1;
+    },
+    async recordRetention(input) {
+      record('recordRetention', input);
+    },
+    async purgeOrder(input) {
+      record('purgeOrder', input);
+      return { cardsDeleted: 3, tokensDeleted: 1, alreadyPurged: false };
+    },
+  };
+
+  const taskQueue = `stubbed-${randomUUID()}`;
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    workflowBundle: { codePath: inject('workflowBundlePath') },
+    activities,
+  });
+  const running = worker.run();
+
+  return {
+    env,
+    /** Starts an order whose provider gives these answers in turn (the last one again and again). */
+    async start(
+      answers: Answer[],
+      opts: { policy?: Partial<OrderPolicy>; carried?: OrderState; holdDelivery?: boolean } = {},
+    ) {
+      const orderId = `stub-${randomUUID().slice(0, 12)}`;
+      let release = () => {};
+      const script: Script = { answers: [...answers], calls: [], stored: 0, delivered: 0 };
+      if (opts.holdDelivery) script.deliverGate = new Promise<void>((r) => (release = r));
+      if (opts.carried)
+        Object.assign(script, { stored: opts.carried.stored, delivered: opts.carried.delivered });
+      scripts.set(orderId, script);
+      const input: OrderInput = {
+        orderId,
+        userId: 'user-1',
+        recipient: 'customer@example.test',
+        policy: { ...DEFAULT_POLICY, ...opts.policy },
+      };
+      const handle = await env.client.workflow.start<OrderWorkflow>(ORDER_WORKFLOW_TYPE, {
+        taskQueue,
+        workflowId: workflowIdFor(orderId),
+        args: opts.carried ? [input, opts.carried] : [input],
+      });
+      return {
+        orderId,
+        handle,
+        release: () => release(),
+        calls: script.calls,
+        /** The calls of one activity, in order. */
+        callsOf: (name: keyof OrderActivities) => script.calls.filter((c) => c.name === name),
+        names: () => script.calls.map((c) => c.name),
+      };
+    },
+    async stop() {
+      worker.shutdown();
+      await running;
+      await env.teardown();
+    },
+  };
+}

@@ -1,0 +1,348 @@
+/**
+ * Every branch of the order's life, on the time-skipping test server with stubbed activities and the
+ * real default timers (24 h link, 30-day retention, 24 h deadline, 5 s–5 min polling). The stubs record
+ * each activity call, so a test says what the provider answered and checks what the order did.
+ */
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  cancelSignal,
+  checkNowSignal,
+  extendRetentionSignal,
+  type OrderState,
+  type OrderStatusView,
+  purgeNowSignal,
+  resendLinkUpdate,
+  retrievedSignal,
+  statusQuery,
+} from '../../contracts/order';
+import { type Answer, startStubbedOrders } from './helpers/stub-order';
+
+let orders: Awaited<ReturnType<typeof startStubbedOrders>>;
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+beforeAll(async () => {
+  orders = await startStubbedOrders();
+});
+
+afterAll(async () => {
+  await orders?.stop();
+});
+
+const FULFILLED: Answer = { status: 'FULFILLED', stored: 3 };
+const PENDING: Answer = { status: 'PENDING', stored: 0 };
+
+/** Polls the status query (in real time; the test server skips time only while a result is awaited). */
+async function until(
+  handle: { query: (q: typeof statusQuery) => Promise<OrderStatusView> },
+  ok: (s: OrderStatusView) => boolean,
+): Promise<OrderStatusView> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const s = await handle.query(statusQuery);
+    if (ok(s)) return s;
+    if (Date.now() > deadline) throw new Error(`status never matched: ${JSON.stringify(s)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('collect and deliver', () => {
+  it('instant: one link, DELIVERED, the link expires after 24 h and the cards go 30 days after delivery', async () => {
+    const o = await orders.start([FULFILLED]);
+    const final = await o.handle.result();
+    expect(final).toMatchObject({
+      phase: 'purged',
+      outcome: 'DELIVERED',
+      deliveredCards: 3,
+      failureReason: null,
+    });
+    expect(o.names()).toEqual([
+      'registerOrder',
+      'collect',
+      'deliver',
+      'finishOrder',
+      'expireDelivery',
+      'purgeOrder',
+    ]);
+    expect(o.callsOf('deliver')[0]?.input).toMatchObject({
+      kind: 'batch',
+      linkTtlMs: DAY,
+      retentionMs: 30 * DAY,
+    });
+    expect(o.callsOf('purgeOrder')[0]?.input).toMatchObject({ reason: 'retention' });
+    const delivery = final.deliveries[0]!;
+    expect(delivery.expired).toBe(true);
+    // Purged at delivery + 30 days (the link was minted a moment before the workflow saw it sent).
+    const deliveredAt = Date.parse(delivery.expiresAt) - DAY;
+    expect(Math.abs(Date.parse(final.purgeAt!) - deliveredAt - 30 * DAY)).toBeLessThan(1_000);
+  });
+
+  it('partial fills with deliverPartial: a link per batch, the last at FULFILLED', async () => {
+    const o = await orders.start(
+      [{ status: 'PARTIALLY_FILLED', stored: 1 }, { status: 'PARTIALLY_FILLED', stored: 2 }, FULFILLED],
+      { policy: { deliverPartial: true } },
+    );
+    const final = await o.handle.result();
+    expect(final.outcome).toBe('DELIVERED');
+    expect(final.deliveries.map((d) => d.cardCount)).toEqual([1, 1, 1]);
+    expect(o.callsOf('expireDelivery')).toHaveLength(3);
+  });
+
+  it('partial fills without deliverPartial: one link for every card at FULFILLED', async () => {
+    const o = await orders.start([{ status: 'PARTIALLY_FILLED', stored: 1 }, FULFILLED]);
+    const final = await o.handle.result();
+    expect(final.outcome).toBe('DELIVERED');
+    expect(final.deliveries.map((d) => d.cardCount)).toEqual([3]);
+    expect(o.callsOf('collect').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('the deadline with cards stored: delivers them, PARTIALLY_DELIVERED, a deadline notice', async () => {
+    const o = await orders.start([{ status: 'PARTIALLY_FILLED', stored: 2 }]);
+    const final = await o.handle.result();
+    expect(final).toMatchObject({ outcome: 'PARTIALLY_DELIVERED', deliveredCards: 2, failureReason: null });
+    expect(o.callsOf('notifyCustomer')[0]?.input).toMatchObject({ kind: 'deadline', deliveredCards: 2 });
+    // The deadline is the policy's 24 h: polling backed off to 5 minutes, so roughly 288 polls, not a few.
+    expect(o.callsOf('collect').length).toBeGreaterThan(250);
+  });
+
+  it('the deadline with nothing stored: FAILED with a reason, a notice, no link, purged at once', async () => {
+    const o = await orders.start([PENDING]);
+    const final = await o.handle.result();
+    expect(final).toMatchObject({ outcome: 'FAILED', storedCards: 0, deliveredCards: 0 });
+    expect(final.failureReason).toMatch(/deadline/);
+    expect(o.callsOf('deliver')).toHaveLength(0);
+    expect(o.callsOf('notifyCustomer')[0]?.input).toMatchObject({ kind: 'deadline' });
+    expect(o.callsOf('purgeOrder')[0]?.input).toMatchObject({ reason: 'retention' });
+    expect(Date.parse(final.purgeAt!) - Date.parse(final.deadlineAt)).toBeLessThan(HOUR);
+  });
+
+  for (const [status, notice] of [
+    ['FAILED', 'failed'],
+    ['CANCELLED', 'cancelled'],
+  ] as const) {
+    it(`provider ${status} after a partial fill: the issued cards are delivered, with a ${notice} notice`, async () => {
+      const o = await orders.start([
+        { status: 'PARTIALLY_FILLED', stored: 1 },
+        { status, stored: 1 },
+      ]);
+      const final = await o.handle.result();
+      expect(final).toMatchObject({ outcome: 'PARTIALLY_DELIVERED', deliveredCards: 1 });
+      expect(final.failureReason).toBe(`the provider reported the order as ${status}`);
+      expect(o.callsOf('notifyCustomer')[0]?.input).toMatchObject({ kind: notice, deliveredCards: 1 });
+    });
+  }
+
+  it('provider FAILED with nothing issued: FAILED, no link', async () => {
+    const o = await orders.start([{ status: 'FAILED', stored: 0 }]);
+    const final = await o.handle.result();
+    expect(final.outcome).toBe('FAILED');
+    expect(o.callsOf('deliver')).toHaveLength(0);
+    expect(o.callsOf('finishOrder')[0]?.input).toMatchObject({ outcome: 'FAILED', deliveredCards: 0 });
+  });
+
+  for (const fail of ['notFound', 'auth', 'contract'] as const) {
+    it(`a non-retryable provider error (${fail}) ends the order as FAILED at once`, async () => {
+      const o = await orders.start([{ fail, message: `provider said ${fail}` }]);
+      const final = await o.handle.result();
+      expect(final.outcome).toBe('FAILED');
+      expect(final.failureReason).toMatch(new RegExp(`^Provider\\w+: provider said ${fail}$`));
+      expect(o.callsOf('collect')).toHaveLength(1);
+      expect(o.callsOf('notifyCustomer')[0]?.input).toMatchObject({ kind: 'failed' });
+    });
+  }
+
+  it('FULFILLED short of the quantity: delivers what came, PARTIALLY_DELIVERED with a reason', async () => {
+    const o = await orders.start([{ status: 'FULFILLED', stored: 2, quantity: 3 }]);
+    const final = await o.handle.result();
+    expect(final).toMatchObject({ outcome: 'PARTIALLY_DELIVERED', deliveredCards: 2 });
+    expect(final.failureReason).toBe('the provider fulfilled 2 of 3 cards');
+  });
+});
+
+describe("the operator's stop", () => {
+  it('cancel while collecting: no link, the customer told, CANCELLED, purged', async () => {
+    const o = await orders.start([PENDING]);
+    await until(o.handle, (s) => s.phase === 'collecting');
+    await o.handle.signal(cancelSignal, { reason: 'customer asked' });
+    const final = await o.handle.result();
+    expect(final).toMatchObject({ outcome: 'CANCELLED', phase: 'purged', failureReason: 'customer asked' });
+    expect(o.callsOf('deliver')).toHaveLength(0);
+    expect(o.names().slice(-4)).toEqual(['revokeLinks', 'notifyCustomer', 'finishOrder', 'purgeOrder']);
+    expect(o.callsOf('purgeOrder')[0]?.input).toMatchObject({ reason: 'cancelled' });
+  });
+
+  it('cancel while a delivery is in flight: the delivery ends, then the link is revoked and the cards purged', async () => {
+    const o = await orders.start([FULFILLED], { holdDelivery: true });
+    await until(o.handle, (s) => s.phase === 'delivering');
+    await o.handle.signal(cancelSignal);
+    o.release();
+    const final = await o.handle.result();
+    expect(final.outcome).toBe('DELIVERED');
+    const names = o.names();
+    expect(names.indexOf('revokeLinks')).toBeGreaterThan(names.indexOf('deliver'));
+    expect(o.callsOf('purgeOrder')[0]?.input).toMatchObject({ reason: 'cancelled' });
+  });
+
+  it('cancel after delivery: the live link is revoked and the cards purged, the outcome stays', async () => {
+    const o = await orders.start([FULFILLED]);
+    await until(o.handle, (s) => s.phase === 'delivered');
+    await o.handle.signal(cancelSignal);
+    const final = await o.handle.result();
+    expect(final).toMatchObject({ outcome: 'DELIVERED', phase: 'purged' });
+    expect(o.callsOf('revokeLinks')[0]?.input).toMatchObject({ reason: 'cancelled' });
+    expect(o.callsOf('purgeOrder')[0]?.input).toMatchObject({ reason: 'cancelled' });
+    expect(o.callsOf('notifyCustomer')).toHaveLength(0);
+  });
+
+  it('cancelling the workflow itself while collecting ends the order like the cancel signal', async () => {
+    const o = await orders.start([PENDING]);
+    await until(o.handle, (s) => s.phase === 'collecting');
+    await o.handle.cancel();
+    const final = await o.handle.result();
+    expect(final).toMatchObject({ outcome: 'CANCELLED', failureReason: 'workflow cancellation requested' });
+    expect(o.callsOf('purgeOrder')[0]?.input).toMatchObject({ reason: 'cancelled' });
+  });
+
+  it('cancelling the workflow itself after delivery revokes and purges', async () => {
+    const o = await orders.start([FULFILLED]);
+    await until(o.handle, (s) => s.phase === 'delivered');
+    await o.handle.cancel();
+    const final = await o.handle.result();
+    expect(final.phase).toBe('purged');
+    expect(o.callsOf('revokeLinks')).toHaveLength(1);
+    expect(o.callsOf('purgeOrder')[0]?.input).toMatchObject({ reason: 'cancelled' });
+  });
+
+  it('purgeNow after delivery purges at once, keeping the outcome', async () => {
+    const o = await orders.start([FULFILLED]);
+    await until(o.handle, (s) => s.phase === 'delivered');
+    await o.handle.signal(purgeNowSignal);
+    const final = await o.handle.result();
+    expect(final).toMatchObject({ outcome: 'DELIVERED', phase: 'purged' });
+    expect(o.callsOf('purgeOrder')[0]?.input).toMatchObject({ reason: 'operator' });
+    expect(o.callsOf('revokeLinks')).toHaveLength(0);
+  });
+
+  it('purgeNow while collecting ends the order as cancelled', async () => {
+    const o = await orders.start([PENDING]);
+    await until(o.handle, (s) => s.phase === 'collecting');
+    await o.handle.signal(purgeNowSignal);
+    const final = await o.handle.result();
+    expect(final).toMatchObject({ outcome: 'CANCELLED', failureReason: 'purge requested by an operator' });
+  });
+
+  it('checkNow polls at once instead of waiting out the backoff', async () => {
+    const o = await orders.start([PENDING], { policy: { pollInitialInterval: '1h', pollMaxInterval: '1h' } });
+    await until(o.handle, () => o.callsOf('collect').length === 1);
+    await o.handle.signal(checkNowSignal);
+    await until(o.handle, () => o.callsOf('collect').length === 2);
+    await o.handle.signal(cancelSignal);
+    await o.handle.result();
+  });
+});
+
+describe('aftercare', () => {
+  it('resendLink revokes the live link and sends a new one for every card', async () => {
+    const o = await orders.start([FULFILLED]);
+    await until(o.handle, (s) => s.phase === 'delivered');
+    const resent = await o.handle.executeUpdate(resendLinkUpdate);
+    expect(resent.cardCount).toBe(3);
+    expect(o.callsOf('revokeLinks')[0]?.input).toMatchObject({ reason: 'resend' });
+    expect(o.callsOf('deliver').map((c) => c.input.kind)).toEqual(['batch', 'resend']);
+    const s = await o.handle.query(statusQuery);
+    expect(s.deliveries.map((d) => d.superseded)).toEqual([true, false]);
+    expect(s.deliveredCards).toBe(3);
+    await o.handle.signal(purgeNowSignal);
+    await o.handle.result();
+  });
+
+  it("resendLink's validator refuses an order with no stored card, and nothing is called", async () => {
+    const o = await orders.start([PENDING]);
+    await until(o.handle, (s) => s.phase === 'collecting');
+    await expect(o.handle.executeUpdate(resendLinkUpdate)).rejects.toThrow(WorkflowUpdateFailedError);
+    expect(o.callsOf('revokeLinks')).toHaveLength(0);
+    expect(o.callsOf('deliver')).toHaveLength(0);
+    await o.handle.signal(cancelSignal);
+    await o.handle.result();
+  });
+
+  it('extendRetention with a bad value is ignored and the order goes on', async () => {
+    const o = await orders.start([FULFILLED]);
+    await until(o.handle, (s) => s.phase === 'delivered');
+    const before = (await o.handle.query(statusQuery)).purgeAt;
+    await o.handle.signal(extendRetentionSignal, { by: 'forever' });
+    await o.handle.signal(extendRetentionSignal, { by: '-5d' });
+    const after = await o.handle.query(statusQuery);
+    expect(after.purgeAt).toBe(before);
+    expect(o.callsOf('recordRetention')).toHaveLength(0);
+    const final = await o.handle.result();
+    expect(o.callsOf('purgeOrder')[0]?.input).toMatchObject({ reason: 'retention' });
+    expect(final.purgeAt).toBe(before);
+  });
+
+  it('extendRetention moves the purge out and records it', async () => {
+    const o = await orders.start([FULFILLED]);
+    await until(o.handle, (s) => s.phase === 'delivered');
+    const before = Date.parse((await o.handle.query(statusQuery)).purgeAt!);
+    await o.handle.signal(extendRetentionSignal, { by: '10d' });
+    const final = await o.handle.result();
+    expect(Date.parse(final.purgeAt!) - before).toBe(10 * DAY);
+    expect(o.callsOf('recordRetention')[0]?.input).toMatchObject({ byMs: 10 * DAY, by: '10d' });
+  });
+
+  it('purgeOnRetrieval with several links purges only once every standing link was used', async () => {
+    const o = await orders.start([{ status: 'PARTIALLY_FILLED', stored: 1 }, FULFILLED], {
+      policy: { deliverPartial: true, purgeOnRetrieval: true },
+    });
+    const s = await until(o.handle, (v) => v.phase === 'delivered');
+    expect(s.deliveries).toHaveLength(2);
+    await o.handle.signal(retrievedSignal, { deliveryId: s.deliveries[0]!.id });
+    expect((await o.handle.query(statusQuery)).phase).toBe('delivered');
+    expect(o.callsOf('purgeOrder')).toHaveLength(0);
+    await o.handle.signal(retrievedSignal, { deliveryId: s.deliveries[1]!.id });
+    await o.handle.result();
+    expect(o.callsOf('purgeOrder')[0]?.input).toMatchObject({ reason: 'retrieved' });
+  });
+
+  it('a run carried over by continue-as-new keeps its state: no second registration, timers re-armed', async () => {
+    // The test server's clock, which earlier tests skipped days ahead.
+    const now = await orders.env.currentTimeMs();
+    const carried: OrderState = {
+      phase: 'collecting',
+      providerStatus: 'PARTIALLY_FILLED',
+      quantity: 3,
+      stored: 1,
+      delivered: 1,
+      deliveries: [
+        {
+          id: 'x#1',
+          cardCount: 1,
+          expiresAt: now + HOUR,
+          expired: false,
+          superseded: false,
+          retrieved: false,
+        },
+      ],
+      nextDeliverySeq: 2,
+      startedAt: now - HOUR,
+      deadlineAt: now + 23 * HOUR,
+      deliveredAt: now - HOUR,
+      purgeAt: null,
+      retentionExtraMs: 0,
+      outcome: null,
+      failureReason: null,
+      polls: 40,
+    };
+    const o = await orders.start([FULFILLED], { carried, policy: { deliverPartial: true } });
+    const final = await o.handle.result();
+    expect(o.callsOf('registerOrder')).toHaveLength(0);
+    expect(o.callsOf('collect')[0]?.input).toMatchObject({ knownStored: 1, knownStatus: 'PARTIALLY_FILLED' });
+    expect(final.deliveries.map((d) => [d.id.split('#')[1], d.cardCount])).toEqual([
+      ['1', 1],
+      ['2', 2],
+    ]);
+    expect(o.callsOf('expireDelivery').map((c) => c.input.deliveryId)).toContain('x#1');
+    expect(final).toMatchObject({ outcome: 'DELIVERED', deliveredCards: 3 });
+  });
+});

@@ -1,0 +1,163 @@
+/**
+ * What the order workflow remembers and the arithmetic over it: deliveries, retention, the outcome, and the
+ * `status` view. Pure functions of the state and the workflow's clock, so the story in `order.ts` reads
+ * as steps and these rules can be tested on their own.
+ */
+import type { Duration } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time';
+import type {
+  CollectResult,
+  DeliverResult,
+  DeliveryKind,
+  DeliveryRecord,
+  OrderOutcome,
+  OrderPolicy,
+  OrderState,
+  OrderStatusView,
+} from '../contracts/order';
+
+export function newState(policy: OrderPolicy, now: number): OrderState {
+  return {
+    phase: 'collecting',
+    providerStatus: null,
+    quantity: null,
+    stored: 0,
+    delivered: 0,
+    deliveries: [],
+    nextDeliverySeq: 1,
+    startedAt: now,
+    deadlineAt: now + msToNumber(policy.deadline as Duration),
+    deliveredAt: null,
+    purgeAt: null,
+    retentionExtraMs: 0,
+    outcome: null,
+    failureReason: null,
+    polls: 0,
+  };
+}
+
+/** What the provider reported, as far as the workflow keeps it. */
+export function recordCollect(state: OrderState, result: CollectResult): void {
+  state.providerStatus = result.status;
+  state.quantity = result.quantity;
+  state.stored = result.stored;
+}
+
+/** Stored cards that no batch link covers yet. */
+export function hasUndelivered(state: OrderState): boolean {
+  return state.stored > state.delivered;
+}
+
+/** Deterministic per order and sequence, so a retried deliver activity finds its own row. */
+export function nextDeliveryId(state: OrderState, orderId: string): string {
+  return `${orderId}#${state.nextDeliverySeq++}`;
+}
+
+/** Records a sent link; null when the delivery had no card to send (nothing to expire, nothing kept). */
+export function recordDelivery(
+  state: OrderState,
+  kind: DeliveryKind,
+  result: DeliverResult,
+  now: number,
+): DeliveryRecord | null {
+  if (result.cardCount === 0) return null;
+  const record: DeliveryRecord = {
+    id: result.deliveryId,
+    cardCount: result.cardCount,
+    expiresAt: result.expiresAt,
+    expired: false,
+    superseded: false,
+    retrieved: false,
+  };
+  state.deliveries.push(record);
+  if (kind === 'batch') state.delivered += result.cardCount;
+  state.deliveredAt ??= now;
+  return record;
+}
+
+/** A resend revokes every earlier link: none of them counts as standing any more. */
+export function supersedeDeliveries(state: OrderState): void {
+  for (const d of state.deliveries) d.superseded = true;
+}
+
+export function markRetrieved(state: OrderState, deliveryId: string): void {
+  const delivery = state.deliveries.find((d) => d.id === deliveryId);
+  if (delivery) delivery.retrieved = true;
+}
+
+/** Links that still stand: neither expired nor replaced, so their expiry timers must run. */
+export function standingDeliveries(state: OrderState): DeliveryRecord[] {
+  return state.deliveries.filter((d) => !d.expired && !d.superseded);
+}
+
+/** purgeOnRetrieval waits until every link still standing was used, not just one of them. */
+export function allRetrieved(state: OrderState): boolean {
+  const live = state.deliveries.filter((d) => !d.superseded);
+  return live.length > 0 && live.every((d) => d.retrieved);
+}
+
+/** The order's outcome once collecting ended: what was delivered decides, unless nothing was. */
+export function outcomeOf(state: OrderState, withoutCards: OrderOutcome): OrderOutcome {
+  if (state.delivered === 0) return withoutCards;
+  const complete = state.quantity !== null && state.delivered >= state.quantity;
+  return complete ? 'DELIVERED' : 'PARTIALLY_DELIVERED';
+}
+
+/** The phase an order rests in after its outcome, until its cards are purged. */
+export function concludedPhase(state: OrderState): OrderState['phase'] {
+  if (state.delivered > 0) return 'delivered';
+  return state.outcome === 'CANCELLED' ? 'cancelled' : 'failed';
+}
+
+/** Retention in ms for a delivery made now: the policy's, plus every extension so far. */
+export function retentionMs(state: OrderState, policy: OrderPolicy): number {
+  return msToNumber(policy.retention as Duration) + state.retentionExtraMs;
+}
+
+/**
+ * When the cards go: retention after the first delivery, or at once when nothing was ever stored. Set
+ * once, when aftercare begins; extensions move it later.
+ */
+export function settlePurgeTime(state: OrderState, policy: OrderPolicy, now: number): number {
+  state.purgeAt ??= (state.deliveredAt ?? now) + (state.stored > 0 ? retentionMs(state, policy) : 0);
+  return state.purgeAt;
+}
+
+export function extendRetention(state: OrderState, byMs: number): void {
+  state.retentionExtraMs += byMs;
+  if (state.purgeAt !== null) state.purgeAt += byMs;
+}
+
+/** A duration in Temporal notation, in ms, or null when it is not a positive one. */
+export function positiveDuration(value: unknown): number | null {
+  try {
+    const ms = typeof value === 'string' ? msToNumber(value as Duration) : Number.NaN;
+    return Number.isFinite(ms) && ms > 0 ? ms : null;
+  } catch {
+    return null;
+  }
+}
+
+export function view(orderId: string, s: OrderState): OrderStatusView {
+  const iso = (t: number) => new Date(t).toISOString();
+  return {
+    orderId,
+    phase: s.phase,
+    providerStatus: s.providerStatus,
+    quantity: s.quantity,
+    storedCards: s.stored,
+    deliveredCards: s.delivered,
+    deliveries: s.deliveries.map((d) => ({
+      id: d.id,
+      cardCount: d.cardCount,
+      expiresAt: iso(d.expiresAt),
+      expired: d.expired,
+      superseded: d.superseded,
+      retrieved: d.retrieved,
+    })),
+    deadlineAt: iso(s.deadlineAt),
+    purgeAt: s.purgeAt === null ? null : iso(s.purgeAt),
+    outcome: s.outcome,
+    failureReason: s.failureReason,
+  };
+}
