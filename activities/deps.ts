@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Mailer } from '../domain/mail/mailer';
 import type { ProviderClient } from '../domain/provider';
+import type { WebhookEndpoints } from '../domain/webhooks';
 import type { Db } from '../lib/db';
 import type { Transit } from '../lib/vault';
 
@@ -15,4 +16,6 @@ export interface ActivityDeps {
   cardKeyPrefix: string;
   indexKey: string;
   indexKeyVersion: number;
+  /** Each intake caller's webhook endpoint (WEBHOOK_ENDPOINTS); a caller without one gets no events. */
+  webhookEndpoints: WebhookEndpoints;
 }

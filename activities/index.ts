@@ -3,6 +3,7 @@ import { collectActivity } from './collect';
 import { deliverActivity } from './deliver';
 import type { ActivityDeps } from './deps';
 import { lifecycleActivities } from './lifecycle';
+import { webhookActivities } from './webhooks';
 
 export type { ActivityDeps } from './deps';
 
@@ -12,5 +13,6 @@ export function createActivities(deps: ActivityDeps): OrderActivities {
     collect: collectActivity(deps),
     deliver: deliverActivity(deps),
     ...lifecycleActivities(deps),
+    ...webhookActivities(deps),
   };
 }

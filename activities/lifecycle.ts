@@ -15,7 +15,9 @@ import { withTransaction } from '../lib/db';
 import type { ActivityDeps } from './deps';
 
 /** The order's bookkeeping: its row, its outcome, its links' expiry and revocation, its purge. */
-export function lifecycleActivities(deps: ActivityDeps): Omit<OrderActivities, 'collect' | 'deliver'> {
+export function lifecycleActivities(
+  deps: ActivityDeps,
+): Omit<OrderActivities, 'collect' | 'deliver' | 'sendWebhook' | 'webhookUndeliverable'> {
   const { db, log } = deps;
   return {
     async registerOrder(input: RegisterOrderInput): Promise<void> {
@@ -23,8 +25,8 @@ export function lifecycleActivities(deps: ActivityDeps): Omit<OrderActivities, '
         const { rowCount } = await tx.query(
           // purge_after starts as a backstop (deadline + retention) for the sweep, should the workflow be
           // lost before delivering; the first delivery replaces it with delivery time + retention.
-          `INSERT INTO orders (order_id, user_id, workflow_id, policy, purge_after)
-           VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5::double precision / 1000))
+          `INSERT INTO orders (order_id, user_id, workflow_id, policy, caller, purge_after)
+           VALUES ($1, $2, $3, $4, $6, now() + make_interval(secs => $5::double precision / 1000))
            ON CONFLICT (order_id) DO NOTHING`,
           [
             input.orderId,
@@ -32,6 +34,7 @@ export function lifecycleActivities(deps: ActivityDeps): Omit<OrderActivities, '
             input.workflowId,
             JSON.stringify(input.policy),
             durationMs(input.policy.deadline) + durationMs(input.policy.retention),
+            input.caller,
           ],
         );
         if (rowCount) {

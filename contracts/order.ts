@@ -63,6 +63,8 @@ export interface OrderPolicy {
   deadline: string;
   pollInitialInterval: string;
   pollMaxInterval: string;
+  /** How long a webhook event is retried before it is marked undeliverable. */
+  webhookMaxAge: string;
 }
 
 export interface OrderInput {
@@ -71,6 +73,8 @@ export interface OrderInput {
   /** PII: only ever inside codec-encrypted payloads. */
   recipient: string;
   policy: OrderPolicy;
+  /** The intake caller that started the order; it alone hears of it (webhooks). None from the CLI. */
+  caller?: string;
 }
 
 export type OrderPhase = 'collecting' | 'delivering' | 'delivered' | 'purged' | 'failed' | 'cancelled';
@@ -109,6 +113,19 @@ export interface OrderState {
   outcome: OrderOutcome | null;
   failureReason: string | null;
   polls: number;
+  webhooks: WebhookState;
+}
+
+/** The order's events for its caller: sent one at a time, in sequence, by a loop beside the story. */
+export interface WebhookState {
+  nextSequence: number;
+  /** Emitted and not yet acknowledged, oldest first; the head is the one being sent. */
+  outbox: WebhookEvent[];
+  delivered: number;
+  /** Events given up on after the order's webhookMaxAge. */
+  undeliverable: string[];
+  /** Why sending stopped for this order: the endpoint answered 410, or the caller has none. */
+  stopped: 'gone' | 'no-endpoint' | null;
 }
 
 /** What the `status` query returns: no secret, no PII. */
@@ -131,10 +148,63 @@ export interface OrderStatusView {
   purgeAt: string | null;
   outcome: OrderOutcome | null;
   failureReason: string | null;
+  webhooks: {
+    lastSequence: number;
+    pending: number;
+    delivered: number;
+    undeliverable: string[];
+    stopped: WebhookState['stopped'];
+  };
 }
 
 /** The workflow's signature, for clients that start it by type name (they never import its code). */
 export type OrderWorkflow = (input: OrderInput, carried?: OrderState) => Promise<OrderStatusView>;
+
+// ---------------------------------------------------------------- events for the upstream caller (DESIGN 7)
+
+export const WEBHOOK_EVENT_TYPES = [
+  'order.accepted',
+  'order.delivered',
+  'order.partially_delivered',
+  'order.failed',
+  'order.cancelled',
+  'link.sent',
+  'link.retrieved',
+  'link.expired',
+  'link.revoked',
+  'order.purged',
+] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+/**
+ * One event as the caller's endpoint receives it (the JSON body). Ids, counts and reasons only: never a
+ * card, a token, a link or an email address. `id` is stable across retries and replays; `sequence`
+ * counts up per order from 1. The JSON schema is `contracts/webhook-event.schema.json`.
+ */
+export interface WebhookEvent {
+  id: string;
+  type: WebhookEventType;
+  orderId: string;
+  sequence: number;
+  /** ISO 8601, when it happened (workflow time). */
+  occurredAt: string;
+  data: WebhookEventData;
+}
+
+export interface WebhookEventData {
+  deliveryId?: string;
+  cardCount?: number;
+  deliveredCards?: number;
+  quantity?: number | null;
+  /** ISO 8601. */
+  expiresAt?: string;
+  kind?: DeliveryKind;
+  outcome?: OrderOutcome;
+  reason?: string | null;
+  count?: number;
+}
+
+export type WebhookSendOutcome = 'delivered' | 'gone' | 'no-endpoint';
 
 // ---------------------------------------------------------------- what operators and other systems send
 
@@ -171,6 +241,7 @@ export interface RegisterOrderInput {
   userId: string;
   workflowId: string;
   policy: OrderPolicy;
+  caller: string | null;
 }
 
 export interface CollectInput {
@@ -260,4 +331,8 @@ export interface OrderActivities {
   revokeLinks(input: { orderId: string; reason: string }): Promise<number>;
   recordRetention(input: RecordRetentionInput): Promise<void>;
   purgeOrder(input: PurgeInput): Promise<PurgeResult>;
+  /** POSTs one event to the caller's endpoint; throws (retryably) on anything but 2xx and 410. */
+  sendWebhook(input: { caller: string; event: WebhookEvent }): Promise<WebhookSendOutcome>;
+  /** Marks an event undeliverable after its maximum age: audit row and delivery state. */
+  webhookUndeliverable(input: { caller: string; event: WebhookEvent }): Promise<void>;
 }

@@ -47,6 +47,7 @@ export const orderRequestSchema = z.object({
       deadline: within('1s', '30d'),
       pollInitialInterval: within('100ms', '1h'),
       pollMaxInterval: within('100ms', '1h'),
+      webhookMaxAge: within('1s', '7d'),
     })
     .partial()
     .strict()
@@ -68,17 +69,22 @@ export function defaultPolicy(cfg: Config): OrderPolicy {
     deadline: cfg.ORDER_DEADLINE,
     pollInitialInterval: cfg.POLL_INITIAL_INTERVAL,
     pollMaxInterval: cfg.POLL_MAX_INTERVAL,
+    webhookMaxAge: cfg.WEBHOOK_MAX_AGE,
   };
 }
 
-/** Validates a request; the error names the bad fields and never echoes the email. */
-export function buildOrderInput(request: unknown, defaults: OrderPolicy): OrderInput {
+/**
+ * Validates a request; the error names the bad fields and never echoes the email. `caller`: the intake
+ * caller it came from, which alone will hear of the order.
+ */
+export function buildOrderInput(request: unknown, defaults: OrderPolicy, caller?: string): OrderInput {
   const parsed = orderRequestSchema.safeParse(request);
   if (!parsed.success) {
     throw new OrderValidationError(`invalid order: ${describeIssues(parsed.error).join('; ')}`);
   }
   const { orderId, userId, email, policy } = parsed.data;
-  return { orderId, userId, recipient: email, policy: { ...defaults, ...policy } };
+  const input: OrderInput = { orderId, userId, recipient: email, policy: { ...defaults, ...policy } };
+  return caller ? { ...input, caller } : input;
 }
 
 export interface StartedOrder {

@@ -16,7 +16,10 @@ export type AuditEvent =
   | 'CANCELLED'
   | 'RETENTION_EXTENDED'
   | 'KEY_DESTROYED'
-  | 'SWEEP';
+  | 'SWEEP'
+  | 'WEBHOOK_GONE'
+  | 'WEBHOOK_UNDELIVERABLE'
+  | 'WEBHOOK_REPLAYED';
 
 export interface AuditEntry {
   orderId?: string | null;

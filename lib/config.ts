@@ -133,6 +133,31 @@ const envSchema = z.object({
     )
     .optional(),
   INTAKE_WINDOW: durationSchema.default('5m'),
+
+  // Webhooks to intake callers (DESIGN 7): JSON {"caller": {"url": "https://…", "secret": "32+ chars"}}.
+  WEBHOOK_ENDPOINTS: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        // JSON.parse's message quotes the text, which holds secrets.
+        ctx.addIssue({
+          code: 'custom',
+          message: 'expected JSON such as {"caller": {"url": "https://…", "secret": "…"}}',
+        });
+        return z.NEVER;
+      }
+    })
+    .pipe(
+      z.record(
+        z.string().regex(/^[a-z0-9_-]+$/, 'caller names: lowercase letters, digits, "_" or "-"'),
+        z.object({ url, secret: z.string().min(32, 'secrets must be at least 32 characters') }).strict(),
+      ),
+    )
+    .transform((spec) => new Map(Object.entries(spec)))
+    .optional(),
+  WEBHOOK_MAX_AGE: durationSchema.default('24h'),
   INTAKE_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(120),
 
   RETENTION_SWEEP_INTERVAL: durationSchema.default('1h'),

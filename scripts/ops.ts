@@ -1,26 +1,39 @@
 // npm run ops -- purge --order-id <id>                  purge one order's cards now
 //        npm run ops -- extend-retention --order-id <id> --by 30d   keep one order's cards longer
 //        npm run ops -- cancel --order-id <id> [--reason "..."]      stop an order, revoke its links, purge
+//        npm run ops -- webhooks --order-id <id> [--replay <event id>]  list its events, re-send one
 import { parseArgs } from 'node:util';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { cancelSignal, extendRetentionSignal, purgeNowSignal, workflowIdFor } from '../contracts/order';
+import {
+  cancelSignal,
+  extendRetentionSignal,
+  purgeNowSignal,
+  statusQuery,
+  workflowIdFor,
+} from '../contracts/order';
 import { purgeOrder } from '../domain/cards';
 import { orderIdSchema } from '../domain/orders';
 import { config, durationSchema } from '../lib/config';
 import { createPool } from '../lib/db';
 import { connectClient } from '../lib/temporal';
+import { formatWebhookEvents, listWebhookEvents, replayWebhookEvent } from './webhooks';
 
 const USAGE =
-  'usage: npm run ops -- purge|extend-retention|cancel --order-id <id> [--by 30d] [--reason text]';
+  'usage: npm run ops -- purge|extend-retention|cancel|webhooks --order-id <id> [--by 30d] [--reason text] [--replay <event id>]';
 
 async function main() {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
-    options: { 'order-id': { type: 'string' }, by: { type: 'string' }, reason: { type: 'string' } },
+    options: {
+      'order-id': { type: 'string' },
+      by: { type: 'string' },
+      reason: { type: 'string' },
+      replay: { type: 'string' },
+    },
   });
   const [command] = positionals;
   const orderId = orderIdSchema.parse(values['order-id']);
-  config();
+  const cfg = config();
   const client = await connectClient({ component: 'api' });
   const handle = client.workflow.getHandle(workflowIdFor(orderId));
   const running = await handle.describe().then(
@@ -51,6 +64,24 @@ async function main() {
       if (!running) throw new Error('the order has no running workflow');
       await handle.signal(cancelSignal, { reason: values.reason ?? 'cancelled by operator' });
       console.log(`Cancel sent to ${handle.workflowId}.`);
+    } else if (command === 'webhooks') {
+      const db = createPool();
+      try {
+        if (values.replay) {
+          const endpoints = cfg.WEBHOOK_ENDPOINTS ?? new Map();
+          const status = await replayWebhookEvent(db, endpoints, orderId, values.replay, 'operator');
+          console.log(`Re-sent ${values.replay}: the endpoint answered HTTP ${status}.`);
+        }
+        console.log(formatWebhookEvents(await listWebhookEvents(db, orderId)));
+        if (running) {
+          const { webhooks } = await handle.query(statusQuery);
+          console.log(
+            `  queued in the running workflow: ${webhooks.pending}; last sequence ${webhooks.lastSequence}`,
+          );
+        }
+      } finally {
+        await db.end();
+      }
     } else {
       console.log(USAGE);
       process.exitCode = 2;

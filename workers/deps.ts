@@ -38,6 +38,7 @@ export async function fulfillmentDeps(cfg: Config): Promise<ActivityDeps & Closa
     cardKeyPrefix: cfg.VAULT_CARD_KEY_PREFIX,
     indexKey: cfg.VAULT_INDEX_KEY,
     indexKeyVersion: cfg.VAULT_INDEX_KEY_VERSION,
+    webhookEndpoints: cfg.WEBHOOK_ENDPOINTS ?? new Map(),
     async close() {
       vault.close();
       mailer.close();

@@ -14,6 +14,9 @@ import type {
   OrderPolicy,
   OrderState,
   OrderStatusView,
+  WebhookEventData,
+  WebhookEventType,
+  WebhookState,
 } from '../contracts/order';
 
 export function newState(policy: OrderPolicy, now: number): OrderState {
@@ -33,7 +36,44 @@ export function newState(policy: OrderPolicy, now: number): OrderState {
     outcome: null,
     failureReason: null,
     polls: 0,
+    webhooks: newWebhookState(),
   };
+}
+
+export function newWebhookState(): WebhookState {
+  return { nextSequence: 1, outbox: [], delivered: 0, undeliverable: [], stopped: null };
+}
+
+/**
+ * Queues an event for the order's caller, numbered in sequence; nothing when the order has no caller or
+ * its endpoint stopped taking events.
+ */
+export function emitEvent(
+  state: OrderState,
+  event: { id: string; orderId: string; type: WebhookEventType; data: WebhookEventData; now: number },
+  caller: string | undefined,
+): void {
+  const hooks = state.webhooks;
+  if (!caller || hooks.stopped) return;
+  hooks.outbox.push({
+    id: event.id,
+    type: event.type,
+    orderId: event.orderId,
+    sequence: hooks.nextSequence++,
+    occurredAt: new Date(event.now).toISOString(),
+    data: event.data,
+  });
+}
+
+/** The event that says how the order ended. */
+export function outcomeEvent(outcome: OrderOutcome): WebhookEventType {
+  const types = {
+    DELIVERED: 'order.delivered',
+    PARTIALLY_DELIVERED: 'order.partially_delivered',
+    FAILED: 'order.failed',
+    CANCELLED: 'order.cancelled',
+  } as const;
+  return types[outcome];
 }
 
 /** What the provider reported, as far as the workflow keeps it. */
@@ -80,9 +120,12 @@ export function supersedeDeliveries(state: OrderState): void {
   for (const d of state.deliveries) d.superseded = true;
 }
 
-export function markRetrieved(state: OrderState, deliveryId: string): void {
+/** True when this is news: a delivery of this order that was not retrieved before. */
+export function markRetrieved(state: OrderState, deliveryId: string): boolean {
   const delivery = state.deliveries.find((d) => d.id === deliveryId);
-  if (delivery) delivery.retrieved = true;
+  if (!delivery || delivery.retrieved) return false;
+  delivery.retrieved = true;
+  return true;
 }
 
 /** Links that still stand: neither expired nor replaced, so their expiry timers must run. */
@@ -159,5 +202,12 @@ export function view(orderId: string, s: OrderState): OrderStatusView {
     purgeAt: s.purgeAt === null ? null : iso(s.purgeAt),
     outcome: s.outcome,
     failureReason: s.failureReason,
+    webhooks: {
+      lastSequence: s.webhooks.nextSequence - 1,
+      pending: s.webhooks.outbox.length,
+      delivered: s.webhooks.delivered,
+      undeliverable: [...s.webhooks.undeliverable],
+      stopped: s.webhooks.stopped,
+    },
   };
 }

@@ -29,6 +29,9 @@ import {
   resendLinkUpdate,
   retrievedSignal,
   statusQuery,
+  type WebhookEvent,
+  type WebhookEventData,
+  type WebhookEventType,
 } from '../contracts/order';
 import * as rules from './order-state';
 
@@ -74,6 +77,8 @@ class Order {
   ) {
     this.orderId = input.orderId;
     this.state = carried ?? rules.newState(input.policy, Date.now());
+    // A run carried over from a version without webhooks starts their bookkeeping fresh.
+    this.state.webhooks ??= rules.newWebhookState();
   }
 
   /** Handlers first, so that no signal, query or update that arrives with the first task is lost. */
@@ -82,7 +87,9 @@ class Order {
     wf.setHandler(statusQuery, () => rules.view(this.orderId, state));
     wf.setHandler(checkNowSignal, () => this.pollScope?.cancel());
     wf.setHandler(cancelSignal, (arg) => this.requestStop(arg?.reason ?? 'cancelled by operator'));
-    wf.setHandler(retrievedSignal, ({ deliveryId }) => rules.markRetrieved(state, deliveryId));
+    wf.setHandler(retrievedSignal, ({ deliveryId }) => {
+      if (rules.markRetrieved(state, deliveryId)) this.emit('link.retrieved', { deliveryId });
+    });
     wf.setHandler(extendRetentionSignal, ({ by }) => this.extendRetention(by));
     wf.setHandler(purgeNowSignal, () => {
       // While the provider is still filling the order, purging it means ending it: nothing may follow.
@@ -103,9 +110,18 @@ class Order {
     this.publishStatus();
     for (const d of rules.standingDeliveries(this.state)) this.expireOnTime(d);
     if (!this.carried) {
-      const { orderId, userId, policy } = this.input;
-      await steps.registerOrder({ orderId, userId, policy, workflowId: wf.workflowInfo().workflowId });
+      const { orderId, userId, policy, caller = null } = this.input;
+      await steps.registerOrder({
+        orderId,
+        userId,
+        policy,
+        caller,
+        workflowId: wf.workflowInfo().workflowId,
+      });
+      this.emit('order.accepted', {});
     }
+    // The caller hears of the order beside the story, never holding it up (DESIGN 7).
+    if (this.input.caller) void wf.CancellationScope.nonCancellable(() => this.sendEvents());
 
     // 1. Collect: poll the provider until it is done or the deadline passes. Each poll stores new cards
     //    encrypted and returns only when something changed, so history grows with progress, not time.
@@ -129,24 +145,24 @@ class Order {
     if (this.stopRequest) {
       const { reason } = this.stopRequest;
       await wf.CancellationScope.nonCancellable(async () => {
-        await steps.revokeLinks({ orderId: this.orderId, reason: 'cancelled' });
+        await this.revokeLinks('cancelled');
         if (this.state.outcome === null) {
           const end: Conclusion = { outcomeWithoutCards: 'CANCELLED', reason, notice: 'cancelled' };
           await this.conclude(end, { deliverStored: false });
         }
         await this.purge('cancelled');
       });
-      return rules.view(this.orderId, this.state);
+      return this.finish();
     }
 
     // 3. Aftercare: links expire on their own timers; the cards wait for retention, for every link to be
     //    used (purgeOnRetrieval), or for an operator.
     const reason = await this.aftercare();
     await wf.CancellationScope.nonCancellable(async () => {
-      if (reason === 'cancelled') await steps.revokeLinks({ orderId: this.orderId, reason: 'cancelled' });
+      if (reason === 'cancelled') await this.revokeLinks('cancelled');
       await this.purge(reason);
     });
-    return rules.view(this.orderId, this.state);
+    return this.finish();
   }
 
   // ================================================================ the steps
@@ -260,6 +276,12 @@ class Order {
     });
     state.phase = rules.concludedPhase(state);
     this.publishStatus();
+    this.emit(rules.outcomeEvent(state.outcome), {
+      outcome: state.outcome,
+      deliveredCards: state.delivered,
+      quantity: state.quantity,
+      reason: end.reason,
+    });
   }
 
   private async deliver(kind: DeliveryKind): Promise<DeliverResult> {
@@ -272,14 +294,28 @@ class Order {
       retentionMs: rules.retentionMs(this.state, this.input.policy),
     });
     const record = rules.recordDelivery(this.state, kind, result, Date.now());
-    if (record) this.expireOnTime(record);
+    if (record) {
+      this.expireOnTime(record);
+      const { deliveryId, cardCount } = result;
+      this.emit('link.sent', {
+        deliveryId,
+        cardCount,
+        kind,
+        expiresAt: new Date(result.expiresAt).toISOString(),
+      });
+    }
     return result;
   }
 
   private async resend(): Promise<DeliverResult> {
-    await steps.revokeLinks({ orderId: this.orderId, reason: 'resend' });
+    await this.revokeLinks('resend');
     rules.supersedeDeliveries(this.state);
     return this.deliver('resend');
+  }
+
+  private async revokeLinks(reason: 'resend' | 'cancelled'): Promise<void> {
+    const count = await steps.revokeLinks({ orderId: this.orderId, reason });
+    if (count > 0) this.emit('link.revoked', { reason, count });
   }
 
   /** Arms a delivery's expiry timer once per run (deliveries carried over by continue-as-new re-arm). */
@@ -289,8 +325,9 @@ class Order {
     void (async () => {
       await wf.sleep(Math.max(1, record.expiresAt - Date.now()));
       if (record.expired || record.superseded || this.state.phase === 'purged') return;
-      await steps.expireDelivery({ orderId: this.orderId, deliveryId: record.id });
+      const count = await steps.expireDelivery({ orderId: this.orderId, deliveryId: record.id });
       record.expired = true;
+      if (count > 0) this.emit('link.expired', { deliveryId: record.id });
     })();
   }
 
@@ -325,6 +362,52 @@ class Order {
     await steps.purgeOrder({ orderId: this.orderId, reason });
     this.state.phase = 'purged';
     this.publishStatus();
+    this.emit('order.purged', { reason });
+  }
+
+  /** The order is over once its caller has every event (or they were given up on after their maximum age). */
+  private async finish(): Promise<OrderStatusView> {
+    await wf.CancellationScope.nonCancellable(() =>
+      wf.condition(() => this.state.webhooks.outbox.length === 0),
+    );
+    return rules.view(this.orderId, this.state);
+  }
+
+  private emit(type: WebhookEventType, data: WebhookEventData): void {
+    const event = { id: `evt_${wf.uuid4()}`, orderId: this.orderId, type, data, now: Date.now() };
+    rules.emitEvent(this.state, event, this.input.caller);
+  }
+
+  /**
+   * Sends the caller's events one at a time, in sequence, each retried with backoff until its endpoint
+   * acknowledges it (2xx), says it wants no more (410), or the event is older than the policy's
+   * webhookMaxAge (then it is marked undeliverable and the next one goes).
+   */
+  private async sendEvents(): Promise<void> {
+    const hooks = this.state.webhooks;
+    const caller = this.input.caller as string;
+    const maxAgeMs = msToNumber(this.input.policy.webhookMaxAge as Duration);
+    for (;;) {
+      await wf.condition(() => hooks.outbox.length > 0);
+      const event = hooks.outbox[0] as WebhookEvent;
+      const { sendWebhook } = wf.proxyActivities<OrderActivities>({
+        startToCloseTimeout: '30 seconds',
+        // At least one real try, even for an event that waited behind others past its age.
+        scheduleToCloseTimeout: Math.max(2_000, Date.parse(event.occurredAt) + maxAgeMs - Date.now()),
+        retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
+      });
+      try {
+        const outcome = await sendWebhook({ caller, event });
+        if (outcome === 'delivered') hooks.delivered++;
+        else hooks.stopped = outcome;
+      } catch (err) {
+        if (!(err instanceof wf.ActivityFailure)) throw err;
+        hooks.undeliverable.push(event.id);
+        await steps.webhookUndeliverable({ caller, event });
+      }
+      if (hooks.stopped) hooks.outbox.splice(0);
+      else hooks.outbox.shift();
+    }
   }
 
   private async extendRetention(by: string): Promise<void> {

@@ -11,16 +11,22 @@
  * all alike), 409 (a signature seen before), 413, 415, 400 (naming fields, never echoing values), 429.
  *
  * Nothing from the body is logged but the order id; the email is PII and travels only in the workflow input.
+ *
+ * `GET /v1/fulfillments/:orderId`, signed the same way over the request line (`GET /v1/fulfillments/<id>`
+ * as the payload), answers the caller that created the order with its status (api/intake/status.ts);
+ * anyone else's order and an unknown one are the same 404.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { OrderInput, OrderPolicy } from '../../contracts/order';
-import { buildOrderInput, orderRequestSchema, type StartedOrder } from '../../domain/orders';
+import { buildOrderInput, orderIdSchema, orderRequestSchema, type StartedOrder } from '../../domain/orders';
+import { freshTimestamp, verifySignature } from '../../domain/signing';
 import { type Db, withTransaction } from '../../lib/db';
 import { invalidFields } from '../../lib/validation';
 import { sendError } from '../http/json-replies';
 import { clientIp, createLimiters, everyone, overallMax } from '../http/rate-limits';
+import { type IntakeClients, parseIntakeClients } from './clients';
 import { recordSignature, replayLogPurger } from './replays';
-import { freshTimestamp, type IntakeClients, parseIntakeClients, verifyIntakeSignature } from './signature';
+import { fulfillmentStatus } from './status';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -110,7 +116,7 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
     if (!Buffer.isBuffer(raw)) return sendError(reply, 415);
     const { intakeCaller: caller, intakeTimestamp: timestamp } = request;
 
-    const signature = verifyIntakeSignature(
+    const signature = verifySignature(
       clients.get(caller) ?? [],
       timestamp,
       raw,
@@ -133,7 +139,7 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
       request.log.info({ caller, invalid }, 'intake refused: invalid order');
       return sendError(reply, 400, { invalid });
     }
-    const input = buildOrderInput(body, opts.policyDefaults);
+    const input = buildOrderInput(body, opts.policyDefaults, caller);
 
     // The signature is recorded in the same transaction as the start: if the start fails, the caller's
     // retry of the same request is not mistaken for a replay.
@@ -161,5 +167,25 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
     return reply
       .code(started.existing ? 200 : 202)
       .send({ workflowId: started.workflowId, existing: started.existing });
+  });
+
+  app.get<{ Params: { orderId: string } }>('/v1/fulfillments/:orderId', async (request, reply) => {
+    const { intakeCaller: caller, intakeTimestamp: timestamp } = request;
+    // The request line is what is signed, so a signature read off one order cannot fetch another.
+    const signed = verifySignature(
+      clients.get(caller) ?? [],
+      timestamp,
+      `GET ${request.raw.url ?? ''}`,
+      header(request, 'x-intake-signature'),
+    );
+    if (!signed) {
+      request.log.warn({ caller }, 'status refused: bad signature');
+      return sendUnauthorized(reply);
+    }
+    await byCaller!(request, reply);
+    const orderId = orderIdSchema.safeParse(request.params.orderId);
+    const status = orderId.success ? await fulfillmentStatus(db, orderId.data, caller) : undefined;
+    if (!status) return sendError(reply, 404);
+    return reply.header('cache-control', 'no-store').send(status);
   });
 }

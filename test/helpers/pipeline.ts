@@ -13,6 +13,7 @@ import { buildApp } from '../../api/app';
 import { codecEndpointSettings } from '../../api/codec-endpoint/routes';
 import { type OrderPolicy, retrievedSignal, workflowIdFor } from '../../contracts/order';
 import { buildOrderInput, defaultPolicy, type OrderRequest, startOrder } from '../../domain/orders';
+import type { WebhookEndpoints } from '../../domain/webhooks';
 import { dataConverterWith } from '../../lib/codec';
 import { config } from '../../lib/config';
 import { connectClient, createCodec } from '../../lib/temporal';
@@ -25,8 +26,10 @@ export interface Pipeline {
   taskQueue: string;
   apiUrl: string;
   db: Awaited<ReturnType<typeof fulfillmentDeps>>['db'];
+  /** `caller`: as if started by that intake caller (its webhook endpoint hears of the order). */
   start(
     request: Omit<OrderRequest, 'policy'> & { policy?: Partial<OrderPolicy> },
+    opts?: { caller?: string },
   ): ReturnType<typeof startOrder>;
   stop(): Promise<void>;
 }
@@ -39,6 +42,8 @@ export async function startPipeline(
     revealVisibleMs?: number;
     rateLimitPerMinute?: number /** default: ephemeral */;
     apiPort?: number;
+    /** Intake callers' webhook endpoints, instead of WEBHOOK_ENDPOINTS. */
+    webhookEndpoints?: WebhookEndpoints;
   } = {},
 ) {
   const cfg = config();
@@ -71,6 +76,7 @@ export async function startPipeline(
   const address = api.server.address();
   const apiUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   deps.publicBaseUrl = apiUrl;
+  if (opts.webhookEndpoints) deps.webhookEndpoints = opts.webhookEndpoints;
 
   const taskQueue = `test-${randomUUID()}`;
   const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
@@ -89,10 +95,11 @@ export async function startPipeline(
     taskQueue,
     apiUrl,
     db: deps.db,
-    async start(request) {
+    async start(request, startOpts = {}) {
       const input = buildOrderInput(
         { ...request, policy: { ...FAST_POLLING, ...request.policy } },
         defaultPolicy(cfg),
+        startOpts.caller,
       );
       return startOrder(client, input, taskQueue);
     },

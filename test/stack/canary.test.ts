@@ -3,10 +3,11 @@
  * recipient addresses; then every sink is searched for any canary, any recipient address and any delivery
  * token: the Temporal server's own store (read without the SDK or the codec), a full dump of PostgreSQL
  * (the audit log included), every log line of the workers and the API, every captured email, every HTTP
- * response other than the holder's reveal/download, and every error message. It must find nothing, and
+ * response other than the holder's reveal/download, every webhook body and header the orders' caller
+ * received, and every error message. It must find nothing, and
  * it first proves that it would: a canary planted in each sink is found there.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resendLinkUpdate, statusQuery, workflowIdFor } from '../../contracts/order';
@@ -19,6 +20,7 @@ import { settled, waitForStatus } from '../helpers/orders';
 import { type Pipeline, startPipeline, uniqueOrderId } from '../helpers/pipeline';
 import { registerScenario } from '../helpers/sandbox';
 import { emails, findIn, logFiles, postgresDump, type Sink, scanTemporalStore } from '../helpers/sinks';
+import { type Receiver, startReceiver } from '../helpers/webhook-receiver';
 
 const canary = (kind: string) => `canary${kind}${randomUUID().replace(/-/g, '')}`;
 
@@ -29,6 +31,7 @@ interface Needles {
 }
 
 let p: Pipeline;
+let receiver: Receiver;
 const needles: Needles = { cards: [], recipients: [], tokens: [] };
 /** HTTP answers that are not the holder's reveal/download: they may show nothing secret. */
 const responses: Sink[] = [];
@@ -42,7 +45,7 @@ async function runOrder(scenario: string, policy: Record<string, unknown> = {}, 
   const email = `${canary('r')}@example.test`;
   needles.recipients.push(email);
   await registerScenario(orderId, scenario, { cards, quantity, retryAfterSeconds: 1, failures: 2 });
-  await p.start({ orderId, userId: 'canary-user', email, policy });
+  await p.start({ orderId, userId: 'canary-user', email, policy }, { caller: 'canary' });
   const status = await waitForStatus(p.client, orderId, settled, 60_000);
   errors.push({ name: `status ${scenario}`, text: JSON.stringify(status) });
   return { orderId, email, status };
@@ -52,8 +55,17 @@ async function record(name: string, res: Response) {
   responses.push({ name, text: `${res.status} ${JSON.stringify([...res.headers])}\n${await res.text()}` });
 }
 
+/** Every request the orders' caller received: its headers and raw body. */
+const webhookSink = (): Sink => ({
+  name: 'webhooks',
+  text: receiver.requests.map((r) => `${JSON.stringify(r.headers)}\n${r.rawBody}`).join('\n'),
+});
+
 beforeAll(async () => {
-  p = await startPipeline();
+  receiver = await startReceiver(randomBytes(32).toString('hex'));
+  p = await startPipeline({
+    webhookEndpoints: new Map([['canary', { url: receiver.url, secret: receiver.secret }]]),
+  });
   // Every scenario: deliveries, partial fills, failures, provider errors, timeouts.
   const orders = await Promise.all([
     runOrder('instant'),
@@ -98,6 +110,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await p?.stop();
+  await receiver?.stop();
 });
 
 function all(n: Needles): string[] {
@@ -142,6 +155,8 @@ describe('the leak hunt can find a planted canary in every sink', () => {
     expect(logFiles().some((s) => findIn(s, [planted]).length > 0)).toBe(true);
     await expect.poll(async () => (await emails()).some((s) => findIn(s, [planted]).length > 0)).toBe(true);
     expect(findIn({ name: 'response', text: `<p>${planted}</p>` }, [planted])).toEqual([planted]);
+    await fetch(receiver.url, { method: 'POST', headers: { 'x-planted': planted }, body: '{}' });
+    expect(findIn(webhookSink(), [planted])).toEqual([planted]);
   });
 });
 
@@ -179,6 +194,17 @@ describe('no canary, recipient address or delivery token anywhere it does not be
         found: [],
       });
     }
+  });
+
+  it('webhook bodies and headers the caller received hold none', async () => {
+    // Every order told its caller something (at least order.accepted); most are purged or waiting.
+    await expect
+      .poll(() => new Set(receiver.requests.filter((r) => r.verified).map((r) => r.event.orderId)).size, {
+        timeout: 30_000,
+      })
+      .toBe(13);
+    expect(receiver.requests.every((r) => r.verified || r.headers['x-planted'])).toBe(true);
+    expect(findIn(webhookSink(), all(needles))).toEqual([]);
   });
 
   it('HTTP answers other than the holder reveal, and every error message, hold none', () => {

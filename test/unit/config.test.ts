@@ -34,6 +34,23 @@ describe('parseConfig', () => {
     expect(cfg.VAULT_INDEX_KEY_VERSION).toBe(1);
   });
 
+  it('reads WEBHOOK_ENDPOINTS as caller → endpoint, and refuses a bad one without echoing its secret', () => {
+    const secret = 'webhook-secret-that-is-32-chars-long!';
+    const spec = { checkout: { url: 'https://checkout.example/hooks', secret } };
+    const cfg = parseConfig({ ...VALID, WEBHOOK_ENDPOINTS: JSON.stringify(spec) });
+    expect(cfg.WEBHOOK_ENDPOINTS?.get('checkout')).toEqual(spec.checkout);
+    for (const bad of [
+      `{"checkout": {"url": "https://x", "secret": "${secret}"`, // not JSON
+      JSON.stringify({ checkout: { url: 'ftp://x', secret } }),
+      JSON.stringify({ Checkout: { url: 'https://x', secret } }),
+      JSON.stringify({ checkout: { url: 'https://x', secret: 'short' } }),
+    ]) {
+      const message = errorOf({ ...VALID, WEBHOOK_ENDPOINTS: bad }).message;
+      expect(message).toMatch(/WEBHOOK_ENDPOINTS/);
+      expect(message).not.toContain(secret);
+    }
+  });
+
   it('names a missing required variable', () => {
     const { DATABASE_URL: _, ...env } = VALID;
     expect(errorOf(env).message).toMatch(/DATABASE_URL: is required/);

@@ -333,6 +333,7 @@ describe('aftercare', () => {
       outcome: null,
       failureReason: null,
       polls: 40,
+      webhooks: { nextSequence: 1, outbox: [], delivered: 0, undeliverable: [], stopped: null },
     };
     const o = await orders.start([FULFILLED], { carried, policy: { deliverPartial: true } });
     const final = await o.handle.result();
@@ -344,5 +345,85 @@ describe('aftercare', () => {
     ]);
     expect(o.callsOf('expireDelivery').map((c) => c.input.deliveryId)).toContain('x#1');
     expect(final).toMatchObject({ outcome: 'DELIVERED', deliveredCards: 3 });
+  });
+});
+
+describe('events for the caller', () => {
+  it('an order from an intake caller sends each event once, in sequence, and ends only when all are sent', async () => {
+    const o = await orders.start([FULFILLED], { caller: { endpoint: 'ok' } });
+    const final = await o.handle.result();
+    expect(o.received.map((e) => e.type)).toEqual([
+      'order.accepted',
+      'link.sent',
+      'order.delivered',
+      'link.expired',
+      'order.purged',
+    ]);
+    expect(o.received.map((e) => e.sequence)).toEqual([1, 2, 3, 4, 5]);
+    expect(new Set(o.received.map((e) => e.id)).size).toBe(5);
+    expect(o.received.every((e) => e.orderId === o.orderId)).toBe(true);
+    expect(o.received[1]?.data).toMatchObject({ cardCount: 3, kind: 'batch' });
+    expect(o.received[2]?.data).toMatchObject({ outcome: 'DELIVERED', deliveredCards: 3, quantity: 3 });
+    expect(o.received[4]?.data).toEqual({ reason: 'retention' });
+    expect(final.webhooks).toEqual({
+      lastSequence: 5,
+      pending: 0,
+      delivered: 5,
+      undeliverable: [],
+      stopped: null,
+    });
+  });
+
+  it('retrieval, a resend and a cancel are told too', async () => {
+    const o = await orders.start([FULFILLED], { caller: { endpoint: 'ok' } });
+    const s = await until(o.handle, (v) => v.phase === 'delivered');
+    await o.handle.signal(retrievedSignal, { deliveryId: s.deliveries[0]!.id });
+    await o.handle.signal(retrievedSignal, { deliveryId: s.deliveries[0]!.id }); // news once only
+    await o.handle.executeUpdate(resendLinkUpdate);
+    await o.handle.signal(cancelSignal);
+    await o.handle.result();
+    // The test server may skip past a link's 24 h while the test waits on the update: expiries aside,
+    const told = o.received.map((e) => e.type).filter((t) => t !== 'link.expired');
+    expect(told).toEqual([
+      'order.accepted',
+      'link.sent',
+      'order.delivered',
+      'link.retrieved',
+      'link.revoked',
+      'link.sent',
+      'link.revoked',
+      'order.purged',
+    ]);
+    expect(o.received.find((e) => e.type === 'link.revoked')?.data).toEqual({ reason: 'resend', count: 1 });
+  });
+
+  it('a failing endpoint never holds the order up; each event is given up on after webhookMaxAge', async () => {
+    const o = await orders.start([FULFILLED], {
+      caller: { endpoint: 'failing' },
+      policy: { webhookMaxAge: '10m' },
+    });
+    const s = await until(o.handle, (v) => v.phase === 'delivered');
+    expect(s.webhooks.delivered).toBe(0);
+    const final = await o.handle.result();
+    expect(final.webhooks.undeliverable).toHaveLength(5);
+    expect(o.callsOf('webhookUndeliverable')).toHaveLength(5);
+    // Retried with backoff (1 s doubling to a minute) for ten minutes: more than a few tries, not thousands.
+    const tries = o.callsOf('sendWebhook').length;
+    expect(tries).toBeGreaterThan(5 * 5);
+    expect(tries).toBeLessThan(5 * 30);
+  });
+
+  it('410 stops every further event for the order', async () => {
+    const o = await orders.start([FULFILLED], { caller: { endpoint: 'gone' } });
+    const final = await o.handle.result();
+    expect(o.callsOf('sendWebhook')).toHaveLength(1);
+    expect(final.webhooks).toMatchObject({ stopped: 'gone', pending: 0, lastSequence: 1 });
+  });
+
+  it('an order without a caller (CLI, typed client) sends nothing', async () => {
+    const o = await orders.start([FULFILLED]);
+    const final = await o.handle.result();
+    expect(o.callsOf('sendWebhook')).toHaveLength(0);
+    expect(final.webhooks.lastSequence).toBe(0);
   });
 });

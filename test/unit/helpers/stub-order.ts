@@ -20,6 +20,7 @@ import {
   type OrderWorkflow,
   ProviderFailureType,
   type ProviderStatus,
+  type WebhookEvent,
   workflowIdFor,
 } from '../../../contracts/order';
 import { createTimeSkippingEnv } from '../../helpers/time-skipping';
@@ -42,6 +43,10 @@ interface Script {
   delivered: number;
   /** Holds deliver() until released, to act while a delivery is in flight. */
   deliverGate?: Promise<void>;
+  /** How the caller's endpoint answers: acknowledges, 410, or fails every time. */
+  endpoint: 'ok' | 'gone' | 'failing';
+  /** Events the endpoint acknowledged (or took with its 410), in the order they arrived. */
+  received: WebhookEvent[];
 }
 
 /** The defaults of lib/config, as an order gets them when nobody overrides anything. */
@@ -53,6 +58,7 @@ export const DEFAULT_POLICY: OrderPolicy = {
   deadline: '24h',
   pollInitialInterval: '5s',
   pollMaxInterval: '5m',
+  webhookMaxAge: '24h',
 };
 
 export async function startStubbedOrders() {
@@ -126,6 +132,15 @@ export async function startStubbedOrders() {
       record('purgeOrder', input);
       return { cardsDeleted: 3, tokensDeleted: 1, alreadyPurged: false };
     },
+    async sendWebhook(input) {
+      const script = record('sendWebhook', { orderId: input.event.orderId, ...input });
+      if (script.endpoint === 'failing') throw ApplicationFailure.retryable('HTTP 503', 'WebhookRefused');
+      script.received.push(input.event);
+      return script.endpoint === 'gone' ? 'gone' : 'delivered';
+    },
+    async webhookUndeliverable(input) {
+      record('webhookUndeliverable', { orderId: input.event.orderId, ...input });
+    },
   };
 
   const taskQueue = `stubbed-${randomUUID()}`;
@@ -143,11 +158,24 @@ export async function startStubbedOrders() {
     /** Starts an order whose provider gives these answers in turn (the last one again and again). */
     async start(
       answers: Answer[],
-      opts: { policy?: Partial<OrderPolicy>; carried?: OrderState; holdDelivery?: boolean } = {},
+      opts: {
+        policy?: Partial<OrderPolicy>;
+        carried?: OrderState;
+        holdDelivery?: boolean;
+        /** An intake caller (events are sent) and how its endpoint answers. */
+        caller?: { endpoint: Script['endpoint'] };
+      } = {},
     ) {
       const orderId = `stub-${randomUUID().slice(0, 12)}`;
       let release = () => {};
-      const script: Script = { answers: [...answers], calls: [], stored: 0, delivered: 0 };
+      const script: Script = {
+        answers: [...answers],
+        calls: [],
+        stored: 0,
+        delivered: 0,
+        endpoint: opts.caller?.endpoint ?? 'ok',
+        received: [],
+      };
       if (opts.holdDelivery) script.deliverGate = new Promise<void>((r) => (release = r));
       if (opts.carried)
         Object.assign(script, { stored: opts.carried.stored, delivered: opts.carried.delivered });
@@ -157,6 +185,7 @@ export async function startStubbedOrders() {
         userId: 'user-1',
         recipient: 'customer@example.test',
         policy: { ...DEFAULT_POLICY, ...opts.policy },
+        ...(opts.caller ? { caller: 'checkout' } : {}),
       };
       const handle = await env.client.workflow.start<OrderWorkflow>(ORDER_WORKFLOW_TYPE, {
         taskQueue,
@@ -168,6 +197,7 @@ export async function startStubbedOrders() {
         handle,
         release: () => release(),
         calls: script.calls,
+        received: script.received,
         /** The calls of one activity, in order. */
         callsOf: (name: keyof OrderActivities) => script.calls.filter((c) => c.name === name),
         names: () => script.calls.map((c) => c.name),

@@ -1,0 +1,79 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { OrderActivities } from '../contracts/order';
+import { postWebhookEvent, recordWebhookAttempt } from '../domain/webhooks';
+import { audit } from '../lib/audit';
+import { withTransaction } from '../lib/db';
+import type { ActivityDeps } from './deps';
+
+/**
+ * Sends an order's events to its caller's endpoint, recording each attempt in `webhook_events` (what the
+ * ops CLI lists and replays). The endpoint's answer is never read; only its status counts.
+ */
+export function webhookActivities(
+  deps: ActivityDeps,
+): Pick<OrderActivities, 'sendWebhook' | 'webhookUndeliverable'> {
+  const { db, log } = deps;
+  return {
+    async sendWebhook({ caller, event }) {
+      const endpoint = deps.webhookEndpoints.get(caller);
+      if (!endpoint) {
+        log.warn(
+          { orderId: event.orderId, caller },
+          'webhook: the caller has no endpoint; no events are sent',
+        );
+        return 'no-endpoint';
+      }
+      await db.query(
+        `INSERT INTO webhook_events (event_id, order_id, caller, sequence, type, body)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING`,
+        [event.id, event.orderId, caller, event.sequence, event.type, JSON.stringify(event)],
+      );
+      let status: number;
+      try {
+        status = await postWebhookEvent(endpoint, event);
+      } catch (err) {
+        await recordWebhookAttempt(db, event.id, null);
+        // Only the kind of failure: a fetch error's cause names the endpoint's address.
+        const kind = err instanceof Error && err.name === 'TimeoutError' ? 'timed out' : 'is unreachable';
+        throw ApplicationFailure.retryable(`webhook endpoint ${kind}`, 'WebhookUnreachable');
+      }
+      await recordWebhookAttempt(db, event.id, status);
+      if (status >= 200 && status < 300) return 'delivered';
+      if (status === 410) {
+        await audit(db, {
+          orderId: event.orderId,
+          event: 'WEBHOOK_GONE',
+          actor: 'worker',
+          method: 'activity:sendWebhook',
+          detail: { caller, eventId: event.id, sequence: event.sequence },
+        });
+        log.info(
+          { orderId: event.orderId, caller },
+          'webhook endpoint answered 410: no more events for this order',
+        );
+        return 'gone';
+      }
+      throw ApplicationFailure.retryable(`webhook endpoint answered HTTP ${status}`, 'WebhookRefused');
+    },
+
+    async webhookUndeliverable({ caller, event }) {
+      await withTransaction(db, async (tx) => {
+        const { rows } = await tx.query<{ attempts: number }>(
+          `UPDATE webhook_events SET state = 'undeliverable' WHERE event_id = $1 AND state = 'sending'
+           RETURNING attempts`,
+          [event.id],
+        );
+        if (rows.length === 0) return; // a retry after a lost reply: already recorded
+        await audit(tx, {
+          orderId: event.orderId,
+          event: 'WEBHOOK_UNDELIVERABLE',
+          actor: 'worker',
+          method: 'activity:webhookUndeliverable',
+          count: rows[0]?.attempts,
+          detail: { caller, eventId: event.id, type: event.type, sequence: event.sequence },
+        });
+      });
+      log.warn({ orderId: event.orderId, caller, eventId: event.id }, 'webhook event undeliverable');
+    },
+  };
+}
