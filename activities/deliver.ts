@@ -41,8 +41,10 @@ export function deliverActivity(deps: ActivityDeps): OrderActivities['deliver'] 
           delivery.card_count,
         ]);
       }
-      if (delivery.sent_at !== null || delivery.card_count === 0) return { delivery, token: null };
-      await tx.query(
+      if (delivery.sent_at !== null || delivery.card_count === 0)
+        return { delivery, token: null, revoked: 0 };
+      // An earlier attempt that minted a token may have sent its email before it was lost.
+      const revoked = await tx.query(
         `UPDATE delivery_tokens SET revoked_at = now()
          WHERE delivery_id = $1 AND consumed_at IS NULL AND revoked_at IS NULL`,
         [deliveryId],
@@ -59,10 +61,10 @@ export function deliverActivity(deps: ActivityDeps): OrderActivities['deliver'] 
         'INSERT INTO delivery_tokens (token_hash, delivery_id, order_id, expires_at) VALUES ($1, $2, $3, $4)',
         [hashToken(token), deliveryId, orderId, delivery.expires_at],
       );
-      return { delivery, token };
+      return { delivery, token, revoked: revoked.rowCount ?? 0 };
     });
 
-    const { delivery, token } = prepared;
+    const { delivery, token, revoked } = prepared;
     const result = { deliveryId, cardCount: delivery.card_count, expiresAt: delivery.expires_at.getTime() };
     if (token === null) return result;
 
@@ -74,6 +76,8 @@ export function deliverActivity(deps: ActivityDeps): OrderActivities['deliver'] 
         cardCount: delivery.card_count,
         link,
         expiresAt: delivery.expires_at,
+        // A resend replaces the links revoked just before it; a retried send, the one its first try minted.
+        replacesEarlier: input.kind === 'resend' || revoked > 0,
       }),
     );
     await withTransaction(deps.db, async (tx) => {

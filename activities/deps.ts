@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Mailer } from '../domain/mail/mailer';
+import type { NoticeTemplates } from '../domain/mail/templates';
 import type { ProviderClient } from '../domain/provider';
 import type { WebhookEndpoints } from '../domain/webhooks';
 import type { Db } from '../lib/db';
@@ -16,6 +17,8 @@ export interface ActivityDeps {
   cardKeyPrefix: string;
   indexKey: string;
   indexKeyVersion: number;
+  /** The wording of the notice an order that fell short sends (MAIL_TEMPLATES_DIR, or the default). */
+  noticeTemplates: NoticeTemplates;
   /** Each intake caller's webhook endpoint (WEBHOOK_ENDPOINTS); a caller without one gets no events. */
   webhookEndpoints: WebhookEndpoints;
 }

@@ -53,22 +53,37 @@ export function lifecycleActivities(
       log.info({ orderId: input.orderId }, 'order registered');
     },
 
+    /**
+     * One notice per order and kind, as deliver is one link per delivery: a row (kind 'notice') records it
+     * as sent, so a retry after a lost reply sends nothing twice and audits nothing twice.
+     */
     async notifyCustomer(input: NotifyInput): Promise<void> {
+      const noticeId = `${input.orderId}#notice-${input.kind}`;
+      const { rows } = await db.query<{ sent_at: Date | null }>(
+        `WITH new AS (INSERT INTO deliveries (id, order_id, kind, card_count, expires_at)
+                      VALUES ($1, $2, 'notice', 0, now()) ON CONFLICT (id) DO NOTHING RETURNING sent_at)
+         SELECT sent_at FROM new UNION ALL SELECT sent_at FROM deliveries WHERE id = $1`,
+        [noticeId, input.orderId],
+      );
+      if (rows.some((r) => r.sent_at !== null)) return;
+      const { orderId, kind, deliveredCards, quantity } = input;
       await deps.mailer.send(
         input.recipient,
-        noticeMail({
-          orderRef: input.orderId,
-          kind: input.kind,
-          deliveredCards: input.deliveredCards,
-          quantity: input.quantity,
-        }),
+        noticeMail({ orderRef: orderId, kind, deliveredCards, quantity }, deps.noticeTemplates),
       );
-      await audit(db, {
-        orderId: input.orderId,
-        event: 'NOTIFIED',
-        actor: 'worker',
-        method: 'activity:notifyCustomer',
-        detail: { kind: input.kind },
+      await withTransaction(db, async (tx) => {
+        const sent = await tx.query(
+          'UPDATE deliveries SET sent_at = now() WHERE id = $1 AND sent_at IS NULL',
+          [noticeId],
+        );
+        if (!sent.rowCount) return;
+        await audit(tx, {
+          orderId,
+          event: 'NOTIFIED',
+          actor: 'worker',
+          method: 'activity:notifyCustomer',
+          detail: { kind },
+        });
       });
     },
 

@@ -28,6 +28,7 @@ export async function apiFromConfig(cfg: Config): Promise<ConfiguredApi> {
   const vault = await connectVault('api');
   // One codec (and key cache) for the API's own client and the codec endpoint.
   const codec = createCodec(vault.transit);
+  await codec.ready();
   const temporal = await connectClient({ component: 'api', codec });
 
   const app = await buildApp({

@@ -4,7 +4,7 @@
  */
 import type pg from 'pg';
 import type { PurgeReason, PurgeResult } from '../contracts/order';
-import type { Db } from '../lib/db';
+import { type Db, withTransaction } from '../lib/db';
 import type { Transit } from '../lib/vault';
 
 export interface Card {
@@ -98,9 +98,12 @@ export type PurgeTarget = { orderId: string } | { dueBatch: number };
 
 /**
  * Deletes the card ciphertext and link tokens of the target orders, marks them purged and writes one
- * PURGED audit row per order, in one set-based statement. Idempotent: an order already purged with nothing
- * left to delete is not touched again and gets no second row. The per-order purge (workflow, ops CLI) and
- * the retention sweep both come through here.
+ * PURGED audit row per order, set-based, in one transaction. Idempotent: an order already purged with
+ * nothing left to delete is not touched again and gets no second row. The per-order purge (workflow, ops
+ * CLI) and the retention sweep both come through here.
+ *
+ * The statements run one after the other, tokens before cards: the order a reveal takes its locks in
+ * (it claims the token, then reads the cards FOR SHARE), so the two wait for each other, never deadlock.
  */
 export async function purgeOrders(
   db: Db,
@@ -108,31 +111,54 @@ export async function purgeOrders(
   reason: PurgeReason,
   actor: string,
 ): Promise<{ orders: number; cards: number; tokens: number }> {
-  const select =
-    'orderId' in target
-      ? 'SELECT order_id FROM orders WHERE order_id = $1 FOR UPDATE'
-      : `SELECT order_id FROM orders WHERE purged_at IS NULL AND purge_after <= now()
-         ORDER BY purge_after LIMIT $1 FOR UPDATE SKIP LOCKED`;
-  const { rows } = await db.query<{ orders: number; cards: number; tokens: number }>(
-    `WITH target AS (${select}),
-     t AS (DELETE FROM delivery_tokens WHERE order_id IN (SELECT order_id FROM target) RETURNING order_id),
-     c AS (DELETE FROM cards WHERE order_id IN (SELECT order_id FROM target) RETURNING order_id),
-     u AS (UPDATE orders SET purged_at = now(), updated_at = now()
-           WHERE order_id IN (SELECT order_id FROM target)
-             AND (purged_at IS NULL OR order_id IN (SELECT order_id FROM c))
-           RETURNING order_id),
-     a AS (INSERT INTO audit_log (order_id, event, actor, method, count, detail)
-           SELECT u.order_id, 'PURGED', $2, 'purge:' || $3, coalesce(cc.n, 0),
-                  jsonb_build_object('tokensDeleted', coalesce(tc.n, 0), 'reason', $3::text)
-           FROM u
-           LEFT JOIN (SELECT order_id, count(*)::int AS n FROM c GROUP BY order_id) cc USING (order_id)
-           LEFT JOIN (SELECT order_id, count(*)::int AS n FROM t GROUP BY order_id) tc USING (order_id)
-           RETURNING 1)
-     SELECT (SELECT count(*)::int FROM a) AS orders, (SELECT count(*)::int FROM c) AS cards,
-            (SELECT count(*)::int FROM t) AS tokens`,
-    ['orderId' in target ? target.orderId : target.dueBatch, actor, reason],
-  );
-  return rows[0] ?? { orders: 0, cards: 0, tokens: 0 };
+  return withTransaction(db, async (tx) => {
+    const locked =
+      'orderId' in target
+        ? await tx.query<{ order_id: string }>('SELECT order_id FROM orders WHERE order_id = $1 FOR UPDATE', [
+            target.orderId,
+          ])
+        : await tx.query<{ order_id: string }>(
+            `SELECT order_id FROM orders WHERE purged_at IS NULL AND purge_after <= now()
+             ORDER BY purge_after LIMIT $1 FOR UPDATE SKIP LOCKED`,
+            [target.dueBatch],
+          );
+    const ids = locked.rows.map((r) => r.order_id);
+    if (ids.length === 0) return { orders: 0, cards: 0, tokens: 0 };
+    const tokens = await tx.query<{ order_id: string }>(
+      'DELETE FROM delivery_tokens WHERE order_id = ANY($1) RETURNING order_id',
+      [ids],
+    );
+    const cards = await tx.query<{ order_id: string }>(
+      'DELETE FROM cards WHERE order_id = ANY($1) RETURNING order_id',
+      [ids],
+    );
+    const count = (rows: Array<{ order_id: string }>) => {
+      const n = new Map<string, number>();
+      for (const r of rows) n.set(r.order_id, (n.get(r.order_id) ?? 0) + 1);
+      return n;
+    };
+    const cardsOf = count(cards.rows);
+    const tokensOf = count(tokens.rows);
+    const marked = await tx.query<{ order_id: string }>(
+      `UPDATE orders SET purged_at = now(), updated_at = now()
+        WHERE order_id = ANY($1) AND (purged_at IS NULL OR order_id = ANY($2)) RETURNING order_id`,
+      [ids, [...cardsOf.keys()]],
+    );
+    const purged = marked.rows.map((r) => r.order_id);
+    await tx.query(
+      `INSERT INTO audit_log (order_id, event, actor, method, count, detail)
+       SELECT o, 'PURGED', $2, 'purge:' || $3, c, jsonb_build_object('tokensDeleted', t, 'reason', $3::text)
+         FROM unnest($1::text[], $4::int[], $5::int[]) AS x(o, c, t)`,
+      [
+        purged,
+        actor,
+        reason,
+        purged.map((id) => cardsOf.get(id) ?? 0),
+        purged.map((id) => tokensOf.get(id) ?? 0),
+      ],
+    );
+    return { orders: purged.length, cards: cards.rowCount ?? 0, tokens: tokens.rowCount ?? 0 };
+  });
 }
 
 /** One order's purge, as the workflow's activity and the ops CLI report it. */

@@ -77,6 +77,16 @@ export class VaultPayloadCodec implements PayloadCodec {
     this.cacheSize = opts.cacheSize ?? 256;
   }
 
+  /**
+   * Gets the first data key now, while the process starts (and waits for Vault anyway). Afterwards encoding
+   * never depends on Vault: a due rotation that fails keeps the current key. That matters because the SDK
+   * cannot fail a single task on an encoding error everywhere: encoding an activity's failure, for one,
+   * fails the whole worker.
+   */
+  async ready(): Promise<void> {
+    await this.dataKey();
+  }
+
   async encode(payloads: Payload[]): Promise<Payload[]> {
     if (payloads.length === 0) return payloads;
     const dk = await this.dataKey();

@@ -70,6 +70,8 @@ const envSchema = z.object({
     .regex(/^[a-z0-9][a-z0-9_-]*$/)
     .default('card-index'),
   VAULT_INDEX_KEY_VERSION: z.coerce.number().int().min(1).default(1),
+  /** How long a process starting while Vault is down (or sealed) waits for it before giving up. */
+  VAULT_STARTUP_WAIT: durationSchema.default('5m'),
   VAULT_CODEC_KEY: z
     .string()
     .regex(/^[a-z0-9][a-z0-9_-]*$/)
@@ -82,6 +84,8 @@ const envSchema = z.object({
   SMTP_URL: z.url({ protocol: /^smtps?$/ }),
   SMTP_REQUIRE_TLS: bool.default(false),
   MAIL_FROM: z.string().min(3).default('Gift cards <no-reply@giftcards.local>'),
+  /** A folder with the business's own notice wording (domain/mail/templates.ts lists the files and variables). */
+  MAIL_TEMPLATES_DIR: z.string().min(1).optional(),
 
   PUBLIC_BASE_URL: url,
   API_HOST: z.string().min(1).default('127.0.0.1'),

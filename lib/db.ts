@@ -1,13 +1,29 @@
 import pg from 'pg';
 import { config } from './config';
+import { logger } from './logger';
 
 export type Db = pg.Pool;
 
-/** A pool for the configured database; callers own it and end it on shutdown. */
+/**
+ * A pool for the configured database; callers own it and end it on shutdown. A server restart or a
+ * terminated backend (57P01) must cost the queries in flight, never the process: pg emits 'error' on the
+ * pool for idle clients and on the client itself for one that is checked out (inside a transaction,
+ * waiting on another call), and an 'error' event without a listener kills Node.
+ */
 export function createPool(url = config().DATABASE_URL, max = config().DATABASE_POOL_MAX): Db {
-  const pool = new pg.Pool({ connectionString: url, max, application_name: 'giftcards' });
-  // An idle client's error (server restart) must not crash the process; the next query reconnects.
-  pool.on('error', () => {});
+  // A database that does not answer fails a connection attempt after 10 s instead of holding a step until
+  // its activity times out.
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    application_name: 'giftcards',
+    connectionTimeoutMillis: 10_000,
+  });
+  const log = logger().child({ component: 'db' });
+  const lost = (err: Error) =>
+    log.warn({ code: (err as { code?: string }).code }, 'database connection lost');
+  pool.on('error', lost);
+  pool.on('connect', (client) => client.on('error', lost));
   return pool;
 }
 
@@ -24,16 +40,20 @@ export class Rollback<T> extends Error {
  */
 export async function withTransaction<T>(db: Db, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await db.connect();
+  let broken: unknown;
   try {
     await client.query('BEGIN');
     const result = await fn(client);
     await client.query('COMMIT');
     return result;
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
+    await client.query('ROLLBACK').catch((rollbackErr: unknown) => {
+      broken = rollbackErr;
+    });
     if (err instanceof Rollback) return err.result as T;
     throw err;
   } finally {
-    client.release();
+    // A connection that could not even roll back is dead: destroy it rather than hand it to the next caller.
+    client.release(broken instanceof Error ? broken : undefined);
   }
 }

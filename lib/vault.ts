@@ -4,7 +4,8 @@
  * bootstrap's.
  */
 import nodeVault from 'node-vault';
-import { config, type VaultComponent, vaultCredentials } from './config';
+import type { Logger } from 'pino';
+import { config, durationMs, type VaultComponent, vaultCredentials } from './config';
 import { logger } from './logger';
 
 export class VaultError extends Error {
@@ -153,7 +154,7 @@ export interface VaultSession {
  */
 export async function connectVault(
   component: VaultComponent,
-  opts: { addr?: string; mount?: string; env?: NodeJS.ProcessEnv } = {},
+  opts: { addr?: string; mount?: string; env?: NodeJS.ProcessEnv; startupWaitMs?: number } = {},
 ): Promise<VaultSession> {
   const addr = opts.addr ?? config().VAULT_ADDR;
   const mount = opts.mount ?? config().VAULT_TRANSIT_MOUNT;
@@ -187,7 +188,7 @@ export async function connectVault(
   };
   vault.on('token:expired', relogin);
   vault.on('token:error:renew', relogin);
-  await login();
+  await untilVaultAnswers(login, log, opts.startupWaitMs ?? durationMs(config().VAULT_STARTUP_WAIT));
 
   return {
     vault,
@@ -198,4 +199,26 @@ export async function connectVault(
       vault.stopTokenRenewal();
     },
   };
+}
+
+/**
+ * Start-up through a Vault restart: an unreachable, sealed or standby Vault (no answer, or 5xx) is waited
+ * for with backoff, saying so, for up to `waitMs`, so that a fleet does not crash-loop through the
+ * restart. A refusal (4xx: wrong role or secret id) fails at once: waiting would not change it.
+ */
+async function untilVaultAnswers(login: () => Promise<void>, log: Logger, waitMs: number): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  let delay = 500;
+  for (;;) {
+    try {
+      return await login();
+    } catch (err) {
+      const status = err instanceof VaultError ? err.status : undefined;
+      const transient = status === undefined || status >= 500;
+      if (!transient || Date.now() + delay > deadline) throw err;
+      log.warn({ status, retryInMs: delay }, 'Vault is not answering yet; retrying the login');
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, 15_000);
+    }
+  }
 }

@@ -41,5 +41,8 @@ function createWorker(opts: WorkerSettings<unknown>, activities: object): Promis
       : { workflowsPath: require.resolve('../workflows') }),
     activities,
     dataConverter: opts.dataConverter,
+    // A worker that died still owns the sticky queue of the workflows it cached: their next task waits
+    // this long there before any other worker may take it (the default is 10 s).
+    stickyQueueScheduleToStartTimeout: '3s',
   });
 }

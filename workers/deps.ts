@@ -5,6 +5,7 @@
 import type { ActivityDeps } from '../activities';
 import type { RetentionDeps } from '../activities/retention';
 import { createMailer } from '../domain/mail/mailer';
+import { loadNoticeTemplates } from '../domain/mail/templates';
 import { createProviderClient } from '../domain/provider';
 import { type Config, durationMs } from '../lib/config';
 import { createPool } from '../lib/db';
@@ -39,6 +40,7 @@ export async function fulfillmentDeps(cfg: Config): Promise<ActivityDeps & Closa
     indexKey: cfg.VAULT_INDEX_KEY,
     indexKeyVersion: cfg.VAULT_INDEX_KEY_VERSION,
     webhookEndpoints: cfg.WEBHOOK_ENDPOINTS ?? new Map(),
+    noticeTemplates: loadNoticeTemplates(cfg.MAIL_TEMPLATES_DIR),
     async close() {
       vault.close();
       mailer.close();

@@ -12,6 +12,8 @@ async function main() {
   const log = logger().child({ component: 'worker' });
   Runtime.install({ logger: new TemporalPinoLogger(logger().child({ component: 'temporal-sdk' })) });
   const deps = await fulfillmentDeps(cfg);
+  const codec = createCodec(deps.transit);
+  await codec.ready();
   const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
   const worker = await createFulfillmentWorker({
     connection,
@@ -19,7 +21,7 @@ async function main() {
     taskQueue: cfg.TEMPORAL_TASK_QUEUE,
     deps,
     // The worker's own Vault identity wraps and unwraps the codec's data keys.
-    dataConverter: dataConverterWith(createCodec(deps.transit)),
+    dataConverter: dataConverterWith(codec),
   });
   log.info({ taskQueue: cfg.TEMPORAL_TASK_QUEUE, address: cfg.TEMPORAL_ADDRESS }, 'worker started');
   try {

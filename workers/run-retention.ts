@@ -16,6 +16,7 @@ async function main() {
   Runtime.install({ logger: new TemporalPinoLogger(logger().child({ component: 'temporal-sdk' })) });
   const deps = await retentionDeps(cfg);
   const codec = createCodec(deps.vault.transit);
+  await codec.ready();
   const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
   const worker = await createRetentionWorker({
     connection,

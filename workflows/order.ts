@@ -35,9 +35,15 @@ import {
 } from '../contracts/order';
 import * as rules from './order-state';
 
-const steps = wf.proxyActivities<OrderActivities>({
+// Timeouts sized to each kind of step, so that a step lost with its worker is retried elsewhere within
+// seconds instead of after a long start-to-close: database bookkeeping is quick; mail waits on an SMTP
+// server and heartbeats meanwhile. Every step is idempotent, so a retry of one that did finish is harmless.
+const RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' } as const;
+const steps = wf.proxyActivities<OrderActivities>({ startToCloseTimeout: '10 seconds', retry: RETRY });
+const mail = wf.proxyActivities<OrderActivities>({
   startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute' },
+  heartbeatTimeout: '5 seconds',
+  retry: RETRY,
 });
 
 const HISTORY_LIMIT = 5_000;
@@ -174,6 +180,7 @@ class Order {
     if (remaining <= 0) return { kind: 'deadline' };
     const { collect } = wf.proxyActivities<OrderActivities>({
       startToCloseTimeout: '2 minutes',
+      heartbeatTimeout: '5 seconds',
       scheduleToCloseTimeout: remaining,
       retry: {
         initialInterval: policy.pollInitialInterval,
@@ -259,7 +266,7 @@ class Order {
     state.outcome = rules.outcomeOf(state, end.outcomeWithoutCards);
     state.failureReason = end.reason;
     if (end.notice && (state.delivered === 0 || state.outcome !== 'DELIVERED')) {
-      await steps.notifyCustomer({
+      await mail.notifyCustomer({
         orderId,
         recipient: this.input.recipient,
         kind: end.notice,
@@ -285,7 +292,7 @@ class Order {
   }
 
   private async deliver(kind: DeliveryKind): Promise<DeliverResult> {
-    const result = await steps.deliver({
+    const result = await mail.deliver({
       orderId: this.orderId,
       deliveryId: rules.nextDeliveryId(this.state, this.orderId),
       recipient: this.input.recipient,
@@ -391,7 +398,7 @@ class Order {
       await wf.condition(() => hooks.outbox.length > 0);
       const event = hooks.outbox[0] as WebhookEvent;
       const { sendWebhook } = wf.proxyActivities<OrderActivities>({
-        startToCloseTimeout: '30 seconds',
+        startToCloseTimeout: '15 seconds',
         // At least one real try, even for an event that waited behind others past its age.
         scheduleToCloseTimeout: Math.max(2_000, Date.parse(event.occurredAt) + maxAgeMs - Date.now()),
         retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },

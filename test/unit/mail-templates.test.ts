@@ -1,0 +1,45 @@
+/** The notice's wording: honest by default, the business's own when it supplies templates, never a code. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_NOTICE, loadNoticeTemplates, noticeMail } from '../../domain/mail/templates';
+
+const partial = { orderRef: 'ord-7', kind: 'deadline' as const, deliveredCards: 2, quantity: 5 };
+
+describe('notice emails', () => {
+  it('say what was and was not delivered, and nothing about charges', () => {
+    const none = noticeMail({ ...partial, kind: 'failed', deliveredCards: 0 });
+    expect(none.text).toContain('We could not complete your gift card order. No card could be delivered.');
+    const some = noticeMail(partial);
+    expect(some.text).toContain('could not be completed in time. 2 of 5 card(s) were delivered');
+    expect(some.subject).toBe('About your gift card order ord-7');
+    for (const mail of [none, some]) expect(`${mail.text}${mail.html}`).not.toMatch(/charge|refund/i);
+  });
+
+  it("take the business's own wording from MAIL_TEMPLATES_DIR, with the documented variables", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'notice-'));
+    writeFileSync(path.join(dir, 'notice.subject.txt'), 'Order {{orderRef}}: an update');
+    writeFileSync(
+      path.join(dir, 'notice.txt'),
+      '{{#deadline}}Late.{{/deadline}} {{deliveredCards}}/{{quantity}} sent.{{#someDelivered}} Our support will call you.{{/someDelivered}}',
+    );
+    const mail = noticeMail(partial, loadNoticeTemplates(dir));
+    expect(mail.subject).toBe('Order ord-7: an update');
+    expect(mail.text).toBe('Late. 2/5 sent. Our support will call you.');
+    expect(mail.html).toBe(
+      noticeMail(partial, DEFAULT_NOTICE).html.replace(
+        '<title>About your gift card order ord-7</title>',
+        '<title>Order ord-7: an update</title>',
+      ),
+    ); // no notice.html: the default's, with the new subject
+  });
+
+  it('refuse a template that does not parse, naming its file', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'notice-'));
+    writeFileSync(path.join(dir, 'notice.html'), '<p>{{#failed}}unclosed</p>');
+    expect(() => loadNoticeTemplates(dir)).toThrow(
+      /MAIL_TEMPLATES_DIR: notice\.html is not a valid Mustache template/,
+    );
+  });
+});
