@@ -6,6 +6,7 @@
 #   scripts/stack.sh down      stop everything (data is kept)
 #   scripts/stack.sh status    what runs, and where
 #   scripts/stack.sh env       print the environment file the apps and tests read
+#   scripts/stack.sh pg-home   where the PostgreSQL cluster lives (.data/pg, or outside a private folder)
 #
 # Every port can be changed with the variables below. `up --services` starts the services without the
 # worker/API processes (the tests run their own workers in-process).
@@ -172,13 +173,26 @@ pg_bindir() {
 
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
+# Where the PostgreSQL cluster lives. Run as root, the server runs as the postgres user, which must be able
+# to reach its folder: under .data/pg when it can, and when the checkout is in a private folder (a home of
+# mode 700, say) in /var/lib/giftcards/pg-<hash of the checkout's path> instead, one per checkout.
+pg_home() {
+  if [ "$(id -u)" != 0 ] || { mkdir -p "$DATA" && runuser -u postgres -- test -x "$DATA" 2>/dev/null; }; then
+    printf '%s\n' "$DATA/pg"
+  else
+    printf '/var/lib/giftcards/pg-%s\n' "$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)"
+  fi
+}
+
 pg_up() {
   if [ -n "${EXTERNAL_DATABASE_URL:-}" ]; then
     log "using EXTERNAL_DATABASE_URL; no local PostgreSQL started"
     return 0
   fi
-  local bin pgdata=$DATA/pg/data pw app_pw owner_pw
+  local bin home pgdata pw app_pw owner_pw
   bin=$(pg_bindir)
+  home=$(pg_home)
+  pgdata=$home/data
   # Clusters made before the two passwords were split used the app's password for the superuser too.
   if [ -s "$pgdata/PG_VERSION" ] && [ ! -s "$SECRETS/pg-superuser-password" ]; then
     cp "$SECRETS/pg-password" "$SECRETS/pg-superuser-password"
@@ -186,11 +200,11 @@ pg_up() {
   pw=$(secret pg-superuser-password) # the stack script's own; the apps never see it
   app_pw=$(secret pg-password)
   owner_pw=$(secret pg-owner-password)
-  mkdir -p "$DATA/pg/run"
-  [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$DATA/pg"
+  mkdir -p "$home/run"
+  [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$home" && chmod 700 "$home"
   if [ ! -s "$pgdata/PG_VERSION" ]; then
-    log "creating a PostgreSQL cluster in .data/pg"
-    local pwfile=$DATA/pg/run/.pw
+    log "creating a PostgreSQL cluster in $home"
+    local pwfile=$home/run/.pw
     (umask 077 && printf '%s\n' "$pw" >"$pwfile")
     [ "$(id -u)" = 0 ] && chown postgres "$pwfile"
     as_pg "$bin/initdb" -D "$pgdata" -U postgres --pwfile="$pwfile" -A scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$LOGS/pg-initdb.log" 2>&1 \
@@ -199,10 +213,12 @@ pg_up() {
   fi
   if ! as_pg "$bin/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; then
     port_open "$PG_PORT" && die "port $PG_PORT (for PostgreSQL) is taken; set PG_PORT"
-    touch "$LOGS/postgres.log" && { [ "$(id -u)" != 0 ] || chown postgres "$LOGS/postgres.log"; }
-    as_pg "$bin/pg_ctl" -D "$pgdata" -l "$LOGS/postgres.log" -w -t 60 \
-      -o "-p $PG_PORT -k $DATA/pg/run -c listen_addresses=$HOST" start >/dev/null || die "PostgreSQL did not start (see $LOGS/postgres.log)"
-    log "PostgreSQL started on $HOST:$PG_PORT"
+    # The server writes its log where it can; .data/logs/postgres.log points at it.
+    touch "$home/postgres.log" && { [ "$(id -u)" != 0 ] || chown postgres "$home/postgres.log"; }
+    ln -sfn "$home/postgres.log" "$LOGS/postgres.log"
+    as_pg "$bin/pg_ctl" -D "$pgdata" -l "$home/postgres.log" -w -t 60 \
+      -o "-p $PG_PORT -k $home/run -c listen_addresses=$HOST" start >/dev/null || die "PostgreSQL did not start (see $LOGS/postgres.log)"
+    log "PostgreSQL started on $HOST:$PG_PORT (data in $home)"
   else
     log "PostgreSQL already running"
   fi
@@ -291,8 +307,10 @@ up() {
 down() {
   local name
   for name in api retention-worker worker provider-sandbox maildev temporal vault; do stop_proc "$name"; done
-  if [ -s "$DATA/pg/data/PG_VERSION" ]; then
-    as_pg "$(pg_bindir)/pg_ctl" -D "$DATA/pg/data" -m fast -w stop >/dev/null 2>&1 && log "PostgreSQL stopped" || true
+  local pgdata
+  pgdata=$(pg_home)/data
+  if [ -s "$pgdata/PG_VERSION" ]; then
+    as_pg "$(pg_bindir)/pg_ctl" -D "$pgdata" -m fast -w stop >/dev/null 2>&1 && log "PostgreSQL stopped" || true
   fi
 }
 
@@ -325,5 +343,6 @@ case "${1:-}" in
   restart) down; shift; up "$@" ;;
   status) status ;;
   env) cat "$STACK_ENV" ;;
-  *) echo "usage: $0 up [--services] | down | restart | status | env" >&2; exit 2 ;;
+  pg-home) pg_home ;;
+  *) echo "usage: $0 up [--services] | down | restart | status | env | pg-home" >&2; exit 2 ;;
 esac
