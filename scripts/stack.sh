@@ -4,6 +4,7 @@
 #
 #   scripts/stack.sh up        start whatever is not running (idempotent), bootstrap Vault, migrate the DB
 #   scripts/stack.sh down      stop everything (data is kept)
+#   scripts/stack.sh stop X    stop one service (postgres, vault, …); `up` brings it back
 #   scripts/stack.sh status    what runs, and where
 #   scripts/stack.sh env       print the environment file the apps and tests read
 #   scripts/stack.sh pg-home   where the PostgreSQL cluster lives (.data/pg, or outside a private folder)
@@ -171,7 +172,7 @@ pg_bindir() {
   echo "$d"
 }
 
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+as_pg() { if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
 
 # Where the PostgreSQL cluster lives. Run as root, the server runs as the postgres user, which must be able
 # to reach its folder: under .data/pg when it can, and when the checkout is in a private folder (a home of
@@ -304,14 +305,27 @@ up() {
   status
 }
 
-down() {
-  local name
-  for name in api retention-worker worker provider-sandbox maildev temporal vault; do stop_proc "$name"; done
+pg_stop() {
   local pgdata
   pgdata=$(pg_home)/data
   if [ -s "$pgdata/PG_VERSION" ]; then
     as_pg "$(pg_bindir)/pg_ctl" -D "$pgdata" -m fast -w stop >/dev/null 2>&1 && log "PostgreSQL stopped" || true
   fi
+}
+
+down() {
+  local name
+  for name in api retention-worker worker provider-sandbox maildev temporal vault; do stop_proc "$name"; done
+  pg_stop
+}
+
+# One service down, the rest left running (`up` brings it back): how the tests take a dependency away.
+stop_one() {
+  case "${1:-}" in
+    postgres) pg_stop ;;
+    temporal | vault | maildev | provider-sandbox | worker | retention-worker | api) stop_proc "$1" ;;
+    *) die "stop what? postgres, temporal, vault, maildev, provider-sandbox, worker, retention-worker or api" ;;
+  esac
 }
 
 status() {
@@ -343,6 +357,7 @@ case "${1:-}" in
   restart) down; shift; up "$@" ;;
   status) status ;;
   env) cat "$STACK_ENV" ;;
+  stop) shift; stop_one "$@" ;;
   pg-home) pg_home ;;
-  *) echo "usage: $0 up [--services] | down | restart | status | env | pg-home" >&2; exit 2 ;;
+  *) echo "usage: $0 up [--services] | down | stop <service> | restart | status | env | pg-home" >&2; exit 2 ;;
 esac

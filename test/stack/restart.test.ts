@@ -14,7 +14,10 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { purgeNowSignal, statusQuery, workflowIdFor } from '../../contracts/order';
+import { buildOrderInput, defaultPolicy, startOrder } from '../../domain/orders';
 import { config, repoRoot } from '../../lib/config';
+import { connectClient } from '../../lib/temporal';
 import { connectVault } from '../../lib/vault';
 import { releaseSignal, waitForRelease } from '../workflows/trivial';
 
@@ -168,6 +171,80 @@ describe('a stack restart', () => {
       openWorkflowId = undefined;
     } finally {
       await connection.close();
+    }
+  });
+});
+
+describe('dependencies restarting under running processes', () => {
+  it('the stack worker and API outlive a PostgreSQL and a Vault restart, and the orders in flight finish', async () => {
+    const cfg = config();
+    const pidOf = (name: string) =>
+      Number(readFileSync(path.join(repoRoot, '.data', 'run', `${name}.pid`), 'utf8'));
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const processes = ['worker', 'api', 'retention-worker'].map((name) => ({ name, pid: pidOf(name) }));
+    const vault = await connectVault('api', { env: freshStackEnv() });
+    const client = await connectClient({ component: 'api', vault });
+    const orderIds: string[] = [];
+    try {
+      // Orders on the stack's own worker, polling every half second, that the outages catch mid-way.
+      const startSome = async (n: number) => {
+        for (let i = 0; i < n; i++) {
+          const orderId = `slow-chaos-${randomUUID().slice(0, 12)}`;
+          const input = buildOrderInput(
+            {
+              orderId,
+              userId: 'chaos',
+              email: `chaos-${randomUUID().slice(0, 8)}@example.test`,
+              policy: { pollInitialInterval: '500ms', pollMaxInterval: '2s' },
+            },
+            defaultPolicy(cfg),
+          );
+          await startOrder(client, input, cfg.TEMPORAL_TASK_QUEUE);
+          orderIds.push(orderId);
+        }
+      };
+      await startSome(4);
+
+      expect(await stack('stop', 'postgres')).toBe(0);
+      await startSome(2); // started while the database is away: Temporal takes them, the worker waits
+      await new Promise((r) => setTimeout(r, 6_000));
+      expect(processes.filter((p) => !alive(p.pid))).toEqual([]);
+      expect(await stack('up', '--services')).toBe(0);
+
+      expect(await stack('stop', 'vault')).toBe(0);
+      await new Promise((r) => setTimeout(r, 6_000));
+      expect(processes.filter((p) => !alive(p.pid))).toEqual([]);
+      expect(await stack('up', '--services')).toBe(0);
+
+      // Every order delivered, by the same processes that lived through both outages.
+      for (const orderId of orderIds) {
+        const status = await whenReady(async () => {
+          const s = await client.workflow.getHandle(workflowIdFor(orderId)).query(statusQuery);
+          if (s.phase !== 'delivered') throw new Error(`order ${orderId} is ${s.phase}`);
+          return s;
+        }, 120_000);
+        expect(status).toMatchObject({ outcome: 'DELIVERED', deliveredCards: 3 });
+      }
+      expect(processes.filter((p) => !alive(p.pid) || pidOf(p.name) !== p.pid)).toEqual([]);
+      const health = await whenReady(() =>
+        fetch(`http://127.0.0.1:${cfg.API_PORT}/healthz`).then((r) => r.status),
+      );
+      expect(health).toBe(200);
+    } finally {
+      for (const orderId of orderIds)
+        await client.workflow
+          .getHandle(workflowIdFor(orderId))
+          .signal(purgeNowSignal)
+          .catch(() => {});
+      await client.connection.close();
+      vault.close();
     }
   });
 });
