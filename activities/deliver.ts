@@ -1,4 +1,11 @@
-import type { DeliverInput, DeliverResult, OrderActivities } from '../contracts/order';
+import { ApplicationFailure } from '@temporalio/activity';
+import {
+  type DeliverInput,
+  type DeliverResult,
+  type OrderActivities,
+  RECIPIENT_REFUSED,
+} from '../contracts/order';
+import { MailRefused } from '../domain/mail/mailer';
 import { deliveryMail } from '../domain/mail/templates';
 import { audit } from '../lib/audit';
 import { withTransaction } from '../lib/db';
@@ -69,17 +76,28 @@ export function deliverActivity(deps: ActivityDeps): OrderActivities['deliver'] 
     if (token === null) return result;
 
     const link = `${deps.publicBaseUrl.replace(/\/+$/, '')}/d/${token}`;
-    await deps.mailer.send(
-      input.recipient,
-      deliveryMail({
-        orderRef: orderId,
-        cardCount: delivery.card_count,
-        link,
-        expiresAt: delivery.expires_at,
-        // A resend replaces the links revoked just before it; a retried send, the one its first try minted.
-        replacesEarlier: input.kind === 'resend' || revoked > 0,
-      }),
-    );
+    try {
+      await deps.mailer.send(
+        input.recipient,
+        deliveryMail({
+          orderRef: orderId,
+          cardCount: delivery.card_count,
+          link,
+          expiresAt: delivery.expires_at,
+          // A resend replaces the links revoked just before it; a retried send, the one its first try minted.
+          replacesEarlier: input.kind === 'resend' || revoked > 0,
+        }),
+      );
+    } catch (err) {
+      if (err instanceof MailRefused && err.permanent) {
+        await recordRefusal(deps, input, delivery.card_count, err);
+        throw ApplicationFailure.nonRetryable(err.message, RECIPIENT_REFUSED);
+      }
+      throw ApplicationFailure.retryable(
+        err instanceof Error ? err.message : 'sending failed',
+        'MailUnavailable',
+      );
+    }
     await withTransaction(deps.db, async (tx) => {
       await tx.query('UPDATE deliveries SET sent_at = now() WHERE id = $1', [deliveryId]);
       await tx.query(
@@ -96,7 +114,13 @@ export function deliverActivity(deps: ActivityDeps): OrderActivities['deliver'] 
         actor: 'worker',
         method: `activity:deliver:${input.kind}`,
         count: delivery.card_count,
-        detail: { deliveryId, expiresAt: delivery.expires_at.toISOString(), channel: 'email' },
+        detail: {
+          deliveryId,
+          expiresAt: delivery.expires_at.toISOString(),
+          channel: 'email',
+          ...(input.requestedBy ? { requestedBy: input.requestedBy } : {}),
+          ...(input.recipientChanged ? { recipientChanged: true } : {}),
+        },
       });
     });
     deps.log.info(
@@ -105,4 +129,31 @@ export function deliverActivity(deps: ActivityDeps): OrderActivities['deliver'] 
     );
     return result;
   };
+}
+
+/**
+ * A link email refused for good: its link never reached anyone, so it is revoked, and its cards count as
+ * covered by no batch again (a corrected resend or the next batch takes them). Audited without the address.
+ */
+async function recordRefusal(deps: ActivityDeps, input: DeliverInput, cards: number, err: MailRefused) {
+  await withTransaction(deps.db, async (tx) => {
+    await tx.query(
+      'UPDATE delivery_tokens SET revoked_at = now() WHERE delivery_id = $1 AND consumed_at IS NULL AND revoked_at IS NULL',
+      [input.deliveryId],
+    );
+    await tx.query('DELETE FROM delivery_cards WHERE delivery_id = $1', [input.deliveryId]);
+    await tx.query('UPDATE deliveries SET card_count = 0 WHERE id = $1', [input.deliveryId]);
+    await audit(tx, {
+      orderId: input.orderId,
+      event: 'DELIVERY_FAILED',
+      actor: 'worker',
+      method: `activity:deliver:${input.kind}`,
+      count: cards,
+      detail: { deliveryId: input.deliveryId, smtpCode: err.smtpCode, permanent: true },
+    });
+  });
+  deps.log.warn(
+    { orderId: input.orderId, deliveryId: input.deliveryId, smtpCode: err.smtpCode },
+    'link email refused',
+  );
 }

@@ -1,3 +1,4 @@
+import { ApplicationFailure } from '@temporalio/activity';
 import type {
   FinishInput,
   NotifyInput,
@@ -8,6 +9,7 @@ import type {
   RegisterOrderInput,
 } from '../contracts/order';
 import { purgeOrder } from '../domain/cards';
+import { MailRefused } from '../domain/mail/mailer';
 import { noticeMail } from '../domain/mail/templates';
 import { audit } from '../lib/audit';
 import { durationMs } from '../lib/config';
@@ -67,10 +69,27 @@ export function lifecycleActivities(
       );
       if (rows.some((r) => r.sent_at !== null)) return;
       const { orderId, kind, deliveredCards, quantity } = input;
-      await deps.mailer.send(
-        input.recipient,
-        noticeMail({ orderRef: orderId, kind, deliveredCards, quantity }, deps.noticeTemplates),
-      );
+      try {
+        await deps.mailer.send(
+          input.recipient,
+          noticeMail({ orderRef: orderId, kind, deliveredCards, quantity }, deps.noticeTemplates),
+        );
+      } catch (err) {
+        if (!(err instanceof MailRefused && err.permanent))
+          throw ApplicationFailure.retryable(
+            err instanceof Error ? err.message : 'sending failed',
+            'MailUnavailable',
+          );
+        // Refused for good: nothing more to tell this address; the order goes on.
+        await audit(db, {
+          orderId,
+          event: 'NOTICE_FAILED',
+          actor: 'worker',
+          method: 'activity:notifyCustomer',
+          detail: { kind, smtpCode: err.smtpCode },
+        });
+        return;
+      }
       await withTransaction(db, async (tx) => {
         const sent = await tx.query(
           'UPDATE deliveries SET sent_at = now() WHERE id = $1 AND sent_at IS NULL',

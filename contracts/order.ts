@@ -38,6 +38,9 @@ export const ProviderFailureType = {
   notReady: 'OrderNotReady',
 } as const;
 
+/** The link email was refused for good (a 5xx answer): the delivery failed, a corrected resend may not. */
+export const RECIPIENT_REFUSED = 'RecipientRefused';
+
 export const NON_RETRYABLE_PROVIDER_FAILURES: string[] = [
   ProviderFailureType.notFound,
   ProviderFailureType.auth,
@@ -114,6 +117,10 @@ export interface OrderState {
   failureReason: string | null;
   polls: number;
   webhooks: WebhookState;
+  /** Why the last link email was refused for good (SMTP code, never the address); null once one went out. */
+  recipientRefused: string | null;
+  /** PII: a recipient corrected by a resend, carried across continue-as-new; never in the status view. */
+  recipientOverride?: string;
 }
 
 /** The order's events for its caller: sent one at a time, in sequence, by a loop beside the story. */
@@ -148,6 +155,7 @@ export interface OrderStatusView {
   purgeAt: string | null;
   outcome: OrderOutcome | null;
   failureReason: string | null;
+  recipientRefused: string | null;
   webhooks: {
     lastSequence: number;
     pending: number;
@@ -217,8 +225,18 @@ export const cancelSignal = defineSignal<[{ reason?: string }?]>('cancel');
 export const retrievedSignal = defineSignal<[{ deliveryId: string }]>('retrieved');
 export const extendRetentionSignal = defineSignal<[{ by: string }]>('extendRetention');
 export const purgeNowSignal = defineSignal('purgeNow');
-/** Revoke the live link and send a new one; refused (validator) when there is nothing to send. */
-export const resendLinkUpdate = defineUpdate<DeliverResult>('resendLink');
+/**
+ * Revoke the live link and send a new one, to a corrected recipient when given (PII: the update's
+ * arguments travel codec-encrypted); refused (validator) when there is nothing to send or the address is
+ * not one. Fails with RecipientRefused when the mail server refuses the new email for good.
+ */
+export const resendLinkUpdate = defineUpdate<DeliverResult, [ResendRequest]>('resendLink');
+
+export interface ResendRequest {
+  recipient?: string;
+  /** Who asked, for the audit row: "operator", "caller:<name>". */
+  requestedBy?: string;
+}
 
 // ---------------------------------------------------------------- search attributes
 // The server indexes them in plaintext (the codec never sees them), so they hold phases and counts only:
@@ -272,6 +290,9 @@ export interface DeliverInput {
   kind: DeliveryKind;
   linkTtlMs: number;
   retentionMs: number;
+  /** For the audit row of a resend: who asked, and whether the recipient was corrected. */
+  requestedBy?: string;
+  recipientChanged?: boolean;
 }
 
 export interface DeliverResult {

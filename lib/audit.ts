@@ -6,6 +6,8 @@ export type AuditEvent =
   | 'CARDS_STORED'
   | 'DELIVERED'
   | 'NOTIFIED'
+  | 'NOTICE_FAILED'
+  | 'DELIVERY_FAILED'
   | 'LINK_VIEWED'
   | 'REVEALED'
   | 'DOWNLOADED'

@@ -2,12 +2,14 @@
 //        npm run ops -- extend-retention --order-id <id> --by 30d   keep one order's cards longer
 //        npm run ops -- cancel --order-id <id> [--reason "..."]      stop an order, revoke its links, purge
 //        npm run ops -- webhooks --order-id <id> [--replay <event id>]  list its events, re-send one
+//        npm run ops -- resend --order-id <id> [--email <corrected address>]  a new link, revoking the old
 import { parseArgs } from 'node:util';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import {
   cancelSignal,
   extendRetentionSignal,
   purgeNowSignal,
+  resendLinkUpdate,
   statusQuery,
   workflowIdFor,
 } from '../contracts/order';
@@ -19,7 +21,7 @@ import { connectClient } from '../lib/temporal';
 import { formatWebhookEvents, listWebhookEvents, replayWebhookEvent } from './webhooks';
 
 const USAGE =
-  'usage: npm run ops -- purge|extend-retention|cancel|webhooks --order-id <id> [--by 30d] [--reason text] [--replay <event id>]';
+  'usage: npm run ops -- purge|extend-retention|cancel|webhooks|resend --order-id <id> [--by 30d] [--reason text] [--replay <event id>] [--email <address>]';
 
 async function main() {
   const { positionals, values } = parseArgs({
@@ -29,6 +31,7 @@ async function main() {
       by: { type: 'string' },
       reason: { type: 'string' },
       replay: { type: 'string' },
+      email: { type: 'string' },
     },
   });
   const [command] = positionals;
@@ -64,6 +67,20 @@ async function main() {
       if (!running) throw new Error('the order has no running workflow');
       await handle.signal(cancelSignal, { reason: values.reason ?? 'cancelled by operator' });
       console.log(`Cancel sent to ${handle.workflowId}.`);
+    } else if (command === 'resend') {
+      if (!running) throw new Error('the order has no running workflow; its cards are already purged');
+      // The address travels only inside the update's codec-encrypted arguments, and is never printed.
+      const request = values.email
+        ? { recipient: values.email, requestedBy: 'operator' }
+        : { requestedBy: 'operator' };
+      const sent = await handle.executeUpdate(resendLinkUpdate, { args: [request] }).catch((err: unknown) => {
+        const cause =
+          err instanceof WorkflowUpdateFailedError && err.cause instanceof Error ? err.cause.message : '';
+        throw new Error(`the order refused the resend${cause ? `: ${cause}` : ''}`);
+      });
+      console.log(
+        `A new link for ${sent.cardCount} card(s) was sent${values.email ? ' to the corrected address' : ''}.`,
+      );
     } else if (command === 'webhooks') {
       const db = createPool();
       try {

@@ -25,7 +25,7 @@ export async function fulfillmentDeps(cfg: Config): Promise<ActivityDeps & Closa
     from: cfg.MAIL_FROM,
     requireTls: cfg.SMTP_REQUIRE_TLS,
   });
-  return {
+  const deps: ActivityDeps & Closable = {
     db,
     transit: vault.transit,
     provider: createProviderClient({
@@ -43,10 +43,11 @@ export async function fulfillmentDeps(cfg: Config): Promise<ActivityDeps & Closa
     noticeTemplates: loadNoticeTemplates(cfg.MAIL_TEMPLATES_DIR),
     async close() {
       vault.close();
-      mailer.close();
+      deps.mailer.close(); // the one in use: a test may have swapped it
       await db.end();
     },
   };
+  return deps;
 }
 
 /** The retention sweep's dependencies, as the retention role (the only one that may destroy key buckets). */

@@ -37,6 +37,7 @@ export function newState(policy: OrderPolicy, now: number): OrderState {
     failureReason: null,
     polls: 0,
     webhooks: newWebhookState(),
+    recipientRefused: null,
   };
 }
 
@@ -171,6 +172,15 @@ export function extendRetention(state: OrderState, byMs: number): void {
   if (state.purgeAt !== null) state.purgeAt += byMs;
 }
 
+/** What a resend may be sent to: one address, plausibly shaped (the mail server has the last word). */
+export function isRecipient(value: unknown): value is string {
+  return (
+    typeof value === 'string' &&
+    value.length <= 254 &&
+    /^[^@\s<>,;"]+@[^@\s<>,;"]+\.[^@\s<>,;"]+$/.test(value)
+  );
+}
+
 /** A duration in Temporal notation, in ms, or null when it is not a positive one. */
 export function positiveDuration(value: unknown): number | null {
   try {
@@ -202,6 +212,7 @@ export function view(orderId: string, s: OrderState): OrderStatusView {
     purgeAt: s.purgeAt === null ? null : iso(s.purgeAt),
     outcome: s.outcome,
     failureReason: s.failureReason,
+    recipientRefused: s.recipientRefused,
     webhooks: {
       lastSequence: s.webhooks.nextSequence - 1,
       pending: s.webhooks.outbox.length,

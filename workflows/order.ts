@@ -26,6 +26,8 @@ import {
   type OrderStatusView,
   type PurgeReason,
   purgeNowSignal,
+  RECIPIENT_REFUSED,
+  type ResendRequest,
   resendLinkUpdate,
   retrievedSignal,
   statusQuery,
@@ -44,6 +46,9 @@ const mail = wf.proxyActivities<OrderActivities>({
   startToCloseTimeout: '2 minutes',
   heartbeatTimeout: '5 seconds',
   retry: RETRY,
+  // An operator's stop waits for a link email in flight to end (sent or not) before it revokes the links
+  // and purges: nothing it minted can outlive the revocation.
+  cancellationType: wf.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 
 const HISTORY_LIMIT = 5_000;
@@ -74,6 +79,8 @@ class Order {
   private purgeRequested = false;
   private retentionChanged = false;
   private pollScope: wf.CancellationScope | undefined;
+  /** A link email in flight: an operator's stop interrupts it (a mail server that keeps saying "later"). */
+  private deliverScope: wf.CancellationScope | undefined;
   private published = '';
   private readonly armed = new Set<string>();
 
@@ -83,8 +90,9 @@ class Order {
   ) {
     this.orderId = input.orderId;
     this.state = carried ?? rules.newState(input.policy, Date.now());
-    // A run carried over from a version without webhooks starts their bookkeeping fresh.
+    // A run carried over from an older version starts the newer bookkeeping fresh.
     this.state.webhooks ??= rules.newWebhookState();
+    this.state.recipientRefused ??= null;
   }
 
   /** Handlers first, so that no signal, query or update that arrives with the first task is lost. */
@@ -102,11 +110,14 @@ class Order {
       if (state.phase === 'collecting') this.requestStop('purge requested by an operator');
       else this.purgeRequested = true;
     });
-    wf.setHandler(resendLinkUpdate, () => this.resend(), {
-      validator: () => {
+    wf.setHandler(resendLinkUpdate, (request) => this.resend(request), {
+      validator: (request) => {
         if (state.stored === 0) throw new Error('this order has no stored cards to send');
         if (state.phase === 'purged' || state.phase === 'cancelled')
           throw new Error(`order is ${state.phase}`);
+        // Never echo the value: it is an address, or meant to be one.
+        if (request?.recipient !== undefined && !rules.isRecipient(request.recipient))
+          throw new Error('recipient: not an email address');
       },
     });
   }
@@ -263,8 +274,11 @@ class Order {
     state.phase = 'delivering';
     this.publishStatus();
     if (opts.deliverStored && rules.hasUndelivered(state)) await this.deliver('batch');
+    // Stopped while the link email was in flight: the stop concludes the order (as cancelled), not this.
+    if (this.stopRequest && opts.deliverStored && rules.hasUndelivered(state)) return;
     state.outcome = rules.outcomeOf(state, end.outcomeWithoutCards);
-    state.failureReason = end.reason;
+    state.failureReason =
+      end.reason ?? (state.recipientRefused ? `the link email was refused: ${state.recipientRefused}` : null);
     if (end.notice && (state.delivered === 0 || state.outcome !== 'DELIVERED')) {
       await mail.notifyCustomer({
         orderId,
@@ -278,7 +292,7 @@ class Order {
       orderId,
       outcome: state.outcome,
       providerStatus: state.providerStatus,
-      failureReason: end.reason,
+      failureReason: state.failureReason,
       deliveredCards: state.delivered,
     });
     state.phase = rules.concludedPhase(state);
@@ -287,19 +301,44 @@ class Order {
       outcome: state.outcome,
       deliveredCards: state.delivered,
       quantity: state.quantity,
-      reason: end.reason,
+      reason: state.failureReason,
     });
   }
 
-  private async deliver(kind: DeliveryKind): Promise<DeliverResult> {
-    const result = await mail.deliver({
-      orderId: this.orderId,
-      deliveryId: rules.nextDeliveryId(this.state, this.orderId),
-      recipient: this.input.recipient,
-      kind,
-      linkTtlMs: msToNumber(this.input.policy.linkTtl as Duration),
-      retentionMs: rules.retentionMs(this.state, this.input.policy),
-    });
+  /**
+   * Sends a link. A link email the mail server refuses for good ends that delivery (recipientRefused, and
+   * the order's status says so) without ending the order: a corrected resend can still reach the customer.
+   */
+  private async deliver(kind: DeliveryKind, request: ResendRequest = {}): Promise<DeliverResult> {
+    const deliveryId = rules.nextDeliveryId(this.state, this.orderId);
+    let result: DeliverResult;
+    const nothing = { deliveryId, cardCount: 0, expiresAt: Date.now() };
+    this.deliverScope = new wf.CancellationScope();
+    try {
+      result = await this.deliverScope.run(() =>
+        mail.deliver({
+          orderId: this.orderId,
+          deliveryId,
+          recipient: this.state.recipientOverride ?? this.input.recipient,
+          kind,
+          linkTtlMs: msToNumber(this.input.policy.linkTtl as Duration),
+          retentionMs: rules.retentionMs(this.state, this.input.policy),
+          ...(request.requestedBy ? { requestedBy: request.requestedBy } : {}),
+          ...(request.recipient ? { recipientChanged: true } : {}),
+        }),
+      );
+    } catch (err) {
+      // Interrupted by the operator's stop (not by a cancellation of the whole workflow): nothing was sent.
+      if (wf.isCancellation(err) && this.stopRequest && !wf.CancellationScope.current().consideredCancelled)
+        return nothing;
+      const refused = err instanceof wf.ActivityFailure && err.cause instanceof wf.ApplicationFailure;
+      if (!refused || (err.cause as wf.ApplicationFailure).type !== RECIPIENT_REFUSED) throw err;
+      this.state.recipientRefused = (err.cause as wf.ApplicationFailure).message;
+      return nothing;
+    } finally {
+      this.deliverScope = undefined;
+    }
+    this.state.recipientRefused = null;
     const record = rules.recordDelivery(this.state, kind, result, Date.now());
     if (record) {
       this.expireOnTime(record);
@@ -314,10 +353,15 @@ class Order {
     return result;
   }
 
-  private async resend(): Promise<DeliverResult> {
+  private async resend(request: ResendRequest = {}): Promise<DeliverResult> {
+    if (request.recipient) this.state.recipientOverride = request.recipient;
     await this.revokeLinks('resend');
     rules.supersedeDeliveries(this.state);
-    return this.deliver('resend');
+    const result = await this.deliver('resend', request);
+    // The caller learns that this one was refused too (and why), not a link that went nowhere.
+    if (this.state.recipientRefused)
+      throw wf.ApplicationFailure.nonRetryable(this.state.recipientRefused, RECIPIENT_REFUSED);
+    return result;
   }
 
   private async revokeLinks(reason: 'resend' | 'cancelled'): Promise<void> {
@@ -432,6 +476,7 @@ class Order {
   private requestStop(reason: string): void {
     this.stopRequest ??= { reason };
     this.pollScope?.cancel();
+    this.deliverScope?.cancel();
   }
 
   /** Continues as new when history grows long, unless a stop arrived that the next run would never see. */

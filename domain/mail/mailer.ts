@@ -1,6 +1,31 @@
 import nodemailer from 'nodemailer';
 import type { RenderedMail } from './templates';
 
+/**
+ * A message the mail server did not take. Permanent (a 5xx answer: no such mailbox, a refused address)
+ * means sending the same message again cannot succeed; anything else (4xx, no connection, a timeout) may
+ * pass later. The message names the SMTP code only: a server's answer often quotes the address.
+ */
+export class MailRefused extends Error {
+  override name = 'MailRefused';
+  constructor(
+    readonly permanent: boolean,
+    readonly smtpCode: number | undefined,
+  ) {
+    super(
+      permanent
+        ? `the mail server refused the message permanently (SMTP ${smtpCode})`
+        : `the mail server did not take the message${smtpCode ? ` (SMTP ${smtpCode})` : ' (no answer)'}; it may later`,
+    );
+  }
+}
+
+export function classifySmtpError(err: unknown): MailRefused {
+  const code = (err as { responseCode?: unknown }).responseCode;
+  const smtpCode = typeof code === 'number' && code >= 100 && code < 600 ? code : undefined;
+  return new MailRefused(smtpCode !== undefined && smtpCode >= 500, smtpCode);
+}
+
 export interface Mailer {
   send(to: string, mail: RenderedMail): Promise<void>;
   close(): void;
@@ -23,13 +48,17 @@ export function createMailer(opts: { smtpUrl: string; from: string; requireTls: 
   });
   return {
     async send(to, mail) {
-      await transport.sendMail({
-        from: opts.from,
-        to,
-        subject: mail.subject,
-        text: mail.text,
-        html: mail.html,
-      });
+      try {
+        await transport.sendMail({
+          from: opts.from,
+          to,
+          subject: mail.subject,
+          text: mail.text,
+          html: mail.html,
+        });
+      } catch (err) {
+        throw classifySmtpError(err);
+      }
     },
     close() {
       transport.close();

@@ -12,6 +12,7 @@ import { inject } from 'vitest';
 import { buildApp } from '../../api/app';
 import { codecEndpointSettings } from '../../api/codec-endpoint/routes';
 import { type OrderPolicy, retrievedSignal, workflowIdFor } from '../../contracts/order';
+import { createMailer } from '../../domain/mail/mailer';
 import { buildOrderInput, defaultPolicy, type OrderRequest, startOrder } from '../../domain/orders';
 import type { WebhookEndpoints } from '../../domain/webhooks';
 import { dataConverterWith } from '../../lib/codec';
@@ -44,6 +45,8 @@ export async function startPipeline(
     apiPort?: number;
     /** Intake callers' webhook endpoints, instead of WEBHOOK_ENDPOINTS. */
     webhookEndpoints?: WebhookEndpoints;
+    /** Another SMTP server for the worker's mail (one that refuses some recipients, say). */
+    smtpUrl?: string;
   } = {},
 ) {
   const cfg = config();
@@ -77,6 +80,10 @@ export async function startPipeline(
   const apiUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   deps.publicBaseUrl = apiUrl;
   if (opts.webhookEndpoints) deps.webhookEndpoints = opts.webhookEndpoints;
+  if (opts.smtpUrl) {
+    deps.mailer.close();
+    deps.mailer = createMailer({ smtpUrl: opts.smtpUrl, from: cfg.MAIL_FROM, requireTls: false });
+  }
 
   const taskQueue = `test-${randomUUID()}`;
   const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });

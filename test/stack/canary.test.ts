@@ -96,7 +96,7 @@ beforeAll(async () => {
   }
   const [first] = orders;
   const handle = p.client.workflow.getHandle(workflowIdFor(first!.orderId));
-  await handle.executeUpdate(resendLinkUpdate);
+  await handle.executeUpdate(resendLinkUpdate, { args: [{}] });
   errors.push({ name: 'status after resend', text: JSON.stringify(await handle.query(statusQuery)) });
   await record('unknown token', await fetch(`${p.apiUrl}/d/${'A'.repeat(43)}`));
   try {

@@ -230,7 +230,9 @@ describe('fulfillment pipeline', () => {
     const { orderId, email } = await order('instant');
     const [first] = await waitForMail(email);
     await waitForStatus(p.client, orderId, settled);
-    const result = await p.client.workflow.getHandle(workflowIdFor(orderId)).executeUpdate(resendLinkUpdate);
+    const result = await p.client.workflow
+      .getHandle(workflowIdFor(orderId))
+      .executeUpdate(resendLinkUpdate, { args: [{}] });
     expect(result.cardCount).toBe(3);
     const mails = await waitForMail(email, 2);
     const second = mails.find((m) => m.id !== first!.id)!;

@@ -172,16 +172,32 @@ describe("the operator's stop", () => {
     expect(o.callsOf('purgeOrder')[0]?.input).toMatchObject({ reason: 'cancelled' });
   });
 
-  it('cancel while a delivery is in flight: the delivery ends, then the link is revoked and the cards purged', async () => {
+  it('cancel while a link email hangs interrupts it: CANCELLED, whatever it minted revoked, the cards purged', async () => {
     const o = await orders.start([FULFILLED], { holdDelivery: true });
     await until(o.handle, (s) => s.phase === 'delivering');
-    await o.handle.signal(cancelSignal);
-    o.release();
+    await o.handle.signal(cancelSignal, { reason: 'stuck mail' });
     const final = await o.handle.result();
-    expect(final.outcome).toBe('DELIVERED');
+    o.release();
+    expect(final).toMatchObject({
+      outcome: 'CANCELLED',
+      phase: 'purged',
+      failureReason: 'stuck mail',
+      deliveries: [],
+    });
     const names = o.names();
     expect(names.indexOf('revokeLinks')).toBeGreaterThan(names.indexOf('deliver'));
     expect(o.callsOf('purgeOrder')[0]?.input).toMatchObject({ reason: 'cancelled' });
+  });
+
+  it('cancel after a delivery finished keeps its outcome, revokes the link and purges', async () => {
+    const o = await orders.start([FULFILLED], { holdDelivery: true });
+    await until(o.handle, (s) => s.phase === 'delivering');
+    o.release();
+    await until(o.handle, (s) => s.phase === 'delivered');
+    await o.handle.signal(cancelSignal);
+    const final = await o.handle.result();
+    expect(final.outcome).toBe('DELIVERED');
+    expect(o.callsOf('revokeLinks')[0]?.input).toMatchObject({ reason: 'cancelled' });
   });
 
   it('cancel after delivery: the live link is revoked and the cards purged, the outcome stays', async () => {
@@ -246,7 +262,7 @@ describe('aftercare', () => {
   it('resendLink revokes the live link and sends a new one for every card', async () => {
     const o = await orders.start([FULFILLED]);
     await until(o.handle, (s) => s.phase === 'delivered');
-    const resent = await o.handle.executeUpdate(resendLinkUpdate);
+    const resent = await o.handle.executeUpdate(resendLinkUpdate, { args: [{}] });
     expect(resent.cardCount).toBe(3);
     expect(o.callsOf('revokeLinks')[0]?.input).toMatchObject({ reason: 'resend' });
     expect(o.callsOf('deliver').map((c) => c.input.kind)).toEqual(['batch', 'resend']);
@@ -260,7 +276,9 @@ describe('aftercare', () => {
   it("resendLink's validator refuses an order with no stored card, and nothing is called", async () => {
     const o = await orders.start([PENDING]);
     await until(o.handle, (s) => s.phase === 'collecting');
-    await expect(o.handle.executeUpdate(resendLinkUpdate)).rejects.toThrow(WorkflowUpdateFailedError);
+    await expect(o.handle.executeUpdate(resendLinkUpdate, { args: [{}] })).rejects.toThrow(
+      WorkflowUpdateFailedError,
+    );
     expect(o.callsOf('revokeLinks')).toHaveLength(0);
     expect(o.callsOf('deliver')).toHaveLength(0);
     await o.handle.signal(cancelSignal);
@@ -334,6 +352,7 @@ describe('aftercare', () => {
       failureReason: null,
       polls: 40,
       webhooks: { nextSequence: 1, outbox: [], delivered: 0, undeliverable: [], stopped: null },
+      recipientRefused: null,
     };
     const o = await orders.start([FULFILLED], { carried, policy: { deliverPartial: true } });
     const final = await o.handle.result();
@@ -379,7 +398,7 @@ describe('events for the caller', () => {
     const s = await until(o.handle, (v) => v.phase === 'delivered');
     await o.handle.signal(retrievedSignal, { deliveryId: s.deliveries[0]!.id });
     await o.handle.signal(retrievedSignal, { deliveryId: s.deliveries[0]!.id }); // news once only
-    await o.handle.executeUpdate(resendLinkUpdate);
+    await o.handle.executeUpdate(resendLinkUpdate, { args: [{}] });
     await o.handle.signal(cancelSignal);
     await o.handle.result();
     // The test server may skip past a link's 24 h while the test waits on the update: expiries aside,
@@ -425,5 +444,53 @@ describe('events for the caller', () => {
     const final = await o.handle.result();
     expect(o.callsOf('sendWebhook')).toHaveLength(0);
     expect(final.webhooks.lastSequence).toBe(0);
+  });
+});
+
+describe('a link email refused for good', () => {
+  it('ends that delivery, not the order: the status says why, and a resend to a corrected address delivers', async () => {
+    const o = await orders.start([FULFILLED], { recipient: 'refused@example.test' });
+    const failed = await until(o.handle, (s) => s.outcome !== null && s.phase !== 'delivering');
+    expect(failed).toMatchObject({ outcome: 'FAILED', phase: 'failed', deliveredCards: 0, deliveries: [] });
+    expect(failed.recipientRefused).toMatch(/SMTP 550/);
+    expect(failed.failureReason).toMatch(/^the link email was refused: .*SMTP 550/);
+    expect(JSON.stringify(failed)).not.toContain('refused@example.test');
+    // A notice would go to the address that was just refused: none is sent.
+    expect(o.callsOf('notifyCustomer')).toHaveLength(0);
+
+    const resent = await o.handle.executeUpdate(resendLinkUpdate, {
+      args: [{ recipient: 'corrected@example.test', requestedBy: 'operator' }],
+    });
+    expect(resent.cardCount).toBe(3);
+    const last = o.callsOf('deliver').at(-1)!.input;
+    expect(last).toMatchObject({
+      kind: 'resend',
+      recipient: 'corrected@example.test',
+      recipientChanged: true,
+    });
+    expect(last.requestedBy).toBe('operator');
+    const after = await o.handle.query(statusQuery);
+    expect(after.recipientRefused).toBeNull();
+    expect(after.deliveries.map((d) => d.cardCount)).toEqual([3]);
+    await o.handle.signal(purgeNowSignal);
+    await o.handle.result();
+  });
+
+  it('a resend refused again fails the update with the reason; a malformed address is refused unechoed', async () => {
+    const o = await orders.start([FULFILLED], { recipient: 'refused@example.test' });
+    await until(o.handle, (s) => s.outcome !== null && s.phase !== 'delivering');
+    await expect(
+      o.handle.executeUpdate(resendLinkUpdate, { args: [{ recipient: 'refused-again@example.test' }] }),
+    ).rejects.toThrow(WorkflowUpdateFailedError);
+    const deliveriesBefore = o.callsOf('deliver').length;
+    const bad = 'not an address <x>';
+    const err = await o.handle
+      .executeUpdate(resendLinkUpdate, { args: [{ recipient: bad }] })
+      .catch((e) => e);
+    expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+    expect(String(err.cause?.message)).toBe('recipient: not an email address');
+    expect(o.callsOf('deliver')).toHaveLength(deliveriesBefore);
+    await o.handle.signal(purgeNowSignal);
+    await o.handle.result();
   });
 });

@@ -20,6 +20,7 @@ import {
   type OrderWorkflow,
   ProviderFailureType,
   type ProviderStatus,
+  RECIPIENT_REFUSED,
   type WebhookEvent,
   workflowIdFor,
 } from '../../../contracts/order';
@@ -106,7 +107,23 @@ export async function startStubbedOrders() {
     },
     async deliver(input: DeliverInput) {
       const script = record('deliver', input);
-      await script.deliverGate;
+      if (script.deliverGate) {
+        // Held until released, or until the workflow gives up on it (learnt through a heartbeat): a step
+        // left running would keep the test server from skipping time for every later test.
+        const context = Context.current();
+        const beat = setInterval(() => context.heartbeat(), 100);
+        try {
+          await Promise.race([script.deliverGate, context.cancelled]);
+        } finally {
+          clearInterval(beat);
+        }
+      }
+      if (input.recipient.startsWith('refused')) {
+        throw ApplicationFailure.nonRetryable(
+          'the mail server refused the message permanently (SMTP 550)',
+          RECIPIENT_REFUSED,
+        );
+      }
       const cardCount = input.kind === 'resend' ? script.stored : script.stored - script.delivered;
       if (input.kind === 'batch') script.delivered += cardCount;
       return { deliveryId: input.deliveryId, cardCount, expiresAt: Date.now() + input.linkTtlMs };
@@ -164,6 +181,8 @@ export async function startStubbedOrders() {
         holdDelivery?: boolean;
         /** An intake caller (events are sent) and how its endpoint answers. */
         caller?: { endpoint: Script['endpoint'] };
+        /** The order's email; one starting with "refused" is refused for good by the mail server. */
+        recipient?: string;
       } = {},
     ) {
       const orderId = `stub-${randomUUID().slice(0, 12)}`;
@@ -183,7 +202,7 @@ export async function startStubbedOrders() {
       const input: OrderInput = {
         orderId,
         userId: 'user-1',
-        recipient: 'customer@example.test',
+        recipient: opts.recipient ?? 'customer@example.test',
         policy: { ...DEFAULT_POLICY, ...opts.policy },
         ...(opts.caller ? { caller: 'checkout' } : {}),
       };

@@ -1,0 +1,139 @@
+/**
+ * A mail server that refuses recipients, played by nodemailer's smtp-server: a refusal for good (5xx)
+ * ends that delivery (not the order) at once, with a reason and an audit row that carry no address; an
+ * operator corrects the recipient through the ops CLI and the customer gets a working link. A server
+ * that keeps saying "later" (4xx) is retried, and an operator's cancel interrupts it.
+ */
+import { execFile } from 'node:child_process';
+import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cancelSignal, workflowIdFor } from '../../contracts/order';
+import { repoRoot } from '../../lib/config';
+import { auditRows } from '../helpers/audit';
+import { waitForStatus } from '../helpers/orders';
+import { type Pipeline, startPipeline, uniqueOrderId } from '../helpers/pipeline';
+
+interface Accepted {
+  to: string[];
+  raw: string;
+}
+
+let p: Pipeline;
+let smtp: SMTPServer;
+/** Until the test says so, "later-" recipients get 451 (the server is having a bad day). */
+let saysLater = true;
+const accepted: Accepted[] = [];
+
+function refusal(code: number, text: string): Error {
+  return Object.assign(new Error(text), { responseCode: code });
+}
+
+beforeAll(async () => {
+  smtp = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onRcptTo(address, _session, callback) {
+      // The answers real servers give, quoting the address as they often do.
+      if (address.address.startsWith('refused-'))
+        return callback(refusal(550, `5.1.1 <${address.address}>: no such user`));
+      if (address.address.startsWith('later-') && saysLater)
+        return callback(refusal(451, '4.3.0 try again later'));
+      callback();
+    },
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        accepted.push({
+          to: session.envelope.rcptTo.map((r) => r.address),
+          raw: Buffer.concat(chunks).toString('utf8'),
+        });
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+  const port = (smtp.server.address() as AddressInfo).port;
+  p = await startPipeline({ smtpUrl: `smtp://127.0.0.1:${port}` });
+});
+
+afterAll(async () => {
+  await p?.stop();
+  await new Promise<void>((resolve) => (smtp ? smtp.close(resolve) : resolve()));
+});
+
+const linkIn = (raw: string) =>
+  raw.replace(/=\r?\n/g, '').match(/http:\/\/[^\s"<>]+\/d\/[A-Za-z0-9_-]{43}/)?.[0];
+
+describe('a recipient refused for good', () => {
+  it('ends that delivery at once with a reason; an operator corrects the address and the customer gets a working link', async () => {
+    const orderId = uniqueOrderId('instant');
+    const refused = `refused-${orderId}@example.test`;
+    await p.start({ orderId, userId: 'u-1', email: refused });
+    const failed = await waitForStatus(
+      p.client,
+      orderId,
+      (s) => s.outcome !== null && s.phase !== 'delivering',
+    );
+    expect(failed).toMatchObject({ outcome: 'FAILED', deliveredCards: 0, deliveries: [] });
+    expect(failed.recipientRefused).toBe('the mail server refused the message permanently (SMTP 550)');
+    const rows = await auditRows(p.db, orderId);
+    expect(rows.find((r) => r.event === 'DELIVERY_FAILED')?.detail).toMatchObject({
+      smtpCode: 550,
+      permanent: true,
+    });
+    const tokens = await p.db.query('SELECT revoked_at FROM delivery_tokens WHERE order_id = $1', [orderId]);
+    expect(tokens.rows.every((t) => t.revoked_at !== null)).toBe(true);
+    // Neither the status nor the audit trail names the address.
+    expect(JSON.stringify(failed) + JSON.stringify(rows)).not.toContain(refused);
+
+    const corrected = `fixed-${orderId}@example.test`;
+    const { stdout } = await promisify(execFile)(
+      'npx',
+      ['tsx', 'scripts/ops.ts', 'resend', '--order-id', orderId, '--email', corrected],
+      { cwd: repoRoot, env: { ...process.env, LOG_FILE: '' } },
+    );
+    expect(stdout).toContain('A new link for 3 card(s) was sent to the corrected address.');
+    expect(stdout).not.toContain(corrected);
+    const mail = accepted.find((m) => m.to.includes(corrected));
+    expect(mail?.raw).toContain('This email replaces an earlier one');
+    const link = linkIn(mail!.raw)!;
+    expect((await fetch(link)).status).toBe(200);
+    const after = await waitForStatus(p.client, orderId, (s) => s.recipientRefused === null);
+    expect(after.deliveries.map((d) => d.cardCount)).toEqual([3]);
+    const resent = (await auditRows(p.db, orderId)).find((r) => r.event === 'DELIVERED');
+    expect(resent?.detail).toMatchObject({ requestedBy: 'operator', recipientChanged: true });
+    expect(accepted.some((m) => m.to.includes(refused))).toBe(false);
+  });
+});
+
+describe('a mail server that keeps saying later', () => {
+  it('is retried, and an operator cancel interrupts the link email: CANCELLED, no live link, cards purged', async () => {
+    const orderId = uniqueOrderId('instant');
+    await p.start({ orderId, userId: 'u-2', email: `later-${orderId}@example.test` });
+    await waitForStatus(p.client, orderId, (s) => s.phase === 'delivering');
+    await new Promise((r) => setTimeout(r, 3_000)); // a few refused attempts
+    const handle = p.client.workflow.getHandle(workflowIdFor(orderId));
+    await handle.signal(cancelSignal, { reason: 'mail server keeps refusing' });
+    // The link email is abandoned at once; the cancellation notice then waits, like any mail, for the
+    // server to take it.
+    await waitForStatus(p.client, orderId, (s) => s.outcome === 'CANCELLED');
+    saysLater = false;
+    const final = (await handle.result()) as { outcome: string; phase: string };
+    expect(final).toMatchObject({ outcome: 'CANCELLED', phase: 'purged' });
+    const live = await p.db.query(
+      `SELECT count(*)::int AS n FROM delivery_tokens WHERE order_id = $1 AND revoked_at IS NULL AND consumed_at IS NULL`,
+      [orderId],
+    );
+    expect(live.rows[0].n).toBe(0);
+    expect(
+      (await p.db.query('SELECT count(*)::int AS n FROM cards WHERE order_id = $1', [orderId])).rows[0].n,
+    ).toBe(0);
+    const mails = accepted.filter((m) => m.to.includes(`later-${orderId}@example.test`));
+    expect(mails).toHaveLength(1); // the notice; the link email never went
+    expect(mails[0]!.raw).not.toMatch(/\/d\/[A-Za-z0-9_-]{43}/);
+  });
+});
