@@ -21,6 +21,13 @@ export interface WorkerSettings<Deps> {
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
 
+/** Settings every worker of the project runs with (the benchmark's baseline too, for a fair ratio). */
+export const WORKER_TUNING = {
+  // A worker that died still owns the sticky queue of the workflows it cached: their next task waits
+  // this long there before any other worker may take it (the default is 10 s).
+  stickyQueueScheduleToStartTimeout: '3s',
+} as const;
+
 /** Runs order workflows and their activities. */
 export function createFulfillmentWorker(opts: WorkerSettings<ActivityDeps>): Promise<Worker> {
   return createWorker(opts, createActivities(opts.deps));
@@ -41,8 +48,6 @@ function createWorker(opts: WorkerSettings<unknown>, activities: object): Promis
       : { workflowsPath: require.resolve('../workflows') }),
     activities,
     dataConverter: opts.dataConverter,
-    // A worker that died still owns the sticky queue of the workflows it cached: their next task waits
-    // this long there before any other worker may take it (the default is 10 s).
-    stickyQueueScheduleToStartTimeout: '3s',
+    ...WORKER_TUNING,
   });
 }

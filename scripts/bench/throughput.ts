@@ -1,0 +1,158 @@
+// npm run bench:throughput [-- --orders 200 --concurrency 50]
+// Instant-scenario orders through startOrder() on an in-process fulfillment worker (the real activities:
+// provider sandbox, Vault, PostgreSQL, SMTP; the payload codec), C in flight at a time, timed from start to
+// "link sent" (the deliver step done); then, on the same server with the same worker settings, a workflow
+// of three no-op activities, timed to its third step. Prints orders/s, p50 and p99 of both and their
+// ratios. These machines are noisy: read the ratio, and run it more than once. Needs the stack up.
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { createActivities } from '../../activities';
+import { buildOrderInput, defaultPolicy, startOrder } from '../../domain/orders';
+import { dataConverterWith } from '../../lib/codec';
+import { config } from '../../lib/config';
+import { createLogger, TemporalPinoLogger } from '../../lib/logger';
+import { connectClient, createCodec } from '../../lib/temporal';
+import { WORKER_TUNING } from '../../workers/create';
+import { fulfillmentDeps } from '../../workers/deps';
+import type { NoopActivities } from './baseline/three-steps';
+
+interface Figures {
+  perSecond: number;
+  p50: number;
+  p99: number;
+}
+
+/** Runs `n` jobs, `concurrency` at a time; each resolves with its latency in ms. */
+async function drive(n: number, concurrency: number, job: (i: number) => Promise<number>): Promise<Figures> {
+  const latencies: number[] = [];
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, n) }, async () => {
+      while (next < n) latencies.push(await job(next++));
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  const sorted = latencies.sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return { perSecond: n / seconds, p50: at(0.5), p99: at(0.99) };
+}
+
+/** Resolves when `key` is marked done by an activity running in this process. */
+function completions() {
+  const waiting = new Map<string, () => void>();
+  return {
+    wait: (key: string) => new Promise<void>((resolve) => waiting.set(key, resolve)),
+    done(key: string) {
+      waiting.get(key)?.();
+      waiting.delete(key);
+    },
+  };
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: { orders: { type: 'string', default: '200' }, concurrency: { type: 'string', default: '50' } },
+  });
+  const n = Number(values.orders);
+  const concurrency = Number(values.concurrency);
+  Runtime.install({ logger: new TemporalPinoLogger(createLogger({ level: 'error' })) });
+  const cfg = config();
+  const deps = await fulfillmentDeps(cfg);
+  deps.log = createLogger({ level: 'warn' });
+  const codec = createCodec(deps.transit);
+  await codec.ready();
+  const client = await connectClient({ component: 'api' });
+  const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
+  const run = randomUUID().slice(0, 8);
+  const base = { connection, namespace: cfg.TEMPORAL_NAMESPACE, ...WORKER_TUNING };
+
+  // The order, on the real activities; "link sent" is when its deliver step returns.
+  const sent = completions();
+  const real = createActivities(deps);
+  const orderQueue = `bench-orders-${run}`;
+  const orderWorker = await Worker.create({
+    ...base,
+    taskQueue: orderQueue,
+    workflowsPath: require.resolve('../../workflows'),
+    dataConverter: dataConverterWith(codec),
+    activities: {
+      ...real,
+      async deliver(input: Parameters<typeof real.deliver>[0]) {
+        const result = await real.deliver(input);
+        if (result.cardCount > 0) sent.done(input.orderId);
+        return result;
+      },
+    },
+  });
+  const orders = await orderWorker.runUntil(async () => {
+    await warmUp(() => startOne('warm'), 5);
+    return drive(n, concurrency, () => startOne('bench'));
+  });
+  async function startOne(kind: string): Promise<number> {
+    const orderId = `instant-${kind}-${run}-${randomUUID().slice(0, 8)}`;
+    const input = buildOrderInput(
+      { orderId, userId: 'bench', email: `bench-${randomUUID().slice(0, 8)}@example.test` },
+      defaultPolicy(cfg),
+    );
+    const t0 = performance.now();
+    const done = sent.wait(orderId);
+    await startOrder(client, input, orderQueue);
+    await done;
+    return performance.now() - t0;
+  }
+
+  // The baseline: three no-op steps, same server, same worker settings, same codec.
+  const third = completions();
+  const noop: NoopActivities = {
+    async first() {},
+    async second() {},
+    async third(id) {
+      third.done(id);
+    },
+  };
+  const noopQueue = `bench-noop-${run}`;
+  const noopWorker = await Worker.create({
+    ...base,
+    taskQueue: noopQueue,
+    workflowsPath: require.resolve('./baseline/three-steps'),
+    dataConverter: dataConverterWith(codec),
+    activities: noop,
+  });
+  const baseline = await noopWorker.runUntil(async () => {
+    await warmUp(() => startNoop(), 5);
+    return drive(n, concurrency, () => startNoop());
+  });
+  async function startNoop(): Promise<number> {
+    const id = `noop-${run}-${randomUUID().slice(0, 8)}`;
+    const t0 = performance.now();
+    const done = third.wait(id);
+    await client.workflow.start('threeSteps', { taskQueue: noopQueue, workflowId: id, args: [id] });
+    await done;
+    return performance.now() - t0;
+  }
+
+  const fmt = (f: Figures) =>
+    `${f.perSecond.toFixed(1).padStart(6)} orders/s   p50 ${Math.round(f.p50).toString().padStart(5)} ms   p99 ${Math.round(f.p99).toString().padStart(5)} ms`;
+  console.log(
+    `${n} workflows, ${concurrency} in flight, start -> link sent (order) / third step (baseline):`,
+  );
+  console.log(`  order (instant)      ${fmt(orders)}`);
+  console.log(`  three no-op steps    ${fmt(baseline)}`);
+  console.log(
+    `  ratio order/baseline  throughput ${(orders.perSecond / baseline.perSecond).toFixed(2)}x   p50 ${(orders.p50 / baseline.p50).toFixed(2)}x   p99 ${(orders.p99 / baseline.p99).toFixed(2)}x`,
+  );
+  await client.connection.close();
+  await connection.close();
+  await deps.close();
+}
+
+async function warmUp(one: () => Promise<number>, count: number): Promise<void> {
+  await Promise.all(Array.from({ length: count }, one));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
