@@ -9,6 +9,7 @@ import type { Client } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { inject } from 'vitest';
+import type { ActivityDeps } from '../../activities';
 import { buildApp } from '../../api/app';
 import { codecEndpointSettings } from '../../api/codec-endpoint/routes';
 import { type OrderPolicy, retrievedSignal, workflowIdFor } from '../../contracts/order';
@@ -86,16 +87,7 @@ export async function startPipeline(
   }
 
   const taskQueue = `test-${randomUUID()}`;
-  const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
-  const worker: Worker = await createFulfillmentWorker({
-    connection,
-    namespace: cfg.TEMPORAL_NAMESPACE,
-    taskQueue,
-    deps,
-    dataConverter: dataConverterWith(createCodec(deps.transit)),
-    workflowBundle: { codePath: inject('workflowBundlePath') },
-  });
-  const running = worker.run();
+  const worker = await runFulfillmentWorker(taskQueue, deps);
 
   const pipeline: Pipeline = {
     client,
@@ -111,9 +103,7 @@ export async function startPipeline(
       return startOrder(client, input, taskQueue);
     },
     async stop() {
-      worker.shutdown();
-      await running;
-      await connection.close();
+      await worker.stop();
       await client.connection.close();
       await api.close();
       apiVault.close();
@@ -121,6 +111,28 @@ export async function startPipeline(
     },
   };
   return pipeline;
+}
+
+/** A fulfillment worker in this process, as in production (codec included), on a task queue of the test's. */
+export async function runFulfillmentWorker(taskQueue: string, deps: ActivityDeps) {
+  const cfg = config();
+  const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
+  const worker: Worker = await createFulfillmentWorker({
+    connection,
+    namespace: cfg.TEMPORAL_NAMESPACE,
+    taskQueue,
+    deps,
+    dataConverter: dataConverterWith(createCodec(deps.transit)),
+    workflowBundle: { codePath: inject('workflowBundlePath') },
+  });
+  const running = worker.run();
+  return {
+    async stop() {
+      worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
 }
 
 export function uniqueOrderId(scenario: string): string {

@@ -6,21 +6,18 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
-import { NativeConnection } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities';
 import { buildOrderInput, defaultPolicy, startOrder } from '../../domain/orders';
-import { dataConverterWith } from '../../lib/codec';
 import { config, repoRoot } from '../../lib/config';
 import { createPool, type Db, withTransaction } from '../../lib/db';
 import { connectClient, createCodec } from '../../lib/temporal';
 import { connectVault, VaultError } from '../../lib/vault';
-import { createFulfillmentWorker } from '../../workers/create';
 import { fulfillmentDeps } from '../../workers/deps';
 import { auditRows } from '../helpers/audit';
 import { linkIn, mailFor, waitForMail } from '../helpers/mailbox';
 import { waitForStatus } from '../helpers/orders';
-import { FAST_POLLING, uniqueOrderId, uniqueRecipient } from '../helpers/pipeline';
+import { FAST_POLLING, runFulfillmentWorker, uniqueOrderId, uniqueRecipient } from '../helpers/pipeline';
 import { registerScenario, sandboxOrder } from '../helpers/sandbox';
 
 let db: Db;
@@ -217,6 +214,7 @@ describe('a worker killed mid-step', () => {
     });
     const client = await connectClient({ component: 'api' });
     let replacement: { stop(): Promise<void> } | undefined;
+    let deps: Awaited<ReturnType<typeof fulfillmentDeps>> | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
         child.stdout!.on('data', (chunk: Buffer) => {
@@ -234,7 +232,8 @@ describe('a worker killed mid-step', () => {
         .toBeGreaterThanOrEqual(1);
       child.kill('SIGKILL');
       const killedAt = Date.now();
-      replacement = await startWorker(taskQueue);
+      deps = await fulfillmentDeps(cfg);
+      replacement = await runFulfillmentWorker(taskQueue, deps);
       await waitForStatus(client, orderId, (s) => s.phase === 'delivered', 60_000);
       const moved = Date.now() - killedAt;
       console.log(`worker killed mid-poll: its order was delivered by another worker ${moved} ms later`);
@@ -242,31 +241,8 @@ describe('a worker killed mid-step', () => {
     } finally {
       child.kill('SIGKILL');
       await replacement?.stop();
+      await deps?.close();
       await client.connection.close();
     }
   });
 });
-
-/** A fulfillment worker in this process, as in production (codec included), on the given task queue. */
-async function startWorker(taskQueue: string) {
-  const cfg = config();
-  const deps = await fulfillmentDeps(cfg);
-  const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
-  const worker = await createFulfillmentWorker({
-    connection,
-    namespace: cfg.TEMPORAL_NAMESPACE,
-    taskQueue,
-    deps,
-    dataConverter: dataConverterWith(createCodec(deps.transit)),
-    workflowBundle: { codePath: inject('workflowBundlePath') },
-  });
-  const running = worker.run();
-  return {
-    async stop() {
-      worker.shutdown();
-      await running;
-      await connection.close();
-      await deps.close();
-    },
-  };
-}

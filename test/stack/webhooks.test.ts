@@ -150,7 +150,7 @@ describe('an order started through intake', () => {
     // The customer opens the link and reveals; then an operator purges.
     const link = linkIn((await waitForMail(email))[0]!);
     expect(
-      (await fetch(link.replace(/^https?:\/\/[^/]+/, p.apiUrl) + '/reveal', { method: 'POST' })).status,
+      (await fetch(`${link.replace(/^https?:\/\/[^/]+/, p.apiUrl)}/reveal`, { method: 'POST' })).status,
     ).toBe(200);
     await waitForStatus(p.client, orderId, (s) => s.deliveries[0]?.retrieved === true);
     await p.client.workflow.getHandle(workflowIdFor(orderId)).signal(purgeNowSignal);
