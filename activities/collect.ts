@@ -11,6 +11,7 @@ import { ProviderError, type ProviderOrder } from '../domain/provider';
 import { audit } from '../lib/audit';
 import { withTransaction } from '../lib/db';
 import type { ActivityDeps } from './deps';
+import { registerOrder } from './lifecycle';
 
 /**
  * Polls the provider once and stores the new cards: blind index (transit HMAC), one batched transit
@@ -20,6 +21,7 @@ import type { ActivityDeps } from './deps';
 export function collectActivity(deps: ActivityDeps): OrderActivities['collect'] {
   return async function collect(input: CollectInput): Promise<CollectResult> {
     const { orderId } = input;
+    if (input.register) await registerOrder(deps, input.register);
     const attempt = Context.current().info.attempt;
     let order: ProviderOrder;
     try {

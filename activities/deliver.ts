@@ -11,6 +11,7 @@ import { audit } from '../lib/audit';
 import { withTransaction } from '../lib/db';
 import { generateToken, hashToken } from '../lib/tokens';
 import type { ActivityDeps } from './deps';
+import { recordOutcome } from './lifecycle';
 
 /**
  * Sends one link for one delivery. The delivery row (deterministic id) fixes its cards and expiry on the
@@ -72,6 +73,8 @@ export function deliverActivity(deps: ActivityDeps): OrderActivities['deliver'] 
     });
 
     const { delivery, token, revoked } = prepared;
+    // This link completes the order only with the cards the workflow counted on; otherwise it finishes it.
+    const finished = input.finish !== undefined && delivery.card_count === input.finish.expectCards;
     const result = { deliveryId, cardCount: delivery.card_count, expiresAt: delivery.expires_at.getTime() };
     if (token === null) return result;
 
@@ -108,6 +111,7 @@ export function deliverActivity(deps: ActivityDeps): OrderActivities['deliver'] 
          WHERE order_id = $1`,
         [orderId, input.retentionMs],
       );
+      if (finished) await recordOutcome(tx, input.finish!, `activity:deliver:${input.kind}`);
       await audit(tx, {
         orderId,
         event: 'DELIVERED',
@@ -127,7 +131,7 @@ export function deliverActivity(deps: ActivityDeps): OrderActivities['deliver'] 
       { orderId, deliveryId, cardCount: delivery.card_count, kind: input.kind },
       'delivery link sent',
     );
-    return result;
+    return finished ? { ...result, finished } : result;
   };
 }
 

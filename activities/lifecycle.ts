@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import type pg from 'pg';
 import type {
   FinishInput,
   NotifyInput,
@@ -22,38 +23,7 @@ export function lifecycleActivities(
 ): Omit<OrderActivities, 'collect' | 'deliver' | 'sendWebhook' | 'webhookUndeliverable'> {
   const { db, log } = deps;
   return {
-    async registerOrder(input: RegisterOrderInput): Promise<void> {
-      await withTransaction(db, async (tx) => {
-        const { rowCount } = await tx.query(
-          // purge_after starts as a backstop (deadline + retention) for the sweep, should the workflow be
-          // lost before delivering; the first delivery replaces it with delivery time + retention.
-          `INSERT INTO orders (order_id, user_id, workflow_id, policy, caller, purge_after)
-           VALUES ($1, $2, $3, $4, $6, now() + make_interval(secs => $5::double precision / 1000))
-           ON CONFLICT (order_id) DO NOTHING`,
-          [
-            input.orderId,
-            input.userId,
-            input.workflowId,
-            JSON.stringify(input.policy),
-            durationMs(input.policy.deadline) + durationMs(input.policy.retention),
-            input.caller,
-          ],
-        );
-        if (rowCount) {
-          await audit(tx, {
-            orderId: input.orderId,
-            event: 'ORDER_STARTED',
-            actor: 'worker',
-            method: 'activity:registerOrder',
-            detail: {
-              deliverPartial: input.policy.deliverPartial,
-              purgeOnRetrieval: input.policy.purgeOnRetrieval,
-            },
-          });
-        }
-      });
-      log.info({ orderId: input.orderId }, 'order registered');
-    },
+    registerOrder: (input) => registerOrder(deps, input),
 
     /**
      * One notice per order and kind, as deliver is one link per delivery: a row (kind 'notice') records it
@@ -107,25 +77,7 @@ export function lifecycleActivities(
     },
 
     async finishOrder(input: FinishInput): Promise<void> {
-      await withTransaction(db, async (tx) => {
-        // Only the first attempt finds no outcome yet: a retry after a lost reply audits nothing twice.
-        const { rowCount } = await tx.query(
-          `UPDATE orders SET outcome = $2, failure_reason = $3,
-             provider_status = coalesce($4, provider_status), updated_at = now()
-           WHERE order_id = $1 AND outcome IS NULL`,
-          [input.orderId, input.outcome, input.failureReason, input.providerStatus],
-        );
-        if (rowCount && (input.outcome === 'FAILED' || input.outcome === 'CANCELLED')) {
-          await audit(tx, {
-            orderId: input.orderId,
-            event: input.outcome,
-            actor: 'worker',
-            method: 'activity:finishOrder',
-            count: input.deliveredCards,
-            detail: { reason: input.failureReason },
-          });
-        }
-      });
+      await withTransaction(db, (tx) => recordOutcome(tx, input, 'activity:finishOrder'));
       log.info(
         { orderId: input.orderId, outcome: input.outcome, reason: input.failureReason },
         'order finished',
@@ -220,4 +172,64 @@ async function endLiveTokens(
     }
     return count;
   });
+}
+
+/**
+ * The order's row and its ORDER_STARTED audit, once: a retry or a second run finds the row and does
+ * nothing. The collect activity does it on the order's first poll, which saves the order a step.
+ */
+export async function registerOrder(deps: ActivityDeps, input: RegisterOrderInput): Promise<void> {
+  await withTransaction(deps.db, async (tx) => {
+    const { rowCount } = await tx.query(
+      // purge_after starts as a backstop (deadline + retention) for the sweep, should the workflow be
+      // lost before delivering; the first delivery replaces it with delivery time + retention.
+      `INSERT INTO orders (order_id, user_id, workflow_id, policy, caller, purge_after)
+       VALUES ($1, $2, $3, $4, $6, now() + make_interval(secs => $5::double precision / 1000))
+       ON CONFLICT (order_id) DO NOTHING`,
+      [
+        input.orderId,
+        input.userId,
+        input.workflowId,
+        JSON.stringify(input.policy),
+        durationMs(input.policy.deadline) + durationMs(input.policy.retention),
+        input.caller,
+      ],
+    );
+    if (!rowCount) return;
+    await audit(tx, {
+      orderId: input.orderId,
+      event: 'ORDER_STARTED',
+      actor: 'worker',
+      method: 'activity:collect:register',
+      detail: {
+        deliverPartial: input.policy.deliverPartial,
+        purgeOnRetrieval: input.policy.purgeOnRetrieval,
+      },
+    });
+    deps.log.info({ orderId: input.orderId }, 'order registered');
+  });
+}
+
+/**
+ * Records how the order ended, once: only the first call finds no outcome yet, so a retry after a lost
+ * reply audits nothing twice. finishOrder does it, or the delivery that completes the order, in its own
+ * last transaction.
+ */
+export async function recordOutcome(tx: pg.PoolClient, input: FinishInput, method: string): Promise<void> {
+  const { rowCount } = await tx.query(
+    `UPDATE orders SET outcome = $2, failure_reason = $3,
+       provider_status = coalesce($4, provider_status), updated_at = now()
+     WHERE order_id = $1 AND outcome IS NULL`,
+    [input.orderId, input.outcome, input.failureReason, input.providerStatus],
+  );
+  if (rowCount && (input.outcome === 'FAILED' || input.outcome === 'CANCELLED')) {
+    await audit(tx, {
+      orderId: input.orderId,
+      event: input.outcome,
+      actor: 'worker',
+      method,
+      count: input.deliveredCards,
+      detail: { reason: input.failureReason },
+    });
+  }
 }

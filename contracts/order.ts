@@ -264,6 +264,8 @@ export interface RegisterOrderInput {
 
 export interface CollectInput {
   orderId: string;
+  /** On the order's first poll: register it in the same step (idempotent), which saves a round trip. */
+  register?: RegisterOrderInput;
   /** What the workflow already knows: the activity returns only when the provider moved past this. */
   knownStored: number;
   knownStatus: ProviderStatus | null;
@@ -293,6 +295,11 @@ export interface DeliverInput {
   /** For the audit row of a resend: who asked, and whether the recipient was corrected. */
   requestedBy?: string;
   recipientChanged?: boolean;
+  /**
+   * The order's outcome, recorded in the delivery's last transaction when this link is the one that
+   * completes the order with `expectCards` cards (saves the order its finishOrder step).
+   */
+  finish?: FinishInput & { expectCards: number };
 }
 
 export interface DeliverResult {
@@ -300,6 +307,8 @@ export interface DeliverResult {
   cardCount: number;
   /** Epoch ms. */
   expiresAt: number;
+  /** The input's `finish` was recorded with it. */
+  finished?: boolean;
 }
 
 export type NoticeKind = 'failed' | 'cancelled' | 'deadline';
@@ -343,6 +352,7 @@ export interface RecordRetentionInput {
 
 /** The order's activities, as the workflow calls them and the worker implements them. */
 export interface OrderActivities {
+  /** Registers the order on its own: only when it is stopped before its first poll did (collect registers). */
   registerOrder(input: RegisterOrderInput): Promise<void>;
   collect(input: CollectInput): Promise<CollectResult>;
   deliver(input: DeliverInput): Promise<DeliverResult>;

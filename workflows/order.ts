@@ -10,6 +10,7 @@ import {
   type CollectResult,
   cancelSignal,
   checkNowSignal,
+  type DeliverInput,
   type DeliverResult,
   type DeliveryKind,
   type DeliveryRecord,
@@ -83,6 +84,7 @@ class Order {
   private deliverScope: wf.CancellationScope | undefined;
   private published = '';
   private readonly armed = new Set<string>();
+  private registered = false;
 
   constructor(
     private readonly input: OrderInput,
@@ -126,17 +128,9 @@ class Order {
   async run(): Promise<OrderStatusView> {
     this.publishStatus();
     for (const d of rules.standingDeliveries(this.state)) this.expireOnTime(d);
-    if (!this.carried) {
-      const { orderId, userId, policy, caller = null } = this.input;
-      await steps.registerOrder({
-        orderId,
-        userId,
-        policy,
-        caller,
-        workflowId: wf.workflowInfo().workflowId,
-      });
-      this.emit('order.accepted', {});
-    }
+    // The order is registered by its first poll (one step fewer); a continued run was registered before.
+    this.registered = this.carried !== undefined;
+    if (!this.carried) this.emit('order.accepted', {});
     // The caller hears of the order beside the story, never holding it up (DESIGN 7).
     if (this.input.caller) void wf.CancellationScope.nonCancellable(() => this.sendEvents());
 
@@ -205,14 +199,19 @@ class Order {
       const result = await this.pollScope.run(() =>
         collect({
           orderId: this.orderId,
+          ...(this.registered ? {} : { register: this.registration() }),
           knownStored: this.state.stored,
           knownStatus: this.state.providerStatus,
           pollInitialMs: msToNumber(policy.pollInitialInterval as Duration),
           pollMaxMs: msToNumber(policy.pollMaxInterval as Duration),
         }),
       );
+      this.registered = true;
       return { kind: 'progress', result };
     } catch (err) {
+      // A failure the activity raised itself means an attempt ran, and registered the order.
+      if (err instanceof wf.ActivityFailure && err.cause instanceof wf.ApplicationFailure)
+        this.registered = true;
       return this.pollFailure(err);
     } finally {
       this.pollScope = undefined;
@@ -238,6 +237,18 @@ class Order {
     throw err;
   }
 
+  /** Stopped, or out of time, before any poll registered the order: its row must exist from here on. */
+  private async ensureRegistered(): Promise<void> {
+    if (this.registered) return;
+    await steps.registerOrder(this.registration());
+    this.registered = true;
+  }
+
+  private registration() {
+    const { orderId, userId, policy, caller = null } = this.input;
+    return { orderId, userId, policy, caller, workflowId: wf.workflowInfo().workflowId };
+  }
+
   /** Whether this poll ends the collecting, and how; progress short of a final status does not. */
   private conclusionOf(poll: Exclude<Poll, { kind: 'interrupted' }>): Conclusion | null {
     const { state } = this;
@@ -250,8 +261,11 @@ class Order {
     }
     const { result } = poll;
     rules.recordCollect(state, result);
-    this.publishStatus();
-    if (!isFinalProviderStatus(result.status)) return null;
+    if (!isFinalProviderStatus(result.status)) {
+      this.publishStatus();
+      return null;
+    }
+    // A final status: conclude() publishes next, in this same workflow task (one upsert, not two).
     if (result.status === 'FULFILLED') {
       const short = state.stored < result.quantity;
       return {
@@ -271,9 +285,25 @@ class Order {
   /** Ends the collecting: delivers what no link covers yet, sets the outcome, tells the customer, records it. */
   private async conclude(end: Conclusion, opts: { deliverStored: boolean }): Promise<void> {
     const { state, orderId } = this;
+    await this.ensureRegistered();
     state.phase = 'delivering';
     this.publishStatus();
-    if (opts.deliverStored && rules.hasUndelivered(state)) await this.deliver('batch');
+    let finished = false;
+    if (opts.deliverStored && rules.hasUndelivered(state)) {
+      // The usual end (every card, no notice): the link that completes the order records it too.
+      const completes = end.notice === null && state.quantity !== null && state.stored >= state.quantity;
+      const finish = completes
+        ? {
+            orderId,
+            outcome: 'DELIVERED' as const,
+            providerStatus: state.providerStatus,
+            failureReason: null,
+            deliveredCards: state.stored,
+            expectCards: state.stored - state.delivered,
+          }
+        : undefined;
+      finished = (await this.deliver('batch', {}, finish)).finished === true;
+    }
     // Stopped while the link email was in flight: the stop concludes the order (as cancelled), not this.
     if (this.stopRequest && opts.deliverStored && rules.hasUndelivered(state)) return;
     state.outcome = rules.outcomeOf(state, end.outcomeWithoutCards);
@@ -288,13 +318,15 @@ class Order {
         quantity: state.quantity,
       });
     }
-    await steps.finishOrder({
-      orderId,
-      outcome: state.outcome,
-      providerStatus: state.providerStatus,
-      failureReason: state.failureReason,
-      deliveredCards: state.delivered,
-    });
+    if (!finished || state.outcome !== 'DELIVERED') {
+      await steps.finishOrder({
+        orderId,
+        outcome: state.outcome,
+        providerStatus: state.providerStatus,
+        failureReason: state.failureReason,
+        deliveredCards: state.delivered,
+      });
+    }
     state.phase = rules.concludedPhase(state);
     this.publishStatus();
     this.emit(rules.outcomeEvent(state.outcome), {
@@ -309,7 +341,11 @@ class Order {
    * Sends a link. A link email the mail server refuses for good ends that delivery (recipientRefused, and
    * the order's status says so) without ending the order: a corrected resend can still reach the customer.
    */
-  private async deliver(kind: DeliveryKind, request: ResendRequest = {}): Promise<DeliverResult> {
+  private async deliver(
+    kind: DeliveryKind,
+    request: ResendRequest = {},
+    finish?: DeliverInput['finish'],
+  ): Promise<DeliverResult> {
     const deliveryId = rules.nextDeliveryId(this.state, this.orderId);
     let result: DeliverResult;
     const nothing = { deliveryId, cardCount: 0, expiresAt: Date.now() };
@@ -325,6 +361,7 @@ class Order {
           retentionMs: rules.retentionMs(this.state, this.input.policy),
           ...(request.requestedBy ? { requestedBy: request.requestedBy } : {}),
           ...(request.recipient ? { recipientChanged: true } : {}),
+          ...(finish ? { finish } : {}),
         }),
       );
     } catch (err) {

@@ -199,8 +199,8 @@ describe('a real order through the pipeline', () => {
       expect(bytes).not.toContain(card.serial);
     }
     const payloads = payloadsIn(events);
-    // The workflow input, and the inputs and results of registerOrder, collect, deliver, ...
-    expect(payloads.length).toBeGreaterThan(5);
+    // At least the workflow input and the inputs and results of collect and deliver.
+    expect(payloads.length).toBeGreaterThanOrEqual(5);
     for (const payload of payloads) expect(text(payload.metadata?.encoding)).toBe(ENCRYPTED_ENCODING);
 
     // Through the client (with the codec) the same history reads normally.

@@ -57,14 +57,10 @@ describe('collect and deliver', () => {
       deliveredCards: 3,
       failureReason: null,
     });
-    expect(o.names()).toEqual([
-      'registerOrder',
-      'collect',
-      'deliver',
-      'finishOrder',
-      'expireDelivery',
-      'purgeOrder',
-    ]);
+    // Two steps to the link: the first poll registers the order, the link that completes it records it.
+    expect(o.names()).toEqual(['collect', 'deliver', 'expireDelivery', 'purgeOrder']);
+    expect(o.callsOf('collect')[0]?.input.register).toMatchObject({ orderId: o.orderId, userId: 'user-1' });
+    expect(o.callsOf('deliver')[0]?.input.finish).toMatchObject({ outcome: 'DELIVERED', expectCards: 3 });
     expect(o.callsOf('deliver')[0]?.input).toMatchObject({
       kind: 'batch',
       linkTtlMs: DAY,
@@ -168,7 +164,16 @@ describe("the operator's stop", () => {
     const final = await o.handle.result();
     expect(final).toMatchObject({ outcome: 'CANCELLED', phase: 'purged', failureReason: 'customer asked' });
     expect(o.callsOf('deliver')).toHaveLength(0);
-    expect(o.names().slice(-4)).toEqual(['revokeLinks', 'notifyCustomer', 'finishOrder', 'purgeOrder']);
+    // No poll ever answered, so the workflow cannot know the first one registered the order: the stop
+    // registers it (idempotently) before the notice and the outcome, which need its row.
+    expect(o.names().slice(-5)).toEqual([
+      'revokeLinks',
+      'registerOrder',
+      'notifyCustomer',
+      'finishOrder',
+      'purgeOrder',
+    ]);
+    expect(o.callsOf('collect')[0]?.input.register).toBeDefined();
     expect(o.callsOf('purgeOrder')[0]?.input).toMatchObject({ reason: 'cancelled' });
   });
 
@@ -358,6 +363,7 @@ describe('aftercare', () => {
     const final = await o.handle.result();
     expect(o.callsOf('registerOrder')).toHaveLength(0);
     expect(o.callsOf('collect')[0]?.input).toMatchObject({ knownStored: 1, knownStatus: 'PARTIALLY_FILLED' });
+    expect(o.callsOf('collect')[0]?.input.register).toBeUndefined();
     expect(final.deliveries.map((d) => [d.id.split('#')[1], d.cardCount])).toEqual([
       ['1', 1],
       ['2', 2],

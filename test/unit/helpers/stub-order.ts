@@ -78,6 +78,7 @@ export async function startStubbedOrders() {
     },
     async collect(input) {
       const script = record('collect', input);
+
       const answer = script.answers.length > 1 ? script.answers.shift()! : script.answers[0];
       if (!answer) throw new Error('script has no answer');
       if ('fail' in answer) {
@@ -126,7 +127,8 @@ export async function startStubbedOrders() {
       }
       const cardCount = input.kind === 'resend' ? script.stored : script.stored - script.delivered;
       if (input.kind === 'batch') script.delivered += cardCount;
-      return { deliveryId: input.deliveryId, cardCount, expiresAt: Date.now() + input.linkTtlMs };
+      const result = { deliveryId: input.deliveryId, cardCount, expiresAt: Date.now() + input.linkTtlMs };
+      return input.finish?.expectCards === cardCount ? { ...result, finished: true } : result;
     },
     async notifyCustomer(input) {
       record('notifyCustomer', input);
