@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import type pg from 'pg';
 import {
   type DeliverInput,
   type DeliverResult,
@@ -52,11 +53,7 @@ export function deliverActivity(deps: ActivityDeps): OrderActivities['deliver'] 
       if (delivery.sent_at !== null || delivery.card_count === 0)
         return { delivery, token: null, revoked: 0 };
       // An earlier attempt that minted a token may have sent its email before it was lost.
-      const revoked = await tx.query(
-        `UPDATE delivery_tokens SET revoked_at = now()
-         WHERE delivery_id = $1 AND consumed_at IS NULL AND revoked_at IS NULL`,
-        [deliveryId],
-      );
+      const revoked = await revokeTokens(tx, deliveryId);
       // The link lives its full TTL from the attempt that mints it, however long earlier attempts failed.
       const minted = await tx.query<{ expires_at: Date }>(
         `UPDATE deliveries SET expires_at = now() + make_interval(secs => $2::double precision / 1000)
@@ -69,7 +66,7 @@ export function deliverActivity(deps: ActivityDeps): OrderActivities['deliver'] 
         'INSERT INTO delivery_tokens (token_hash, delivery_id, order_id, expires_at) VALUES ($1, $2, $3, $4)',
         [hashToken(token), deliveryId, orderId, delivery.expires_at],
       );
-      return { delivery, token, revoked: revoked.rowCount ?? 0 };
+      return { delivery, token, revoked };
     });
 
     const { delivery, token, revoked } = prepared;
@@ -92,14 +89,10 @@ export function deliverActivity(deps: ActivityDeps): OrderActivities['deliver'] 
         }),
       );
     } catch (err) {
-      if (err instanceof MailRefused && err.permanent) {
-        await recordRefusal(deps, input, delivery.card_count, err);
-        throw ApplicationFailure.nonRetryable(err.message, RECIPIENT_REFUSED);
-      }
-      throw ApplicationFailure.retryable(
-        err instanceof Error ? err.message : 'sending failed',
-        'MailUnavailable',
-      );
+      // Anything else (MailRefused says only the SMTP code) is retried, as an outage is.
+      if (!(err instanceof MailRefused && err.permanent)) throw err;
+      await recordRefusal(deps, input, delivery.card_count, err);
+      throw ApplicationFailure.nonRetryable(err.message, RECIPIENT_REFUSED);
     }
     await withTransaction(deps.db, async (tx) => {
       await tx.query('UPDATE deliveries SET sent_at = now() WHERE id = $1', [deliveryId]);
@@ -141,10 +134,7 @@ export function deliverActivity(deps: ActivityDeps): OrderActivities['deliver'] 
  */
 async function recordRefusal(deps: ActivityDeps, input: DeliverInput, cards: number, err: MailRefused) {
   await withTransaction(deps.db, async (tx) => {
-    await tx.query(
-      'UPDATE delivery_tokens SET revoked_at = now() WHERE delivery_id = $1 AND consumed_at IS NULL AND revoked_at IS NULL',
-      [input.deliveryId],
-    );
+    await revokeTokens(tx, input.deliveryId);
     await tx.query('DELETE FROM delivery_cards WHERE delivery_id = $1', [input.deliveryId]);
     await tx.query('UPDATE deliveries SET card_count = 0 WHERE id = $1', [input.deliveryId]);
     await audit(tx, {
@@ -160,4 +150,14 @@ async function recordRefusal(deps: ActivityDeps, input: DeliverInput, cards: num
     { orderId: input.orderId, deliveryId: input.deliveryId, smtpCode: err.smtpCode },
     'link email refused',
   );
+}
+
+/** Revokes a delivery's tokens that were neither used nor revoked; how many. */
+async function revokeTokens(tx: pg.PoolClient, deliveryId: string): Promise<number> {
+  const { rowCount } = await tx.query(
+    `UPDATE delivery_tokens SET revoked_at = now()
+     WHERE delivery_id = $1 AND consumed_at IS NULL AND revoked_at IS NULL`,
+    [deliveryId],
+  );
+  return rowCount ?? 0;
 }

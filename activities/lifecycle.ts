@@ -1,4 +1,3 @@
-import { ApplicationFailure } from '@temporalio/activity';
 import type pg from 'pg';
 import type {
   FinishInput,
@@ -45,11 +44,7 @@ export function lifecycleActivities(
           noticeMail({ orderRef: orderId, kind, deliveredCards, quantity }, deps.noticeTemplates),
         );
       } catch (err) {
-        if (!(err instanceof MailRefused && err.permanent))
-          throw ApplicationFailure.retryable(
-            err instanceof Error ? err.message : 'sending failed',
-            'MailUnavailable',
-          );
+        if (!(err instanceof MailRefused && err.permanent)) throw err; // retried, as an outage is
         // Refused for good: nothing more to tell this address; the order goes on.
         await audit(db, {
           orderId,
