@@ -10,6 +10,7 @@ import { cardKeyName } from '../domain/cards';
 import { ProviderError, type ProviderOrder } from '../domain/provider';
 import { audit } from '../lib/audit';
 import { withTransaction } from '../lib/db';
+import { metrics } from '../lib/metrics';
 import type { ActivityDeps } from './deps';
 import { registerOrder } from './lifecycle';
 
@@ -95,6 +96,7 @@ async function storeCards(deps: ActivityDeps, orderId: string, order: ProviderOr
       ],
     );
     const count = rowCount ?? 0;
+    metrics.cardsStored.inc(count);
     if (count > 0) {
       await audit(tx, {
         orderId,

@@ -10,6 +10,7 @@ import { MailRefused } from '../domain/mail/mailer';
 import { deliveryMail } from '../domain/mail/templates';
 import { audit } from '../lib/audit';
 import { withTransaction } from '../lib/db';
+import { metrics } from '../lib/metrics';
 import { generateToken, hashToken } from '../lib/tokens';
 import type { ActivityDeps } from './deps';
 import { recordOutcome } from './lifecycle';
@@ -92,16 +93,20 @@ export function deliverActivity(deps: ActivityDeps): OrderActivities['deliver'] 
       // Anything else (MailRefused says only the SMTP code) is retried, as an outage is.
       if (!(err instanceof MailRefused && err.permanent)) throw err;
       await recordRefusal(deps, input, delivery.card_count, err);
+      metrics.deliveriesFailed.inc({ reason: 'recipient_refused' });
       throw ApplicationFailure.nonRetryable(err.message, RECIPIENT_REFUSED);
     }
-    await withTransaction(deps.db, async (tx) => {
+    const firstLinkAfter = await withTransaction(deps.db, async (tx) => {
       await tx.query('UPDATE deliveries SET sent_at = now() WHERE id = $1', [deliveryId]);
-      await tx.query(
+      // now() is the transaction's start: delivered_at equals it only when this link is the order's first.
+      const order = await tx.query<{ first_link_after: number | null }>(
         `UPDATE orders SET delivered_at = coalesce(delivered_at, now()),
            purge_after = CASE WHEN delivered_at IS NULL
              THEN now() + make_interval(secs => $2::double precision / 1000) ELSE purge_after END,
            updated_at = now()
-         WHERE order_id = $1`,
+         WHERE order_id = $1
+         RETURNING CASE WHEN delivered_at = now() THEN extract(epoch FROM now() - created_at)::float8 END
+           AS first_link_after`,
         [orderId, input.retentionMs],
       );
       if (finished) await recordOutcome(tx, input.finish!, `activity:deliver:${input.kind}`);
@@ -119,7 +124,10 @@ export function deliverActivity(deps: ActivityDeps): OrderActivities['deliver'] 
           ...(input.recipientChanged ? { recipientChanged: true } : {}),
         },
       });
+      return order.rows[0]?.first_link_after ?? null;
     });
+    metrics.links.inc({ event: 'sent' });
+    if (firstLinkAfter !== null) metrics.startToDelivery.observe(firstLinkAfter);
     deps.log.info(
       { orderId, deliveryId, cardCount: delivery.card_count, kind: input.kind },
       'delivery link sent',
@@ -159,5 +167,6 @@ async function revokeTokens(tx: pg.PoolClient, deliveryId: string): Promise<numb
      WHERE delivery_id = $1 AND consumed_at IS NULL AND revoked_at IS NULL`,
     [deliveryId],
   );
+  metrics.links.inc({ event: 'revoked' }, rowCount ?? 0);
   return rowCount ?? 0;
 }

@@ -14,6 +14,7 @@ import { noticeMail } from '../domain/mail/templates';
 import { audit } from '../lib/audit';
 import { durationMs } from '../lib/config';
 import { withTransaction } from '../lib/db';
+import { metrics } from '../lib/metrics';
 import type { ActivityDeps } from './deps';
 
 /** The order's bookkeeping: its row, its outcome, its links' expiry and revocation, its purge. */
@@ -155,6 +156,7 @@ async function endLiveTokens(
       [value],
     );
     const count = rowCount ?? 0;
+    metrics.links.inc({ event: e.end }, count);
     if (count > 0) {
       await audit(tx, {
         orderId: e.orderId,
@@ -201,6 +203,7 @@ export async function registerOrder(deps: ActivityDeps, input: RegisterOrderInpu
         purgeOnRetrieval: input.policy.purgeOnRetrieval,
       },
     });
+    metrics.ordersStarted.inc();
     deps.log.info({ orderId: input.orderId }, 'order registered');
   });
 }
@@ -217,6 +220,7 @@ export async function recordOutcome(tx: pg.PoolClient, input: FinishInput, metho
      WHERE order_id = $1 AND outcome IS NULL`,
     [input.orderId, input.outcome, input.failureReason, input.providerStatus],
   );
+  if (rowCount) metrics.ordersFinished.inc({ outcome: input.outcome });
   if (rowCount && (input.outcome === 'FAILED' || input.outcome === 'CANCELLED')) {
     await audit(tx, {
       orderId: input.orderId,

@@ -3,8 +3,8 @@ import type { RetentionActivities, SweepCounts, SweepPlan } from '../contracts/r
 import { purgeOrders } from '../domain/cards';
 import { audit } from '../lib/audit';
 import type { Db } from '../lib/db';
-import type { VaultSession } from '../lib/vault';
-import { toVaultError } from '../lib/vault';
+import { metrics } from '../lib/metrics';
+import { countVault, toVaultError, type VaultSession } from '../lib/vault';
 
 export interface RetentionDeps {
   db: Db;
@@ -106,7 +106,9 @@ export function createRetentionActivities(deps: RetentionDeps): RetentionActivit
       for (const name of upcomingBuckets(prefix, now)) {
         if (existing.has(name)) continue;
         try {
-          await vault.vault.write(`${mount}/keys/${name}`, { type: 'aes256-gcm96', derived: true });
+          await countVault('create-key', () =>
+            vault.vault.write(`${mount}/keys/${name}`, { type: 'aes256-gcm96', derived: true }),
+          );
         } catch (err) {
           throw toVaultError(err, `creating key ${name}`);
         }
@@ -115,8 +117,10 @@ export function createRetentionActivities(deps: RetentionDeps): RetentionActivit
       const destroyed: string[] = [];
       for (const name of await bucketsPastRetention(now)) {
         try {
-          await vault.vault.write(`${mount}/keys/${name}/config`, { deletion_allowed: true });
-          await vault.vault.delete(`${mount}/keys/${name}`);
+          await countVault('destroy-key', async () => {
+            await vault.vault.write(`${mount}/keys/${name}/config`, { deletion_allowed: true });
+            await vault.vault.delete(`${mount}/keys/${name}`);
+          });
         } catch (err) {
           throw toVaultError(err, `destroying key ${name}`);
         }
@@ -126,6 +130,7 @@ export function createRetentionActivities(deps: RetentionDeps): RetentionActivit
           method: 'activity:manageKeyBuckets',
           detail: { key: name },
         });
+        metrics.keyBucketsDestroyed.inc();
         deps.log.info({ key: name }, 'key bucket destroyed');
         destroyed.push(name);
       }

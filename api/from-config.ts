@@ -9,6 +9,7 @@ import { defaultPolicy, startOrder } from '../domain/orders';
 import { type Config, durationMs } from '../lib/config';
 import { createPool } from '../lib/db';
 import { logger } from '../lib/logger';
+import type { ReadinessCheck } from '../lib/ops-server';
 import { connectClient, createCodec } from '../lib/temporal';
 import { connectVault } from '../lib/vault';
 import { buildApp } from './app';
@@ -16,6 +17,8 @@ import { codecEndpointSettings } from './codec-endpoint/routes';
 
 export interface ConfiguredApi {
   app: FastifyInstance;
+  /** What the API cannot serve without, for its /readyz. */
+  readiness: Record<string, ReadinessCheck>;
   /** Closes the server, then the database, Temporal and Vault. */
   close(): Promise<void>;
 }
@@ -65,6 +68,11 @@ export async function apiFromConfig(cfg: Config): Promise<ConfiguredApi> {
 
   return {
     app,
+    readiness: {
+      postgres: () => db.query('SELECT 1'),
+      vault: () => vault.vault.tokenLookupSelf(),
+      temporal: () => temporal.workflowService.getSystemInfo({}),
+    },
     async close() {
       try {
         await app.close();

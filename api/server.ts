@@ -4,6 +4,7 @@
  */
 import { config } from '../lib/config';
 import { logger } from '../lib/logger';
+import { startOpsServer } from '../lib/ops-server';
 import { apiFromConfig } from './from-config';
 
 // Past this, a stuck connection or Vault call no longer holds the process; the orchestrator is waiting.
@@ -35,7 +36,9 @@ async function main(): Promise<void> {
   process.once('SIGINT', stop);
 
   await api.app.listen({ host: cfg.API_HOST, port: cfg.API_PORT });
-  log.info({ host: cfg.API_HOST, port: cfg.API_PORT }, 'delivery API listening');
+  // Metrics and readiness on their own port, never the public one.
+  if (cfg.OPS_PORT) await startOpsServer({ host: cfg.OPS_HOST, port: cfg.OPS_PORT, checks: api.readiness });
+  log.info({ host: cfg.API_HOST, port: cfg.API_PORT, opsPort: cfg.OPS_PORT }, 'delivery API listening');
 }
 
 main().catch((err: unknown) => {

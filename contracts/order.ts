@@ -55,6 +55,14 @@ export function workflowIdFor(orderId: string): string {
   return `giftcard-order-${orderId}`;
 }
 
+/**
+ * The task queue of the provider's calls (the collect step), beside the order's own: workers poll it with
+ * the provider's rate limit, which the Temporal server enforces across all of them.
+ */
+export function providerTaskQueue(orderTaskQueue: string): string {
+  return `${orderTaskQueue}-provider`;
+}
+
 export interface OrderPolicy {
   /** Send a link for each batch of newly stored cards as it arrives, instead of one at FULFILLED. */
   deliverPartial: boolean;

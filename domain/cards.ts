@@ -5,6 +5,7 @@
 import type pg from 'pg';
 import type { PurgeReason, PurgeResult } from '../contracts/order';
 import { type Db, withTransaction } from '../lib/db';
+import { metrics } from '../lib/metrics';
 import type { Transit } from '../lib/vault';
 
 export interface Card {
@@ -111,7 +112,7 @@ export async function purgeOrders(
   reason: PurgeReason,
   actor: string,
 ): Promise<{ orders: number; cards: number; tokens: number }> {
-  return withTransaction(db, async (tx) => {
+  const result = await withTransaction(db, async (tx) => {
     const locked =
       'orderId' in target
         ? await tx.query<{ order_id: string }>('SELECT order_id FROM orders WHERE order_id = $1 FOR UPDATE', [
@@ -159,6 +160,8 @@ export async function purgeOrders(
     );
     return { orders: purged.length, cards: cards.rowCount ?? 0, tokens: tokens.rowCount ?? 0 };
   });
+  metrics.purges.inc({ reason }, result.orders);
+  return result;
 }
 
 /** One order's purge, as the workflow's activity and the ops CLI report it. */

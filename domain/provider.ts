@@ -7,7 +7,8 @@
  * and logs. Messages are built only from the order id, the HTTP status and the schema's own field names.
  */
 import { z } from 'zod';
-import { PROVIDER_STATUSES, type ProviderStatus } from '../contracts/order';
+import { isFinalProviderStatus, PROVIDER_STATUSES, type ProviderStatus } from '../contracts/order';
+import { metrics, observed } from '../lib/metrics';
 
 export interface ProviderCard {
   value: string;
@@ -37,17 +38,40 @@ export class ProviderError extends Error {
   readonly retryable: boolean;
   readonly retryAfterMs?: number;
   readonly httpStatus?: number;
+  /** No answer at all: the request timed out, or the connection failed. */
+  readonly transport?: 'timeout' | 'network';
 
   constructor(
     kind: ProviderErrorKind,
     message: string,
-    options: { retryAfterMs?: number; httpStatus?: number } = {},
+    options: { retryAfterMs?: number; httpStatus?: number; transport?: 'timeout' | 'network' } = {},
   ) {
     super(message);
     this.kind = kind;
     this.retryable = RETRYABLE[kind];
     if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
     if (options.httpStatus !== undefined) this.httpStatus = options.httpStatus;
+    if (options.transport !== undefined) this.transport = options.transport;
+  }
+}
+
+/** The class of an answer (or of its absence) in the provider metrics: a closed set, for dashboards and alerts. */
+export function responseClass(outcome: { value: ProviderOrder } | { error: unknown }): string {
+  if ('value' in outcome) return isFinalProviderStatus(outcome.value.status) ? 'ok' : 'not_ready';
+  const err = outcome.error;
+  if (!(err instanceof ProviderError)) return 'error';
+  switch (err.kind) {
+    case 'not-found':
+      return '4xx_not_found';
+    case 'auth':
+      return '4xx_auth';
+    case 'rate-limited':
+      return '429';
+    case 'unavailable':
+      if (err.transport) return err.transport;
+      return err.httpStatus === 408 ? 'timeout' : '5xx';
+    case 'contract':
+      return err.httpStatus !== undefined && err.httpStatus >= 400 ? '4xx_other' : 'contract_violation';
   }
 }
 
@@ -90,42 +114,50 @@ export function createProviderClient(options: ProviderClientOptions): ProviderCl
   const basePath = base.pathname.replace(/\/+$/, '');
 
   return {
-    async checkOrder(orderId: string): Promise<ProviderOrder> {
-      const label = orderLabel(orderId);
-      // "." and ".." survive encodeURIComponent and would be resolved away as path segments.
-      if (orderId.length === 0 || orderId.length > 200 || orderId === '.' || orderId === '..') {
-        throw new ProviderError('contract', `order id ${label} cannot be sent to the provider`);
-      }
-      const url = new URL(base);
-      url.pathname = `${basePath}/v3/gift-cards/checkOrder/${encodeURIComponent(orderId)}`;
-      url.search = '';
-      url.hash = '';
-
-      const signal = AbortSignal.timeout(options.timeoutMs);
-      let response: Response;
-      try {
-        response = await fetch(url, {
-          method: 'GET',
-          headers: { 'X-API-Key': options.apiKey, Accept: 'application/json' },
-          // A redirect would resend the API key to wherever the Location points.
-          redirect: 'manual',
-          signal,
-        });
-      } catch (err) {
-        throw transportError(label, err);
-      }
-
-      const status = response.status;
-      if (status < 200 || status > 299) {
-        await discard(response);
-        throw statusError(label, status, response.headers.get('retry-after'));
-      }
-
-      const bytes = await readBody(label, response);
-      const parsed = parseJson(label, bytes);
-      return validate(label, orderId, parsed);
-    },
+    checkOrder: (orderId) =>
+      observed(
+        metrics.providerLatency,
+        metrics.providerResponses,
+        (outcome) => ({ class: responseClass(outcome) }),
+        () => checkOrder(orderId),
+      ),
   };
+
+  async function checkOrder(orderId: string): Promise<ProviderOrder> {
+    const label = orderLabel(orderId);
+    // "." and ".." survive encodeURIComponent and would be resolved away as path segments.
+    if (orderId.length === 0 || orderId.length > 200 || orderId === '.' || orderId === '..') {
+      throw new ProviderError('contract', `order id ${label} cannot be sent to the provider`);
+    }
+    const url = new URL(base);
+    url.pathname = `${basePath}/v3/gift-cards/checkOrder/${encodeURIComponent(orderId)}`;
+    url.search = '';
+    url.hash = '';
+
+    const signal = AbortSignal.timeout(options.timeoutMs);
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method: 'GET',
+        headers: { 'X-API-Key': options.apiKey, Accept: 'application/json' },
+        // A redirect would resend the API key to wherever the Location points.
+        redirect: 'manual',
+        signal,
+      });
+    } catch (err) {
+      throw transportError(label, err);
+    }
+
+    const status = response.status;
+    if (status < 200 || status > 299) {
+      await discard(response);
+      throw statusError(label, status, response.headers.get('retry-after'));
+    }
+
+    const bytes = await readBody(label, response);
+    const parsed = parseJson(label, bytes);
+    return validate(label, orderId, parsed);
+  }
 }
 
 function orderLabel(orderId: string): string {
@@ -135,11 +167,14 @@ function orderLabel(orderId: string): string {
 function transportError(label: string, err: unknown): ProviderError {
   const name = err instanceof Error ? err.name : '';
   if (name === 'TimeoutError' || name === 'AbortError') {
-    return new ProviderError('unavailable', `provider request for order ${label} timed out`);
+    return new ProviderError('unavailable', `provider request for order ${label} timed out`, {
+      transport: 'timeout',
+    });
   }
   return new ProviderError(
     'unavailable',
     `provider request for order ${label} failed (${networkCode(err) ?? 'network error'})`,
+    { transport: 'network' },
   );
 }
 

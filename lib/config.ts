@@ -80,6 +80,11 @@ const envSchema = z.object({
   PROVIDER_BASE_URL: url,
   PROVIDER_API_KEY: z.string().min(8, 'must be at least 8 characters'),
   PROVIDER_TIMEOUT: durationSchema.default('10s'),
+  /**
+   * Provider requests per second across every worker: the provider's limit for our account. The Temporal
+   * server enforces it on the provider task queue, whatever the number of workers.
+   */
+  PROVIDER_MAX_RPS: z.coerce.number().positive().max(10_000).default(50),
 
   SMTP_URL: z.url({ protocol: /^smtps?$/ }),
   SMTP_REQUIRE_TLS: bool.default(false),
@@ -163,6 +168,12 @@ const envSchema = z.object({
     .optional(),
   WEBHOOK_MAX_AGE: durationSchema.default('24h'),
   INTAKE_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(120),
+
+  // Each process's ops port (/metrics, /readyz, /livez), apart from the public one; off when unset.
+  OPS_HOST: z.string().min(1).default('127.0.0.1'),
+  OPS_PORT: port.optional(),
+  /** A worker's Temporal SDK metrics (Prometheus exporter of its Runtime), on their own port; off when unset. */
+  TEMPORAL_METRICS_PORT: port.optional(),
 
   RETENTION_SWEEP_INTERVAL: durationSchema.default('1h'),
   RETENTION_SWEEP_BATCH: z.coerce.number().int().min(1).max(10_000).default(500),

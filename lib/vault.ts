@@ -7,6 +7,7 @@ import nodeVault from 'node-vault';
 import type { Logger } from 'pino';
 import { config, durationMs, type VaultComponent, vaultCredentials } from './config';
 import { logger } from './logger';
+import { metrics, observed } from './metrics';
 
 export class VaultError extends Error {
   override name = 'VaultError';
@@ -48,11 +49,11 @@ export class Transit {
     readonly mount: string,
   ) {}
 
-  private async write<T>(path: string, body: object): Promise<T> {
+  private async write<T>(operation: string, path: string, body: object): Promise<T> {
     try {
-      return (await this.vault.write(`${this.mount}/${path}`, body)) as T;
+      return (await countVault(operation, () => this.vault.write(`${this.mount}/${path}`, body))) as T;
     } catch (err) {
-      throw toVaultError(err, `transit ${path.split('/')[0]}`);
+      throw toVaultError(err, `transit ${operation}`);
     }
   }
 
@@ -60,9 +61,9 @@ export class Transit {
     if (items.length === 0) return [];
     let results: BatchResult[];
     try {
-      const res = (await this.vault.write(`${this.mount}/${path}`, { ...extra, batch_input: items })) as {
-        data: { batch_results: BatchResult[] };
-      };
+      const res = (await countVault(operation, () =>
+        this.vault.write(`${this.mount}/${path}`, { ...extra, batch_input: items }),
+      )) as { data: { batch_results: BatchResult[] } };
       results = res.data.batch_results;
     } catch (err) {
       // When every item fails, Vault answers 400 with the per-item errors in the body, not in `errors`.
@@ -122,6 +123,7 @@ export class Transit {
   /** A fresh data key: its plaintext (for local AES) and its ciphertext wrapped by `key`. */
   async dataKey(key: string): Promise<{ plaintext: Buffer; ciphertext: string }> {
     const res = await this.write<{ data: { plaintext: string; ciphertext: string } }>(
+      'datakey',
       `datakey/plaintext/${key}`,
       { bits: 256 },
     );
@@ -129,9 +131,22 @@ export class Transit {
   }
 
   async unwrapDataKey(key: string, ciphertext: string): Promise<Buffer> {
-    const res = await this.write<{ data: { plaintext: string } }>(`decrypt/${key}`, { ciphertext });
+    // Counted apart from card decryption: every process unwraps the codec's data keys.
+    const res = await this.write<{ data: { plaintext: string } }>('unwrap-datakey', `decrypt/${key}`, {
+      ciphertext,
+    });
     return Buffer.from(res.data.plaintext, 'base64');
   }
+}
+
+/** Vault's latency and errors by operation (encrypt, decrypt, hmac, rewrap, datakey, key management…). */
+export function countVault<T>(operation: string, call: () => Promise<T>): Promise<T> {
+  return observed(
+    metrics.vaultLatency,
+    metrics.vaultRequests,
+    (o) => ({ operation, result: 'error' in o ? 'error' : 'ok' }),
+    call,
+  );
 }
 
 export function toVaultError(err: unknown, what: string): VaultError {

@@ -57,6 +57,8 @@ export interface SandboxOrder {
   delayMs: number;
   failures: number;
   polls: number;
+  /** When the latest polls came (epoch ms, the last 1,000): tests measure the rate we poll at. */
+  polledAt: number[];
   /** How many of `cards` (a prefix) have been sent in an answer so far. */
   issued: number;
 }
@@ -125,6 +127,7 @@ export function createOrder(orderId: string, scenario: Scenario, options: OrderO
     delayMs: options.delayMs ?? DEFAULTS.delayMs,
     failures: options.failures ?? DEFAULTS.failures,
     polls: 0,
+    polledAt: [],
     issued: 0,
   };
 }
@@ -132,6 +135,8 @@ export function createOrder(orderId: string, scenario: Scenario, options: OrderO
 /** Counts a poll and returns what to answer to it. */
 export function poll(order: SandboxOrder): Answer {
   order.polls += 1;
+  order.polledAt.push(Date.now());
+  if (order.polledAt.length > 1_000) order.polledAt.shift();
   return answerFor(order, order.polls);
 }
 

@@ -161,6 +161,7 @@ function view(order: SandboxOrder) {
     scenario: order.scenario,
     quantity: order.quantity,
     polls: order.polls,
+    polledAt: order.polledAt,
     cards: order.cards,
     issued: order.cards.slice(0, order.issued),
   };

@@ -9,7 +9,8 @@
 #   scripts/stack.sh env       print the environment file the apps and tests read
 #   scripts/stack.sh pg-home   where the PostgreSQL cluster lives (.data/pg, or outside a private folder)
 #
-# Every port can be changed with the variables below. `up --services` starts the services without the
+# Every port can be changed with the variables below. Each app process has an ops port (/metrics, /readyz)
+# and each worker its Temporal SDK metrics port; Prometheus scrapes them all. `up --services` starts the services without the
 # worker/API processes (the tests run their own workers in-process).
 set -euo pipefail
 
@@ -29,6 +30,13 @@ SMTP_PORT=${SMTP_PORT:-1025}
 MAIL_WEB_PORT=${MAIL_WEB_PORT:-1080}
 PROVIDER_SANDBOX_PORT=${PROVIDER_SANDBOX_PORT:-4010}
 API_PORT=${API_PORT:-3000}
+PROMETHEUS_PORT=${PROMETHEUS_PORT:-9090}
+API_OPS_PORT=${API_OPS_PORT:-9464}
+WORKER_OPS_PORT=${WORKER_OPS_PORT:-9465}
+WORKER_SDK_METRICS_PORT=${WORKER_SDK_METRICS_PORT:-9466}
+RETENTION_OPS_PORT=${RETENTION_OPS_PORT:-9467}
+RETENTION_SDK_METRICS_PORT=${RETENTION_SDK_METRICS_PORT:-9468}
+TEMPORAL_SERVER_METRICS_PORT=${TEMPORAL_SERVER_METRICS_PORT:-9469}
 VAULT_TRANSIT_MOUNT=${VAULT_TRANSIT_MOUNT:-transit}
 HOST=127.0.0.1
 
@@ -104,7 +112,7 @@ temporal_up() {
     --db-filename "$DATA/temporal/temporal.db" --sqlite-pragma journal_mode=wal \
     --ui-codec-endpoint "http://$HOST:$API_PORT/codec" --ui-disable-news-fetch \
     --search-attribute OrderStatus=Keyword --search-attribute OrderOutcome=Keyword \
-    --search-attribute CardCount=Int --log-level warn
+    --search-attribute CardCount=Int --log-level warn --metrics-port "$TEMPORAL_SERVER_METRICS_PORT"
   wait_port temporal "$TEMPORAL_PORT" 60
   wait_port temporal "$TEMPORAL_UI_PORT" 60
 }
@@ -254,6 +262,7 @@ PROVIDER_API_KEY=$(secret provider-api-key)
 PROVIDER_SANDBOX_PORT=$PROVIDER_SANDBOX_PORT
 SMTP_URL=smtp://$HOST:$SMTP_PORT
 MAIL_WEB_URL=http://$HOST:$MAIL_WEB_PORT
+PROMETHEUS_URL=http://$HOST:$PROMETHEUS_PORT
 PUBLIC_BASE_URL=http://$HOST:$API_PORT
 API_PORT=$API_PORT
 CODEC_AUTH_TOKEN=$(secret codec-auth-token)
@@ -273,6 +282,45 @@ migrate() {
   (cd "$ROOT" && MIGRATION_DATABASE_URL=$owner_url npx tsx scripts/migrate.ts up >"$LOGS/migrate.log" 2>&1) \
     || { cat "$LOGS/migrate.log" >&2; die "migrations failed"; }
   log "database migrated"
+}
+
+# ---------------------------------------------------------------- Prometheus
+# Scrapes every process of the stack every 2 s (a local stack: tests read counters back soon after an
+# order) and evaluates the alerting rules the deployment ships (deploy/prometheus/alerts.yml).
+prometheus_up() {
+  local prometheus
+  prometheus=$(bin_or_die prometheus)
+  mkdir -p "$DATA/prometheus/data"
+  cat >"$DATA/prometheus/prometheus.yml" <<EOF
+global:
+  scrape_interval: 2s
+  evaluation_interval: 2s
+rule_files:
+  - $ROOT/deploy/prometheus/alerts.yml
+scrape_configs:
+  - job_name: api
+    static_configs: [{ targets: ['$HOST:$API_OPS_PORT'] }]
+  - job_name: worker
+    static_configs: [{ targets: ['$HOST:$WORKER_OPS_PORT'] }]
+  - job_name: worker-sdk
+    static_configs: [{ targets: ['$HOST:$WORKER_SDK_METRICS_PORT'] }]
+  - job_name: retention-worker
+    static_configs: [{ targets: ['$HOST:$RETENTION_OPS_PORT'] }]
+  - job_name: retention-worker-sdk
+    static_configs: [{ targets: ['$HOST:$RETENTION_SDK_METRICS_PORT'] }]
+  - job_name: temporal-server
+    static_configs: [{ targets: ['$HOST:$TEMPORAL_SERVER_METRICS_PORT'] }]
+  - job_name: prometheus
+    static_configs: [{ targets: ['$HOST:$PROMETHEUS_PORT'] }]
+EOF
+  if pid_alive prometheus; then
+    kill -HUP "$(cat "$RUN/prometheus.pid")" # re-reads the configuration and the rules
+  else
+    start_proc prometheus "$PROMETHEUS_PORT" "$prometheus" --config.file="$DATA/prometheus/prometheus.yml" \
+      --storage.tsdb.path="$DATA/prometheus/data" --storage.tsdb.retention.time=7d \
+      --web.listen-address="$HOST:$PROMETHEUS_PORT"
+    wait_port prometheus "$PROMETHEUS_PORT" 30
+  fi
 }
 
 # ---------------------------------------------------------------- apps
@@ -297,11 +345,16 @@ up() {
     app_up provider-sandbox "$PROVIDER_SANDBOX_PORT" provider-sandbox/main.ts
   wait_port provider-sandbox "$PROVIDER_SANDBOX_PORT" 60
   if [ "$services_only" = 0 ]; then
-    app_up worker 0 workers/run-fulfillment.ts
-    app_up retention-worker 0 workers/run-retention.ts
-    app_up api "$API_PORT" api/server.ts
+    OPS_PORT=$WORKER_OPS_PORT TEMPORAL_METRICS_PORT=$WORKER_SDK_METRICS_PORT \
+      app_up worker 0 workers/run-fulfillment.ts
+    OPS_PORT=$RETENTION_OPS_PORT TEMPORAL_METRICS_PORT=$RETENTION_SDK_METRICS_PORT \
+      app_up retention-worker 0 workers/run-retention.ts
+    OPS_PORT=$API_OPS_PORT app_up api "$API_PORT" api/server.ts
     wait_port api "$API_PORT" 60
+    wait_port worker "$WORKER_OPS_PORT" 60
+    wait_port retention-worker "$RETENTION_OPS_PORT" 60
   fi
+  prometheus_up
   status
 }
 
@@ -315,7 +368,7 @@ pg_stop() {
 
 down() {
   local name
-  for name in api retention-worker worker provider-sandbox maildev temporal vault; do stop_proc "$name"; done
+  for name in prometheus api retention-worker worker provider-sandbox maildev temporal vault; do stop_proc "$name"; done
   pg_stop
 }
 
@@ -323,8 +376,8 @@ down() {
 stop_one() {
   case "${1:-}" in
     postgres) pg_stop ;;
-    temporal | vault | maildev | provider-sandbox | worker | retention-worker | api) stop_proc "$1" ;;
-    *) die "stop what? postgres, temporal, vault, maildev, provider-sandbox, worker, retention-worker or api" ;;
+    temporal | vault | maildev | provider-sandbox | worker | retention-worker | api | prometheus) stop_proc "$1" ;;
+    *) die "stop what? postgres, temporal, vault, maildev, provider-sandbox, worker, retention-worker, api or prometheus" ;;
   esac
 }
 
@@ -345,9 +398,10 @@ vault $VAULT_PORT http://$HOST:$VAULT_PORT (OpenBao, raft storage in .data/bao)
 postgres $PG_PORT postgres://$HOST:$PG_PORT/giftcards
 maildev $MAIL_WEB_PORT smtp://$HOST:$SMTP_PORT, inbox http://$HOST:$MAIL_WEB_PORT
 provider-sandbox $PROVIDER_SANDBOX_PORT http://$HOST:$PROVIDER_SANDBOX_PORT
-worker 0 task queue giftcards
-retention-worker 0 task queue giftcards-retention
-api $API_PORT http://$HOST:$API_PORT
+worker $WORKER_OPS_PORT task queue giftcards, ops http://$HOST:$WORKER_OPS_PORT, SDK metrics :$WORKER_SDK_METRICS_PORT
+retention-worker $RETENTION_OPS_PORT task queue giftcards-retention, ops http://$HOST:$RETENTION_OPS_PORT, SDK metrics :$RETENTION_SDK_METRICS_PORT
+api $API_PORT http://$HOST:$API_PORT, ops http://$HOST:$API_OPS_PORT
+prometheus $PROMETHEUS_PORT http://$HOST:$PROMETHEUS_PORT (alerts: deploy/prometheus/alerts.yml)
 EOF
 }
 

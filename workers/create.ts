@@ -6,6 +6,7 @@ import type { DataConverter } from '@temporalio/common';
 import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { type ActivityDeps, createActivities } from '../activities';
 import { createRetentionActivities, type RetentionDeps } from '../activities/retention';
+import { type OrderActivities, providerTaskQueue } from '../contracts/order';
 
 export interface WorkerSettings<Deps> {
   connection: NativeConnection;
@@ -28,17 +29,41 @@ export const WORKER_TUNING = {
   stickyQueueScheduleToStartTimeout: '3s',
 } as const;
 
-/** Runs order workflows and their activities. */
-export function createFulfillmentWorker(opts: WorkerSettings<ActivityDeps>): Promise<Worker> {
-  return createWorker(opts, createActivities(opts.deps));
+/**
+ * The order workflows and their steps, on two task queues: the provider's calls (collect) on their own,
+ * polled with the provider's rate limit (PROVIDER_MAX_RPS; the server enforces it across every worker),
+ * everything else on the order's.
+ */
+export function createFulfillmentWorker(
+  opts: WorkerSettings<ActivityDeps> & { providerMaxRps: number },
+): Promise<WorkerGroup> {
+  return createOrderWorkers(opts, createActivities(opts.deps));
+}
+
+/** The same two workers around any implementation of the steps (the benchmark's, the unit tier's stubs). */
+export async function createOrderWorkers(
+  opts: Omit<WorkerSettings<unknown>, 'deps'> & { providerMaxRps: number },
+  activities: OrderActivities,
+): Promise<WorkerGroup> {
+  const { collect, ...rest } = activities;
+  const orders = await createWorker(opts, rest);
+  const provider = await Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: providerTaskQueue(opts.taskQueue),
+    activities: { collect },
+    dataConverter: opts.dataConverter,
+    maxTaskQueueActivitiesPerSecond: opts.providerMaxRps,
+  });
+  return new WorkerGroup([orders, provider]);
 }
 
 /** Runs the retention sweep and its activities. */
-export function createRetentionWorker(opts: WorkerSettings<RetentionDeps>): Promise<Worker> {
-  return createWorker(opts, createRetentionActivities(opts.deps));
+export async function createRetentionWorker(opts: WorkerSettings<RetentionDeps>): Promise<WorkerGroup> {
+  return new WorkerGroup([await createWorker(opts, createRetentionActivities(opts.deps))]);
 }
 
-function createWorker(opts: WorkerSettings<unknown>, activities: object): Promise<Worker> {
+function createWorker(opts: Omit<WorkerSettings<unknown>, 'deps'>, activities: object): Promise<Worker> {
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
@@ -50,4 +75,45 @@ function createWorker(opts: WorkerSettings<unknown>, activities: object): Promis
     dataConverter: opts.dataConverter,
     ...WORKER_TUNING,
   });
+}
+
+/**
+ * Workers of one process that live and die together: run() ends when all have drained after shutdown(),
+ * and a worker that fails takes the others down with it rather than leave a half-working process.
+ */
+export class WorkerGroup {
+  constructor(readonly workers: Worker[]) {}
+
+  async run(): Promise<void> {
+    const results = await Promise.allSettled(
+      this.workers.map((w) =>
+        w.run().catch((err) => {
+          this.shutdown();
+          throw err;
+        }),
+      ),
+    );
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  shutdown(): void {
+    for (const w of this.workers) if (w.getState() === 'RUNNING') w.shutdown();
+  }
+
+  /** Runs the workers until fn settles, then drains them; fn's result. */
+  async runUntil<R>(fn: () => Promise<R>): Promise<R> {
+    const running = this.run();
+    try {
+      return await fn();
+    } finally {
+      this.shutdown();
+      await running;
+    }
+  }
+
+  /** Every worker polls (for /readyz). */
+  get running(): boolean {
+    return this.workers.every((w) => w.getState() === 'RUNNING');
+  }
 }

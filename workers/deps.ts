@@ -10,14 +10,16 @@ import { createProviderClient } from '../domain/provider';
 import { type Config, durationMs } from '../lib/config';
 import { createPool } from '../lib/db';
 import { logger } from '../lib/logger';
-import { connectVault } from '../lib/vault';
+import { connectVault, type VaultSession } from '../lib/vault';
 
 export interface Closable {
   close(): Promise<void>;
 }
 
 /** The fulfillment activities' dependencies, as the worker role (encrypt, hmac; never decrypt cards). */
-export async function fulfillmentDeps(cfg: Config): Promise<ActivityDeps & Closable> {
+export async function fulfillmentDeps(
+  cfg: Config,
+): Promise<ActivityDeps & Closable & { vault: VaultSession }> {
   const db = createPool(cfg.DATABASE_URL, cfg.DATABASE_POOL_MAX);
   const vault = await connectVault('worker');
   const mailer = createMailer({
@@ -25,8 +27,9 @@ export async function fulfillmentDeps(cfg: Config): Promise<ActivityDeps & Closa
     from: cfg.MAIL_FROM,
     requireTls: cfg.SMTP_REQUIRE_TLS,
   });
-  const deps: ActivityDeps & Closable = {
+  const deps: ActivityDeps & Closable & { vault: VaultSession } = {
     db,
+    vault,
     transit: vault.transit,
     provider: createProviderClient({
       baseUrl: cfg.PROVIDER_BASE_URL,

@@ -1,32 +1,37 @@
-// npm run worker: runs order workflows and their activities on TEMPORAL_TASK_QUEUE.
-import { NativeConnection, Runtime } from '@temporalio/worker';
+// npm run worker: runs order workflows and their activities on TEMPORAL_TASK_QUEUE (and the provider's
+// calls on its provider task queue).
+import { NativeConnection } from '@temporalio/worker';
 import { dataConverterWith } from '../lib/codec';
 import { config } from '../lib/config';
-import { logger, TemporalPinoLogger } from '../lib/logger';
+import { logger } from '../lib/logger';
 import { createCodec } from '../lib/temporal';
 import { createFulfillmentWorker } from './create';
 import { fulfillmentDeps } from './deps';
+import { installRuntime, serveWorkerOps } from './runtime';
 
 async function main() {
   const cfg = config();
   const log = logger().child({ component: 'worker' });
-  Runtime.install({ logger: new TemporalPinoLogger(logger().child({ component: 'temporal-sdk' })) });
+  installRuntime(cfg, 'worker');
   const deps = await fulfillmentDeps(cfg);
   const codec = createCodec(deps.transit);
   await codec.ready();
   const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
-  const worker = await createFulfillmentWorker({
+  const workers = await createFulfillmentWorker({
     connection,
     namespace: cfg.TEMPORAL_NAMESPACE,
     taskQueue: cfg.TEMPORAL_TASK_QUEUE,
+    providerMaxRps: cfg.PROVIDER_MAX_RPS,
     deps,
     // The worker's own Vault identity wraps and unwraps the codec's data keys.
     dataConverter: dataConverterWith(codec),
   });
+  const ops = await serveWorkerOps(cfg, { db: deps.db, vault: deps.vault, connection, workers });
   log.info({ taskQueue: cfg.TEMPORAL_TASK_QUEUE, address: cfg.TEMPORAL_ADDRESS }, 'worker started');
   try {
-    await worker.run(); // returns after SIGINT/SIGTERM once in-flight tasks finished
+    await workers.run(); // returns after SIGINT/SIGTERM once in-flight tasks finished
   } finally {
+    await ops.close();
     await connection.close();
     await deps.close();
     log.info('worker stopped');

@@ -1,24 +1,26 @@
 // npm run worker:retention: the retention sweep's worker, on TEMPORAL_RETENTION_TASK_QUEUE, with the
 // retention Vault role (the only one allowed to destroy key buckets). It keeps the sweep's Schedule in step
 // with the configuration at every start.
-import { NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
+import { registerFleetGauges } from '../domain/fleet-gauges';
 import { ensureRetentionSchedule } from '../domain/retention-schedule';
 import { dataConverterWith } from '../lib/codec';
-import { config } from '../lib/config';
-import { logger, TemporalPinoLogger } from '../lib/logger';
+import { config, durationMs } from '../lib/config';
+import { logger } from '../lib/logger';
 import { connectClient, createCodec } from '../lib/temporal';
 import { createRetentionWorker } from './create';
 import { retentionDeps } from './deps';
+import { installRuntime, serveWorkerOps } from './runtime';
 
 async function main() {
   const cfg = config();
   const log = logger().child({ component: 'retention-worker' });
-  Runtime.install({ logger: new TemporalPinoLogger(logger().child({ component: 'temporal-sdk' })) });
+  installRuntime(cfg, 'retention-worker');
   const deps = await retentionDeps(cfg);
   const codec = createCodec(deps.vault.transit);
   await codec.ready();
   const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
-  const worker = await createRetentionWorker({
+  const workers = await createRetentionWorker({
     connection,
     namespace: cfg.TEMPORAL_NAMESPACE,
     taskQueue: cfg.TEMPORAL_RETENTION_TASK_QUEUE,
@@ -32,10 +34,13 @@ async function main() {
     batchSize: cfg.RETENTION_SWEEP_BATCH,
   });
   await client.connection.close();
+  registerFleetGauges(deps.db, durationMs(cfg.RETENTION_SWEEP_INTERVAL));
+  const ops = await serveWorkerOps(cfg, { db: deps.db, vault: deps.vault, connection, workers });
   log.info({ taskQueue: cfg.TEMPORAL_RETENTION_TASK_QUEUE, schedule }, 'retention worker started');
   try {
-    await worker.run();
+    await workers.run();
   } finally {
+    await ops.close();
     await connection.close();
     await deps.close();
   }

@@ -26,6 +26,7 @@ import {
   OrderStatusKey,
   type OrderStatusView,
   type PurgeReason,
+  providerTaskQueue,
   purgeNowSignal,
   RECIPIENT_REFUSED,
   type ResendRequest,
@@ -184,6 +185,7 @@ class Order {
     const remaining = this.state.deadlineAt - Date.now();
     if (remaining <= 0) return { kind: 'deadline' };
     const { collect } = wf.proxyActivities<OrderActivities>({
+      taskQueue: providerTaskQueue(wf.workflowInfo().taskQueue),
       startToCloseTimeout: '2 minutes',
       heartbeatTimeout: '5 seconds',
       scheduleToCloseTimeout: remaining,

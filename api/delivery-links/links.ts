@@ -11,6 +11,7 @@ import type pg from 'pg';
 import { type Card, readCards } from '../../domain/cards';
 import { audit } from '../../lib/audit';
 import { type Db, Rollback, withTransaction } from '../../lib/db';
+import { metrics } from '../../lib/metrics';
 import { hashToken } from '../../lib/tokens';
 import type { Transit } from '../../lib/vault';
 import type { Requester } from '../http/requester';
@@ -73,7 +74,7 @@ export async function consumeLink(
   requester: Requester,
 ): Promise<Retrieval> {
   const tokenHash = hashToken(token);
-  return withTransaction(db, async (client) => {
+  const retrieval = await withTransaction(db, async (client): Promise<Retrieval> => {
     const claimed = await client.query<{ order_id: string; delivery_id: string }>(
       `UPDATE delivery_tokens SET consumed_at = now()
           WHERE token_hash = $1 AND consumed_at IS NULL AND revoked_at IS NULL AND expired_at IS NULL
@@ -103,6 +104,9 @@ export async function consumeLink(
     });
     return { outcome: 'retrieved', orderId, deliveryId, cards } as const;
   });
+  if (retrieval.outcome === 'retrieved')
+    metrics.links.inc({ event: method === 'reveal' ? 'revealed' : 'downloaded' });
+  return retrieval;
 }
 
 /** A second lookup by hash, whether the token exists or not, so unknown and used links take the same path. */

@@ -10,6 +10,7 @@
  */
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { metrics } from '../../lib/metrics';
 
 export interface Bucket {
   /** Shows in the log line of a refusal: which budget ran out. */
@@ -69,6 +70,7 @@ export async function createLimiters(app: FastifyInstance, buckets: Bucket[]): P
       if (result.isExceeded) {
         reply.header('retry-after', Math.max(1, result.ttlInSeconds));
         request.log.debug({ bucket: bucket.name }, 'rate limit exceeded');
+        metrics.rateLimited.inc({ bucket: bucket.name });
         throw new RateLimited(bucket.name);
       }
       if (bucket.advertise) {

@@ -1,4 +1,5 @@
 import nodemailer from 'nodemailer';
+import { metrics } from '../../lib/metrics';
 import type { RenderedMail } from './templates';
 
 /**
@@ -57,8 +58,11 @@ export function createMailer(opts: { smtpUrl: string; from: string; requireTls: 
           html: mail.html,
         });
       } catch (err) {
-        throw classifySmtpError(err);
+        const refused = classifySmtpError(err);
+        metrics.emails.inc({ kind: mail.kind, result: refused.permanent ? 'refused' : 'temporary' });
+        throw refused;
       }
+      metrics.emails.inc({ kind: mail.kind, result: 'sent' });
     },
     close() {
       transport.close();

@@ -7,6 +7,8 @@ import path from 'node:path';
 import Mustache from 'mustache';
 
 export interface RenderedMail {
+  /** Which kind of email, for the metrics: a link to cards, or a notice about the order. */
+  kind: 'link' | 'notice';
   subject: string;
   text: string;
   html: string;
@@ -56,6 +58,7 @@ export function deliveryMail(v: {
     subject: `Your gift cards (order ${v.orderRef})`,
   };
   return {
+    kind: 'link',
     subject: view.subject,
     text: Mustache.render(DELIVERY_TEXT, view, {}, { escape: (s) => String(s) }),
     html: Mustache.render(DELIVERY_HTML, view),
@@ -127,6 +130,7 @@ export function noticeMail(
   const plain = { escape: (s: unknown) => String(s) };
   const subject = Mustache.render(templates.subject, view, {}, plain).trim();
   return {
+    kind: 'notice',
     subject,
     text: Mustache.render(templates.text, view, {}, plain),
     html: Mustache.render(templates.html, { ...view, subject }),

@@ -13,7 +13,7 @@ import { dataConverterWith } from '../../lib/codec';
 import { config } from '../../lib/config';
 import { createLogger, TemporalPinoLogger } from '../../lib/logger';
 import { connectClient, createCodec } from '../../lib/temporal';
-import { WORKER_TUNING } from '../../workers/create';
+import { createOrderWorkers, WORKER_TUNING } from '../../workers/create';
 import { fulfillmentDeps } from '../../workers/deps';
 import type { NoopActivities } from './baseline/three-steps';
 
@@ -66,18 +66,22 @@ async function main() {
   const client = await connectClient({ component: 'api' });
   const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
   const run = randomUUID().slice(0, 8);
+  // The baseline runs with the same worker settings as the order's workers (createOrderWorkers applies them).
   const base = { connection, namespace: cfg.TEMPORAL_NAMESPACE, ...WORKER_TUNING };
 
   // The order, on the real activities; "link sent" is when its deliver step returns.
   const sent = completions();
   const real = createActivities(deps);
   const orderQueue = `bench-orders-${run}`;
-  const orderWorker = await Worker.create({
-    ...base,
-    taskQueue: orderQueue,
-    workflowsPath: require.resolve('../../workflows'),
-    dataConverter: dataConverterWith(codec),
-    activities: {
+  const orderWorker = await createOrderWorkers(
+    {
+      connection,
+      namespace: cfg.TEMPORAL_NAMESPACE,
+      taskQueue: orderQueue,
+      providerMaxRps: cfg.PROVIDER_MAX_RPS,
+      dataConverter: dataConverterWith(codec),
+    },
+    {
       ...real,
       async deliver(input: Parameters<typeof real.deliver>[0]) {
         const result = await real.deliver(input);
@@ -85,7 +89,7 @@ async function main() {
         return result;
       },
     },
-  });
+  );
   const orders = await orderWorker.runUntil(async () => {
     await warmUp(() => startOne('warm'), 5);
     return drive(n, concurrency, () => startOne('bench'));

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { inject } from 'vitest';
 import type { ActivityDeps } from '../../activities';
@@ -33,6 +33,8 @@ export interface Pipeline {
     request: Omit<OrderRequest, 'policy'> & { policy?: Partial<OrderPolicy> },
     opts?: { caller?: string },
   ): ReturnType<typeof startOrder>;
+  /** One more fulfillment worker on the same task queues (as another process of the fleet would run). */
+  addWorker(): ReturnType<typeof runFulfillmentWorker>;
   stop(): Promise<void>;
 }
 
@@ -48,6 +50,8 @@ export async function startPipeline(
     webhookEndpoints?: WebhookEndpoints;
     /** Another SMTP server for the worker's mail (one that refuses some recipients, say). */
     smtpUrl?: string;
+    /** The provider's rate limit across the workers (default: PROVIDER_MAX_RPS). */
+    providerMaxRps?: number;
   } = {},
 ) {
   const cfg = config();
@@ -87,7 +91,8 @@ export async function startPipeline(
   }
 
   const taskQueue = `test-${randomUUID()}`;
-  const worker = await runFulfillmentWorker(taskQueue, deps);
+  const providerMaxRps = opts.providerMaxRps ?? cfg.PROVIDER_MAX_RPS;
+  const workers = [await runFulfillmentWorker(taskQueue, deps, providerMaxRps)];
 
   const pipeline: Pipeline = {
     client,
@@ -102,8 +107,13 @@ export async function startPipeline(
       );
       return startOrder(client, input, taskQueue);
     },
+    async addWorker() {
+      const worker = await runFulfillmentWorker(taskQueue, deps, providerMaxRps);
+      workers.push(worker);
+      return worker;
+    },
     async stop() {
-      await worker.stop();
+      for (const worker of workers) await worker.stop();
       await client.connection.close();
       await api.close();
       apiVault.close();
@@ -114,23 +124,32 @@ export async function startPipeline(
 }
 
 /** A fulfillment worker in this process, as in production (codec included), on a task queue of the test's. */
-export async function runFulfillmentWorker(taskQueue: string, deps: ActivityDeps) {
+export async function runFulfillmentWorker(
+  taskQueue: string,
+  deps: ActivityDeps,
+  providerMaxRps = config().PROVIDER_MAX_RPS,
+) {
   const cfg = config();
   const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
-  const worker: Worker = await createFulfillmentWorker({
+  const worker = await createFulfillmentWorker({
     connection,
     namespace: cfg.TEMPORAL_NAMESPACE,
     taskQueue,
+    providerMaxRps,
     deps,
     dataConverter: dataConverterWith(createCodec(deps.transit)),
     workflowBundle: { codePath: inject('workflowBundlePath') },
   });
   const running = worker.run();
+  let stopped: Promise<void> | undefined;
   return {
-    async stop() {
-      worker.shutdown();
-      await running;
-      await connection.close();
+    stop() {
+      stopped ??= (async () => {
+        worker.shutdown();
+        await running;
+        await connection.close();
+      })();
+      return stopped;
     },
   };
 }

@@ -5,6 +5,8 @@ export interface SandboxOrder {
   orderId: string;
   scenario: string;
   polls: number;
+  /** When the latest polls came (epoch ms). */
+  polledAt: number[];
   cards: Array<{ value: string; serial: string }>;
 }
 

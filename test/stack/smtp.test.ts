@@ -14,6 +14,7 @@ describe('smtp', () => {
     const marker = randomUUID();
     try {
       await mailer.send(recipient, {
+        kind: 'notice',
         subject: `SMTP check ${marker}`,
         text: `plain body ${marker}`,
         html: `<p>html body ${marker}</p>`,

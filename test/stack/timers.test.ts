@@ -4,12 +4,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type OrderStatusView, statusQuery, workflowIdFor } from '../../contracts/order';
 import { buildOrderInput, defaultPolicy } from '../../domain/orders';
 import { config } from '../../lib/config';
-import { createFulfillmentWorker } from '../../workers/create';
+import { createFulfillmentWorker, type WorkerGroup } from '../../workers/create';
 import { fulfillmentDeps } from '../../workers/deps';
 import { giftCardOrder } from '../../workflows/order';
 import { uniqueOrderId, uniqueRecipient } from '../helpers/pipeline';
@@ -18,7 +17,7 @@ import { createTimeSkippingEnv } from '../helpers/time-skipping';
 
 let env: TestWorkflowEnvironment;
 let deps: Awaited<ReturnType<typeof fulfillmentDeps>>;
-let worker: Worker;
+let worker: WorkerGroup;
 let running: Promise<void>;
 const taskQueue = `timers-${randomUUID()}`;
 
@@ -29,6 +28,7 @@ beforeAll(async () => {
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     taskQueue,
+    providerMaxRps: config().PROVIDER_MAX_RPS,
     deps,
     workflowBundle: { codePath: inject('workflowBundlePath') },
   });

@@ -7,7 +7,6 @@ import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import {
   type CollectResult,
@@ -24,6 +23,7 @@ import {
   type WebhookEvent,
   workflowIdFor,
 } from '../../../contracts/order';
+import { createOrderWorkers } from '../../../workers/create';
 import { createTimeSkippingEnv } from '../../helpers/time-skipping';
 
 /** One provider answer: a status with how many cards are stored so far, or a failure the activity raises. */
@@ -163,13 +163,16 @@ export async function startStubbedOrders() {
   };
 
   const taskQueue = `stubbed-${randomUUID()}`;
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    namespace: env.namespace ?? 'default',
-    taskQueue,
-    workflowBundle: { codePath: inject('workflowBundlePath') },
+  const worker = await createOrderWorkers(
+    {
+      connection: env.nativeConnection,
+      namespace: env.namespace ?? 'default',
+      taskQueue,
+      providerMaxRps: 1_000,
+      workflowBundle: { codePath: inject('workflowBundlePath') },
+    },
     activities,
-  });
+  );
   const running = worker.run();
 
   return {
