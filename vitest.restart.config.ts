@@ -1,12 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * The stack-restart test only: it stops and restarts the shared local stack, so it never runs with the rest
- * of the suite (`npx vitest run --config vitest.restart.config.ts`).
+ * The tests that stop parts of the shared local stack (a restart of every service, a worker replica's
+ * SIGTERM), so they never run with the rest of the suite (`npx vitest run --config vitest.restart.config.ts`).
  */
 export default defineConfig({
   test: {
-    include: ['test/stack/restart.test.ts'],
+    include: ['test/stack/restart.test.ts', 'test/stack/replicas.test.ts'],
     pool: 'forks',
     maxWorkers: 1,
     // Stopping and starting Temporal, OpenBao (unseal, raft election) and PostgreSQL takes a while.

@@ -174,6 +174,8 @@ const envSchema = z.object({
   OPS_PORT: port.optional(),
   /** A worker's Temporal SDK metrics (Prometheus exporter of its Runtime), on their own port; off when unset. */
   TEMPORAL_METRICS_PORT: port.optional(),
+  /** On SIGTERM, how long a worker's running activities get to finish before they are retried elsewhere. */
+  WORKER_SHUTDOWN_GRACE: durationSchema.default('10s'),
 
   RETENTION_SWEEP_INTERVAL: durationSchema.default('1h'),
   RETENTION_SWEEP_BATCH: z.coerce.number().int().min(1).max(10_000).default(500),

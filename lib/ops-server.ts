@@ -21,7 +21,8 @@ export async function startOpsServer(opts: {
     reply.type(registry.contentType);
     return registry.metrics();
   });
-  app.get('/livez', async () => ({ status: 'live' }));
+  // The pid: what an operator (or a test) signals to stop this process, whatever wraps it (npx, tsx).
+  app.get('/livez', async () => ({ status: 'live', pid: process.pid }));
   app.get('/readyz', async (_request, reply) => {
     const results = await checkAll(opts.checks);
     const ready = Object.values(results).every((r) => r === 'ok');

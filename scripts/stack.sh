@@ -3,6 +3,8 @@
 # provider sandbox, the workers and the delivery API. Everything lives under one ignored folder (.data/).
 #
 #   scripts/stack.sh up        start whatever is not running (idempotent), bootstrap Vault, migrate the DB
+#   scripts/stack.sh up --replicas N   as many fulfillment workers and API processes (default 2; kept for
+#                              the next `up`): the fleet's shape on one machine
 #   scripts/stack.sh down      stop everything (data is kept)
 #   scripts/stack.sh stop X    stop one service (postgres, vault, …); `up` brings it back
 #   scripts/stack.sh status    what runs, and where
@@ -37,6 +39,8 @@ WORKER_SDK_METRICS_PORT=${WORKER_SDK_METRICS_PORT:-9466}
 RETENTION_OPS_PORT=${RETENTION_OPS_PORT:-9467}
 RETENTION_SDK_METRICS_PORT=${RETENTION_SDK_METRICS_PORT:-9468}
 TEMPORAL_SERVER_METRICS_PORT=${TEMPORAL_SERVER_METRICS_PORT:-9469}
+# Replica i > 1 of the API listens on API_PORT + i - 1; the replicas' ops ports count up from here.
+REPLICA_PORT_BASE=${REPLICA_PORT_BASE:-9500}
 VAULT_TRANSIT_MOUNT=${VAULT_TRANSIT_MOUNT:-transit}
 HOST=127.0.0.1
 
@@ -56,7 +60,13 @@ wait_port() { # name port seconds
   die "$1 did not open port $2 within $3 s (see $LOGS/$1.log)"
 }
 
-pid_alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+# Alive, and not a zombie that nothing reaped (a container's init may not).
+pid_alive() {
+  [ -f "$RUN/$1.pid" ] || return 1
+  local pid
+  pid=$(cat "$RUN/$1.pid")
+  kill -0 "$pid" 2>/dev/null && [ "$(ps -o stat= -p "$pid" | cut -c1)" != Z ]
+}
 
 # Starts a long-running process in its own session, logging to .data/logs/<name>.log.
 start_proc() { # name port cmd...
@@ -284,6 +294,20 @@ migrate() {
   log "database migrated"
 }
 
+# ---------------------------------------------------------------- replicas
+# Replica 1 is the plain `worker` and `api` (their ports above); replica i > 1 is `worker-i` and `api-i`.
+replicas() { cat "$RUN/replicas" 2>/dev/null || echo "${STACK_REPLICAS:-2}"; }
+replica_name() { [ "$2" = 1 ] && echo "$1" || echo "$1-$2"; } # kind i
+api_port() { echo $((API_PORT + $1 - 1)); }
+api_ops_port() { [ "$1" = 1 ] && echo "$API_OPS_PORT" || echo $((REPLICA_PORT_BASE + $1)); }
+worker_ops_port() { [ "$1" = 1 ] && echo "$WORKER_OPS_PORT" || echo $((REPLICA_PORT_BASE + 20 + $1)); }
+worker_sdk_port() { [ "$1" = 1 ] && echo "$WORKER_SDK_METRICS_PORT" || echo $((REPLICA_PORT_BASE + 40 + $1)); }
+targets() { # port-function: a YAML list of every replica's address
+  local i out=""
+  for ((i = 1; i <= $(replicas); i++)); do out+="${out:+, }'$HOST:$("$1" "$i")'"; done
+  echo "[$out]"
+}
+
 # ---------------------------------------------------------------- Prometheus
 # Scrapes every process of the stack every 2 s (a local stack: tests read counters back soon after an
 # order) and evaluates the alerting rules the deployment ships (deploy/prometheus/alerts.yml).
@@ -299,11 +323,11 @@ rule_files:
   - $ROOT/deploy/prometheus/alerts.yml
 scrape_configs:
   - job_name: api
-    static_configs: [{ targets: ['$HOST:$API_OPS_PORT'] }]
+    static_configs: [{ targets: $(targets api_ops_port) }]
   - job_name: worker
-    static_configs: [{ targets: ['$HOST:$WORKER_OPS_PORT'] }]
+    static_configs: [{ targets: $(targets worker_ops_port) }]
   - job_name: worker-sdk
-    static_configs: [{ targets: ['$HOST:$WORKER_SDK_METRICS_PORT'] }]
+    static_configs: [{ targets: $(targets worker_sdk_port) }]
   - job_name: retention-worker
     static_configs: [{ targets: ['$HOST:$RETENTION_OPS_PORT'] }]
   - job_name: retention-worker-sdk
@@ -329,9 +353,20 @@ app_up() { # name port script
 }
 
 up() {
-  local services_only=0
-  [ "${1:-}" = "--services" ] && services_only=1
+  local services_only=0 i
   mkdir -p "$LOGS" "$RUN" "$SECRETS"
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --services) services_only=1 ;;
+      --replicas)
+        [[ "${2:-}" =~ ^[1-9]$ ]] || die "--replicas takes a number from 1 to 9"
+        echo "$2" >"$RUN/replicas"
+        shift
+        ;;
+      *) die "up: unknown option $1" ;;
+    esac
+    shift
+  done
   chmod 700 "$SECRETS"
   temporal_up
   vault_up
@@ -345,13 +380,22 @@ up() {
     app_up provider-sandbox "$PROVIDER_SANDBOX_PORT" provider-sandbox/main.ts
   wait_port provider-sandbox "$PROVIDER_SANDBOX_PORT" 60
   if [ "$services_only" = 0 ]; then
-    OPS_PORT=$WORKER_OPS_PORT TEMPORAL_METRICS_PORT=$WORKER_SDK_METRICS_PORT \
-      app_up worker 0 workers/run-fulfillment.ts
+    local name
+    for name in $(app_names); do # replicas beyond the count asked for now
+      [[ "$name" =~ -([0-9])$ && ${BASH_REMATCH[1]} -gt $(replicas) ]] && stop_proc "$name"
+    done
+    for ((i = 1; i <= $(replicas); i++)); do
+      OPS_PORT=$(worker_ops_port "$i") TEMPORAL_METRICS_PORT=$(worker_sdk_port "$i") \
+        app_up "$(replica_name worker "$i")" 0 workers/run-fulfillment.ts
+      API_PORT=$(api_port "$i") OPS_PORT=$(api_ops_port "$i") \
+        app_up "$(replica_name api "$i")" "$(api_port "$i")" api/server.ts
+    done
     OPS_PORT=$RETENTION_OPS_PORT TEMPORAL_METRICS_PORT=$RETENTION_SDK_METRICS_PORT \
       app_up retention-worker 0 workers/run-retention.ts
-    OPS_PORT=$API_OPS_PORT app_up api "$API_PORT" api/server.ts
-    wait_port api "$API_PORT" 60
-    wait_port worker "$WORKER_OPS_PORT" 60
+    for ((i = 1; i <= $(replicas); i++)); do
+      wait_port "$(replica_name api "$i")" "$(api_port "$i")" 60
+      wait_port "$(replica_name worker "$i")" "$(worker_ops_port "$i")" 60
+    done
     wait_port retention-worker "$RETENTION_OPS_PORT" 60
   fi
   prometheus_up
@@ -366,9 +410,12 @@ pg_stop() {
   fi
 }
 
+# The apps' replicas that run, whatever the replica count is now.
+app_names() { (cd "$RUN" 2>/dev/null && ls -- api*.pid worker*.pid retention-worker.pid 2>/dev/null | sed 's/\.pid$//'); }
+
 down() {
   local name
-  for name in prometheus api retention-worker worker provider-sandbox maildev temporal vault; do stop_proc "$name"; done
+  for name in prometheus $(app_names) provider-sandbox maildev temporal vault; do stop_proc "$name"; done
   pg_stop
 }
 
@@ -376,7 +423,7 @@ down() {
 stop_one() {
   case "${1:-}" in
     postgres) pg_stop ;;
-    temporal | vault | maildev | provider-sandbox | worker | retention-worker | api | prometheus) stop_proc "$1" ;;
+    temporal | vault | maildev | provider-sandbox | worker | worker-[1-9] | retention-worker | api | api-[1-9] | prometheus) stop_proc "$1" ;;
     *) die "stop what? postgres, temporal, vault, maildev, provider-sandbox, worker, retention-worker, api or prometheus" ;;
   esac
 }
@@ -398,9 +445,11 @@ vault $VAULT_PORT http://$HOST:$VAULT_PORT (OpenBao, raft storage in .data/bao)
 postgres $PG_PORT postgres://$HOST:$PG_PORT/giftcards
 maildev $MAIL_WEB_PORT smtp://$HOST:$SMTP_PORT, inbox http://$HOST:$MAIL_WEB_PORT
 provider-sandbox $PROVIDER_SANDBOX_PORT http://$HOST:$PROVIDER_SANDBOX_PORT
-worker $WORKER_OPS_PORT task queue giftcards, ops http://$HOST:$WORKER_OPS_PORT, SDK metrics :$WORKER_SDK_METRICS_PORT
+$(for ((i = 1; i <= $(replicas); i++)); do
+  echo "$(replica_name worker "$i") $(worker_ops_port "$i") task queue giftcards, ops http://$HOST:$(worker_ops_port "$i"), SDK metrics :$(worker_sdk_port "$i")"
+  echo "$(replica_name api "$i") $(api_port "$i") http://$HOST:$(api_port "$i"), ops http://$HOST:$(api_ops_port "$i")"
+done)
 retention-worker $RETENTION_OPS_PORT task queue giftcards-retention, ops http://$HOST:$RETENTION_OPS_PORT, SDK metrics :$RETENTION_SDK_METRICS_PORT
-api $API_PORT http://$HOST:$API_PORT, ops http://$HOST:$API_OPS_PORT
 prometheus $PROMETHEUS_PORT http://$HOST:$PROMETHEUS_PORT (alerts: deploy/prometheus/alerts.yml)
 EOF
 }
@@ -413,5 +462,5 @@ case "${1:-}" in
   env) cat "$STACK_ENV" ;;
   stop) shift; stop_one "$@" ;;
   pg-home) pg_home ;;
-  *) echo "usage: $0 up [--services] | down | stop <service> | restart | status | env | pg-home" >&2; exit 2 ;;
+  *) echo "usage: $0 up [--services] [--replicas N] | down | stop <service> | restart | status | env | pg-home" >&2; exit 2 ;;
 esac

@@ -20,6 +20,11 @@ export interface WorkerSettings<Deps> {
   dataConverter?: DataConverter;
   /** A prebuilt bundle (tests build it once); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /**
+   * On SIGTERM, how long running activities get to finish before they are cancelled and retried on another
+   * worker (the deployment's termination grace period should be longer). Default 0: cancelled at once.
+   */
+  shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
 }
 
 /** Settings every worker of the project runs with (the benchmark's baseline too, for a fair ratio). */
@@ -54,6 +59,7 @@ export async function createOrderWorkers(
     activities: { collect },
     dataConverter: opts.dataConverter,
     maxTaskQueueActivitiesPerSecond: opts.providerMaxRps,
+    shutdownGraceTime: opts.shutdownGraceTime,
   });
   return new WorkerGroup([orders, provider]);
 }
@@ -73,6 +79,7 @@ function createWorker(opts: Omit<WorkerSettings<unknown>, 'deps'>, activities: o
       : { workflowsPath: require.resolve('../workflows') }),
     activities,
     dataConverter: opts.dataConverter,
+    shutdownGraceTime: opts.shutdownGraceTime,
     ...WORKER_TUNING,
   });
 }

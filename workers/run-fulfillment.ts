@@ -22,6 +22,7 @@ async function main() {
     namespace: cfg.TEMPORAL_NAMESPACE,
     taskQueue: cfg.TEMPORAL_TASK_QUEUE,
     providerMaxRps: cfg.PROVIDER_MAX_RPS,
+    shutdownGraceTime: cfg.WORKER_SHUTDOWN_GRACE,
     deps,
     // The worker's own Vault identity wraps and unwraps the codec's data keys.
     dataConverter: dataConverterWith(codec),

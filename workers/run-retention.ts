@@ -24,6 +24,7 @@ async function main() {
     connection,
     namespace: cfg.TEMPORAL_NAMESPACE,
     taskQueue: cfg.TEMPORAL_RETENTION_TASK_QUEUE,
+    shutdownGraceTime: cfg.WORKER_SHUTDOWN_GRACE,
     deps,
     dataConverter: dataConverterWith(codec),
   });

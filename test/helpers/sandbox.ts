@@ -8,6 +8,8 @@ export interface SandboxOrder {
   /** When the latest polls came (epoch ms). */
   polledAt: number[];
   cards: Array<{ value: string; serial: string }>;
+  /** The cards sent in an answer so far. */
+  issued: Array<{ value: string; serial: string }>;
 }
 
 async function call(method: string, path: string, body?: unknown) {
