@@ -59,7 +59,7 @@ export async function createOrderWorkers(
     activities: { collect },
     dataConverter: opts.dataConverter,
     maxTaskQueueActivitiesPerSecond: opts.providerMaxRps,
-    shutdownGraceTime: opts.shutdownGraceTime,
+    ...graceOf(opts),
   });
   return new WorkerGroup([orders, provider]);
 }
@@ -79,10 +79,14 @@ function createWorker(opts: Omit<WorkerSettings<unknown>, 'deps'>, activities: o
       : { workflowsPath: require.resolve('../workflows') }),
     activities,
     dataConverter: opts.dataConverter,
-    shutdownGraceTime: opts.shutdownGraceTime,
+    ...graceOf(opts),
     ...WORKER_TUNING,
   });
 }
+
+// Set only when given: an explicit undefined would replace the SDK's default.
+const graceOf = (opts: { shutdownGraceTime?: WorkerOptions['shutdownGraceTime'] }) =>
+  opts.shutdownGraceTime === undefined ? {} : { shutdownGraceTime: opts.shutdownGraceTime };
 
 /**
  * Workers of one process that live and die together: run() ends when all have drained after shutdown(),
