@@ -43,6 +43,10 @@ export function createMailer(opts: { smtpUrl: string; from: string; requireTls: 
       ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) }
       : undefined,
     requireTLS: opts.requireTls,
+    // A few connections kept open and reused: a link email no longer pays for a TCP and TLS handshake and
+    // the SMTP greeting, which at volume costs the relay and the worker more than the message itself.
+    pool: true,
+    maxConnections: 5,
     connectionTimeout: 10_000,
     greetingTimeout: 10_000,
     socketTimeout: 30_000,
