@@ -1,4 +1,8 @@
+import path from 'node:path';
 import { defineConfig } from 'vitest/config';
+
+// As in vitest.config.mts: the test process loads the union of the components' env files.
+process.env.STACK_ENV_FILE ??= path.resolve(__dirname, '.data/env/test.env');
 
 /**
  * The stack-restart test only: it stops and restarts the shared local stack, so it never runs with the rest

@@ -1,20 +1,20 @@
 // npm run worker: runs order workflows and their activities on TEMPORAL_TASK_QUEUE.
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { dataConverterWith } from '../lib/codec';
-import { config } from '../lib/config';
+import { configFor } from '../lib/config';
 import { logger, TemporalPinoLogger } from '../lib/logger';
-import { createCodec } from '../lib/temporal';
+import { connectionOptions, createCodec, temporalTarget } from '../lib/temporal';
 import { createFulfillmentWorker } from './create';
 import { fulfillmentDeps } from './deps';
 
 async function main() {
-  const cfg = config();
+  const cfg = configFor('worker');
   const log = logger().child({ component: 'worker' });
   Runtime.install({ logger: new TemporalPinoLogger(logger().child({ component: 'temporal-sdk' })) });
   const deps = await fulfillmentDeps(cfg);
   const codec = createCodec(deps.transit);
   await codec.ready();
-  const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
+  const connection = await NativeConnection.connect(connectionOptions(temporalTarget(cfg)));
   const worker = await createFulfillmentWorker({
     connection,
     namespace: cfg.TEMPORAL_NAMESPACE,

@@ -4,20 +4,20 @@
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { ensureRetentionSchedule } from '../domain/retention-schedule';
 import { dataConverterWith } from '../lib/codec';
-import { config } from '../lib/config';
+import { configFor } from '../lib/config';
 import { logger, TemporalPinoLogger } from '../lib/logger';
-import { connectClient, createCodec } from '../lib/temporal';
+import { connectClient, connectionOptions, createCodec, temporalTarget } from '../lib/temporal';
 import { createRetentionWorker } from './create';
 import { retentionDeps } from './deps';
 
 async function main() {
-  const cfg = config();
+  const cfg = configFor('retention-worker');
   const log = logger().child({ component: 'retention-worker' });
   Runtime.install({ logger: new TemporalPinoLogger(logger().child({ component: 'temporal-sdk' })) });
   const deps = await retentionDeps(cfg);
   const codec = createCodec(deps.vault.transit);
   await codec.ready();
-  const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
+  const connection = await NativeConnection.connect(connectionOptions(temporalTarget(cfg)));
   const worker = await createRetentionWorker({
     connection,
     namespace: cfg.TEMPORAL_NAMESPACE,

@@ -18,7 +18,7 @@ import { buildOrderInput, defaultPolicy, type OrderRequest, startOrder } from '.
 import type { WebhookEndpoints } from '../../domain/webhooks';
 import { dataConverterWith } from '../../lib/codec';
 import { config } from '../../lib/config';
-import { connectClient, createCodec } from '../../lib/temporal';
+import { connectClient, connectionOptions, createCodec, temporalTarget } from '../../lib/temporal';
 import { connectVault, type VaultSession } from '../../lib/vault';
 import { createFulfillmentWorker } from '../../workers/create';
 import { fulfillmentDeps } from '../../workers/deps';
@@ -116,7 +116,7 @@ export async function startPipeline(
 /** A fulfillment worker in this process, as in production (codec included), on a task queue of the test's. */
 export async function runFulfillmentWorker(taskQueue: string, deps: ActivityDeps) {
   const cfg = config();
-  const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
+  const connection = await NativeConnection.connect(connectionOptions(temporalTarget(cfg)));
   const worker: Worker = await createFulfillmentWorker({
     connection,
     namespace: cfg.TEMPORAL_NAMESPACE,

@@ -139,7 +139,7 @@ describe('the leak hunt can find a planted canary in every sink', () => {
     log.info(`planted ${planted}`);
     log.flush();
     const mailer = createMailer({
-      smtpUrl: config().SMTP_URL,
+      smtpUrl: config().SMTP_URL!,
       from: 'test@giftcards.local',
       requireTls: false,
     });
