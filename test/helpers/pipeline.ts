@@ -18,7 +18,13 @@ import { buildOrderInput, defaultPolicy, type OrderRequest, startOrder } from '.
 import type { WebhookEndpoints } from '../../domain/webhooks';
 import { dataConverterWith } from '../../lib/codec';
 import { config } from '../../lib/config';
-import { connectClient, connectionOptions, createCodec, temporalTarget } from '../../lib/temporal';
+import {
+  connectClient,
+  connectionOptions,
+  createCodec,
+  type TemporalTarget,
+  temporalTarget,
+} from '../../lib/temporal';
 import { connectVault, type VaultSession } from '../../lib/vault';
 import { createFulfillmentWorker } from '../../workers/create';
 import { fulfillmentDeps } from '../../workers/deps';
@@ -48,6 +54,8 @@ export async function startPipeline(
     webhookEndpoints?: WebhookEndpoints;
     /** Another SMTP server for the worker's mail (one that refuses some recipients, say). */
     smtpUrl?: string;
+    /** How the API's client and the worker reach Temporal (each its own certificate, say); default: config. */
+    temporal?: { api: TemporalTarget; worker: TemporalTarget };
   } = {},
 ) {
   const cfg = config();
@@ -55,7 +63,7 @@ export async function startPipeline(
   const deps = await fulfillmentDeps(cfg);
   // As in production: the client and the codec endpoint share the API's codec, the worker has its own.
   const codec = createCodec(apiVault.transit);
-  const client = await connectClient({ component: 'api', codec });
+  const client = await connectClient({ component: 'api', codec, target: opts.temporal?.api });
   const api: FastifyInstance = await buildApp({
     db: deps.db,
     transit: apiVault.transit,
@@ -87,7 +95,7 @@ export async function startPipeline(
   }
 
   const taskQueue = `test-${randomUUID()}`;
-  const worker = await runFulfillmentWorker(taskQueue, deps);
+  const worker = await runFulfillmentWorker(taskQueue, deps, opts.temporal?.worker);
 
   const pipeline: Pipeline = {
     client,
@@ -114,9 +122,13 @@ export async function startPipeline(
 }
 
 /** A fulfillment worker in this process, as in production (codec included), on a task queue of the test's. */
-export async function runFulfillmentWorker(taskQueue: string, deps: ActivityDeps) {
+export async function runFulfillmentWorker(
+  taskQueue: string,
+  deps: ActivityDeps,
+  target: TemporalTarget = temporalTarget(),
+) {
   const cfg = config();
-  const connection = await NativeConnection.connect(connectionOptions(temporalTarget(cfg)));
+  const connection = await NativeConnection.connect(connectionOptions(target));
   const worker: Worker = await createFulfillmentWorker({
     connection,
     namespace: cfg.TEMPORAL_NAMESPACE,
