@@ -410,7 +410,7 @@ EOF
 }
 
 migrate() {
-  # Migrations run as the schema's owner; its credential goes to this command only, never to stack.env.
+  # Migrations run as the schema's owner; its credential goes to this command only, never to an env file.
   local owner_url=${EXTERNAL_DATABASE_URL:-postgres://giftcards_owner:$(secret pg-owner-password)@$HOST:$PG_PORT/giftcards}
   [ -n "${EXTERNAL_DATABASE_URL:-}" ] || [ "$STACK_PROFILE" != tls ] \
     || owner_url="$owner_url?sslmode=verify-full&sslrootcert=$TLS/ca.crt"
