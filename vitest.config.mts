@@ -1,4 +1,9 @@
+import path from 'node:path';
 import { defineConfig } from 'vitest/config';
+
+// The test processes run a worker, an API and the CLIs' code side by side: they load the union of the
+// components' env files (scripts/stack.sh writes it), unless STACK_ENV_FILE names another.
+process.env.STACK_ENV_FILE ??= path.resolve(import.meta.dirname, '.data/env/test.env');
 
 /**
  * Two projects: `unit` needs no running service (pure modules, the provider adapter against in-process

@@ -1,4 +1,8 @@
+import path from 'node:path';
 import { defineConfig } from 'vitest/config';
+
+// As in vitest.config.mts: the test process loads the union of the components' env files.
+process.env.STACK_ENV_FILE ??= path.resolve(__dirname, '.data/env/test.env');
 
 /**
  * The tests that stop parts of the shared local stack (a restart of every service, a worker replica's

@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { retrievedSignal, workflowIdFor } from '../contracts/order';
 import { defaultPolicy, startOrder } from '../domain/orders';
-import { type Config, durationMs } from '../lib/config';
+import { type Config, durationMs, requireSetting } from '../lib/config';
 import { createPool } from '../lib/db';
 import { logger } from '../lib/logger';
 import type { ReadinessCheck } from '../lib/ops-server';
@@ -27,6 +27,7 @@ export async function apiFromConfig(cfg: Config): Promise<ConfiguredApi> {
   const log = logger().child({ component: 'api' });
   // Checked before anything connects: without its secrets the codec endpoint would be open or useless.
   const codecSettings = codecEndpointSettings(cfg);
+  const publicBaseUrl = requireSetting(cfg, 'PUBLIC_BASE_URL', 'the delivery API');
   const db = createPool();
   const vault = await connectVault('api');
   // One codec (and key cache) for the API's own client and the codec endpoint.
@@ -38,7 +39,7 @@ export async function apiFromConfig(cfg: Config): Promise<ConfiguredApi> {
     db,
     transit: vault.transit,
     logger: logger(),
-    publicBaseUrl: cfg.PUBLIC_BASE_URL,
+    publicBaseUrl,
     revealVisibleMs: durationMs(cfg.REVEAL_VISIBLE),
     rateLimitPerMinute: cfg.RATE_LIMIT_PER_MINUTE,
     trustProxy: cfg.TRUST_PROXY,

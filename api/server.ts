@@ -2,7 +2,7 @@
  * Entry point: `npm run api`. Builds the API from configuration (api/from-config.ts), listens, and on
  * SIGTERM/SIGINT stops taking requests and closes its connections within a grace period.
  */
-import { config } from '../lib/config';
+import { configFor } from '../lib/config';
 import { logger } from '../lib/logger';
 import { startOpsServer } from '../lib/ops-server';
 import { apiFromConfig } from './from-config';
@@ -11,7 +11,7 @@ import { apiFromConfig } from './from-config';
 const SHUTDOWN_GRACE_MS = 10_000;
 
 async function main(): Promise<void> {
-  const cfg = config();
+  const cfg = configFor('api');
   const log = logger().child({ component: 'api' });
   const api = await apiFromConfig(cfg);
 

@@ -3,10 +3,11 @@
  * validated once at start-up: a missing or malformed variable stops the process with a message that names
  * it and never echoes its value.
  *
- * The local stack writes `.data/stack.env` (URLs, ports, AppRole ids); it is loaded when present, and
+ * The local stack writes one env file per component under `.data/env/` (addresses and that component's own
+ * secrets only): a process loads its own (`configFor`), or the file STACK_ENV_FILE names, when present, and
  * variables already set in the environment win over it. `.env.example` documents every variable.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { msToNumber } from '@temporalio/common/lib/time';
 import { z } from 'zod';
@@ -49,14 +50,31 @@ const envSchema = z.object({
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('giftcards'),
   TEMPORAL_RETENTION_TASK_QUEUE: z.string().min(1).default('giftcards-retention'),
   TEMPORAL_UI_URL: url.default('http://127.0.0.1:8233'),
+  /**
+   * TLS to the Temporal frontend (lib/temporal.ts temporalTarget): on when any file, the server name or an
+   * API key is set, or TEMPORAL_TLS=true (the system's CAs then verify the server). mTLS with a client
+   * certificate and key; Temporal Cloud with an API key (TLS is implied).
+   */
+  TEMPORAL_TLS: bool.optional(),
+  TEMPORAL_TLS_CA_FILE: z.string().min(1).optional(),
+  TEMPORAL_TLS_CERT_FILE: z.string().min(1).optional(),
+  TEMPORAL_TLS_KEY_FILE: z.string().min(1).optional(),
+  TEMPORAL_TLS_SERVER_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+$/, 'expected a host name such as temporal.example.internal')
+    .optional(),
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
+  /** Production only: the connection leaves the process in plain text because a service mesh sidecar wraps it in mTLS. */
+  TEMPORAL_TLS_TERMINATED_BY_MESH: bool.default(false),
 
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
 
   VAULT_ADDR: url,
+  /** A token instead of an AppRole login (never the root token: connectVault refuses it). */
   VAULT_TOKEN: z.string().min(1).optional(),
-  VAULT_ROLE_ID: z.string().min(1).optional(),
-  VAULT_SECRET_ID: z.string().min(1).optional(),
+  /** The CA that signed Vault's certificate (PEM file), when it is not one the system trusts. */
+  VAULT_CACERT: z.string().min(1).optional(),
   VAULT_TRANSIT_MOUNT: z
     .string()
     .regex(/^[a-z0-9][a-z0-9_-]*$/, 'expected a mount path such as "transit"')
@@ -77,8 +95,9 @@ const envSchema = z.object({
     .regex(/^[a-z0-9][a-z0-9_-]*$/)
     .default('temporal-codec'),
 
-  PROVIDER_BASE_URL: url,
-  PROVIDER_API_KEY: z.string().min(8, 'must be at least 8 characters'),
+  // Needed by some components only (requireSetting): a process is not handed what it does not use.
+  PROVIDER_BASE_URL: url.optional(),
+  PROVIDER_API_KEY: z.string().min(8, 'must be at least 8 characters').optional(),
   PROVIDER_TIMEOUT: durationSchema.default('10s'),
   /**
    * Provider requests per second across every worker: the provider's limit for our account. The Temporal
@@ -86,13 +105,13 @@ const envSchema = z.object({
    */
   PROVIDER_MAX_RPS: z.coerce.number().positive().max(10_000).default(50),
 
-  SMTP_URL: z.url({ protocol: /^smtps?$/ }),
+  SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   SMTP_REQUIRE_TLS: bool.default(false),
   MAIL_FROM: z.string().min(3).default('Gift cards <no-reply@giftcards.local>'),
   /** A folder with the business's own notice wording (domain/mail/templates.ts lists the files and variables). */
   MAIL_TEMPLATES_DIR: z.string().min(1).optional(),
 
-  PUBLIC_BASE_URL: url,
+  PUBLIC_BASE_URL: url.optional(),
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: port.default(3000),
   /**
@@ -183,12 +202,71 @@ const envSchema = z.object({
 
 export type Config = z.infer<typeof envSchema>;
 
-/** Components that hold their own Vault identity (DESIGN 3.7). */
-export type VaultComponent = 'worker' | 'api' | 'retention';
+/** Components that hold their own Vault identity (DESIGN 3.7); `cli`: the order and ops CLIs. */
+export type VaultComponent = 'worker' | 'api' | 'retention' | 'cli';
 
-export function loadStackEnv(): void {
-  const file = process.env.STACK_ENV_FILE ?? path.join(repoRoot, '.data', 'stack.env');
+/**
+ * The local stack's env files (.data/env/<name>.env, written by scripts/stack.sh), one per component, each
+ * with only what that component needs; `test` is the union, for test processes and benchmarks that run
+ * several components at once.
+ */
+export type StackEnvName = 'worker' | 'retention-worker' | 'api' | 'provider-sandbox' | 'cli' | 'test';
+
+/** The env file a process loads: STACK_ENV_FILE when set, else its component's own. */
+export function stackEnvFile(name: StackEnvName): string {
+  return process.env.STACK_ENV_FILE ?? path.join(repoRoot, '.data', 'env', `${name}.env`);
+}
+
+export function loadStackEnv(name: StackEnvName = 'cli'): void {
+  const file = stackEnvFile(name);
   if (existsSync(file)) process.loadEnvFile(file);
+}
+
+/** Settings some components need and others must not be handed (the API has no provider key, say). */
+type PerComponentSetting = 'PROVIDER_BASE_URL' | 'PROVIDER_API_KEY' | 'SMTP_URL' | 'PUBLIC_BASE_URL';
+
+export function requireSetting<K extends PerComponentSetting>(
+  cfg: Config,
+  name: K,
+  who: string,
+): NonNullable<Config[K]> {
+  const value = cfg[name];
+  if (value === undefined)
+    throw new ConfigError(`${name} is required by ${who} but not set (see .env.example)`);
+  return value as NonNullable<Config[K]>;
+}
+
+/** Refusals that depend on several variables together (each message names the variable, never a value). */
+function transportProblems(cfg: Config): string[] {
+  const problems: string[] = [];
+  if (Boolean(cfg.TEMPORAL_TLS_CERT_FILE) !== Boolean(cfg.TEMPORAL_TLS_KEY_FILE)) {
+    problems.push('TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE: set both (mTLS) or neither');
+  }
+  if (cfg.TEMPORAL_TLS === false && temporalTlsRequested(cfg)) {
+    problems.push('TEMPORAL_TLS: false, but TLS files, a server name or an API key are set');
+  }
+  if (cfg.NODE_ENV === 'production' && !temporalTlsEnabled(cfg) && !cfg.TEMPORAL_TLS_TERMINATED_BY_MESH) {
+    problems.push(
+      'TEMPORAL_ADDRESS: a Temporal connection without TLS is refused in production; set TEMPORAL_TLS_CA_FILE, ' +
+        'TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE (mTLS), or TEMPORAL_API_KEY, or ' +
+        'TEMPORAL_TLS_TERMINATED_BY_MESH=true where a service mesh wraps the connection in mTLS',
+    );
+  }
+  return problems;
+}
+
+function temporalTlsRequested(cfg: Config): boolean {
+  return Boolean(
+    cfg.TEMPORAL_TLS_CA_FILE ||
+      cfg.TEMPORAL_TLS_CERT_FILE ||
+      cfg.TEMPORAL_TLS_SERVER_NAME ||
+      cfg.TEMPORAL_API_KEY,
+  );
+}
+
+/** Whether the Temporal connection uses TLS (an API key implies it, as Temporal Cloud requires). */
+export function temporalTlsEnabled(cfg: Config): boolean {
+  return cfg.TEMPORAL_TLS ?? temporalTlsRequested(cfg);
 }
 
 /** Validates an environment; throws a ConfigError naming every bad variable (never its value). */
@@ -198,31 +276,63 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     const problems = describeIssues(result.error, env);
     throw new ConfigError(`Invalid configuration (see .env.example):\n  ${problems.join('\n  ')}`);
   }
+  const problems = transportProblems(result.data);
+  if (problems.length > 0) {
+    throw new ConfigError(`Invalid configuration (see .env.example):\n  ${problems.join('\n  ')}`);
+  }
   return result.data;
 }
 
+/** A file a setting names, read now: a missing or unreadable one stops start-up naming the variable. */
+export function readSettingFile(name: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ConfigError(`${name}: cannot read the file it names (${code})`);
+  }
+}
+
 let cached: Config | undefined;
+let envName: StackEnvName = 'cli';
 
 export function config(): Config {
   if (!cached) {
-    loadStackEnv();
+    loadStackEnv(envName);
     cached = parseConfig(process.env);
   }
   return cached;
 }
 
-/** AppRole credentials for a component: `<COMPONENT>_VAULT_ROLE_ID`, else the generic ones, else a token. */
+/**
+ * Entry points name their component before anything reads the configuration, so that the process loads
+ * its own env file and nobody else's. Without a name (a script, a tool), a process gets the CLIs' file.
+ */
+export function configFor(name: StackEnvName): Config {
+  if (cached && envName !== name) {
+    throw new ConfigError(
+      `the configuration was read as "${envName}" before this process named itself "${name}"`,
+    );
+  }
+  envName = name;
+  return config();
+}
+
+/**
+ * AppRole credentials of one component: `<COMPONENT>_VAULT_ROLE_ID` and `_SECRET_ID`, else VAULT_TOKEN.
+ * Never another component's, nor a shared pair: a process that lacks its own identity does not start.
+ */
 export function vaultCredentials(
   component: VaultComponent,
   env: NodeJS.ProcessEnv = process.env,
 ): { roleId: string; secretId: string } | { token: string } {
   const prefix = component.toUpperCase();
-  const roleId = env[`${prefix}_VAULT_ROLE_ID`] ?? env.VAULT_ROLE_ID;
-  const secretId = env[`${prefix}_VAULT_SECRET_ID`] ?? env.VAULT_SECRET_ID;
+  const roleId = env[`${prefix}_VAULT_ROLE_ID`];
+  const secretId = env[`${prefix}_VAULT_SECRET_ID`];
   if (roleId && secretId) return { roleId, secretId };
   if (env.VAULT_TOKEN) return { token: env.VAULT_TOKEN };
   throw new ConfigError(
     `Vault credentials for the ${component}: set ${prefix}_VAULT_ROLE_ID and ${prefix}_VAULT_SECRET_ID ` +
-      '(or VAULT_ROLE_ID / VAULT_SECRET_ID, or VAULT_TOKEN)',
+      '(or VAULT_TOKEN, never the root token)',
   );
 }

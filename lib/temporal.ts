@@ -1,22 +1,63 @@
 /**
  * Temporal connections for every process, with one data converter (the payload codec) so that nothing
- * readable reaches the server, and the SDK's own logs routed through the redacting logger.
+ * readable reaches the server, the same transport settings (TLS, mTLS, API key) for clients and workers,
+ * and the SDK's own logs routed through the redacting logger.
  */
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type TLSConfig } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
 import { type CodecOptions, dataConverterWith, VaultPayloadCodec } from './codec';
-import { type Config, config, durationMs, type VaultComponent } from './config';
+import {
+  type Config,
+  config,
+  durationMs,
+  readSettingFile,
+  temporalTlsEnabled,
+  type VaultComponent,
+} from './config';
 import { logger } from './logger';
 import { connectVault, type Transit, type VaultSession } from './vault';
 
 export interface TemporalTarget {
   address: string;
   namespace: string;
+  /** TLS settings (server CA, client certificate pair, server name); absent: plain gRPC. */
+  tls?: TLSConfig;
+  /** Temporal Cloud's API key, sent as a bearer token. */
+  apiKey?: string;
 }
 
-export function temporalTarget(): TemporalTarget {
-  const cfg = config();
-  return { address: cfg.TEMPORAL_ADDRESS, namespace: cfg.TEMPORAL_NAMESPACE };
+/** Where and how to reach Temporal, from the configuration; the certificate files are read here. */
+export function temporalTarget(cfg: Config = config()): TemporalTarget {
+  const target: TemporalTarget = { address: cfg.TEMPORAL_ADDRESS, namespace: cfg.TEMPORAL_NAMESPACE };
+  if (temporalTlsEnabled(cfg)) {
+    const tls: TLSConfig = {};
+    if (cfg.TEMPORAL_TLS_SERVER_NAME) tls.serverNameOverride = cfg.TEMPORAL_TLS_SERVER_NAME;
+    if (cfg.TEMPORAL_TLS_CA_FILE) {
+      tls.serverRootCACertificate = readSettingFile('TEMPORAL_TLS_CA_FILE', cfg.TEMPORAL_TLS_CA_FILE);
+    }
+    if (cfg.TEMPORAL_TLS_CERT_FILE && cfg.TEMPORAL_TLS_KEY_FILE) {
+      tls.clientCertPair = {
+        crt: readSettingFile('TEMPORAL_TLS_CERT_FILE', cfg.TEMPORAL_TLS_CERT_FILE),
+        key: readSettingFile('TEMPORAL_TLS_KEY_FILE', cfg.TEMPORAL_TLS_KEY_FILE),
+      };
+    }
+    target.tls = tls;
+  }
+  if (cfg.TEMPORAL_API_KEY) target.apiKey = cfg.TEMPORAL_API_KEY;
+  return target;
+}
+
+/** Options for both `Connection.connect` (clients) and `NativeConnection.connect` (workers). */
+export function connectionOptions(target: TemporalTarget): {
+  address: string;
+  tls?: TLSConfig;
+  apiKey?: string;
+} {
+  return {
+    address: target.address,
+    ...(target.tls ? { tls: target.tls } : {}),
+    ...(target.apiKey ? { apiKey: target.apiKey } : {}),
+  };
 }
 
 export function codecOptions(cfg: Config = config()): CodecOptions {
@@ -33,7 +74,7 @@ export function createCodec(transit: Pick<Transit, 'dataKey' | 'unwrapDataKey'>)
 }
 
 export interface ConnectClientOptions {
-  /** Whose Vault identity wraps and unwraps the codec's data keys; default `api`, the CLI scripts' identity. */
+  /** Whose Vault identity wraps and unwraps the codec's data keys (the CLIs: `cli`). */
   component: VaultComponent;
   /** A Vault session the process already holds; without one, the client logs in and logs out on close. */
   vault?: VaultSession;
@@ -43,13 +84,13 @@ export interface ConnectClientOptions {
 }
 
 /** A client for starting, signalling and querying orders, always with the payload codec. */
-export async function connectClient(opts: ConnectClientOptions = { component: 'api' }): Promise<Client> {
+export async function connectClient(opts: ConnectClientOptions): Promise<Client> {
   const target = opts.target ?? temporalTarget();
   const ownVault = opts.codec || opts.vault ? undefined : await connectVault(opts.component);
   const codec = opts.codec ?? createCodec((opts.vault ?? ownVault)!.transit);
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address: target.address });
+    connection = await Connection.connect(connectionOptions(target));
   } catch (err) {
     ownVault?.close();
     throw err;

@@ -1,11 +1,18 @@
 /**
  * Vault (or OpenBao) transit through node-vault: batch encrypt/decrypt/hmac, AppRole login and token
  * renewal. Each component logs in with its own AppRole (DESIGN 3.7); the root token is only the stack
- * bootstrap's.
+ * bootstrap's, and a process handed it refuses to start.
  */
 import nodeVault from 'node-vault';
 import type { Logger } from 'pino';
-import { config, durationMs, type VaultComponent, vaultCredentials } from './config';
+import {
+  ConfigError,
+  config,
+  durationMs,
+  readSettingFile,
+  type VaultComponent,
+  vaultCredentials,
+} from './config';
 import { logger } from './logger';
 import { metrics, observed } from './metrics';
 
@@ -169,22 +176,30 @@ export interface VaultSession {
  */
 export async function connectVault(
   component: VaultComponent,
-  opts: { addr?: string; mount?: string; env?: NodeJS.ProcessEnv; startupWaitMs?: number } = {},
+  opts: {
+    addr?: string;
+    mount?: string;
+    env?: NodeJS.ProcessEnv;
+    startupWaitMs?: number;
+    caFile?: string;
+  } = {},
 ): Promise<VaultSession> {
   const addr = opts.addr ?? config().VAULT_ADDR;
   const mount = opts.mount ?? config().VAULT_TRANSIT_MOUNT;
   const creds = vaultCredentials(component, opts.env);
+  const caFile = opts.caFile ?? config().VAULT_CACERT;
   const vault = nodeVault({
     apiVersion: 'v1',
     endpoint: addr,
     ...('token' in creds ? { token: creds.token } : {}),
+    ...(caFile ? { requestOptions: { ca: readSettingFile('VAULT_CACERT', caFile) } } : {}),
   });
   const log = logger().child({ component, vault: addr });
   let closed = false;
   let retry: NodeJS.Timeout | undefined;
 
   const login = async () => {
-    if ('token' in creds) return;
+    if ('token' in creds) return refuseRootToken(vault);
     try {
       const res = await vault.approleLogin({ role_id: creds.roleId, secret_id: creds.secretId });
       vault.token = res.auth.client_token;
@@ -217,6 +232,26 @@ export async function connectVault(
 }
 
 /**
+ * A token whose policies include `root` can do anything to every key: a process that is handed one (in
+ * VAULT_TOKEN) refuses to start rather than run with it.
+ */
+async function refuseRootToken(vault: NodeVault): Promise<void> {
+  let policies: string[];
+  try {
+    const self = (await vault.tokenLookupSelf()) as { data?: { policies?: string[] } };
+    policies = self.data?.policies ?? [];
+  } catch (err) {
+    throw toVaultError(err, 'Vault token lookup (VAULT_TOKEN)');
+  }
+  if (policies.includes('root')) {
+    throw new ConfigError(
+      'VAULT_TOKEN is a root token: refused. Give the process its own AppRole (<COMPONENT>_VAULT_ROLE_ID and ' +
+        '_SECRET_ID) or a token with its policy only',
+    );
+  }
+}
+
+/**
  * Start-up through a Vault restart: an unreachable, sealed or standby Vault (no answer, or 5xx) is waited
  * for with backoff, saying so, for up to `waitMs`, so that a fleet does not crash-loop through the
  * restart. A refusal (4xx: wrong role or secret id) fails at once: waiting would not change it.
@@ -228,6 +263,7 @@ async function untilVaultAnswers(login: () => Promise<void>, log: Logger, waitMs
     try {
       return await login();
     } catch (err) {
+      if (err instanceof ConfigError) throw err;
       const status = err instanceof VaultError ? err.status : undefined;
       const transient = status === undefined || status >= 500;
       if (!transient || Date.now() + delay > deadline) throw err;

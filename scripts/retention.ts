@@ -11,7 +11,7 @@ import {
   type RetentionSweepWorkflow,
 } from '../contracts/retention';
 import { ensureRetentionSchedule } from '../domain/retention-schedule';
-import { config } from '../lib/config';
+import { configFor } from '../lib/config';
 import { connectClient } from '../lib/temporal';
 import { retentionDeps } from '../workers/deps';
 
@@ -24,7 +24,7 @@ async function main() {
       run: { type: 'boolean', default: false },
     },
   });
-  const cfg = config();
+  const cfg = configFor('retention-worker');
   if (values['dry-run']) {
     const deps = await retentionDeps(cfg);
     const plan = await createRetentionActivities(deps)
@@ -41,7 +41,7 @@ async function main() {
     console.log(`  create ${plan.bucketsToCreate.length} key bucket(s) ${plan.bucketsToCreate.join(', ')}`);
     return;
   }
-  const client = await connectClient({ component: 'api' });
+  const client = await connectClient({ component: 'retention' });
   try {
     if (values.schedule) {
       const what = await ensureRetentionSchedule(client, {

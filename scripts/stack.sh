@@ -8,12 +8,17 @@
 #   scripts/stack.sh down      stop everything (data is kept)
 #   scripts/stack.sh stop X    stop one service (postgres, vault, …); `up` brings it back
 #   scripts/stack.sh status    what runs, and where
-#   scripts/stack.sh env       print the environment file the apps and tests read
+#   scripts/stack.sh env [C]   print component C's environment file (worker, api, cli, test, …)
 #   scripts/stack.sh pg-home   where the PostgreSQL cluster lives (.data/pg, or outside a private folder)
 #
 # Every port can be changed with the variables below. Each app process has an ops port (/metrics, /readyz)
-# and each worker its Temporal SDK metrics port; Prometheus scrapes them all. `up --services` starts the services without the
-# worker/API processes (the tests run their own workers in-process).
+# and each worker its Temporal SDK metrics port; Prometheus scrapes them all. `up --services` starts the
+# services without the worker/API processes (the tests run their own workers in-process). `up --profile tls`
+# (or STACK_PROFILE=tls) runs the same stack over TLS on a local CA (.data/tls): Temporal behind nginx with
+# client certificates (mTLS), OpenBao on https, PostgreSQL with sslmode=verify-full.
+#
+# Each process gets an environment file of its own under .data/env/ (mode 600) with only what it needs, and
+# starts with an otherwise empty environment: the worker never holds the API's or retention's secrets.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -21,7 +26,8 @@ DATA=$ROOT/.data
 LOGS=$DATA/logs
 RUN=$DATA/run
 SECRETS=$DATA/secrets
-STACK_ENV=$DATA/stack.env
+ENVS=$DATA/env
+TLS=$DATA/tls
 
 TEMPORAL_PORT=${TEMPORAL_PORT:-7233}
 TEMPORAL_UI_PORT=${TEMPORAL_UI_PORT:-8233}
@@ -41,6 +47,8 @@ RETENTION_SDK_METRICS_PORT=${RETENTION_SDK_METRICS_PORT:-9468}
 TEMPORAL_SERVER_METRICS_PORT=${TEMPORAL_SERVER_METRICS_PORT:-9469}
 # Replica i > 1 of the API listens on API_PORT + i - 1; the replicas' ops ports count up from here.
 REPLICA_PORT_BASE=${REPLICA_PORT_BASE:-9500}
+TEMPORAL_TLS_PORT=${TEMPORAL_TLS_PORT:-7234}
+STACK_PROFILE=${STACK_PROFILE:-plain}
 VAULT_TRANSIT_MOUNT=${VAULT_TRANSIT_MOUNT:-transit}
 HOST=127.0.0.1
 
@@ -79,10 +87,17 @@ start_proc() { # name port cmd...
   if port_open "$port"; then
     die "port $port (for $name) is taken by another process; set its *_PORT variable to move it"
   fi
-  setsid nohup "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  # An otherwise empty environment: the caller's secrets (a test's, an operator's shell) stay out, and an app
+  # gets its secrets from its own env file only (STACK_ENV_FILE, set by app_up).
+  setsid nohup env -i "${KEEP_ENV[@]}" "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
   echo $! >"$RUN/$name.pid"
   log "$name started (pid $!, log .data/logs/$name.log)"
 }
+
+KEEP_ENV=()
+for v in PATH HOME USER LANG LC_ALL TZ TMPDIR NODE_ENV LOG_LEVEL; do
+  [ -z "${!v:-}" ] || KEEP_ENV+=("$v=${!v}")
+done
 
 stop_proc() {
   local name=$1 pid i
@@ -127,11 +142,40 @@ temporal_up() {
   wait_port temporal "$TEMPORAL_UI_PORT" 60
 }
 
+# ---------------------------------------------------------------- TLS profile: local CA, nginx before Temporal
+# Client certificates: one per component (and one for the tests), all from the same local CA.
+TLS_CLIENTS=(worker retention-worker api cli test)
+
+tls_ca() {
+  command -v openssl >/dev/null || die "openssl not found; run scripts/install.sh first"
+  bash "$ROOT/scripts/tls-ca.sh" "$TLS" "${TLS_CLIENTS[@]}"
+}
+
+# nginx terminates TLS for the Temporal dev server (which speaks plain gRPC on 127.0.0.1 only) and lets in
+# only clients with a certificate of the local CA: the apps connect to TEMPORAL_TLS_PORT.
+nginx_up() {
+  local nginx prefix=$DATA/nginx
+  nginx=$(bin_or_die nginx /usr/sbin/nginx)
+  mkdir -p "$prefix/tmp"
+  sed -e "s#@PREFIX@#$prefix#g" -e "s#@LISTEN@#$HOST:$TEMPORAL_TLS_PORT#g" -e "s#@UPSTREAM@#$HOST:$TEMPORAL_PORT#g" \
+    -e "s#@CERT@#$TLS/server.crt#g" -e "s#@KEY@#$TLS/server.key#g" -e "s#@CA@#$TLS/ca.crt#g" \
+    "$ROOT/deploy/temporal-grpc-proxy.conf" >"$prefix/nginx.conf"
+  "$nginx" -t -q -p "$prefix" -c "$prefix/nginx.conf" -e stderr || die "nginx refused $prefix/nginx.conf"
+  start_proc nginx "$TEMPORAL_TLS_PORT" "$nginx" -p "$prefix" -c "$prefix/nginx.conf" -e stderr
+  wait_port nginx "$TEMPORAL_TLS_PORT" 30
+}
+
 # ---------------------------------------------------------------- OpenBao / Vault
 vault_up() {
   local bao init
   bao=$(bin_or_die bao vault)
   mkdir -p "$DATA/bao/raft"
+  local tls_settings='tls_disable = true'
+  if [ "$STACK_PROFILE" = tls ]; then
+    tls_settings="tls_cert_file = \"$TLS/server.crt\"
+  tls_key_file  = \"$TLS/server.key\"
+  tls_min_version = \"tls12\""
+  fi
   cat >"$DATA/bao/config.hcl" <<EOF
 storage "raft" {
   path    = "$DATA/bao/raft"
@@ -139,18 +183,20 @@ storage "raft" {
 }
 listener "tcp" {
   address     = "$HOST:$VAULT_PORT"
-  tls_disable = true
+  $tls_settings
   # OpenBao's default (1000 JSON strings per request) would cap a transit batch at about 250 cards.
   max_request_json_strings = 1000000
 }
-api_addr      = "http://$HOST:$VAULT_PORT"
+api_addr      = "$(vault_url)"
 cluster_addr  = "http://$HOST:$VAULT_CLUSTER_PORT"
 disable_mlock = true
 log_level     = "warn"
 EOF
   start_proc vault "$VAULT_PORT" "$bao" server -config="$DATA/bao/config.hcl"
   wait_port vault "$VAULT_PORT" 30
-  export VAULT_ADDR="http://$HOST:$VAULT_PORT"
+  export VAULT_ADDR
+  VAULT_ADDR=$(vault_url)
+  [ "$STACK_PROFILE" != tls ] || export VAULT_CACERT=$TLS/ca.crt
   init=$DATA/bao/init.json
   if [ ! -s "$init" ]; then
     # Initializing twice would lose the keys of the first: only a Vault that says it is new gets it.
@@ -178,8 +224,13 @@ EOF
     grep -q '"is_self": true' <<<"$leader" && break
     sleep 0.2
   done
-  VAULT_TOKEN=$(json_field root_token <"$init") BAO_BIN="$bao" bash "$ROOT/scripts/vault-bootstrap.sh" "$SECRETS/approles.env"
+  # Secret ids usable from this machine only; the ones of the old all-in-one layout are destroyed.
+  VAULT_TOKEN=$(json_field root_token <"$init") BAO_BIN="$bao" VAULT_BOUND_CIDRS=$HOST/32 \
+    VAULT_RETIRE_FILE=$SECRETS/approles.env bash "$ROOT/scripts/vault-bootstrap.sh" "$SECRETS/vault"
+  rm -f "$SECRETS/approles.env"
 }
+
+vault_url() { if [ "$STACK_PROFILE" = tls ]; then echo "https://$HOST:$VAULT_PORT"; else echo "http://$HOST:$VAULT_PORT"; fi; }
 
 # ---------------------------------------------------------------- PostgreSQL
 pg_bindir() {
@@ -235,8 +286,21 @@ pg_up() {
     # The server writes its log where it can; .data/logs/postgres.log points at it.
     touch "$home/postgres.log" && { [ "$(id -u)" != 0 ] || chown postgres "$home/postgres.log"; }
     ln -sfn "$home/postgres.log" "$LOGS/postgres.log"
+    local ssl_opts=''
+    if [ "$STACK_PROFILE" = tls ]; then
+      # The server's own copy of the local CA's server certificate: its key must belong to the postgres user.
+      mkdir -p "$home/tls"
+      cp "$TLS/server.crt" "$TLS/server.key" "$home/tls/"
+      if [ "$(id -u)" = 0 ]; then chown -R postgres:postgres "$home/tls"; fi
+      chmod 600 "$home/tls/server.key"
+      # TCP clients must use TLS (hostssl); the cluster's own pg_hba.conf stays as it is for the plain profile.
+      printf '%s\n' 'local all all scram-sha-256' 'hostssl all all 127.0.0.1/32 scram-sha-256' \
+        'hostssl all all ::1/128 scram-sha-256' >"$home/tls/pg_hba.conf"
+      if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$home/tls/pg_hba.conf"; fi
+      ssl_opts="-c ssl=on -c ssl_cert_file=$home/tls/server.crt -c ssl_key_file=$home/tls/server.key -c hba_file=$home/tls/pg_hba.conf"
+    fi
     as_pg "$bin/pg_ctl" -D "$pgdata" -l "$home/postgres.log" -w -t 60 \
-      -o "-p $PG_PORT -k $home/run -c listen_addresses=$HOST" start >/dev/null || die "PostgreSQL did not start (see $LOGS/postgres.log)"
+      -o "-p $PG_PORT -k $home/run -c listen_addresses=$HOST $ssl_opts" start >/dev/null || die "PostgreSQL did not start (see $LOGS/postgres.log)"
     log "PostgreSQL started on $HOST:$PG_PORT (data in $home)"
   else
     log "PostgreSQL already running"
@@ -254,41 +318,121 @@ ALTER DATABASE giftcards SET giftcards.app_role = 'giftcards';
 SQL
 }
 
-# ---------------------------------------------------------------- env file
-write_env() {
+# ---------------------------------------------------------------- env files, one per component
+# Each process loads only its own file (STACK_ENV_FILE, set by app_up), holding only what that component
+# needs; test.env, for the test processes that run several components at once, is their union.
+env_file() { # name: the lines on stdin become .data/env/<name>.env (mode 600)
+  (umask 077 && cat >"$ENVS/$1.env.new")
+  mv "$ENVS/$1.env.new" "$ENVS/$1.env"
+}
+
+approle() { cat "$SECRETS/vault/$1/approle.env"; }
+
+temporal_env() { # component: the Temporal address, over mTLS with the component's certificate in the tls profile
+  if [ "$STACK_PROFILE" = tls ]; then
+    cat <<EOF
+TEMPORAL_ADDRESS=$HOST:$TEMPORAL_TLS_PORT
+TEMPORAL_TLS_CA_FILE=$TLS/ca.crt
+TEMPORAL_TLS_CERT_FILE=$TLS/$1.crt
+TEMPORAL_TLS_KEY_FILE=$TLS/$1.key
+TEMPORAL_TLS_SERVER_NAME=temporal.giftcards.local
+EOF
+  else
+    echo "TEMPORAL_ADDRESS=$HOST:$TEMPORAL_PORT"
+  fi
+}
+
+write_envs() {
   local dburl=${EXTERNAL_DATABASE_URL:-postgres://giftcards:$(secret pg-password)@$HOST:$PG_PORT/giftcards}
-  (
-    umask 077
-    {
-      cat <<EOF
-# Written by scripts/stack.sh: the local stack's addresses and credentials (local only, never commit).
-TEMPORAL_ADDRESS=$HOST:$TEMPORAL_PORT
-TEMPORAL_UI_URL=http://$HOST:$TEMPORAL_UI_PORT
-DATABASE_URL=$dburl
-VAULT_ADDR=http://$HOST:$VAULT_PORT
-VAULT_TRANSIT_MOUNT=$VAULT_TRANSIT_MOUNT
+  [ -n "${EXTERNAL_DATABASE_URL:-}" ] || [ "$STACK_PROFILE" != tls ] \
+    || dburl="$dburl?sslmode=verify-full&sslrootcert=$TLS/ca.crt"
+  mkdir -p "$ENVS"
+  chmod 700 "$ENVS"
+  local header='# Written by scripts/stack.sh for one component of the local stack (local only, never commit).'
+  local base vault_env provider_key=PROVIDER_API_KEY=$(secret provider-api-key)
+  vault_env="VAULT_ADDR=$(vault_url)
+VAULT_TRANSIT_MOUNT=$VAULT_TRANSIT_MOUNT"
+  [ "$STACK_PROFILE" != tls ] || vault_env="$vault_env
+VAULT_CACERT=$TLS/ca.crt"
+  base="DATABASE_URL=$dburl
+$vault_env"
+  local api_secrets="CODEC_AUTH_TOKEN=$(secret codec-auth-token)
+OPERATOR_PASSWORD=$(secret operator-password)
+JWT_SECRET=$(secret jwt-secret)
+INTAKE_CLIENTS=checkout:$(secret intake-checkout-secret)"
+
+  env_file worker <<EOF
+$header
+$(temporal_env worker)
+$base
 PROVIDER_BASE_URL=http://$HOST:$PROVIDER_SANDBOX_PORT
-PROVIDER_API_KEY=$(secret provider-api-key)
+$provider_key
+SMTP_URL=smtp://$HOST:$SMTP_PORT
+PUBLIC_BASE_URL=http://$HOST:$API_PORT
+$(approle worker)
+EOF
+  env_file retention-worker <<EOF
+$header
+$(temporal_env retention-worker)
+$base
+$(approle retention)
+EOF
+  env_file api <<EOF
+$header
+$(temporal_env api)
+TEMPORAL_UI_URL=http://$HOST:$TEMPORAL_UI_PORT
+$base
+PUBLIC_BASE_URL=http://$HOST:$API_PORT
+API_PORT=$API_PORT
+$api_secrets
+$(approle api)
+EOF
+  env_file provider-sandbox <<EOF
+$header
+$provider_key
+PROVIDER_SANDBOX_PORT=$PROVIDER_SANDBOX_PORT
+EOF
+  # `npm run order` and `npm run ops`: Temporal, the database, and a Vault identity that only has the
+  # payload codec's key (it cannot decrypt a card).
+  env_file cli <<EOF
+$header
+$(temporal_env cli)
+TEMPORAL_UI_URL=http://$HOST:$TEMPORAL_UI_PORT
+$base
+MAIL_WEB_URL=http://$HOST:$MAIL_WEB_PORT
+$(approle cli)
+EOF
+  # The test processes run a worker, an API and the CLIs' code side by side: they get the union.
+  env_file test <<EOF
+# Written by scripts/stack.sh for the test processes and benchmarks, which run several components in one
+# process: the union of every component's file (local only, never commit).
+$(temporal_env test)
+TEMPORAL_DEV_SERVER_ADDRESS=$HOST:$TEMPORAL_PORT
+TEMPORAL_UI_URL=http://$HOST:$TEMPORAL_UI_PORT
+$base
+PROVIDER_BASE_URL=http://$HOST:$PROVIDER_SANDBOX_PORT
+$provider_key
 PROVIDER_SANDBOX_PORT=$PROVIDER_SANDBOX_PORT
 SMTP_URL=smtp://$HOST:$SMTP_PORT
 MAIL_WEB_URL=http://$HOST:$MAIL_WEB_PORT
 PROMETHEUS_URL=http://$HOST:$PROMETHEUS_PORT
 PUBLIC_BASE_URL=http://$HOST:$API_PORT
 API_PORT=$API_PORT
-CODEC_AUTH_TOKEN=$(secret codec-auth-token)
-OPERATOR_PASSWORD=$(secret operator-password)
-JWT_SECRET=$(secret jwt-secret)
-INTAKE_CLIENTS=checkout:$(secret intake-checkout-secret)
+$api_secrets
+$(approle worker)
+$(approle api)
+$(approle retention)
+$(approle cli)
 EOF
-      cat "$SECRETS/approles.env"
-    } >"$STACK_ENV.new"
-  )
-  mv "$STACK_ENV.new" "$STACK_ENV"
+  # The all-in-one file of earlier versions held every secret; nothing reads it any more.
+  rm -f "$DATA/stack.env"
 }
 
 migrate() {
-  # Migrations run as the schema's owner; its credential goes to this command only, never to stack.env.
+  # Migrations run as the schema's owner; its credential goes to this command only, never to an env file.
   local owner_url=${EXTERNAL_DATABASE_URL:-postgres://giftcards_owner:$(secret pg-owner-password)@$HOST:$PG_PORT/giftcards}
+  [ -n "${EXTERNAL_DATABASE_URL:-}" ] || [ "$STACK_PROFILE" != tls ] \
+    || owner_url="$owner_url?sslmode=verify-full&sslrootcert=$TLS/ca.crt"
   (cd "$ROOT" && MIGRATION_DATABASE_URL=$owner_url npx tsx scripts/migrate.ts up >"$LOGS/migrate.log" 2>&1) \
     || { cat "$LOGS/migrate.log" >&2; die "migrations failed"; }
   log "database migrated"
@@ -348,36 +492,56 @@ EOF
 }
 
 # ---------------------------------------------------------------- apps
-app_up() { # name port script
-  start_proc "$1" "$2" bash -c "cd '$ROOT' && exec npx tsx $3"
+# name component port script [VAR=value…]: node itself (no npx/tsx launcher in between), with its component's
+# env file only, plus what this one process needs of its own (a replica's ports).
+app_up() {
+  start_proc "$1" "$3" env -C "$ROOT" STACK_ENV_FILE="$ENVS/$2.env" "${@:5}" node --import tsx "$4"
+}
+
+# The profile the running services were started with: switching needs a `down` first (Vault and PostgreSQL
+# would keep their listeners, and the env files would point the apps at the wrong ones).
+running_profile() { cat "$RUN/profile" 2>/dev/null || echo plain; }
+
+any_service_running() {
+  local name
+  for name in temporal vault nginx maildev; do pid_alive "$name" && return 0; done
+  port_open "$PG_PORT"
 }
 
 up() {
   local services_only=0 i
-  mkdir -p "$LOGS" "$RUN" "$SECRETS"
   while [ $# -gt 0 ]; do
     case "$1" in
       --services) services_only=1 ;;
+      --profile) shift; STACK_PROFILE=${1:-} ;;
+      --profile=*) STACK_PROFILE=${1#--profile=} ;;
       --replicas)
         [[ "${2:-}" =~ ^[1-9]$ ]] || die "--replicas takes a number from 1 to 9"
-        echo "$2" >"$RUN/replicas"
+        mkdir -p "$RUN" && echo "$2" >"$RUN/replicas"
         shift
         ;;
-      *) die "up: unknown option $1" ;;
+      *) die "up: unknown option $1 (--services, --profile plain|tls, --replicas N)" ;;
     esac
     shift
   done
+  case "$STACK_PROFILE" in plain | tls) ;; *) die "unknown profile '$STACK_PROFILE' (plain or tls)" ;; esac
+  mkdir -p "$LOGS" "$RUN" "$SECRETS"
   chmod 700 "$SECRETS"
+  if any_service_running && [ "$(running_profile)" != "$STACK_PROFILE" ]; then
+    die "the stack runs with profile $(running_profile); run \`bash scripts/stack.sh down\` before switching to $STACK_PROFILE"
+  fi
+  echo "$STACK_PROFILE" >"$RUN/profile"
+  [ "$STACK_PROFILE" != tls ] || tls_ca
   temporal_up
+  [ "$STACK_PROFILE" != tls ] || nginx_up
   vault_up
   pg_up
-  write_env
+  write_envs
   migrate
   start_proc maildev "$SMTP_PORT" maildev --smtp "$SMTP_PORT" --web "$MAIL_WEB_PORT" --ip "$HOST" \
     --mail-directory "$DATA/mail"
   wait_port maildev "$MAIL_WEB_PORT" 30
-  PROVIDER_API_KEY=$(secret provider-api-key) PROVIDER_SANDBOX_PORT=$PROVIDER_SANDBOX_PORT \
-    app_up provider-sandbox "$PROVIDER_SANDBOX_PORT" provider-sandbox/main.ts
+  app_up provider-sandbox provider-sandbox "$PROVIDER_SANDBOX_PORT" provider-sandbox/main.ts
   wait_port provider-sandbox "$PROVIDER_SANDBOX_PORT" 60
   if [ "$services_only" = 0 ]; then
     local name
@@ -385,13 +549,13 @@ up() {
       [[ "$name" =~ -([0-9])$ && ${BASH_REMATCH[1]} -gt $(replicas) ]] && stop_proc "$name"
     done
     for ((i = 1; i <= $(replicas); i++)); do
-      OPS_PORT=$(worker_ops_port "$i") TEMPORAL_METRICS_PORT=$(worker_sdk_port "$i") \
-        app_up "$(replica_name worker "$i")" 0 workers/run-fulfillment.ts
-      API_PORT=$(api_port "$i") OPS_PORT=$(api_ops_port "$i") \
-        app_up "$(replica_name api "$i")" "$(api_port "$i")" api/server.ts
+      app_up "$(replica_name worker "$i")" worker 0 workers/run-fulfillment.ts \
+        OPS_PORT="$(worker_ops_port "$i")" TEMPORAL_METRICS_PORT="$(worker_sdk_port "$i")"
+      app_up "$(replica_name api "$i")" api "$(api_port "$i")" api/server.ts \
+        API_PORT="$(api_port "$i")" OPS_PORT="$(api_ops_port "$i")"
     done
-    OPS_PORT=$RETENTION_OPS_PORT TEMPORAL_METRICS_PORT=$RETENTION_SDK_METRICS_PORT \
-      app_up retention-worker 0 workers/run-retention.ts
+    app_up retention-worker retention-worker 0 workers/run-retention.ts \
+      OPS_PORT="$RETENTION_OPS_PORT" TEMPORAL_METRICS_PORT="$RETENTION_SDK_METRICS_PORT"
     for ((i = 1; i <= $(replicas); i++)); do
       wait_port "$(replica_name api "$i")" "$(api_port "$i")" 60
       wait_port "$(replica_name worker "$i")" "$(worker_ops_port "$i")" 60
@@ -415,23 +579,26 @@ app_names() { (cd "$RUN" 2>/dev/null && ls -- api*.pid worker*.pid retention-wor
 
 down() {
   local name
-  for name in prometheus $(app_names) provider-sandbox maildev temporal vault; do stop_proc "$name"; done
+  for name in prometheus $(app_names) provider-sandbox maildev nginx temporal vault; do stop_proc "$name"; done
   pg_stop
+  rm -f "$RUN/profile"
 }
 
 # One service down, the rest left running (`up` brings it back): how the tests take a dependency away.
 stop_one() {
   case "${1:-}" in
     postgres) pg_stop ;;
-    temporal | vault | maildev | provider-sandbox | worker | worker-[1-9] | retention-worker | api | api-[1-9] | prometheus) stop_proc "$1" ;;
-    *) die "stop what? postgres, temporal, vault, maildev, provider-sandbox, worker, retention-worker, api or prometheus" ;;
+    temporal | nginx | vault | maildev | provider-sandbox | worker | worker-[1-9] | retention-worker | api | api-[1-9] | prometheus) stop_proc "$1" ;;
+    *) die "stop what? postgres, temporal, nginx, vault, maildev, provider-sandbox, worker[-N], retention-worker, api[-N] or prometheus" ;;
   esac
 }
 
 status() {
-  local name port url
-  printf '%-18s %-8s %s\n' SERVICE STATE WHERE
+  local name port url profile
+  profile=$(running_profile)
+  printf 'profile: %s\n%-18s %-8s %s\n' "$profile" SERVICE STATE WHERE
   while read -r name port url; do
+    [ "$name" != nginx ] || [ "$profile" = tls ] || continue
     local state=down
     if [ "$name" = postgres ]; then
       port_open "$port" && state=up
@@ -441,7 +608,8 @@ status() {
     printf '%-18s %-8s %s\n' "$name" "$state" "$url"
   done <<EOF
 temporal $TEMPORAL_PORT $HOST:$TEMPORAL_PORT (gRPC), UI http://$HOST:$TEMPORAL_UI_PORT
-vault $VAULT_PORT http://$HOST:$VAULT_PORT (OpenBao, raft storage in .data/bao)
+nginx $TEMPORAL_TLS_PORT $HOST:$TEMPORAL_TLS_PORT (Temporal over mTLS, certificates in .data/tls)
+vault $VAULT_PORT $(STACK_PROFILE=$profile vault_url) (OpenBao, raft storage in .data/bao)
 postgres $PG_PORT postgres://$HOST:$PG_PORT/giftcards
 maildev $MAIL_WEB_PORT smtp://$HOST:$SMTP_PORT, inbox http://$HOST:$MAIL_WEB_PORT
 provider-sandbox $PROVIDER_SANDBOX_PORT http://$HOST:$PROVIDER_SANDBOX_PORT
@@ -459,8 +627,9 @@ case "${1:-}" in
   down) down ;;
   restart) down; shift; up "$@" ;;
   status) status ;;
-  env) cat "$STACK_ENV" ;;
+  env)
+    if [ -n "${2:-}" ]; then cat "$ENVS/$2.env"; else ls "$ENVS" 2>/dev/null | sed 's/\.env$//'; fi ;;
   stop) shift; stop_one "$@" ;;
   pg-home) pg_home ;;
-  *) echo "usage: $0 up [--services] [--replicas N] | down | stop <service> | restart | status | env | pg-home" >&2; exit 2 ;;
+  *) echo "usage: $0 up [--services] [--profile plain|tls] [--replicas N] | down | stop <service> | restart | status | env [component] | pg-home" >&2; exit 2 ;;
 esac

@@ -7,7 +7,7 @@ import type { RetentionDeps } from '../activities/retention';
 import { createMailer } from '../domain/mail/mailer';
 import { loadNoticeTemplates } from '../domain/mail/templates';
 import { createProviderClient } from '../domain/provider';
-import { type Config, durationMs } from '../lib/config';
+import { type Config, durationMs, requireSetting } from '../lib/config';
 import { createPool } from '../lib/db';
 import { logger } from '../lib/logger';
 import { connectVault, type VaultSession } from '../lib/vault';
@@ -20,10 +20,17 @@ export interface Closable {
 export async function fulfillmentDeps(
   cfg: Config,
 ): Promise<ActivityDeps & Closable & { vault: VaultSession }> {
+  const who = 'the fulfillment worker';
+  const settings = {
+    providerBaseUrl: requireSetting(cfg, 'PROVIDER_BASE_URL', who),
+    providerApiKey: requireSetting(cfg, 'PROVIDER_API_KEY', who),
+    smtpUrl: requireSetting(cfg, 'SMTP_URL', who),
+    publicBaseUrl: requireSetting(cfg, 'PUBLIC_BASE_URL', who),
+  };
   const db = createPool(cfg.DATABASE_URL, cfg.DATABASE_POOL_MAX);
   const vault = await connectVault('worker');
   const mailer = createMailer({
-    smtpUrl: cfg.SMTP_URL,
+    smtpUrl: settings.smtpUrl,
     from: cfg.MAIL_FROM,
     requireTls: cfg.SMTP_REQUIRE_TLS,
   });
@@ -32,13 +39,13 @@ export async function fulfillmentDeps(
     vault,
     transit: vault.transit,
     provider: createProviderClient({
-      baseUrl: cfg.PROVIDER_BASE_URL,
-      apiKey: cfg.PROVIDER_API_KEY,
+      baseUrl: settings.providerBaseUrl,
+      apiKey: settings.providerApiKey,
       timeoutMs: durationMs(cfg.PROVIDER_TIMEOUT),
     }),
     mailer,
     log: logger().child({ component: 'activities' }),
-    publicBaseUrl: cfg.PUBLIC_BASE_URL,
+    publicBaseUrl: settings.publicBaseUrl,
     cardKeyPrefix: cfg.VAULT_CARD_KEY_PREFIX,
     indexKey: cfg.VAULT_INDEX_KEY,
     indexKeyVersion: cfg.VAULT_INDEX_KEY_VERSION,

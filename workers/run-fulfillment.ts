@@ -2,21 +2,21 @@
 // calls on its provider task queue).
 import { NativeConnection } from '@temporalio/worker';
 import { dataConverterWith } from '../lib/codec';
-import { config } from '../lib/config';
+import { configFor } from '../lib/config';
 import { logger } from '../lib/logger';
-import { createCodec } from '../lib/temporal';
+import { connectionOptions, createCodec, temporalTarget } from '../lib/temporal';
 import { createFulfillmentWorker } from './create';
 import { fulfillmentDeps } from './deps';
 import { installRuntime, serveWorkerOps } from './runtime';
 
 async function main() {
-  const cfg = config();
+  const cfg = configFor('worker');
   const log = logger().child({ component: 'worker' });
   installRuntime(cfg, 'worker');
   const deps = await fulfillmentDeps(cfg);
   const codec = createCodec(deps.transit);
   await codec.ready();
-  const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
+  const connection = await NativeConnection.connect(connectionOptions(temporalTarget(cfg)));
   const workers = await createFulfillmentWorker({
     connection,
     namespace: cfg.TEMPORAL_NAMESPACE,

@@ -5,21 +5,21 @@ import { NativeConnection } from '@temporalio/worker';
 import { registerFleetGauges } from '../domain/fleet-gauges';
 import { ensureRetentionSchedule } from '../domain/retention-schedule';
 import { dataConverterWith } from '../lib/codec';
-import { config, durationMs } from '../lib/config';
+import { configFor, durationMs } from '../lib/config';
 import { logger } from '../lib/logger';
-import { connectClient, createCodec } from '../lib/temporal';
+import { connectClient, connectionOptions, createCodec, temporalTarget } from '../lib/temporal';
 import { createRetentionWorker } from './create';
 import { retentionDeps } from './deps';
 import { installRuntime, serveWorkerOps } from './runtime';
 
 async function main() {
-  const cfg = config();
+  const cfg = configFor('retention-worker');
   const log = logger().child({ component: 'retention-worker' });
   installRuntime(cfg, 'retention-worker');
   const deps = await retentionDeps(cfg);
   const codec = createCodec(deps.vault.transit);
   await codec.ready();
-  const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
+  const connection = await NativeConnection.connect(connectionOptions(temporalTarget(cfg)));
   const workers = await createRetentionWorker({
     connection,
     namespace: cfg.TEMPORAL_NAMESPACE,

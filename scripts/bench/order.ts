@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { statusQuery } from '../../contracts/order';
 import { buildOrderInput, defaultPolicy, startOrder } from '../../domain/orders';
-import { config } from '../../lib/config';
+import { configFor } from '../../lib/config';
 import { connectClient } from '../../lib/temporal';
 
 async function inboxHas(recipient: string): Promise<boolean> {
@@ -17,8 +17,8 @@ async function inboxHas(recipient: string): Promise<boolean> {
 
 async function main() {
   const { values } = parseArgs({ options: { orders: { type: 'string', default: '5' } } });
-  const cfg = config();
-  const client = await connectClient({ component: 'api' });
+  const cfg = configFor('cli');
+  const client = await connectClient({ component: 'cli' });
   const delivered: number[] = [];
   const inbox: number[] = [];
   for (let i = 0; i < Number(values.orders); i++) {

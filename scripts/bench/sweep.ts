@@ -7,10 +7,10 @@ import { parseArgs } from 'node:util';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { RETENTION_SWEEP_WORKFLOW_TYPE, type RetentionSweepWorkflow } from '../../contracts/retention';
 import { dataConverterWith } from '../../lib/codec';
-import { config } from '../../lib/config';
+import { configFor } from '../../lib/config';
 import { createPool } from '../../lib/db';
 import { createLogger, TemporalPinoLogger } from '../../lib/logger';
-import { connectClient, createCodec } from '../../lib/temporal';
+import { connectClient, connectionOptions, createCodec, temporalTarget } from '../../lib/temporal';
 import { createRetentionWorker } from '../../workers/create';
 import { retentionDeps } from '../../workers/deps';
 
@@ -21,7 +21,8 @@ async function main() {
   const n = Number(values.orders);
   const batchSize = Number(values.batch);
   Runtime.install({ logger: new TemporalPinoLogger(createLogger({ level: 'warn' })) });
-  const cfg = config();
+  // A worker and a client in one process: the test processes' union of identities.
+  const cfg = configFor('test');
   const db = createPool();
   const run = `bench-${randomUUID().slice(0, 8)}`;
 
@@ -49,7 +50,7 @@ async function main() {
 
   const deps = await retentionDeps(cfg);
   const taskQueue = `bench-retention-${run}`;
-  const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
+  const connection = await NativeConnection.connect(connectionOptions(temporalTarget(cfg)));
   const codec = createCodec(deps.vault.transit);
   const worker = await createRetentionWorker({
     connection,

@@ -10,9 +10,9 @@ import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { buildOrderInput, defaultPolicy, startOrder } from '../../domain/orders';
 import { dataConverterWith } from '../../lib/codec';
-import { config } from '../../lib/config';
+import { configFor } from '../../lib/config';
 import { createLogger, TemporalPinoLogger } from '../../lib/logger';
-import { connectClient, createCodec } from '../../lib/temporal';
+import { connectClient, connectionOptions, createCodec, temporalTarget } from '../../lib/temporal';
 import { createOrderWorkers, WORKER_TUNING } from '../../workers/create';
 import { fulfillmentDeps } from '../../workers/deps';
 import type { NoopActivities } from './baseline/three-steps';
@@ -58,13 +58,14 @@ async function main() {
   const n = Number(values.orders);
   const concurrency = Number(values.concurrency);
   Runtime.install({ logger: new TemporalPinoLogger(createLogger({ level: 'error' })) });
-  const cfg = config();
+  // A worker and a client in one process: the test processes' union of identities.
+  const cfg = configFor('test');
   const deps = await fulfillmentDeps(cfg);
   deps.log = createLogger({ level: 'warn' });
   const codec = createCodec(deps.transit);
   await codec.ready();
   const client = await connectClient({ component: 'api' });
-  const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
+  const connection = await NativeConnection.connect(connectionOptions(temporalTarget(cfg)));
   const run = randomUUID().slice(0, 8);
   // The baseline runs with the same worker settings as the order's workers (createOrderWorkers applies them).
   const base = { connection, namespace: cfg.TEMPORAL_NAMESPACE, ...WORKER_TUNING };

@@ -3,14 +3,17 @@
 path "@MOUNT@/keys" {
   capabilities = ["list"]
 }
+# Vault's policy paths take a glob only at their end, so this one stanza also covers a key's /config and
+# /rotate: its parameters are the union of what creating a bucket (an aes256-gcm96 key derived per order)
+# and destroying one (deletion_allowed) send. Anything else (exportable, allow_plaintext_backup, another
+# type, convergent encryption, min_decryption_version…) is refused with 403.
 path "@MOUNT@/keys/cards-*" {
   capabilities = ["create", "read", "update", "delete"]
-}
-path "@MOUNT@/keys/cards-*/config" {
-  capabilities = ["update"]
-}
-path "@MOUNT@/keys/cards-*/rotate" {
-  capabilities = ["update"]
+  allowed_parameters = {
+    "type"             = ["aes256-gcm96"]
+    "derived"          = [true]
+    "deletion_allowed" = [true]
+  }
 }
 path "@MOUNT@/rewrap/cards-*" {
   capabilities = ["update"]

@@ -18,7 +18,13 @@ import { buildOrderInput, defaultPolicy, type OrderRequest, startOrder } from '.
 import type { WebhookEndpoints } from '../../domain/webhooks';
 import { dataConverterWith } from '../../lib/codec';
 import { config } from '../../lib/config';
-import { connectClient, createCodec } from '../../lib/temporal';
+import {
+  connectClient,
+  connectionOptions,
+  createCodec,
+  type TemporalTarget,
+  temporalTarget,
+} from '../../lib/temporal';
 import { connectVault, type VaultSession } from '../../lib/vault';
 import { createFulfillmentWorker } from '../../workers/create';
 import { fulfillmentDeps } from '../../workers/deps';
@@ -52,6 +58,8 @@ export async function startPipeline(
     smtpUrl?: string;
     /** The provider's rate limit across the workers (default: PROVIDER_MAX_RPS). */
     providerMaxRps?: number;
+    /** How the API's client and the worker reach Temporal (each its own certificate, say); default: config. */
+    temporal?: { api: TemporalTarget; worker: TemporalTarget };
   } = {},
 ) {
   const cfg = config();
@@ -59,7 +67,7 @@ export async function startPipeline(
   const deps = await fulfillmentDeps(cfg);
   // As in production: the client and the codec endpoint share the API's codec, the worker has its own.
   const codec = createCodec(apiVault.transit);
-  const client = await connectClient({ component: 'api', codec });
+  const client = await connectClient({ component: 'api', codec, target: opts.temporal?.api });
   const api: FastifyInstance = await buildApp({
     db: deps.db,
     transit: apiVault.transit,
@@ -92,7 +100,8 @@ export async function startPipeline(
 
   const taskQueue = `test-${randomUUID()}`;
   const providerMaxRps = opts.providerMaxRps ?? cfg.PROVIDER_MAX_RPS;
-  const workers = [await runFulfillmentWorker(taskQueue, deps, providerMaxRps)];
+  const runWorker = () => runFulfillmentWorker(taskQueue, deps, providerMaxRps, opts.temporal?.worker);
+  const workers = [await runWorker()];
 
   const pipeline: Pipeline = {
     client,
@@ -108,7 +117,7 @@ export async function startPipeline(
       return startOrder(client, input, taskQueue);
     },
     async addWorker() {
-      const worker = await runFulfillmentWorker(taskQueue, deps, providerMaxRps);
+      const worker = await runWorker();
       workers.push(worker);
       return worker;
     },
@@ -128,9 +137,10 @@ export async function runFulfillmentWorker(
   taskQueue: string,
   deps: ActivityDeps,
   providerMaxRps = config().PROVIDER_MAX_RPS,
+  target: TemporalTarget = temporalTarget(),
 ) {
   const cfg = config();
-  const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
+  const connection = await NativeConnection.connect(connectionOptions(target));
   const worker = await createFulfillmentWorker({
     connection,
     namespace: cfg.TEMPORAL_NAMESPACE,

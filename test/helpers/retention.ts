@@ -5,7 +5,7 @@ import { inject } from 'vitest';
 import { createRetentionActivities } from '../../activities/retention';
 import { dataConverterWith } from '../../lib/codec';
 import { config } from '../../lib/config';
-import { createCodec } from '../../lib/temporal';
+import { connectionOptions, createCodec, temporalTarget } from '../../lib/temporal';
 import { createRetentionWorker } from '../../workers/create';
 import { retentionDeps } from '../../workers/deps';
 
@@ -13,7 +13,7 @@ export async function startRetentionWorker() {
   const cfg = config();
   const deps = await retentionDeps(cfg);
   const taskQueue = `test-retention-${randomUUID()}`;
-  const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
+  const connection = await NativeConnection.connect(connectionOptions(temporalTarget(cfg)));
   const worker = await createRetentionWorker({
     connection,
     namespace: cfg.TEMPORAL_NAMESPACE,

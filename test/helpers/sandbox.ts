@@ -1,5 +1,5 @@
 /** Controls the provider sandbox of the running stack (scenario registration, what it issued). */
-import { config } from '../../lib/config';
+import { config, requireSetting } from '../../lib/config';
 
 export interface SandboxOrder {
   orderId: string;
@@ -14,9 +14,12 @@ export interface SandboxOrder {
 
 async function call(method: string, path: string, body?: unknown) {
   const cfg = config();
-  const res = await fetch(`${cfg.PROVIDER_BASE_URL}${path}`, {
+  const res = await fetch(`${requireSetting(cfg, 'PROVIDER_BASE_URL', 'the sandbox helper')}${path}`, {
     method,
-    headers: { 'x-api-key': cfg.PROVIDER_API_KEY, ...(body ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      'x-api-key': requireSetting(cfg, 'PROVIDER_API_KEY', 'the sandbox helper'),
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
     body: body ? JSON.stringify(body) : undefined,
   });
   if (!res.ok) throw new Error(`sandbox ${method} ${path}: HTTP ${res.status}`);

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { config, repoRoot } from '../../lib/config';
+import { config, repoRoot, requireSetting, stackEnvFile } from '../../lib/config';
 
 function reachable(hostPort: string): Promise<boolean> {
   const [host, port] = hostPort.split(':') as [string, string];
@@ -18,9 +18,12 @@ function reachable(hostPort: string): Promise<boolean> {
 }
 
 export default async function setup() {
-  const stackEnv = path.join(repoRoot, '.data', 'stack.env');
-  if (!process.env.STACK_ENV_FILE && !existsSync(stackEnv)) {
-    throw new Error('The local stack has never been started: run `bash scripts/stack.sh up` first.');
+  // The test processes run several components at once: they load the union of their env files.
+  const stackEnv = stackEnvFile('test');
+  if (!existsSync(stackEnv)) {
+    throw new Error(
+      `The local stack has never been started (no ${path.relative(repoRoot, stackEnv)}): run \`bash scripts/stack.sh up\` first.`,
+    );
   }
   const cfg = config();
   const hostOf = (u: string) => new URL(u).host;
@@ -28,8 +31,8 @@ export default async function setup() {
     Temporal: cfg.TEMPORAL_ADDRESS,
     Vault: hostOf(cfg.VAULT_ADDR),
     PostgreSQL: hostOf(cfg.DATABASE_URL),
-    SMTP: hostOf(cfg.SMTP_URL),
-    'provider sandbox': hostOf(cfg.PROVIDER_BASE_URL),
+    SMTP: hostOf(requireSetting(cfg, 'SMTP_URL', 'the tests')),
+    'provider sandbox': hostOf(requireSetting(cfg, 'PROVIDER_BASE_URL', 'the tests')),
   };
   const down = [];
   for (const [name, addr] of Object.entries(services))

@@ -48,7 +48,7 @@ async function fuzzApp(rateLimitPerMinute: number): Promise<FastifyInstance> {
     db,
     transit: vault.transit,
     logger: quietLogger,
-    publicBaseUrl: config().PUBLIC_BASE_URL,
+    publicBaseUrl: config().PUBLIC_BASE_URL!,
     revealVisibleMs: 60_000,
     rateLimitPerMinute,
     inApp: {

@@ -15,6 +15,7 @@ import { createMailer } from '../../domain/mail/mailer';
 import { deliveryMail } from '../../domain/mail/templates';
 import { config } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
+import { connectionOptions, temporalTarget } from '../../lib/temporal';
 import { linkIn, mailFor } from '../helpers/mailbox';
 import { settled, waitForStatus } from '../helpers/orders';
 import { type Pipeline, startPipeline, uniqueOrderId } from '../helpers/pipeline';
@@ -122,7 +123,7 @@ describe('the leak hunt can find a planted canary in every sink', () => {
 
   it('Temporal store, PostgreSQL, logs, emails, responses and errors', async () => {
     // Temporal: a workflow started by a client without the codec carries the canary in clear.
-    const connection = await Connection.connect({ address: config().TEMPORAL_ADDRESS });
+    const connection = await Connection.connect(connectionOptions(temporalTarget()));
     const plain = new Client({ connection });
     const wf = await plain.workflow.start('plantedCanary', {
       taskQueue: `planted-${randomUUID()}`,
@@ -139,7 +140,7 @@ describe('the leak hunt can find a planted canary in every sink', () => {
     log.info(`planted ${planted}`);
     log.flush();
     const mailer = createMailer({
-      smtpUrl: config().SMTP_URL,
+      smtpUrl: config().SMTP_URL!,
       from: 'test@giftcards.local',
       requireTls: false,
     });

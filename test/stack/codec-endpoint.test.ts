@@ -79,7 +79,7 @@ beforeAll(async () => {
     db,
     transit: vault.transit,
     logger: createLogger({ level: 'debug', name: 'codec-endpoint-test' }, { write: (l) => logLines.push(l) }),
-    publicBaseUrl: config().PUBLIC_BASE_URL,
+    publicBaseUrl: config().PUBLIC_BASE_URL!,
     revealVisibleMs: 60_000,
     rateLimitPerMinute: 10_000,
     // The login limit is keyed by client address: tests pick theirs through the proxy header.

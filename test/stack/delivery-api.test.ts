@@ -39,7 +39,7 @@ async function startApp(overrides: { rateLimitPerMinute?: number } = {}): Promis
     db,
     transit: vault.transit,
     logger: captureLogger,
-    publicBaseUrl: config().PUBLIC_BASE_URL,
+    publicBaseUrl: config().PUBLIC_BASE_URL!,
     revealVisibleMs: 60_000,
     rateLimitPerMinute: overrides.rateLimitPerMinute ?? 10_000,
     onRetrieved: async (e) => {

@@ -46,7 +46,7 @@ async function startApp(
     db,
     transit: vault.transit,
     logger: captureLogger,
-    publicBaseUrl: config().PUBLIC_BASE_URL,
+    publicBaseUrl: config().PUBLIC_BASE_URL!,
     revealVisibleMs: 60_000,
     rateLimitPerMinute: 10_000,
     inApp: {

@@ -48,7 +48,7 @@ async function startApp(rateLimitPerMinute = 10_000): Promise<FastifyInstance> {
     db: p.db,
     transit: vault.transit,
     logger: captureLogger,
-    publicBaseUrl: cfg.PUBLIC_BASE_URL,
+    publicBaseUrl: cfg.PUBLIC_BASE_URL!,
     revealVisibleMs: 60_000,
     rateLimitPerMinute: 10_000,
     inApp: {

@@ -100,7 +100,8 @@ describe('replicas', () => {
       ).toBe(true);
     }
     const cfg = config();
-    const apis = [cfg.PUBLIC_BASE_URL, cfg.PUBLIC_BASE_URL.replace(/:(\d+)$/, (_, p) => `:${Number(p) + 1}`)];
+    const publicUrl = cfg.PUBLIC_BASE_URL as string; // the stack's test.env sets it
+    const apis = [publicUrl, publicUrl.replace(/:(\d+)$/, (_, p) => `:${Number(p) + 1}`)];
     const db = new pg.Pool({ connectionString: cfg.DATABASE_URL, max: 4 });
     const t0 = Date.now();
     try {
@@ -169,7 +170,7 @@ describe('replicas', () => {
       let revealedCards = 0;
       for (const [i, order] of orders.entries()) {
         const mails = await waitForMail(order.email);
-        const link = linkIn(mails.at(-1)!).replace(cfg.PUBLIC_BASE_URL, apis[i % 2]!);
+        const link = linkIn(mails.at(-1)!).replace(publicUrl, apis[i % 2]!);
         const page = await postFrom(`127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`, `${link}/reveal`);
         expect(page.status, `reveal of order ${i}`).toBe(200);
         const html = page.body;

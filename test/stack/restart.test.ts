@@ -16,12 +16,12 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { purgeNowSignal, statusQuery, workflowIdFor } from '../../contracts/order';
 import { buildOrderInput, defaultPolicy, startOrder } from '../../domain/orders';
-import { config, repoRoot } from '../../lib/config';
+import { config, repoRoot, stackEnvFile } from '../../lib/config';
 import { connectClient } from '../../lib/temporal';
 import { connectVault } from '../../lib/vault';
 import { releaseSignal, waitForRelease } from '../workflows/trivial';
 
-// The stack script gets the environment the test started with, not the stack.env that config() loads.
+// The stack script gets the environment the test started with, not the env file that config() loads.
 const baseEnv = { ...process.env };
 const stackScript = path.join(repoRoot, 'scripts', 'stack.sh');
 
@@ -58,7 +58,7 @@ async function whenReady<T>(fn: () => Promise<T>, timeoutMs = 30_000): Promise<T
 
 /** The stack's env file as it is now: the restart may have minted new AppRole secret ids. */
 function freshStackEnv(): NodeJS.ProcessEnv {
-  const file = process.env.STACK_ENV_FILE ?? path.join(repoRoot, '.data', 'stack.env');
+  const file = stackEnvFile('test');
   return parseEnv(readFileSync(file, 'utf8')) as NodeJS.ProcessEnv;
 }
 

@@ -27,7 +27,7 @@ beforeAll(async () => {
     db,
     transit: vault.transit,
     logger: createLogger({ level: 'warn', name: 'reveal-browser-test' }),
-    publicBaseUrl: config().PUBLIC_BASE_URL,
+    publicBaseUrl: config().PUBLIC_BASE_URL!,
     revealVisibleMs: VISIBLE_MS,
     rateLimitPerMinute: 1000,
   });

@@ -8,7 +8,7 @@ import { waitForMail } from '../helpers/mailbox';
 describe('smtp', () => {
   it('delivers a message to the capture inbox', async () => {
     const cfg = config();
-    const mailer = createMailer({ smtpUrl: cfg.SMTP_URL, from: cfg.MAIL_FROM, requireTls: false });
+    const mailer = createMailer({ smtpUrl: cfg.SMTP_URL!, from: cfg.MAIL_FROM, requireTls: false });
     // A unique recipient, so parallel tests and earlier runs sharing the inbox cannot be mistaken for it.
     const recipient = `smtp-test-${randomUUID()}@example.test`;
     const marker = randomUUID();

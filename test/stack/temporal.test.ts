@@ -9,6 +9,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config } from '../../lib/config';
+import { connectionOptions, temporalTarget } from '../../lib/temporal';
 import { createTimeSkippingEnv } from '../helpers/time-skipping';
 import { greet, sleepThirtyDays, type TrivialActivities } from '../workflows/trivial';
 
@@ -27,9 +28,9 @@ describe('on the dev server', () => {
   let client: Client;
 
   beforeAll(async () => {
-    const { TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace } = config();
-    connection = await NativeConnection.connect({ address });
-    clientConnection = await Connection.connect({ address });
+    const { TEMPORAL_NAMESPACE: namespace } = config();
+    connection = await NativeConnection.connect(connectionOptions(temporalTarget()));
+    clientConnection = await Connection.connect(connectionOptions(temporalTarget()));
     client = new Client({ connection: clientConnection, namespace });
   });
 

@@ -4,10 +4,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import path from 'node:path';
 import nodeVault from 'node-vault';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { config, repoRoot } from '../../lib/config';
+import { ConfigError, config, repoRoot } from '../../lib/config';
 import { connectVault, VaultError, type VaultSession } from '../../lib/vault';
 
 type RequestOptions = { path?: string; method?: string; json?: { batch_input?: unknown[] } };
@@ -23,9 +25,21 @@ function countRequests(session: VaultSession): RequestOptions[] {
   return seen;
 }
 
+/** The CA of Vault's certificate, when the stack runs over TLS. */
+function caOf(): Buffer | undefined {
+  const file = config().VAULT_CACERT;
+  return file ? readFileSync(file) : undefined;
+}
+
 function rootVault() {
   const init = JSON.parse(readFileSync(path.join(repoRoot, '.data', 'bao', 'init.json'), 'utf8'));
-  return nodeVault({ apiVersion: 'v1', endpoint: config().VAULT_ADDR, token: init.root_token });
+  const ca = caOf();
+  return nodeVault({
+    apiVersion: 'v1',
+    endpoint: config().VAULT_ADDR,
+    token: init.root_token,
+    ...(ca ? { requestOptions: { ca } } : {}),
+  });
 }
 
 const statusOf = (p: Promise<unknown>) =>
@@ -127,6 +141,140 @@ describe('least privilege', () => {
     ).rejects.toMatchObject({
       status: 403,
     });
+  });
+});
+
+describe('the CLIs and the root token', () => {
+  it("the CLIs' identity gets the payload codec's key and nothing of a card", async () => {
+    const cli = await connectVault('cli');
+    try {
+      const key = await cli.transit.dataKey(cfg.VAULT_CODEC_KEY);
+      expect(await cli.transit.unwrapDataKey(cfg.VAULT_CODEC_KEY, key.ciphertext)).toEqual(key.plaintext);
+      const [ciphertext] = await worker.transit.encryptBatch(currentKey, [{ plaintext: 'v', context: 'o' }]);
+      await expect(
+        cli.transit.decryptBatch(currentKey, [{ ciphertext: ciphertext!, context: 'o' }]),
+      ).rejects.toMatchObject({ status: 403 });
+      await expect(
+        cli.transit.encryptBatch(currentKey, [{ plaintext: 'v', context: 'o' }]),
+      ).rejects.toMatchObject({
+        status: 403,
+      });
+      expect(
+        await statusOf(cli.vault.write(`${mount}/keys/cards-test-${randomUUID()}`, { derived: true })),
+      ).toBe(403);
+    } finally {
+      cli.close();
+    }
+  });
+
+  it('a process handed the root token refuses to start; a token of its own policy works', async () => {
+    const root = rootVault();
+    const attempt = connectVault('worker', { env: { VAULT_TOKEN: root.token }, startupWaitMs: 1000 });
+    await expect(attempt).rejects.toBeInstanceOf(ConfigError);
+    await expect(attempt).rejects.toThrow(/VAULT_TOKEN is a root token: refused/);
+    await expect(attempt).rejects.not.toThrow(root.token);
+    const own = await connectVault('worker', {
+      env: { VAULT_TOKEN: worker.vault.token },
+      startupWaitMs: 1000,
+    });
+    expect(await own.transit.hmacBatch(cfg.VAULT_INDEX_KEY, ['x'], cfg.VAULT_INDEX_KEY_VERSION)).toHaveLength(
+      1,
+    );
+    own.close();
+  });
+});
+
+describe('AppRole secret ids', () => {
+  const root = rootVault();
+  const lookup = (component: string) =>
+    root
+      .write(`auth/approle/role/giftcards-${component}/secret-id/lookup`, {
+        secret_id: process.env[`${component.toUpperCase()}_VAULT_SECRET_ID`],
+      })
+      .then((r: { data: { expiration_time: string; secret_id_num_uses: number } }) => r.data);
+
+  it.each([
+    ['worker', 30, 0],
+    ['api', 30, 0],
+    ['retention', 30, 0],
+    ['cli', 7, 1000],
+  ])('%s: expires within %i days, %i uses at most (0: unlimited)', async (component, days, uses) => {
+    const role = (await root.read(`auth/approle/role/giftcards-${component}`)).data;
+    expect(role.secret_id_ttl).toBe(days * 86400);
+    expect(role.secret_id_num_uses).toBe(uses);
+    expect(role.secret_id_bound_cidrs).toEqual(['127.0.0.1/32']);
+    const secretId = await lookup(component);
+    const left = Date.parse(secretId.expiration_time) - Date.now();
+    expect(left).toBeGreaterThan(0);
+    expect(left).toBeLessThanOrEqual(days * 86_400_000);
+    if (uses) expect(secretId.secret_id_num_uses).toBeLessThanOrEqual(uses);
+  });
+
+  it('a secret id used from another address than this machine is refused', async () => {
+    // Vault sees the client's address: 127.0.0.2 is this host's loopback too, but outside 127.0.0.1/32.
+    const login = (localAddress: string) =>
+      new Promise<number>((resolve, reject) => {
+        const body = JSON.stringify({
+          role_id: process.env.WORKER_VAULT_ROLE_ID,
+          secret_id: process.env.WORKER_VAULT_SECRET_ID,
+        });
+        const request = cfg.VAULT_ADDR.startsWith('https:') ? https.request : http.request;
+        const req = request(
+          `${cfg.VAULT_ADDR}/v1/auth/approle/login`,
+          { method: 'POST', localAddress, headers: { 'content-type': 'application/json' }, ca: caOf() },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    expect(await login('127.0.0.2')).toBe(400);
+    expect(await login('127.0.0.1')).toBe(200);
+  });
+});
+
+describe('retention creates card keys only with the expected parameters', () => {
+  const key = `cards-test-${randomUUID()}`;
+
+  afterAll(async () => {
+    // Destroying a bucket is retention's own path: it must still work under the parameter rules.
+    await retention.vault.write(`${mount}/keys/${key}/config`, { deletion_allowed: true });
+    await retention.vault.delete(`${mount}/keys/${key}`);
+    expect(await statusOf(retention.vault.read(`${mount}/keys/${key}`))).toBe(404);
+  });
+
+  it('creates a derived aes256-gcm96 bucket, and nothing else', async () => {
+    const other = () => `cards-test-${randomUUID()}`;
+    for (const forbidden of [
+      { type: 'aes256-gcm96', derived: true, exportable: true },
+      { type: 'aes256-gcm96', derived: true, allow_plaintext_backup: true },
+      { type: 'chacha20-poly1305', derived: true },
+      { type: 'aes256-gcm96', derived: true, convergent_encryption: true },
+      { type: 'aes256-gcm96', derived: true, auto_rotate_period: '1h' },
+    ]) {
+      expect(
+        await statusOf(retention.vault.write(`${mount}/keys/${other()}`, forbidden)),
+        JSON.stringify(forbidden),
+      ).toBe(403);
+    }
+    expect(
+      await statusOf(retention.vault.write(`${mount}/keys/${key}`, { type: 'aes256-gcm96', derived: true })),
+    ).toBe('succeeded');
+    // Nor may it loosen an existing bucket afterwards.
+    for (const forbidden of [
+      { exportable: true },
+      { allow_plaintext_backup: true },
+      { min_decryption_version: 1 },
+    ]) {
+      expect(
+        await statusOf(retention.vault.write(`${mount}/keys/${key}/config`, forbidden)),
+        JSON.stringify(forbidden),
+      ).toBe(403);
+    }
+    const created = (await retention.vault.read(`${mount}/keys/${key}`)).data;
+    expect(created).toMatchObject({ type: 'aes256-gcm96', derived: true, exportable: false });
   });
 });
 

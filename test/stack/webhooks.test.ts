@@ -57,7 +57,7 @@ beforeAll(async () => {
     db: p.db,
     transit: vault.transit,
     logger: createLogger({ level: 'warn', name: 'webhooks-test' }),
-    publicBaseUrl: cfg.PUBLIC_BASE_URL,
+    publicBaseUrl: cfg.PUBLIC_BASE_URL!,
     revealVisibleMs: 60_000,
     rateLimitPerMinute: 10_000,
     intake: {

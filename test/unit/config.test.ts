@@ -2,15 +2,28 @@
  * Start-up configuration: a missing or malformed variable stops the process with a message that names it
  * and never echoes a secret, and .env.example documents every variable the schema knows.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig, repoRoot } from '../../lib/config';
+import {
+  ConfigError,
+  parseConfig,
+  repoRoot,
+  requireSetting,
+  temporalTlsEnabled,
+  vaultCredentials,
+} from '../../lib/config';
+import { temporalTarget } from '../../lib/temporal';
 
-/** The smallest valid environment: only the variables without a default. */
-const VALID: NodeJS.ProcessEnv = {
+/** What every component needs: the variables without a default. */
+const MINIMAL: NodeJS.ProcessEnv = {
   DATABASE_URL: 'postgres://app:pw@db.internal:5432/giftcards',
   VAULT_ADDR: 'https://vault.internal:8200',
+};
+
+/** The fulfillment worker's environment: the minimal one and the settings only it needs. */
+const VALID: NodeJS.ProcessEnv = {
+  ...MINIMAL,
   PROVIDER_BASE_URL: 'https://provider.example',
   PROVIDER_API_KEY: 'provider-key-0123456789',
   SMTP_URL: 'smtp://relay.internal:587',
@@ -82,6 +95,70 @@ describe('parseConfig', () => {
   });
 });
 
+describe('settings of one component only', () => {
+  it('a process without the provider, SMTP or public URL settings starts; one that needs them names them', () => {
+    const cfg = parseConfig(MINIMAL);
+    expect(() => requireSetting(cfg, 'PROVIDER_API_KEY', 'the fulfillment worker')).toThrow(
+      /PROVIDER_API_KEY is required by the fulfillment worker/,
+    );
+    expect(requireSetting(parseConfig(VALID), 'SMTP_URL', 'the fulfillment worker')).toBe(VALID.SMTP_URL);
+  });
+
+  it("a component's Vault identity is its own: never another component's, nor a shared pair", () => {
+    const api = { API_VAULT_ROLE_ID: 'api-role', API_VAULT_SECRET_ID: 'api-secret' };
+    expect(vaultCredentials('api', api)).toEqual({ roleId: 'api-role', secretId: 'api-secret' });
+    for (const component of ['worker', 'retention', 'cli'] as const) {
+      expect(() => vaultCredentials(component, { ...api, VAULT_ROLE_ID: 'x', VAULT_SECRET_ID: 'y' })).toThrow(
+        new RegExp(`${component.toUpperCase()}_VAULT_ROLE_ID`),
+      );
+    }
+    expect(vaultCredentials('cli', { ...api, VAULT_TOKEN: 'tok' })).toEqual({ token: 'tok' });
+  });
+});
+
+describe('Temporal transport settings', () => {
+  const tls = { TEMPORAL_TLS_CA_FILE: '/nonexistent/ca.crt' };
+
+  it('TLS is on with any TLS setting or an API key, off otherwise', () => {
+    expect(temporalTlsEnabled(parseConfig(VALID))).toBe(false);
+    expect(temporalTlsEnabled(parseConfig({ ...VALID, ...tls }))).toBe(true);
+    expect(temporalTlsEnabled(parseConfig({ ...VALID, TEMPORAL_API_KEY: 'cloud-key' }))).toBe(true);
+    expect(temporalTlsEnabled(parseConfig({ ...VALID, TEMPORAL_TLS: 'true' }))).toBe(true);
+    expect(temporalTarget(parseConfig({ ...VALID, TEMPORAL_API_KEY: 'cloud-key' }))).toMatchObject({
+      tls: {},
+      apiKey: 'cloud-key',
+    });
+  });
+
+  it('refuses a client certificate without its key, and TEMPORAL_TLS=false beside TLS settings', () => {
+    expect(errorOf({ ...VALID, TEMPORAL_TLS_CERT_FILE: '/x/worker.crt' }).message).toMatch(
+      /TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE: set both/,
+    );
+    expect(errorOf({ ...VALID, ...tls, TEMPORAL_TLS: 'false' }).message).toMatch(/TEMPORAL_TLS: false/);
+    expect(errorOf({ ...VALID, TEMPORAL_TLS_SERVER_NAME: 'bad name!' }).message).toMatch(
+      /TEMPORAL_TLS_SERVER_NAME: /,
+    );
+  });
+
+  it('names a certificate file it cannot read, without echoing anything else', () => {
+    expect(() => temporalTarget(parseConfig({ ...VALID, ...tls }))).toThrow(
+      /TEMPORAL_TLS_CA_FILE: cannot read the file it names \(ENOENT\)/,
+    );
+  });
+
+  it('production refuses a Temporal connection without TLS, unless a service mesh terminates mTLS', () => {
+    const production = { ...VALID, NODE_ENV: 'production' };
+    expect(errorOf(production).message).toMatch(
+      /TEMPORAL_ADDRESS: a Temporal connection without TLS is refused/,
+    );
+    expect(() => parseConfig({ ...production, TEMPORAL_TLS_TERMINATED_BY_MESH: 'true' })).not.toThrow();
+    expect(() => parseConfig({ ...production, ...tls })).not.toThrow();
+    expect(() => parseConfig({ ...production, TEMPORAL_API_KEY: 'cloud-key' })).not.toThrow();
+    // Development keeps the plain local dev server.
+    expect(() => parseConfig(VALID)).not.toThrow();
+  });
+});
+
 describe('.env.example', () => {
   const example = readFileSync(path.join(repoRoot, '.env.example'), 'utf8');
   const lines = example.split('\n');
@@ -102,14 +179,14 @@ describe('.env.example', () => {
   const schemaKeys = [
     ...schemaBody.slice(0, schemaBody.indexOf('\n});')).matchAll(/^ {2}([A-Z][A-Z0-9_]*):/gm),
   ].map((m) => m[1]!);
-  const extraKeys = ['WORKER', 'API', 'RETENTION']
+  const extraKeys = ['WORKER', 'API', 'RETENTION', 'CLI']
     .flatMap((c) => [`${c}_VAULT_ROLE_ID`, `${c}_VAULT_SECRET_ID`])
     .concat(['STACK_ENV_FILE', 'MAIL_WEB_URL', 'PROVIDER_SANDBOX_PORT']);
 
   it('the schema keys were found in lib/config.ts', () => {
     // Every key a successful parse returns must be among them, or the text scan missed some.
     expect(schemaKeys).toEqual(expect.arrayContaining(Object.keys(parseConfig(VALID))));
-    expect(schemaKeys).toEqual(expect.arrayContaining(['VAULT_TOKEN', 'VAULT_ROLE_ID', 'VAULT_SECRET_ID']));
+    expect(schemaKeys).toEqual(expect.arrayContaining(['VAULT_TOKEN', 'VAULT_CACERT', 'TEMPORAL_API_KEY']));
   });
 
   it('lists every variable, each with a one-line comment', () => {
@@ -129,10 +206,12 @@ describe('.env.example', () => {
   });
 
   it('holds no real credential of the local stack', () => {
-    const stackEnv = path.join(repoRoot, '.data', 'stack.env');
+    const envDir = path.join(repoRoot, '.data', 'env');
     let secrets: string[] = [];
     try {
-      secrets = readFileSync(stackEnv, 'utf8')
+      secrets = readdirSync(envDir)
+        .map((f) => readFileSync(path.join(envDir, f), 'utf8'))
+        .join('\n')
         .split('\n')
         .filter((l) => /(SECRET|KEY|DATABASE_URL)[A-Z_]*=/.test(l))
         .map((l) => l.slice(l.indexOf('=') + 1))

@@ -1,0 +1,200 @@
+/**
+ * docker-compose.yml as production would run it (issue 10, item 10), checked on what `docker-compose config`
+ * resolves (docker-compose from scripts/install.sh; missing, the test fails): no secret has a default, each
+ * container gets only its own settings and its own AppRole volume, the apps connect as the app role, only
+ * the API is published beyond this machine, and only vault-init sees the unseal key and the root token.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../../lib/config';
+
+/** Every secret the file requires, each set to a marker value the resolved file can be searched for. */
+const REQUIRED: Record<string, string> = {
+  POSTGRES_SUPERUSER_PASSWORD: 'marker-pg-superuser',
+  GIFTCARDS_OWNER_DB_PASSWORD: 'marker-pg-owner',
+  GIFTCARDS_DB_PASSWORD: 'marker-pg-app',
+  TEMPORAL_DB_PASSWORD: 'marker-pg-temporal',
+  PROVIDER_API_KEY: 'marker-provider-key',
+  CODEC_AUTH_TOKEN: 'marker-codec-token',
+  OPERATOR_PASSWORD: 'marker-operator',
+  JWT_SECRET: 'marker-jwt',
+  INTAKE_CLIENTS: 'checkout:marker-intake',
+};
+
+/** Which container may hold which secret; any other container holding it fails the test. */
+const ALLOWED: Record<string, string[]> = {
+  POSTGRES_SUPERUSER_PASSWORD: ['postgres'],
+  GIFTCARDS_OWNER_DB_PASSWORD: ['postgres', 'migrate'],
+  GIFTCARDS_DB_PASSWORD: ['postgres', 'worker', 'retention-worker', 'api', 'cli'],
+  TEMPORAL_DB_PASSWORD: ['postgres', 'temporal'],
+  PROVIDER_API_KEY: ['worker', 'provider-sandbox'],
+  CODEC_AUTH_TOKEN: ['api'],
+  OPERATOR_PASSWORD: ['api'],
+  JWT_SECRET: ['api'],
+  INTAKE_CLIENTS: ['api'],
+};
+
+interface Service {
+  environment?: Record<string, string | null>;
+  volumes?: Array<string | { source?: string; target: string }>;
+  ports?: Array<string | { published?: number | string; target: number; host_ip?: string }>;
+}
+
+// An empty env file: a developer's own .env beside the compose file must not fill anything in.
+const scratch = mkdtempSync(path.join(os.tmpdir(), 'giftcards-compose-'));
+const emptyEnvFile = path.join(scratch, 'empty.env');
+writeFileSync(emptyEnvFile, '');
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+function compose(
+  env: Record<string, string>,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('docker-compose', ['--env-file', emptyEnvFile, 'config'], {
+      cwd: repoRoot,
+      env: { PATH: process.env.PATH, ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('error', (err) =>
+      reject(new Error(`docker-compose could not run (${err.message}): run \`bash scripts/install.sh\``)),
+    );
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+/** The resolved file as JSON (PyYAML comes with docker-compose; the project has no YAML parser of its own). */
+async function resolved(env: Record<string, string>): Promise<{ services: Record<string, Service> }> {
+  const res = await compose(env);
+  expect(res.status, res.stderr).toBe(0);
+  const json = spawnSync(
+    'python3',
+    ['-c', 'import json, sys, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)'],
+    { input: res.stdout, encoding: 'utf8' },
+  );
+  expect(json.status, json.stderr).toBe(0);
+  return JSON.parse(json.stdout);
+}
+
+/** The interface a published port listens on: undefined for all of them. */
+function hostIp(port: string | { host_ip?: string }): string | undefined {
+  if (typeof port !== 'string') return port.host_ip;
+  const parts = port.split(':'); // "127.0.0.1:8233:8080/tcp", "3000:3000", "3000"
+  return parts.length === 3 ? parts[0] : undefined;
+}
+
+const volumeSource = (v: string | { source?: string }) =>
+  typeof v === 'string' ? v.split(':')[0] : v.source;
+
+describe('docker-compose.yml', () => {
+  let services: Record<string, Service>;
+  beforeAll(async () => {
+    services = (await resolved(REQUIRED)).services;
+  });
+
+  it('refuses to resolve without the required secrets, naming them; every use of one is required', async () => {
+    const res = await compose({});
+    expect(res.status).not.toBe(0);
+    expect(res.stderr).toMatch(new RegExp(`set (${Object.keys(REQUIRED).join('|')})`));
+    // docker-compose names the first missing one only: that no use of a required secret has a default
+    // (\${NAME:-…}, \${NAME-…}, $NAME) or lacks the message is read from the file itself.
+    const text = readFileSync(path.join(repoRoot, 'docker-compose.yml'), 'utf8');
+    for (const name of Object.keys(REQUIRED)) {
+      const uses = [...text.matchAll(new RegExp(`\\$\\{?${name}\\b[^}\\s]{0,2}`, 'g'))].map((m) => m[0]);
+      expect(uses.length, `${name} is not used`).toBeGreaterThan(0);
+      for (const use of uses) expect(use, name).toBe(`\${${name}:?`);
+    }
+  });
+
+  it('has no default secret: every secret-looking setting of every container is a required variable', () => {
+    const secretish = /PASSWORD|SECRET|TOKEN|API_KEY|INTAKE_CLIENTS|DATABASE_URL/;
+    const markers = Object.values(REQUIRED);
+    for (const [name, service] of Object.entries(services)) {
+      for (const [key, value] of Object.entries(service.environment ?? {})) {
+        if (!secretish.test(key)) continue;
+        expect(
+          markers.some((m) => String(value).includes(m)),
+          `${name}: ${key} has a value of its own`,
+        ).toBe(true);
+      }
+    }
+  });
+
+  it('gives each container only the secrets it needs', () => {
+    for (const [secret, marker] of Object.entries(REQUIRED)) {
+      for (const [name, service] of Object.entries(services)) {
+        const holds = JSON.stringify(service.environment ?? {}).includes(marker);
+        expect(holds, `${name} ${holds ? 'holds' : 'lacks'} ${secret}`).toBe(ALLOWED[secret]!.includes(name));
+      }
+    }
+  });
+
+  it("mounts each app's AppRole volume in that app only, and the unseal key and root token in vault-init only", () => {
+    const mounts = (name: string) => (services[name]?.volumes ?? []).map(volumeSource);
+    for (const [app, volume] of [
+      ['worker', 'worker-approle'],
+      ['retention-worker', 'retention-approle'],
+      ['api', 'api-approle'],
+      ['cli', 'cli-approle'],
+    ] as const) {
+      expect(mounts(app)).toEqual([volume]);
+      expect(services[app]?.environment?.STACK_ENV_FILE).toBe('/run/giftcards/approle.env');
+    }
+    for (const [name] of Object.entries(services)) {
+      if (name === 'vault-init') continue;
+      expect(mounts(name), name).not.toContain('vault-init');
+      if (!['worker', 'retention-worker', 'api', 'cli'].includes(name)) {
+        expect(
+          mounts(name).some((v) => v?.endsWith('-approle')),
+          name,
+        ).toBe(false);
+      }
+    }
+    // vault-init writes the files for the app image's user (Dockerfile: USER node, uid 1000), mode 600.
+    expect(services['vault-init']?.environment?.APPROLE_FILE_OWNER).toBe('1000:1000');
+    expect(readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8')).toMatch(/^USER node$/m);
+    expect(readFileSync(path.join(repoRoot, 'scripts', 'vault-bootstrap.sh'), 'utf8')).toMatch(
+      /chmod 600 "\$file\.new"/,
+    );
+  });
+
+  it('connects the apps as the app role, with giftcards.app_role set so the grants apply', () => {
+    for (const app of ['worker', 'retention-worker', 'api', 'cli']) {
+      const url = new URL(String(services[app]?.environment?.DATABASE_URL));
+      expect(url.username, app).toBe('giftcards');
+    }
+    expect(new URL(String(services.migrate?.environment?.MIGRATION_DATABASE_URL)).username).toBe(
+      'giftcards_owner',
+    );
+    expect(services.postgres?.environment?.POSTGRES_USER).toBe('postgres');
+    expect(services.temporal?.environment?.POSTGRES_USER).toBe('temporal');
+    const init = readFileSync(path.join(repoRoot, 'deploy', 'postgres-init.sh'), 'utf8');
+    expect(init).toContain("ALTER DATABASE giftcards SET giftcards.app_role = 'giftcards';");
+    expect(init).toMatch(/CREATE ROLE giftcards LOGIN PASSWORD/); // no SUPERUSER, CREATEDB or CREATEROLE
+    expect(
+      (services.postgres?.volumes ?? []).some((v) => String(volumeSource(v)).endsWith('postgres-init.sh')),
+    ).toBe(true);
+  });
+
+  it('publishes only the API beyond this machine', () => {
+    const published = Object.entries(services).flatMap(([name, service]) =>
+      (service.ports ?? []).map((port) => ({ name, port, ip: hostIp(port) })),
+    );
+    expect(published.length).toBeGreaterThan(1);
+    for (const { name, port, ip } of published) {
+      if (name !== 'api') expect(ip, `${name} publishes ${JSON.stringify(port)}`).toBe('127.0.0.1');
+    }
+    const api = published.filter((p) => p.name === 'api');
+    expect(api).toHaveLength(1);
+    expect(api[0]?.ip).toBeUndefined();
+  });
+});
