@@ -260,6 +260,7 @@ CODEC_AUTH_TOKEN=$(secret codec-auth-token)
 OPERATOR_PASSWORD=$(secret operator-password)
 JWT_SECRET=$(secret jwt-secret)
 INTAKE_CLIENTS=checkout:$(secret intake-checkout-secret)
+INTAKE_REQUEST_KEY=$(secret intake-request-key)
 EOF
       cat "$SECRETS/approles.env"
     } >"$STACK_ENV.new"
