@@ -383,11 +383,17 @@ class Order {
         }),
       );
     } catch (err) {
-      // Interrupted by the operator's stop (not by a cancellation of the whole workflow): nothing was sent.
-      if (wf.isCancellation(err) && this.stopRequest && !wf.CancellationScope.current().consideredCancelled)
-        return nothing;
       const refused = err instanceof wf.ActivityFailure && err.cause instanceof wf.ApplicationFailure;
-      if (!refused || (err.cause as wf.ApplicationFailure).type !== RECIPIENT_REFUSED) throw err;
+      const recipientRefused = refused && (err.cause as wf.ApplicationFailure).type === RECIPIENT_REFUSED;
+      // Interrupted by the operator's stop (not by a cancellation of the whole workflow). An attempt in
+      // flight when the stop came fails rather than being cancelled (the server does not retry it): either
+      // way the stop's revocation covers whatever it minted.
+      const interrupted =
+        wf.isCancellation(err) ||
+        (err instanceof wf.ActivityFailure && !recipientRefused && !isOwnershipRefusal(err));
+      if (interrupted && this.stopRequest && !wf.CancellationScope.current().consideredCancelled)
+        return nothing;
+      if (!recipientRefused) throw err;
       this.state.recipientRefused = (err.cause as wf.ApplicationFailure).message;
       return nothing;
     } finally {

@@ -28,6 +28,8 @@ let smtp: SMTPServer;
 /** Until the test says so, "later-" recipients get 451 (the server is having a bad day). */
 let saysLater = true;
 const accepted: Accepted[] = [];
+/** Recipients answered 451 only after a long pause: an attempt is surely in flight when a cancel comes. */
+const slowlyLater = new Set<string>();
 
 /** Intake callers: the order's own, and another. */
 const SECRETS = { checkout: randomBytes(32).toString('hex'), partner: randomBytes(32).toString('hex') };
@@ -63,6 +65,8 @@ beforeAll(async () => {
         return callback(refusal(550, `5.1.1 <${address.address}>: no such user`));
       if (address.address.startsWith('later-') && saysLater)
         return callback(refusal(451, '4.3.0 try again later'));
+      if (slowlyLater.has(address.address))
+        return void setTimeout(() => callback(refusal(451, '4.3.0 try again later')), 6_000);
       callback();
     },
     onData(stream, session, callback) {
@@ -235,6 +239,26 @@ describe('a mail server that keeps saying later', () => {
     ).toBe(0);
     const mails = accepted.filter((m) => m.to.includes(`later-${orderId}@example.test`));
     expect(mails).toHaveLength(1); // the notice; the link email never went
+    expect(mails[0]!.raw).not.toMatch(/\/d\/[A-Za-z0-9_-]{43}/);
+  });
+
+  it('a cancel that comes while an attempt is in flight ends the order as CANCELLED too (the attempt fails, not retried)', async () => {
+    const orderId = uniqueOrderId('instant');
+    const email = `slowly-${orderId}@example.test`;
+    slowlyLater.add(email);
+    await p.start({ orderId, userId: 'u-4', email });
+    await waitForStatus(p.client, orderId, (s) => s.phase === 'delivering');
+    await new Promise((r) => setTimeout(r, 1_000)); // the first attempt waits on the server's answer
+    const handle = p.client.workflow.getHandle(workflowIdFor(orderId));
+    await handle.signal(cancelSignal, { reason: 'mail server keeps refusing' });
+    await waitForStatus(p.client, orderId, (s) => s.outcome === 'CANCELLED');
+    slowlyLater.delete(email);
+    expect(await handle.result()).toMatchObject({ outcome: 'CANCELLED', phase: 'purged' });
+    const history = await handle.fetchHistory();
+    // The server did not retry the attempt the cancel caught; it failed rather than being cancelled.
+    expect(history.events?.some((e) => e.activityTaskFailedEventAttributes)).toBe(true);
+    const mails = accepted.filter((m) => m.to.includes(email));
+    expect(mails).toHaveLength(1); // the notice
     expect(mails[0]!.raw).not.toMatch(/\/d\/[A-Za-z0-9_-]{43}/);
   });
 });
