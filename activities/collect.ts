@@ -13,6 +13,7 @@ import { withTransaction } from '../lib/db';
 import { metrics } from '../lib/metrics';
 import type { ActivityDeps } from './deps';
 import { registerOrder } from './lifecycle';
+import { checkOwnership } from './ownership';
 
 /**
  * Polls the provider once and stores the new cards: blind index (transit HMAC), one batched transit
@@ -22,7 +23,9 @@ import { registerOrder } from './lifecycle';
 export function collectActivity(deps: ActivityDeps): OrderActivities['collect'] {
   return async function collect(input: CollectInput): Promise<CollectResult> {
     const { orderId } = input;
+    // The order's first poll registers it (bound to this workflow); every later one checks (DESIGN 3.10).
     if (input.register) await registerOrder(deps, input.register);
+    else await checkOwnership(deps, input, 'collect');
     const attempt = Context.current().info.attempt;
     let order: ProviderOrder;
     try {

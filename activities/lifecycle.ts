@@ -3,6 +3,7 @@ import type {
   FinishInput,
   NotifyInput,
   OrderActivities,
+  OrderStepInput,
   PurgeInput,
   PurgeResult,
   RecordRetentionInput,
@@ -16,6 +17,7 @@ import { durationMs } from '../lib/config';
 import { withTransaction } from '../lib/db';
 import { metrics } from '../lib/metrics';
 import type { ActivityDeps } from './deps';
+import { askingWorkflow, checkOwnership } from './ownership';
 
 /** The order's bookkeeping: its row, its outcome, its links' expiry and revocation, its purge. */
 export function lifecycleActivities(
@@ -80,7 +82,7 @@ export function lifecycleActivities(
       );
     },
 
-    async expireDelivery(input: { orderId: string; deliveryId: string }): Promise<number> {
+    async expireDelivery(input: OrderStepInput & { deliveryId: string }): Promise<number> {
       return endLiveTokens(db, {
         orderId: input.orderId,
         end: 'expired',
@@ -89,7 +91,7 @@ export function lifecycleActivities(
       });
     },
 
-    async revokeLinks(input: { orderId: string; reason: string }): Promise<number> {
+    async revokeLinks(input: OrderStepInput & { reason: string }): Promise<number> {
       return endLiveTokens(db, {
         orderId: input.orderId,
         end: 'revoked',
@@ -172,27 +174,32 @@ async function endLiveTokens(
 }
 
 /**
- * The order's row and its ORDER_STARTED audit, once: a retry or a second run finds the row and does
- * nothing. The collect activity does it on the order's first poll, which saves the order a step.
+ * The order's row and its ORDER_STARTED audit, once, bound to the asking workflow: its id (from the
+ * activity's Temporal context, and only the order's own id, workflowIdFor) and its first run. A retry or a
+ * later step of the same workflow finds the row and does nothing; any other workflow is refused
+ * (checkOwnership). The collect activity does it on the order's first poll, which saves the order a step.
  */
 export async function registerOrder(deps: ActivityDeps, input: RegisterOrderInput): Promise<void> {
-  await withTransaction(deps.db, async (tx) => {
+  if ((await checkOwnership(deps, input, 'registerOrder')) === 'owned') return;
+  const { workflowId } = askingWorkflow()!; // checked: an order workflow with the order's own id
+  const inserted = await withTransaction(deps.db, async (tx) => {
     const { rowCount } = await tx.query(
       // purge_after starts as a backstop (deadline + retention) for the sweep, should the workflow be
       // lost before delivering; the first delivery replaces it with delivery time + retention.
-      `INSERT INTO orders (order_id, user_id, workflow_id, policy, caller, purge_after)
-       VALUES ($1, $2, $3, $4, $6, now() + make_interval(secs => $5::double precision / 1000))
+      `INSERT INTO orders (order_id, user_id, workflow_id, workflow_first_run_id, policy, caller, purge_after)
+       VALUES ($1, $2, $3, $4, $5, $7, now() + make_interval(secs => $6::double precision / 1000))
        ON CONFLICT (order_id) DO NOTHING`,
       [
         input.orderId,
         input.userId,
-        input.workflowId,
+        workflowId,
+        input.firstRunId,
         JSON.stringify(input.policy),
         durationMs(input.policy.deadline) + durationMs(input.policy.retention),
         input.caller,
       ],
     );
-    if (!rowCount) return;
+    if (!rowCount) return false;
     await audit(tx, {
       orderId: input.orderId,
       event: 'ORDER_STARTED',
@@ -203,9 +210,14 @@ export async function registerOrder(deps: ActivityDeps, input: RegisterOrderInpu
         purgeOnRetrieval: input.policy.purgeOnRetrieval,
       },
     });
+    return true;
+  });
+  if (inserted) {
     metrics.ordersStarted.inc();
     deps.log.info({ orderId: input.orderId }, 'order registered');
-  });
+  }
+  // Registered by someone else in the meantime: theirs only if it is this workflow (and chain).
+  else await checkOwnership(deps, input, 'registerOrder');
 }
 
 /**

@@ -1,10 +1,18 @@
+import { ApplicationFailure } from '@temporalio/activity';
 import type { Logger } from 'pino';
-import type { RetentionActivities, SweepCounts, SweepPlan } from '../contracts/retention';
+import { ORDER_OWNERSHIP_REFUSED } from '../contracts/order';
+import {
+  RETENTION_SWEEP_WORKFLOW_TYPE,
+  type RetentionActivities,
+  type SweepCounts,
+  type SweepPlan,
+} from '../contracts/retention';
 import { purgeOrders } from '../domain/cards';
 import { audit } from '../lib/audit';
 import type { Db } from '../lib/db';
 import { metrics } from '../lib/metrics';
 import { countVault, toVaultError, type VaultSession } from '../lib/vault';
+import { askingWorkflow } from './ownership';
 
 export interface RetentionDeps {
   db: Db;
@@ -31,8 +39,48 @@ function upcomingBuckets(prefix: string, now: Date): string[] {
   });
 }
 
-/** The retention sweep's steps (run by the retention worker, whose Vault role alone may delete keys). */
+/**
+ * The retention sweep's steps (run by the retention worker, whose Vault role alone may delete keys). They
+ * act on orders directly in the database, as the backstop for orders whose own workflow is gone: they
+ * choose orders only by the purge time that each order's own workflow recorded (DESIGN 3.10), never by
+ * an order id from their input, and they run only for the sweep's workflow (or called directly, by the
+ * retention CLI's dry run and tests); any other workflow asking is refused and audited.
+ */
 export function createRetentionActivities(deps: RetentionDeps): RetentionActivities {
+  const activities = retentionSteps(deps);
+  const guard =
+    <A extends unknown[], R>(step: string, fn: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      await refuseOtherWorkflows(deps, step);
+      return fn(...args);
+    };
+  return {
+    planSweep: guard('planSweep', activities.planSweep),
+    purgeDueOrders: guard('purgeDueOrders', activities.purgeDueOrders),
+    deleteExpiredTokens: guard('deleteExpiredTokens', activities.deleteExpiredTokens),
+    manageKeyBuckets: guard('manageKeyBuckets', activities.manageKeyBuckets),
+    recordSweep: guard('recordSweep', activities.recordSweep),
+  };
+}
+
+async function refuseOtherWorkflows(deps: RetentionDeps, step: string): Promise<void> {
+  const asking = askingWorkflow();
+  if (!asking || asking.workflowType === RETENTION_SWEEP_WORKFLOW_TYPE) return;
+  const workflowId = asking.workflowId.slice(0, 256);
+  await audit(deps.db, {
+    event: 'OWNERSHIP_REFUSED',
+    actor: 'retention',
+    method: `activity:${step}`,
+    detail: { workflowId, reason: 'not the retention sweep' },
+  });
+  deps.log.warn({ workflowId, step }, 'refused: a retention step asked by a workflow other than the sweep');
+  throw ApplicationFailure.nonRetryable(
+    `workflow ${workflowId} may not run retention steps: not the retention sweep`,
+    ORDER_OWNERSHIP_REFUSED,
+  );
+}
+
+function retentionSteps(deps: RetentionDeps): RetentionActivities {
   const { db, vault, cardKeyPrefix: prefix } = deps;
   const mount = vault.transit.mount;
 

@@ -7,8 +7,8 @@
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { OrderInput } from '../contracts/order';
-import type { StartedOrder } from '../domain/orders';
+import type { OrderInput, ResendRequest } from '../contracts/order';
+import type { ResendOutcome, StartedOrder } from '../domain/orders';
 import type { Db } from '../lib/db';
 import { logger as rootLogger } from '../lib/logger';
 import type { Transit } from '../lib/vault';
@@ -39,6 +39,8 @@ export interface AppDeps {
   intake?: IntakeSettings;
   /** Starts an order idempotently (lib/orders startOrder on a Temporal client and task queue). */
   startOrder?: (input: OrderInput) => Promise<StartedOrder>;
+  /** A new link through the order's own workflow (domain/orders resendLink): the intake's recipient route. */
+  resendLink?: (orderId: string, request: ResendRequest) => Promise<ResendOutcome>;
 }
 
 // The link pages post no fields; anything larger than this is not a customer's browser.
@@ -84,7 +86,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
   if (deps.inApp) await app.register(inAppRoutes, { db: deps.db, transit: deps.transit, ...deps.inApp });
   if (deps.intake && deps.startOrder) {
-    await app.register(intakeRoutes, { db: deps.db, startOrder: deps.startOrder, ...deps.intake });
+    await app.register(intakeRoutes, {
+      db: deps.db,
+      startOrder: deps.startOrder,
+      resendLink: deps.resendLink,
+      ...deps.intake,
+    });
   }
 
   return app;

@@ -5,8 +5,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { retrievedSignal, workflowIdFor } from '../contracts/order';
-import { defaultPolicy, startOrder } from '../domain/orders';
-import { type Config, durationMs, requireSetting } from '../lib/config';
+import { defaultPolicy, resendLink, startOrder } from '../domain/orders';
+import { type Config, ConfigError, durationMs, requireSetting } from '../lib/config';
 import { createPool } from '../lib/db';
 import { logger } from '../lib/logger';
 import type { ReadinessCheck } from '../lib/ops-server';
@@ -28,6 +28,12 @@ export async function apiFromConfig(cfg: Config): Promise<ConfiguredApi> {
   // Checked before anything connects: without its secrets the codec endpoint would be open or useless.
   const codecSettings = codecEndpointSettings(cfg);
   const publicBaseUrl = requireSetting(cfg, 'PUBLIC_BASE_URL', 'the delivery API');
+  if (cfg.INTAKE_CLIENTS && !cfg.INTAKE_REQUEST_KEY) {
+    // Without it an order id could not be bound to its first caller and request.
+    throw new ConfigError(
+      'Invalid configuration (see .env.example):\n  INTAKE_REQUEST_KEY: is required by the API (intake) when INTAKE_CLIENTS is set, but not set',
+    );
+  }
   const db = createPool();
   const vault = await connectVault('api');
   // One codec (and key cache) for the API's own client and the codec endpoint.
@@ -59,9 +65,11 @@ export async function apiFromConfig(cfg: Config): Promise<ConfiguredApi> {
           windowMs: durationMs(cfg.INTAKE_WINDOW),
           rateLimitPerMinute: cfg.INTAKE_RATE_LIMIT_PER_MINUTE,
           policyDefaults: defaultPolicy(cfg),
+          requestKey: cfg.INTAKE_REQUEST_KEY!,
         }
       : undefined,
     startOrder: (input) => startOrder(temporal, input, cfg.TEMPORAL_TASK_QUEUE),
+    resendLink: (orderId, request) => resendLink(temporal, db, orderId, request),
     codec: { ...codecSettings, codec },
   });
   if (!cfg.JWT_SECRET) log.warn('JWT_SECRET is not set: the in-app API is not served');

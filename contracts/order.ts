@@ -41,6 +41,12 @@ export const ProviderFailureType = {
 /** The link email was refused for good (a 5xx answer): the delivery failed, a corrected resend may not. */
 export const RECIPIENT_REFUSED = 'RecipientRefused';
 
+/**
+ * An activity was asked to act on an order by a workflow that is not the one registered for it (DESIGN
+ * 3.10): nothing was changed or sent, and the attempt is audited. Never retried; the workflow ends.
+ */
+export const ORDER_OWNERSHIP_REFUSED = 'OrderOwnershipRefused';
+
 export const NON_RETRYABLE_PROVIDER_FAILURES: string[] = [
   ProviderFailureType.notFound,
   ProviderFailureType.auth,
@@ -262,16 +268,25 @@ export const ORDER_SEARCH_ATTRIBUTES = [OrderStatusKey, OrderOutcomeKey, CardCou
 
 // ---------------------------------------------------------------- the activities
 
-export interface RegisterOrderInput {
+/**
+ * What every order activity's input carries (DESIGN 3.10): the order, and the first run of the asking
+ * workflow's chain (`workflowInfo().firstExecutionRunId`, assigned by the Temporal server and kept across
+ * continue-as-new and reset). The activity reads the asking workflow's id from its own Temporal context and
+ * compares both with what the order's registration recorded; a workflow's input cannot set either.
+ */
+export interface OrderStepInput {
   orderId: string;
+  firstRunId: string;
+}
+
+/** The registration records the asking workflow's id (from the activity's context) with firstRunId. */
+export interface RegisterOrderInput extends OrderStepInput {
   userId: string;
-  workflowId: string;
   policy: OrderPolicy;
   caller: string | null;
 }
 
-export interface CollectInput {
-  orderId: string;
+export interface CollectInput extends OrderStepInput {
   /** On the order's first poll: register it in the same step (idempotent), which saves a round trip. */
   register?: RegisterOrderInput;
   /** What the workflow already knows: the activity returns only when the provider moved past this. */
@@ -292,8 +307,7 @@ export interface CollectResult {
 
 export type DeliveryKind = 'batch' | 'resend';
 
-export interface DeliverInput {
-  orderId: string;
+export interface DeliverInput extends OrderStepInput {
   deliveryId: string;
   recipient: string;
   /** batch: the order's cards not yet in any delivery; resend: all the order's stored cards. */
@@ -321,16 +335,14 @@ export interface DeliverResult {
 
 export type NoticeKind = 'failed' | 'cancelled' | 'deadline';
 
-export interface NotifyInput {
-  orderId: string;
+export interface NotifyInput extends OrderStepInput {
   recipient: string;
   kind: NoticeKind;
   deliveredCards: number;
   quantity: number | null;
 }
 
-export interface FinishInput {
-  orderId: string;
+export interface FinishInput extends OrderStepInput {
   outcome: OrderOutcome;
   providerStatus: ProviderStatus | null;
   failureReason: string | null;
@@ -339,8 +351,7 @@ export interface FinishInput {
 
 export type PurgeReason = 'retention' | 'retrieved' | 'cancelled' | 'operator' | 'sweep';
 
-export interface PurgeInput {
-  orderId: string;
+export interface PurgeInput extends OrderStepInput {
   reason: PurgeReason;
 }
 
@@ -350,12 +361,18 @@ export interface PurgeResult {
   alreadyPurged: boolean;
 }
 
-export interface RecordRetentionInput {
-  orderId: string;
+export interface RecordRetentionInput extends OrderStepInput {
   /** Epoch ms of the new purge time, or null while nothing was delivered yet. */
   purgeAt: number | null;
   byMs: number;
   by: string;
+}
+
+/** The order is the event's (`event.orderId`). */
+export interface WebhookStepInput {
+  caller: string;
+  event: WebhookEvent;
+  firstRunId: string;
 }
 
 /** The order's activities, as the workflow calls them and the worker implements them. */
@@ -366,12 +383,12 @@ export interface OrderActivities {
   deliver(input: DeliverInput): Promise<DeliverResult>;
   notifyCustomer(input: NotifyInput): Promise<void>;
   finishOrder(input: FinishInput): Promise<void>;
-  expireDelivery(input: { orderId: string; deliveryId: string }): Promise<number>;
-  revokeLinks(input: { orderId: string; reason: string }): Promise<number>;
+  expireDelivery(input: OrderStepInput & { deliveryId: string }): Promise<number>;
+  revokeLinks(input: OrderStepInput & { reason: string }): Promise<number>;
   recordRetention(input: RecordRetentionInput): Promise<void>;
   purgeOrder(input: PurgeInput): Promise<PurgeResult>;
   /** POSTs one event to the caller's endpoint; throws (retryably) on anything but 2xx and 410. */
-  sendWebhook(input: { caller: string; event: WebhookEvent }): Promise<WebhookSendOutcome>;
+  sendWebhook(input: WebhookStepInput): Promise<WebhookSendOutcome>;
   /** Marks an event undeliverable after its maximum age: audit row and delivery state. */
-  webhookUndeliverable(input: { caller: string; event: WebhookEvent }): Promise<void>;
+  webhookUndeliverable(input: WebhookStepInput): Promise<void>;
 }

@@ -2,16 +2,30 @@
  * Starting an order: the typed client function behind the CLI and the intake API. Input is validated
  * before anything starts; one workflow per order id, and a second start returns the existing one.
  */
-import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { createHmac } from 'node:crypto';
+import {
+  ApplicationFailure,
+  type Client,
+  WorkflowExecutionAlreadyStartedError,
+  type WorkflowHandle,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateStage,
+} from '@temporalio/client';
 import { z } from 'zod';
 import {
+  type DeliverResult,
   ORDER_WORKFLOW_TYPE,
   type OrderInput,
   type OrderPolicy,
   type OrderWorkflow,
+  RECIPIENT_REFUSED,
+  type ResendRequest,
+  resendLinkUpdate,
   workflowIdFor,
 } from '../contracts/order';
 import { type Config, durationMs, durationSchema } from '../lib/config';
+import type { Db } from '../lib/db';
 import { describeIssues } from '../lib/validation';
 
 export const orderIdSchema = z
@@ -55,6 +69,11 @@ export const orderRequestSchema = z.object({
 });
 
 export type OrderRequest = z.input<typeof orderRequestSchema>;
+
+/** An intake caller's correction of its order's recipient; the order id again, so the signature names it. */
+export const recipientCorrectionSchema = z
+  .object({ orderId: orderIdSchema, email: orderRequestSchema.shape.email })
+  .strict();
 
 export class OrderValidationError extends Error {
   override name = 'OrderValidationError';
@@ -114,5 +133,104 @@ export async function startOrder(
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     const description = await client.workflow.getHandle(workflowId).describe();
     return { workflowId, runId: description.runId, existing: true };
+  }
+}
+
+/**
+ * The intake's fingerprint of a request (validated by orderRequestSchema): HMAC-SHA256 under the API's
+ * INTAKE_REQUEST_KEY of its canonical JSON (keys sorted at every level, the policy as the caller sent it,
+ * without defaults, so that a change of defaults does not change it). Keyed, because the request holds
+ * the customer's email address: a plain SHA-256 of it would let anyone reading the table confirm a
+ * guessed address.
+ */
+export function orderRequestDigest(request: unknown, key: string): Buffer {
+  const parsed = orderRequestSchema.parse(request);
+  return createHmac('sha256', key).update(canonicalJson(parsed)).digest();
+}
+
+/** JSON with object keys sorted at every level: the same value always gives the same text. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+/** Where an order's own workflow stands, for those that act on the order through it (ops CLI, intake). */
+export type OrderWorkflowLookup =
+  | { running: true; handle: WorkflowHandle }
+  /**
+   * No running workflow registered for the order: it finished or was terminated, or (`impostor`) the
+   * workflow now running under its id is a new chain, not the one the order is registered to. Whoever
+   * acts on the order then acts directly in the database, or not at all.
+   */
+  | { running: false; impostor: boolean };
+
+/**
+ * The workflow registered for the order (its row's workflow id and first run), when it is running; an
+ * order not registered yet is its own id's (workflowIdFor), as its registration will require.
+ */
+export async function orderWorkflow(client: Client, db: Db, orderId: string): Promise<OrderWorkflowLookup> {
+  const { rows } = await db.query<{ workflow_id: string; workflow_first_run_id: string | null }>(
+    'SELECT workflow_id, workflow_first_run_id FROM orders WHERE order_id = $1',
+    [orderId],
+  );
+  const registered = rows[0];
+  const handle = client.workflow.getHandle(registered?.workflow_id ?? workflowIdFor(orderId));
+  let description: Awaited<ReturnType<WorkflowHandle['describe']>>;
+  try {
+    description = await handle.describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return { running: false, impostor: false };
+    throw err;
+  }
+  if (description.status.name !== 'RUNNING') return { running: false, impostor: false };
+  const firstRunId = description.raw.workflowExecutionInfo?.firstRunId;
+  if (registered?.workflow_first_run_id && firstRunId !== registered.workflow_first_run_id)
+    return { running: false, impostor: true };
+  return { running: true, handle };
+}
+
+export type ResendOutcome =
+  | { outcome: 'sent'; result: DeliverResult }
+  /** Accepted by the order, and the email still on its way after `waitMs` (a mail server saying "later"). */
+  | { outcome: 'pending' }
+  /** The mail server refused the new address for good too. */
+  | { outcome: 'recipientRefused' }
+  /** The order refused it (nothing stored to send, purged, cancelled), or its own workflow is not running. */
+  | { outcome: 'rejected' };
+
+/**
+ * Revokes the order's live link and sends a new one, to `request.recipient` when given, through the
+ * order's own workflow (its resendLink update: the address travels only in the update's codec-encrypted
+ * arguments). Waits up to `waitMs` for the email to be sent.
+ */
+export async function resendLink(
+  client: Client,
+  db: Db,
+  orderId: string,
+  request: ResendRequest,
+  waitMs = 20_000,
+): Promise<ResendOutcome> {
+  const own = await orderWorkflow(client, db, orderId);
+  if (!own.running) return { outcome: 'rejected' };
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const update = await own.handle.startUpdate(resendLinkUpdate, {
+      args: [request],
+      waitForStage: WorkflowUpdateStage.ACCEPTED,
+    });
+    const waited = new Promise<'pending'>((resolve) => {
+      timer = setTimeout(() => resolve('pending'), waitMs);
+    });
+    const result = await Promise.race([update.result(), waited]);
+    return result === 'pending' ? { outcome: 'pending' } : { outcome: 'sent', result };
+  } catch (err) {
+    if (!(err instanceof WorkflowUpdateFailedError)) throw err;
+    const refused = err.cause instanceof ApplicationFailure && err.cause.type === RECIPIENT_REFUSED;
+    return { outcome: refused ? 'recipientRefused' : 'rejected' };
+  } finally {
+    clearTimeout(timer);
   }
 }

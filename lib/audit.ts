@@ -21,7 +21,11 @@ export type AuditEvent =
   | 'SWEEP'
   | 'WEBHOOK_GONE'
   | 'WEBHOOK_UNDELIVERABLE'
-  | 'WEBHOOK_REPLAYED';
+  | 'WEBHOOK_REPLAYED'
+  /** A workflow that is not the order's own asked an activity to act on it (DESIGN 3.10): nothing done. */
+  | 'OWNERSHIP_REFUSED'
+  /** The order's intake caller asked for a new link (to a corrected recipient). */
+  | 'RESEND_REQUESTED';
 
 export interface AuditEntry {
   orderId?: string | null;

@@ -160,6 +160,8 @@ const envSchema = z.object({
       'expected "caller:secret[,caller:secret]" with secrets of 32+ characters',
     )
     .optional(),
+  /** Keys the fingerprint that binds an order id to its first intake caller and request. */
+  INTAKE_REQUEST_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   INTAKE_WINDOW: durationSchema.default('5m'),
 
   // Webhooks to intake callers (DESIGN 7): JSON {"caller": {"url": "https://…", "secret": "32+ chars"}}.

@@ -4,17 +4,16 @@
 //        npm run ops -- webhooks --order-id <id> [--replay <event id>]  list its events, re-send one
 //        npm run ops -- resend --order-id <id> [--email <corrected address>]  a new link, revoking the old
 import { parseArgs } from 'node:util';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import {
   cancelSignal,
   extendRetentionSignal,
   purgeNowSignal,
   resendLinkUpdate,
   statusQuery,
-  workflowIdFor,
 } from '../contracts/order';
 import { purgeOrder } from '../domain/cards';
-import { orderIdSchema } from '../domain/orders';
+import { orderIdSchema, orderWorkflow } from '../domain/orders';
 import { configFor, durationSchema } from '../lib/config';
 import { createPool } from '../lib/db';
 import { connectClient } from '../lib/temporal';
@@ -38,37 +37,39 @@ async function main() {
   const orderId = orderIdSchema.parse(values['order-id']);
   const cfg = configFor('cli');
   const client = await connectClient({ component: 'cli' });
-  const handle = client.workflow.getHandle(workflowIdFor(orderId));
-  const running = await handle.describe().then(
-    (d) => d.status.name === 'RUNNING',
-    (err) => {
-      if (err instanceof WorkflowNotFoundError) return false;
-      throw err;
-    },
-  );
+  const db = createPool();
+  // Through the order's own workflow (the one registered for it, DESIGN 3.10), never one that merely runs
+  // under its id; without it, directly in the database, or not at all.
+  const own = await orderWorkflow(client, db, orderId);
+  const handle = own.running ? own.handle : undefined;
+  const notRunning = own.running
+    ? ''
+    : own.impostor
+      ? 'the workflow running under its id is not the one registered for it (left alone)'
+      : 'the order has no running workflow';
   try {
     if (command === 'purge') {
-      if (running) {
+      if (handle) {
         await handle.signal(purgeNowSignal);
         console.log(`Asked the order's workflow to purge now: ${handle.workflowId}`);
       } else {
-        // No live workflow (terminated or long finished): purge directly, as the sweep would.
-        const db = createPool();
+        // No live workflow of its own (terminated, long finished): purge directly, as the sweep would.
         const r = await purgeOrder(db, orderId, 'operator', 'operator');
-        await db.end();
-        console.log(`Purged directly: ${r.cardsDeleted} card(s), ${r.tokensDeleted} token(s)`);
+        console.log(
+          `Purged directly (${notRunning}): ${r.cardsDeleted} card(s), ${r.tokensDeleted} token(s)`,
+        );
       }
     } else if (command === 'extend-retention') {
       const by = durationSchema.parse(values.by);
-      if (!running) throw new Error('the order has no running workflow; its cards are already purged or due');
+      if (!handle) throw new Error(`${notRunning}; its cards are already purged or due`);
       await handle.signal(extendRetentionSignal, { by });
       console.log(`Retention of ${orderId} extended by ${by}.`);
     } else if (command === 'cancel') {
-      if (!running) throw new Error('the order has no running workflow');
+      if (!handle) throw new Error(notRunning);
       await handle.signal(cancelSignal, { reason: values.reason ?? 'cancelled by operator' });
       console.log(`Cancel sent to ${handle.workflowId}.`);
     } else if (command === 'resend') {
-      if (!running) throw new Error('the order has no running workflow; its cards are already purged');
+      if (!handle) throw new Error(`${notRunning}; its cards are already purged`);
       // The address travels only inside the update's codec-encrypted arguments, and is never printed.
       const request = values.email
         ? { recipient: values.email, requestedBy: 'operator' }
@@ -82,28 +83,24 @@ async function main() {
         `A new link for ${sent.cardCount} card(s) was sent${values.email ? ' to the corrected address' : ''}.`,
       );
     } else if (command === 'webhooks') {
-      const db = createPool();
-      try {
-        if (values.replay) {
-          const endpoints = cfg.WEBHOOK_ENDPOINTS ?? new Map();
-          const status = await replayWebhookEvent(db, endpoints, orderId, values.replay, 'operator');
-          console.log(`Re-sent ${values.replay}: the endpoint answered HTTP ${status}.`);
-        }
-        console.log(formatWebhookEvents(await listWebhookEvents(db, orderId)));
-        if (running) {
-          const { webhooks } = await handle.query(statusQuery);
-          console.log(
-            `  queued in the running workflow: ${webhooks.pending}; last sequence ${webhooks.lastSequence}`,
-          );
-        }
-      } finally {
-        await db.end();
+      if (values.replay) {
+        const endpoints = cfg.WEBHOOK_ENDPOINTS ?? new Map();
+        const status = await replayWebhookEvent(db, endpoints, orderId, values.replay, 'operator');
+        console.log(`Re-sent ${values.replay}: the endpoint answered HTTP ${status}.`);
+      }
+      console.log(formatWebhookEvents(await listWebhookEvents(db, orderId)));
+      if (handle) {
+        const { webhooks } = await handle.query(statusQuery);
+        console.log(
+          `  queued in the running workflow: ${webhooks.pending}; last sequence ${webhooks.lastSequence}`,
+        );
       }
     } else {
       console.log(USAGE);
       process.exitCode = 2;
     }
   } finally {
+    await db.end();
     await client.connection.close();
   }
 }

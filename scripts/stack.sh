@@ -359,7 +359,8 @@ $vault_env"
   local api_secrets="CODEC_AUTH_TOKEN=$(secret codec-auth-token)
 OPERATOR_PASSWORD=$(secret operator-password)
 JWT_SECRET=$(secret jwt-secret)
-INTAKE_CLIENTS=checkout:$(secret intake-checkout-secret)"
+INTAKE_CLIENTS=checkout:$(secret intake-checkout-secret)
+INTAKE_REQUEST_KEY=$(secret intake-request-key)"
 
   env_file worker <<EOF
 $header

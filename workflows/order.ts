@@ -18,6 +18,7 @@ import {
   isFinalProviderStatus,
   NON_RETRYABLE_PROVIDER_FAILURES,
   type NoticeKind,
+  ORDER_OWNERSHIP_REFUSED,
   type OrderActivities,
   type OrderInput,
   type OrderOutcome,
@@ -25,6 +26,7 @@ import {
   type OrderState,
   OrderStatusKey,
   type OrderStatusView,
+  type OrderStepInput,
   type PurgeReason,
   providerTaskQueue,
   purgeNowSignal,
@@ -61,6 +63,15 @@ export async function giftCardOrder(input: OrderInput, carried?: OrderState): Pr
   return order.run();
 }
 
+/** An activity refused this workflow an order that is not its own (DESIGN 3.10). */
+function isOwnershipRefusal(err: unknown): boolean {
+  return (
+    err instanceof wf.ActivityFailure &&
+    err.cause instanceof wf.ApplicationFailure &&
+    err.cause.type === ORDER_OWNERSHIP_REFUSED
+  );
+}
+
 /** How collecting ended, and so what the customer is told. */
 interface Conclusion {
   outcomeWithoutCards: OrderOutcome;
@@ -77,6 +88,11 @@ type Poll =
 class Order {
   private readonly state: OrderState;
   private readonly orderId: string;
+  /**
+   * What every step carries: the order, and this workflow's chain as the server assigned it (never the
+   * input), which the activities compare with the order's registration (DESIGN 3.10).
+   */
+  private readonly step: OrderStepInput;
   private stopRequest: { reason: string } | null = null;
   private purgeRequested = false;
   private retentionChanged = false;
@@ -92,6 +108,7 @@ class Order {
     private readonly carried?: OrderState,
   ) {
     this.orderId = input.orderId;
+    this.step = { orderId: input.orderId, firstRunId: wf.workflowInfo().firstExecutionRunId };
     this.state = carried ?? rules.newState(input.policy, Date.now());
     // A run carried over from an older version starts the newer bookkeeping fresh.
     this.state.webhooks ??= rules.newWebhookState();
@@ -200,7 +217,7 @@ class Order {
     try {
       const result = await this.pollScope.run(() =>
         collect({
-          orderId: this.orderId,
+          ...this.step,
           ...(this.registered ? {} : { register: this.registration() }),
           knownStored: this.state.stored,
           knownStatus: this.state.providerStatus,
@@ -232,6 +249,7 @@ class Order {
       return { kind: 'deadline' };
     if (err instanceof wf.ActivityFailure && err.cause instanceof wf.ApplicationFailure) {
       const type = err.cause.type ?? 'Error';
+      if (type === ORDER_OWNERSHIP_REFUSED) throw err; // not this workflow's order: it ends here
       // A retryable failure only ends the activity when its next retry would pass the deadline.
       if (!NON_RETRYABLE_PROVIDER_FAILURES.includes(type)) return { kind: 'deadline' };
       return { kind: 'provider-error', type, message: err.cause.message };
@@ -247,8 +265,8 @@ class Order {
   }
 
   private registration() {
-    const { orderId, userId, policy, caller = null } = this.input;
-    return { orderId, userId, policy, caller, workflowId: wf.workflowInfo().workflowId };
+    const { userId, policy, caller = null } = this.input;
+    return { ...this.step, userId, policy, caller };
   }
 
   /** Whether this poll ends the collecting, and how; progress short of a final status does not. */
@@ -286,7 +304,7 @@ class Order {
 
   /** Ends the collecting: delivers what no link covers yet, sets the outcome, tells the customer, records it. */
   private async conclude(end: Conclusion, opts: { deliverStored: boolean }): Promise<void> {
-    const { state, orderId } = this;
+    const { state } = this;
     await this.ensureRegistered();
     state.phase = 'delivering';
     this.publishStatus();
@@ -296,7 +314,7 @@ class Order {
       const completes = end.notice === null && state.quantity !== null && state.stored >= state.quantity;
       const finish = completes
         ? {
-            orderId,
+            ...this.step,
             outcome: 'DELIVERED' as const,
             providerStatus: state.providerStatus,
             failureReason: null,
@@ -313,7 +331,7 @@ class Order {
       end.reason ?? (state.recipientRefused ? `the link email was refused: ${state.recipientRefused}` : null);
     if (end.notice && (state.delivered === 0 || state.outcome !== 'DELIVERED')) {
       await mail.notifyCustomer({
-        orderId,
+        ...this.step,
         recipient: this.input.recipient,
         kind: end.notice,
         deliveredCards: state.delivered,
@@ -322,7 +340,7 @@ class Order {
     }
     if (!finished || state.outcome !== 'DELIVERED') {
       await steps.finishOrder({
-        orderId,
+        ...this.step,
         outcome: state.outcome,
         providerStatus: state.providerStatus,
         failureReason: state.failureReason,
@@ -355,7 +373,7 @@ class Order {
     try {
       result = await this.deliverScope.run(() =>
         mail.deliver({
-          orderId: this.orderId,
+          ...this.step,
           deliveryId,
           recipient: this.state.recipientOverride ?? this.input.recipient,
           kind,
@@ -367,11 +385,17 @@ class Order {
         }),
       );
     } catch (err) {
-      // Interrupted by the operator's stop (not by a cancellation of the whole workflow): nothing was sent.
-      if (wf.isCancellation(err) && this.stopRequest && !wf.CancellationScope.current().consideredCancelled)
-        return nothing;
       const refused = err instanceof wf.ActivityFailure && err.cause instanceof wf.ApplicationFailure;
-      if (!refused || (err.cause as wf.ApplicationFailure).type !== RECIPIENT_REFUSED) throw err;
+      const recipientRefused = refused && (err.cause as wf.ApplicationFailure).type === RECIPIENT_REFUSED;
+      // Interrupted by the operator's stop (not by a cancellation of the whole workflow). An attempt in
+      // flight when the stop came fails rather than being cancelled (the server does not retry it): either
+      // way the stop's revocation covers whatever it minted.
+      const interrupted =
+        wf.isCancellation(err) ||
+        (err instanceof wf.ActivityFailure && !recipientRefused && !isOwnershipRefusal(err));
+      if (interrupted && this.stopRequest && !wf.CancellationScope.current().consideredCancelled)
+        return nothing;
+      if (!recipientRefused) throw err;
       this.state.recipientRefused = (err.cause as wf.ApplicationFailure).message;
       return nothing;
     } finally {
@@ -404,7 +428,7 @@ class Order {
   }
 
   private async revokeLinks(reason: 'resend' | 'cancelled'): Promise<void> {
-    const count = await steps.revokeLinks({ orderId: this.orderId, reason });
+    const count = await steps.revokeLinks({ ...this.step, reason });
     if (count > 0) this.emit('link.revoked', { reason, count });
   }
 
@@ -415,7 +439,7 @@ class Order {
     void (async () => {
       await wf.sleep(Math.max(1, record.expiresAt - Date.now()));
       if (record.expired || record.superseded || this.state.phase === 'purged') return;
-      const count = await steps.expireDelivery({ orderId: this.orderId, deliveryId: record.id });
+      const count = await steps.expireDelivery({ ...this.step, deliveryId: record.id });
       record.expired = true;
       if (count > 0) this.emit('link.expired', { deliveryId: record.id });
     })();
@@ -449,7 +473,7 @@ class Order {
 
   private async purge(reason: PurgeReason): Promise<void> {
     await wf.condition(wf.allHandlersFinished);
-    await steps.purgeOrder({ orderId: this.orderId, reason });
+    await steps.purgeOrder({ ...this.step, reason });
     this.state.phase = 'purged';
     this.publishStatus();
     this.emit('order.purged', { reason });
@@ -487,13 +511,13 @@ class Order {
         retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
       });
       try {
-        const outcome = await sendWebhook({ caller, event });
+        const outcome = await sendWebhook({ caller, event, firstRunId: this.step.firstRunId });
         if (outcome === 'delivered') hooks.delivered++;
         else hooks.stopped = outcome;
       } catch (err) {
-        if (!(err instanceof wf.ActivityFailure)) throw err;
+        if (!(err instanceof wf.ActivityFailure) || isOwnershipRefusal(err)) throw err;
         hooks.undeliverable.push(event.id);
-        await steps.webhookUndeliverable({ caller, event });
+        await steps.webhookUndeliverable({ caller, event, firstRunId: this.step.firstRunId });
       }
       if (hooks.stopped) hooks.outbox.splice(0);
       else hooks.outbox.shift();
@@ -509,7 +533,7 @@ class Order {
     }
     rules.extendRetention(this.state, byMs);
     this.retentionChanged = true;
-    await steps.recordRetention({ orderId: this.orderId, purgeAt: this.state.purgeAt, byMs, by });
+    await steps.recordRetention({ ...this.step, purgeAt: this.state.purgeAt, byMs, by });
   }
 
   private requestStop(reason: string): void {

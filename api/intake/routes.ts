@@ -6,24 +6,46 @@
  *   X-Intake-Signature: v1=<hex HMAC-SHA256(secret, timestamp + "." + rawBody)>
  *   { "orderId": "...", "userId": "...", "email": "...", "policy": { ... } }
  *
- * 202 { workflowId, existing: false } when the order was started, 200 { ..., existing: true } when it
- * already was (one workflow per order id). Refusals: 401 (unknown caller, stale timestamp, bad signature,
- * all alike), 409 (a signature seen before), 413, 415, 400 (naming fields, never echoing values), 429.
+ * 202 { workflowId, existing: false } when the order was started, 200 { ..., existing: true } when the
+ * same caller sent the same request before (one workflow per order id). An order id belongs to the first
+ * caller and request that intake accepted for it (bindings.ts): another caller, or the same order id with
+ * any field changed, is 409, which says no more than a replay's 409 does. Refusals: 401 (unknown caller,
+ * stale timestamp, bad signature, all alike), 409 (a signature seen before, an order id bound to another
+ * caller or request), 413, 415, 400 (naming fields, never echoing values), 429.
  *
  * Nothing from the body is logged but the order id; the email is PII and travels only in the workflow input.
  *
  * `GET /v1/fulfillments/:orderId`, signed the same way over the request line (`GET /v1/fulfillments/<id>`
  * as the payload), answers the caller that created the order with its status (api/intake/status.ts);
  * anyone else's order and an unknown one are the same 404.
+ *
+ * `POST /v1/fulfillments/:orderId/recipient`, signed like an order, { "orderId": "<the same>", "email":
+ * "<corrected address>" }: the order's caller corrects a recipient the mail server refused (the status
+ * says recipientRefused) and a new link goes out, the old one revoked. Through the order's own workflow
+ * (its resendLink update: the address travels only inside the update's codec-encrypted arguments, and is
+ * never logged or answered back); audited with the caller as actor. 200 { orderId, cardCount, expiresAt }
+ * once sent, 202 while the mail server keeps saying "later", 422 invalid email when the mail server refused
+ * the new address too, 409 when the order has nothing to send (purged, cancelled, over), 404 for anyone
+ * else's order and an unknown one alike.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { OrderInput, OrderPolicy } from '../../contracts/order';
-import { buildOrderInput, orderIdSchema, orderRequestSchema, type StartedOrder } from '../../domain/orders';
+import type { OrderInput, OrderPolicy, ResendRequest } from '../../contracts/order';
+import {
+  buildOrderInput,
+  orderIdSchema,
+  orderRequestDigest,
+  orderRequestSchema,
+  type ResendOutcome,
+  recipientCorrectionSchema,
+  type StartedOrder,
+} from '../../domain/orders';
 import { freshTimestamp, verifySignature } from '../../domain/signing';
+import { audit } from '../../lib/audit';
 import { type Db, withTransaction } from '../../lib/db';
 import { invalidFields } from '../../lib/validation';
 import { sendError } from '../http/json-replies';
 import { clientIp, createLimiters, everyone, overallMax } from '../http/rate-limits';
+import { bindOrderRequest, boundCaller, keepBindingIfStartedBy } from './bindings';
 import { type IntakeClients, parseIntakeClients } from './clients';
 import { recordSignature, replayLogPurger } from './replays';
 import { fulfillmentStatus } from './status';
@@ -44,11 +66,15 @@ export interface IntakeSettings {
   rateLimitPerMinute: number;
   /** What a request's policy leaves out. */
   policyDefaults: OrderPolicy;
+  /** INTAKE_REQUEST_KEY: keys the fingerprint that binds an order id to its first caller and request. */
+  requestKey: string;
 }
 
 export interface IntakeRoutesOptions extends IntakeSettings {
   db: Db;
   startOrder: (input: OrderInput) => Promise<StartedOrder>;
+  /** A new link through the order's own workflow (domain/orders resendLink); without it, no recipient route. */
+  resendLink?: (orderId: string, request: ResendRequest) => Promise<ResendOutcome>;
 }
 
 /** An order request is a few hundred bytes; this leaves room for a policy and then some. */
@@ -65,9 +91,21 @@ function sendUnauthorized(reply: FastifyReply): FastifyReply {
 }
 
 /** Field paths come from the schema (unknown keys are reported on their parent), never from the body. */
-function invalidRequestFields(body: unknown): string[] {
-  const parsed = orderRequestSchema.safeParse(body);
+function invalidRequestFields(
+  body: unknown,
+  schema: typeof orderRequestSchema | typeof recipientCorrectionSchema = orderRequestSchema,
+): string[] {
+  const parsed = schema.safeParse(body);
   return parsed.success ? [] : invalidFields(parsed.error);
+}
+
+/** The JSON body, or undefined when it is not JSON. */
+function parseJson(raw: Buffer): unknown {
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptions): Promise<void> {
@@ -111,11 +149,17 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
     request.intakeTimestamp = timestamp;
   });
 
-  app.post('/v1/fulfillments', { bodyLimit: INTAKE_BODY_LIMIT }, async (request, reply) => {
+  /** The signed body's bytes and the signature, or undefined once the reply is sent (401, 415). */
+  function signedBody(
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): { raw: Buffer; signature: Buffer } | undefined {
     const raw = request.body;
-    if (!Buffer.isBuffer(raw)) return sendError(reply, 415);
+    if (!Buffer.isBuffer(raw)) {
+      sendError(reply, 415);
+      return undefined;
+    }
     const { intakeCaller: caller, intakeTimestamp: timestamp } = request;
-
     const signature = verifySignature(
       clients.get(caller) ?? [],
       timestamp,
@@ -124,36 +168,58 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
     );
     if (!signature) {
       request.log.warn({ caller }, 'intake refused: bad signature');
-      return sendUnauthorized(reply);
+      sendUnauthorized(reply);
+      return undefined;
     }
+    return { raw, signature };
+  }
+
+  app.post('/v1/fulfillments', { bodyLimit: INTAKE_BODY_LIMIT }, async (request, reply) => {
+    const signed = signedBody(request, reply);
+    if (!signed) return reply;
+    const { signature } = signed;
+    const { intakeCaller: caller, intakeTimestamp: timestamp } = request;
     await byCaller!(request, reply);
 
-    let body: unknown;
-    try {
-      body = JSON.parse(raw.toString('utf8'));
-    } catch {
-      return sendError(reply, 400, { invalid: ['body'] });
-    }
+    const body = parseJson(signed.raw);
+    if (body === undefined) return sendError(reply, 400, { invalid: ['body'] });
     const invalid = invalidRequestFields(body);
     if (invalid.length > 0) {
       request.log.info({ caller, invalid }, 'intake refused: invalid order');
       return sendError(reply, 400, { invalid });
     }
     const input = buildOrderInput(body, opts.policyDefaults, caller);
+    const requestHash = orderRequestDigest(body, opts.requestKey);
 
-    // The signature is recorded in the same transaction as the start: if the start fails, the caller's
-    // retry of the same request is not mistaken for a replay.
-    let started: StartedOrder | 'replay';
+    // The signature and the order id's binding are recorded in the same transaction as the start: if the
+    // start fails, the caller's retry of the same request is neither a replay nor a conflict; while it
+    // runs, a concurrent request for the same order id waits for the binding.
+    let started: StartedOrder | 'replay' | 'conflict';
     try {
-      started = await withTransaction(db, async (client) =>
-        (await recordSignature(client, { signature, caller, timestamp })) ? opts.startOrder(input) : 'replay',
-      );
+      started = await withTransaction(db, async (client) => {
+        if (!(await recordSignature(client, { signature, caller, timestamp }))) return 'replay';
+        const { orderId } = input;
+        const binding = await bindOrderRequest(client, { orderId, caller, requestHash });
+        if (binding === 'conflict') return 'conflict';
+        const order = await opts.startOrder(input);
+        if (binding === 'new' && order.existing && !(await keepBindingIfStartedBy(client, orderId, caller)))
+          return 'conflict';
+        return order;
+      });
     } catch (err) {
       request.log.error({ err, caller, orderId: input.orderId }, 'intake: order not started');
       return sendError(reply, 503);
     }
     if (started === 'replay') {
       request.log.warn({ caller, orderId: input.orderId }, 'intake refused: replayed signature');
+      return sendError(reply, 409);
+    }
+    if (started === 'conflict') {
+      // Which field differs, or whose the order is, is not said: not even in the log.
+      request.log.warn(
+        { caller, orderId: input.orderId },
+        'intake refused: the order id belongs to another caller or request',
+      );
       return sendError(reply, 409);
     }
 
@@ -168,6 +234,68 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
       .code(started.existing ? 200 : 202)
       .send({ workflowId: started.workflowId, existing: started.existing });
   });
+
+  if (opts.resendLink) {
+    const resend = opts.resendLink;
+    app.post<{ Params: { orderId: string } }>(
+      '/v1/fulfillments/:orderId/recipient',
+      { bodyLimit: INTAKE_BODY_LIMIT },
+      async (request, reply) => {
+        const signed = signedBody(request, reply);
+        if (!signed) return reply;
+        const { intakeCaller: caller, intakeTimestamp: timestamp } = request;
+        await byCaller!(request, reply);
+
+        const body = parseJson(signed.raw);
+        if (body === undefined) return sendError(reply, 400, { invalid: ['body'] });
+        const invalid = invalidRequestFields(body, recipientCorrectionSchema);
+        if (invalid.length > 0) return sendError(reply, 400, { invalid });
+        const correction = recipientCorrectionSchema.parse(body);
+        // The signature covers the body: the order it names must be the one in the path.
+        if (correction.orderId !== request.params.orderId)
+          return sendError(reply, 400, { invalid: ['orderId'] });
+        const { orderId } = correction;
+
+        const fresh = await withTransaction(db, (client) =>
+          recordSignature(client, { signature: signed.signature, caller, timestamp }),
+        );
+        if (!fresh) return sendError(reply, 409);
+        if ((await boundCaller(db, orderId)) !== caller) {
+          request.log.warn({ caller, orderId }, 'recipient correction refused: not the caller of the order');
+          return sendError(reply, 404);
+        }
+
+        const result = await resend(orderId, {
+          recipient: correction.email,
+          requestedBy: `caller:${caller}`,
+        });
+        await audit(db, {
+          orderId,
+          event: 'RESEND_REQUESTED',
+          actor: `caller:${caller}`,
+          method: 'POST /v1/fulfillments/:orderId/recipient',
+          ip: request.ip,
+          userAgent: request.headers['user-agent'],
+          detail: { recipientChanged: true, outcome: result.outcome },
+        });
+        request.log.info({ caller, orderId, outcome: result.outcome }, 'recipient correction');
+        switch (result.outcome) {
+          case 'sent': {
+            const { cardCount, expiresAt } = result.result;
+            return reply
+              .header('cache-control', 'no-store')
+              .send({ orderId, cardCount, expiresAt: new Date(expiresAt).toISOString() });
+          }
+          case 'pending':
+            return reply.code(202).header('cache-control', 'no-store').send({ orderId, pending: true });
+          case 'recipientRefused':
+            return sendError(reply, 422, { invalid: ['email'] });
+          default:
+            return sendError(reply, 409);
+        }
+      },
+    );
+  }
 
   app.get<{ Params: { orderId: string } }>('/v1/fulfillments/:orderId', async (request, reply) => {
     const { intakeCaller: caller, intakeTimestamp: timestamp } = request;

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
-import { type OrderStatusView, statusQuery, workflowIdFor } from '../../contracts/order';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { ORDER_WORKFLOW_TYPE, type OrderStatusView, statusQuery, workflowIdFor } from '../../contracts/order';
 
 /** Polls the `status` query until the predicate holds. */
 export async function waitForStatus(
@@ -25,3 +26,16 @@ export async function waitForStatus(
 }
 
 export const settled = (s: OrderStatusView) => s.outcome !== null && s.phase !== 'delivering';
+
+/**
+ * Runs an order's activity outside Temporal as the order's own workflow would ask it: its id in the
+ * activity's context (which the ownership check reads) and a first run id. For tests that call a step
+ * directly.
+ */
+export function asOrderWorkflow(orderId: string, workflowId = workflowIdFor(orderId)) {
+  const env = new MockActivityEnvironment({
+    workflowExecution: { workflowId, runId: 'direct-call' },
+    workflowType: ORDER_WORKFLOW_TYPE,
+  });
+  return <I, O>(step: (input: I) => Promise<O>, input: I): Promise<O> => env.run(step, input);
+}

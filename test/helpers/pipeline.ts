@@ -4,7 +4,7 @@
  * codec endpoint) on an ephemeral port. Everything the workflow does is real, payload encryption included;
  * only the task queue is private to the test file.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
@@ -12,9 +12,21 @@ import { inject } from 'vitest';
 import type { ActivityDeps } from '../../activities';
 import { buildApp } from '../../api/app';
 import { codecEndpointSettings } from '../../api/codec-endpoint/routes';
-import { type OrderPolicy, retrievedSignal, workflowIdFor } from '../../contracts/order';
+import {
+  type OrderInput,
+  type OrderPolicy,
+  type ResendRequest,
+  retrievedSignal,
+  workflowIdFor,
+} from '../../contracts/order';
 import { createMailer } from '../../domain/mail/mailer';
-import { buildOrderInput, defaultPolicy, type OrderRequest, startOrder } from '../../domain/orders';
+import {
+  buildOrderInput,
+  defaultPolicy,
+  type OrderRequest,
+  resendLink,
+  startOrder,
+} from '../../domain/orders';
 import type { WebhookEndpoints } from '../../domain/webhooks';
 import { dataConverterWith } from '../../lib/codec';
 import { config } from '../../lib/config';
@@ -60,6 +72,8 @@ export async function startPipeline(
     providerMaxRps?: number;
     /** How the API's client and the worker reach Temporal (each its own certificate, say); default: config. */
     temporal?: { api: TemporalTarget; worker: TemporalTarget };
+    /** Serve the signed intake API too, for these callers ("caller:secret,..."), on this pipeline's queue. */
+    intakeClients?: string;
   } = {},
 ) {
   const cfg = config();
@@ -68,6 +82,7 @@ export async function startPipeline(
   // As in production: the client and the codec endpoint share the API's codec, the worker has its own.
   const codec = createCodec(apiVault.transit);
   const client = await connectClient({ component: 'api', codec, target: opts.temporal?.api });
+  const taskQueue = `test-${randomUUID()}`;
   const api: FastifyInstance = await buildApp({
     db: deps.db,
     transit: apiVault.transit,
@@ -78,6 +93,20 @@ export async function startPipeline(
     onRetrieved: async ({ orderId, deliveryId }) => {
       await client.workflow.getHandle(workflowIdFor(orderId)).signal(retrievedSignal, { deliveryId });
     },
+    ...(opts.intakeClients
+      ? {
+          intake: {
+            clients: opts.intakeClients,
+            windowMs: 5 * 60_000,
+            rateLimitPerMinute: 10_000,
+            policyDefaults: { ...defaultPolicy(cfg), ...FAST_POLLING },
+            requestKey: randomBytes(32).toString('hex'),
+          },
+          startOrder: (input: OrderInput) => startOrder(client, input, taskQueue),
+          resendLink: (orderId: string, request: ResendRequest) =>
+            resendLink(client, deps.db, orderId, request),
+        }
+      : {}),
   });
   try {
     await api.listen({ port: opts.apiPort ?? 0, host: '127.0.0.1' });
@@ -98,7 +127,6 @@ export async function startPipeline(
     deps.mailer = createMailer({ smtpUrl: opts.smtpUrl, from: cfg.MAIL_FROM, requireTls: false });
   }
 
-  const taskQueue = `test-${randomUUID()}`;
   const providerMaxRps = opts.providerMaxRps ?? cfg.PROVIDER_MAX_RPS;
   const runWorker = () => runFulfillmentWorker(taskQueue, deps, providerMaxRps, opts.temporal?.worker);
   const workers = [await runWorker()];

@@ -61,6 +61,7 @@ async function fuzzApp(rateLimitPerMinute: number): Promise<FastifyInstance> {
       windowMs: 5 * 60_000,
       rateLimitPerMinute,
       policyDefaults: defaultPolicy(config()),
+      requestKey: randomBytes(32).toString('hex'),
     },
     codec: {
       codec: createCodec(vault.transit),

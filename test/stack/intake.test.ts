@@ -11,11 +11,19 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../api/app';
 import { workflowIdFor } from '../../contracts/order';
-import { defaultPolicy, startOrder } from '../../domain/orders';
+import {
+  canonicalJson,
+  defaultPolicy,
+  orderRequestDigest,
+  orderRequestSchema,
+  resendLink,
+  startOrder,
+} from '../../domain/orders';
 import { signatureHeader as signIntakeRequest } from '../../domain/signing';
 import { config } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
 import { connectVault, type VaultSession } from '../../lib/vault';
+import { mailFor, waitForMail } from '../helpers/mailbox';
 import { settled, waitForStatus } from '../helpers/orders';
 import {
   FAST_POLLING,
@@ -30,6 +38,7 @@ const CALLER = 'checkout';
 const SECRET = randomBytes(32).toString('hex');
 const OTHER_SECRET = randomBytes(32).toString('hex');
 const JWT_SECRET = randomBytes(32).toString('hex');
+const REQUEST_KEY = randomBytes(32).toString('hex');
 
 let p: Pipeline;
 let vault: VaultSession;
@@ -61,8 +70,10 @@ async function startApp(rateLimitPerMinute = 10_000): Promise<FastifyInstance> {
       windowMs: 5 * 60_000,
       rateLimitPerMinute,
       policyDefaults: defaultPolicy(cfg),
+      requestKey: REQUEST_KEY,
     },
     startOrder: (input) => startOrder(p.client, input, p.taskQueue),
+    resendLink: (orderId, request) => resendLink(p.client, p.db, orderId, request),
   });
   apps.push(app);
   return app;
@@ -340,6 +351,77 @@ describe('POST /v1/fulfillments', () => {
     for (let i = 0; i < 2; i++)
       expect((await inject(sign('{}', { caller: 'intruder' }), '10.9.1.1')).statusCode).toBe(401);
     expect((await inject(sign('{}', { caller: 'intruder' }), '10.9.1.1')).statusCode).toBe(429);
+  });
+});
+
+describe('an order id belongs to its first caller and request', () => {
+  it('the same request again is 200 with the same workflow; another caller or any other field is a 409 that says no more', async () => {
+    const order = orderRequest();
+    const body = JSON.stringify(order);
+    expect((await send(sign(body))).status).toBe(202);
+    // The same request, its fields in another order and signed anew: idempotent.
+    const { policy, email, userId, orderId } = order;
+    const again = await send(sign(JSON.stringify({ policy, email, userId, orderId })));
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual({ workflowId: workflowIdFor(orderId), existing: true });
+
+    const otherEmail = uniqueRecipient();
+    emails.push(otherEmail);
+    const attempts: Array<[string, Signed]> = [
+      ['another caller, same request', sign(body, { caller: 'partner', secret: OTHER_SECRET })],
+      ['same caller, another email', sign(JSON.stringify({ ...order, email: otherEmail }))],
+      ['same caller, another user', sign(JSON.stringify({ ...order, userId: 'user-someone-else' }))],
+      [
+        'same caller, another policy',
+        sign(JSON.stringify({ ...order, policy: { ...policy, linkTtl: '1h' } })),
+      ],
+    ];
+    const answers = new Set<string>();
+    for (const [why, req] of attempts) {
+      const res = await send(req);
+      expect(res.status, why).toBe(409);
+      answers.add(await res.text());
+    }
+    // Exactly what a replayed signature gets: nothing says which field differs, or whose the order is.
+    expect([...answers]).toEqual(['{"error":"Conflict"}']);
+
+    // The order goes on as first asked, to its first address only.
+    const status = await waitForStatus(p.client, orderId, settled);
+    expect(status).toMatchObject({ outcome: 'DELIVERED' });
+    expect(await waitForMail(email)).toHaveLength(1);
+    expect(await mailFor(otherEmail)).toEqual([]);
+    const { rows } = await p.db.query(
+      'SELECT caller, request_hash FROM intake_requests WHERE order_id = $1',
+      [orderId],
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0].caller).toBe(CALLER);
+    // A keyed fingerprint: without the API's key, a guessed address cannot be checked against it.
+    expect(Buffer.from(rows[0].request_hash)).toEqual(orderRequestDigest(order, REQUEST_KEY));
+    expect(Buffer.from(rows[0].request_hash)).not.toEqual(
+      createHash('sha256')
+        .update(canonicalJson(orderRequestSchema.parse(order)))
+        .digest(),
+    );
+  });
+
+  it('of two callers racing for a new order id, one starts it and the other gets 409', async () => {
+    const body = JSON.stringify(orderRequest());
+    const results = await Promise.all([
+      send(sign(body)),
+      send(sign(body, { caller: 'partner', secret: OTHER_SECRET })),
+    ]);
+    expect(results.map((r) => r.status).sort()).toEqual([202, 409]);
+  });
+
+  it('an order id someone else started (the order CLI) is not handed to an intake caller', async () => {
+    const order = orderRequest();
+    await p.start({ orderId: order.orderId, userId: order.userId, email: order.email });
+    await waitForStatus(p.client, order.orderId, settled);
+    const res = await send(sign(JSON.stringify(order)));
+    expect(res.status).toBe(409);
+    const { rows } = await p.db.query('SELECT 1 FROM intake_requests WHERE order_id = $1', [order.orderId]);
+    expect(rows).toEqual([]);
   });
 });
 

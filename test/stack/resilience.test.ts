@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities';
+import { workflowIdFor } from '../../contracts/order';
 import { buildOrderInput, defaultPolicy, startOrder } from '../../domain/orders';
 import { config, repoRoot } from '../../lib/config';
 import { createPool, type Db, withTransaction } from '../../lib/db';
@@ -16,7 +17,7 @@ import { connectVault, VaultError } from '../../lib/vault';
 import { fulfillmentDeps } from '../../workers/deps';
 import { auditRows } from '../helpers/audit';
 import { linkIn, mailFor, waitForMail } from '../helpers/mailbox';
-import { waitForStatus } from '../helpers/orders';
+import { asOrderWorkflow, waitForStatus } from '../helpers/orders';
 import { FAST_POLLING, runFulfillmentWorker, uniqueOrderId, uniqueRecipient } from '../helpers/pipeline';
 import { registerScenario, sandboxOrder } from '../helpers/sandbox';
 
@@ -135,16 +136,24 @@ describe('notices', () => {
       const orderId = `notice-${randomUUID().slice(0, 12)}`;
       const recipient = uniqueRecipient();
       const activities = createActivities(deps);
-      await activities.registerOrder({
+      const run = asOrderWorkflow(orderId);
+      await run(activities.registerOrder, {
         orderId,
+        firstRunId: 'notice-test',
         userId: 'u',
-        workflowId: `wf-${orderId}`,
         caller: null,
         policy: defaultPolicy(config()),
       });
-      const notice = { orderId, recipient, kind: 'failed' as const, deliveredCards: 0, quantity: 3 };
-      await activities.notifyCustomer(notice);
-      await activities.notifyCustomer(notice);
+      const notice = {
+        orderId,
+        firstRunId: 'notice-test',
+        recipient,
+        kind: 'failed' as const,
+        deliveredCards: 0,
+        quantity: 3,
+      };
+      await run(activities.notifyCustomer, notice);
+      await run(activities.notifyCustomer, notice);
       await expect.poll(async () => (await mailFor(recipient)).length).toBe(1);
       await new Promise((r) => setTimeout(r, 500));
       const mails = await mailFor(recipient);
@@ -153,7 +162,7 @@ describe('notices', () => {
       expect(mails[0]!.text).not.toMatch(/charged|refund/i);
       expect((await auditRows(deps.db, orderId)).filter((r) => r.event === 'NOTIFIED')).toHaveLength(1);
       // Another kind is another notice.
-      await activities.notifyCustomer({ ...notice, kind: 'cancelled' });
+      await run(activities.notifyCustomer, { ...notice, kind: 'cancelled' });
       await expect.poll(async () => (await mailFor(recipient)).length).toBe(2);
     } finally {
       await deps.close();
@@ -179,8 +188,11 @@ describe('a retried delivery', () => {
       const first = linkIn((await waitForMail(email))[0]!);
       // As if the worker died after sending but before recording it: the activity runs again.
       await deps.db.query('UPDATE deliveries SET sent_at = NULL WHERE id = $1', [deliveryId]);
-      await createActivities(deps).deliver({
+      // As the order's own workflow: its id, and the first run its registration recorded.
+      const { raw } = await client.workflow.getHandle(workflowIdFor(input.orderId)).describe();
+      await asOrderWorkflow(input.orderId)(createActivities(deps).deliver, {
         orderId: input.orderId,
+        firstRunId: raw.workflowExecutionInfo?.firstRunId ?? '',
         deliveryId,
         recipient: email,
         kind: 'batch',

@@ -1,15 +1,18 @@
 /**
  * A mail server that refuses recipients, played by nodemailer's smtp-server: a refusal for good (5xx)
  * ends that delivery (not the order) at once, with a reason and an audit row that carry no address; an
- * operator corrects the recipient through the ops CLI and the customer gets a working link. A server
- * that keeps saying "later" (4xx) is retried, and an operator's cancel interrupts it.
+ * operator corrects the recipient through the ops CLI, or the order's intake caller through its signed
+ * correction route, and the customer gets a working link. A server that keeps saying "later" (4xx) is
+ * retried, and an operator's cancel interrupts it.
  */
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cancelSignal, workflowIdFor } from '../../contracts/order';
+import { signatureHeader } from '../../domain/signing';
 import { repoRoot } from '../../lib/config';
 import { auditRows } from '../helpers/audit';
 import { waitForStatus } from '../helpers/orders';
@@ -25,6 +28,27 @@ let smtp: SMTPServer;
 /** Until the test says so, "later-" recipients get 451 (the server is having a bad day). */
 let saysLater = true;
 const accepted: Accepted[] = [];
+/** Recipients answered 451 only after a long pause: an attempt is surely in flight when a cancel comes. */
+const slowlyLater = new Set<string>();
+
+/** Intake callers: the order's own, and another. */
+const SECRETS = { checkout: randomBytes(32).toString('hex'), partner: randomBytes(32).toString('hex') };
+
+/** A signed intake request to the pipeline's API. */
+function intake(path: string, body: object, caller: keyof typeof SECRETS = 'checkout') {
+  const text = JSON.stringify(body);
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  return fetch(`${p.apiUrl}${path}`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'x-intake-client': caller,
+      'x-intake-timestamp': timestamp,
+      'x-intake-signature': signatureHeader(SECRETS[caller], timestamp, text),
+    },
+    body: text,
+  });
+}
 
 function refusal(code: number, text: string): Error {
   return Object.assign(new Error(text), { responseCode: code });
@@ -41,6 +65,8 @@ beforeAll(async () => {
         return callback(refusal(550, `5.1.1 <${address.address}>: no such user`));
       if (address.address.startsWith('later-') && saysLater)
         return callback(refusal(451, '4.3.0 try again later'));
+      if (slowlyLater.has(address.address))
+        return void setTimeout(() => callback(refusal(451, '4.3.0 try again later')), 6_000);
       callback();
     },
     onData(stream, session, callback) {
@@ -57,7 +83,12 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
   const port = (smtp.server.address() as AddressInfo).port;
-  p = await startPipeline({ smtpUrl: `smtp://127.0.0.1:${port}` });
+  p = await startPipeline({
+    smtpUrl: `smtp://127.0.0.1:${port}`,
+    intakeClients: Object.entries(SECRETS)
+      .map(([caller, secret]) => `${caller}:${secret}`)
+      .join(','),
+  });
 });
 
 afterAll(async () => {
@@ -110,6 +141,80 @@ describe('a recipient refused for good', () => {
   });
 });
 
+describe("the intake caller corrects its order's refused recipient", () => {
+  it('its signed correction sends a new link to the new address; another caller gets 404 and nothing is sent', async () => {
+    const orderId = uniqueOrderId('instant');
+    const refused = `refused-${orderId}@example.test`;
+    expect((await intake('/v1/fulfillments', { orderId, userId: 'u-3', email: refused })).status).toBe(202);
+    await waitForStatus(p.client, orderId, (s) => s.outcome !== null && s.recipientRefused !== null);
+    const route = `/v1/fulfillments/${orderId}/recipient`;
+    const sentTo = (address: string) => accepted.filter((m) => m.to.includes(address));
+
+    // Another caller, with its own valid signature: the same 404 as an unknown order; nothing sent.
+    const stranger = `stranger-${orderId}@example.test`;
+    const foreign = await intake(route, { orderId, email: stranger }, 'partner');
+    expect(foreign.status).toBe(404);
+    expect(await foreign.json()).toEqual({ error: 'Not Found' });
+    const unknown = uniqueOrderId('instant');
+    expect(
+      (await intake(`/v1/fulfillments/${unknown}/recipient`, { orderId: unknown, email: stranger })).status,
+    ).toBe(404);
+
+    // Malformed input names the field, never the value; the body must name the order of the path.
+    const bad = await intake(route, { orderId, email: 'not an address <x@y>' });
+    expect(bad.status).toBe(400);
+    const badText = await bad.text();
+    expect(JSON.parse(badText)).toEqual({ error: 'Bad Request', invalid: ['email'] });
+    expect(badText).not.toContain('not an address');
+    const elsewhere = await intake(route, { orderId: unknown, email: `fixed-${orderId}@example.test` });
+    expect(await elsewhere.json()).toEqual({ error: 'Bad Request', invalid: ['orderId'] });
+
+    // A correction the mail server refuses too: 422 on the email field, the address not echoed.
+    const refusedAgain = `refused-again-${orderId}@example.test`;
+    const again = await intake(route, { orderId, email: refusedAgain });
+    expect(again.status).toBe(422);
+    const againText = await again.text();
+    expect(JSON.parse(againText)).toEqual({ error: 'Unprocessable Entity', invalid: ['email'] });
+
+    const corrected = `fixed-${orderId}@example.test`;
+    const res = await intake(route, { orderId, email: corrected });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(JSON.parse(text)).toMatchObject({ orderId, cardCount: 3 });
+    expect(text).not.toContain(corrected);
+    const mails = sentTo(corrected);
+    expect(mails).toHaveLength(1);
+    expect((await fetch(linkIn(mails[0]!.raw)!)).status).toBe(200);
+    expect(sentTo(stranger)).toEqual([]);
+    expect(sentTo(refused)).toEqual([]);
+    expect(sentTo(refusedAgain)).toEqual([]);
+
+    const rows = await auditRows(p.db, orderId);
+    const requested = rows.filter((r) => r.event === 'RESEND_REQUESTED');
+    expect(requested.map((r) => [r.actor, r.detail.outcome])).toEqual([
+      ['caller:checkout', 'recipientRefused'],
+      ['caller:checkout', 'sent'],
+    ]);
+    expect(rows.find((r) => r.event === 'DELIVERED')?.detail).toMatchObject({
+      requestedBy: 'caller:checkout',
+      recipientChanged: true,
+    });
+    for (const address of [corrected, stranger, refusedAgain, refused])
+      expect(JSON.stringify(rows)).not.toContain(address);
+
+    // The addresses travelled only inside the updates' encrypted arguments.
+    const history = await p.client.workflow.getHandle(workflowIdFor(orderId)).fetchHistory();
+    const args = (history.events ?? []).flatMap(
+      (e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.args?.payloads ?? [],
+    );
+    expect(args).toHaveLength(2);
+    for (const payload of args) {
+      expect(Buffer.from(payload.metadata!.encoding!).toString()).toBe('binary/encrypted');
+      expect(Buffer.from(payload.data!).toString('latin1')).not.toContain('@example.test');
+    }
+  });
+});
+
 describe('a mail server that keeps saying later', () => {
   it('is retried, and an operator cancel interrupts the link email: CANCELLED, no live link, cards purged', async () => {
     const orderId = uniqueOrderId('instant');
@@ -134,6 +239,26 @@ describe('a mail server that keeps saying later', () => {
     ).toBe(0);
     const mails = accepted.filter((m) => m.to.includes(`later-${orderId}@example.test`));
     expect(mails).toHaveLength(1); // the notice; the link email never went
+    expect(mails[0]!.raw).not.toMatch(/\/d\/[A-Za-z0-9_-]{43}/);
+  });
+
+  it('a cancel that comes while an attempt is in flight ends the order as CANCELLED too (the attempt fails, not retried)', async () => {
+    const orderId = uniqueOrderId('instant');
+    const email = `slowly-${orderId}@example.test`;
+    slowlyLater.add(email);
+    await p.start({ orderId, userId: 'u-4', email });
+    await waitForStatus(p.client, orderId, (s) => s.phase === 'delivering');
+    await new Promise((r) => setTimeout(r, 1_000)); // the first attempt waits on the server's answer
+    const handle = p.client.workflow.getHandle(workflowIdFor(orderId));
+    await handle.signal(cancelSignal, { reason: 'mail server keeps refusing' });
+    await waitForStatus(p.client, orderId, (s) => s.outcome === 'CANCELLED');
+    slowlyLater.delete(email);
+    expect(await handle.result()).toMatchObject({ outcome: 'CANCELLED', phase: 'purged' });
+    const history = await handle.fetchHistory();
+    // The server did not retry the attempt the cancel caught; it failed rather than being cancelled.
+    expect(history.events?.some((e) => e.activityTaskFailedEventAttributes)).toBe(true);
+    const mails = accepted.filter((m) => m.to.includes(email));
+    expect(mails).toHaveLength(1); // the notice
     expect(mails[0]!.raw).not.toMatch(/\/d\/[A-Za-z0-9_-]{43}/);
   });
 });

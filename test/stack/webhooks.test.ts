@@ -65,6 +65,7 @@ beforeAll(async () => {
       windowMs: 5 * 60_000,
       rateLimitPerMinute: 10_000,
       policyDefaults: defaultPolicy(cfg),
+      requestKey: randomBytes(32).toString('hex'),
     },
     startOrder: (input) => startOrder(p.client, input, p.taskQueue),
   });

@@ -22,6 +22,7 @@ const REQUIRED: Record<string, string> = {
   OPERATOR_PASSWORD: 'marker-operator',
   JWT_SECRET: 'marker-jwt',
   INTAKE_CLIENTS: 'checkout:marker-intake',
+  INTAKE_REQUEST_KEY: 'marker-intake-request-key',
 };
 
 /** Which container may hold which secret; any other container holding it fails the test. */
@@ -35,6 +36,7 @@ const ALLOWED: Record<string, string[]> = {
   OPERATOR_PASSWORD: ['api'],
   JWT_SECRET: ['api'],
   INTAKE_CLIENTS: ['api'],
+  INTAKE_REQUEST_KEY: ['api'],
 };
 
 interface Service {
@@ -116,7 +118,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('has no default secret: every secret-looking setting of every container is a required variable', () => {
-    const secretish = /PASSWORD|SECRET|TOKEN|API_KEY|INTAKE_CLIENTS|DATABASE_URL/;
+    const secretish = /PASSWORD|SECRET|TOKEN|API_KEY|INTAKE_CLIENTS|INTAKE_REQUEST_KEY|DATABASE_URL/;
     const markers = Object.values(REQUIRED);
     for (const [name, service] of Object.entries(services)) {
       for (const [key, value] of Object.entries(service.environment ?? {})) {

@@ -3,12 +3,14 @@
  * real default timers (24 h link, 30-day retention, 24 h deadline, 5 s–5 min polling). The stubs record
  * each activity call, so a test says what the provider answered and checks what the order did.
  */
-import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cancelSignal,
   checkNowSignal,
   extendRetentionSignal,
+  ORDER_OWNERSHIP_REFUSED,
   type OrderState,
   type OrderStatusView,
   purgeNowSignal,
@@ -498,5 +500,27 @@ describe('a link email refused for good', () => {
     expect(o.callsOf('deliver')).toHaveLength(deliveriesBefore);
     await o.handle.signal(purgeNowSignal);
     await o.handle.result();
+  });
+});
+
+describe("an order that is not this workflow's (DESIGN 3.10)", () => {
+  it('every step names the order and the run chain the server gave this workflow', async () => {
+    const o = await orders.start([FULFILLED], { caller: { endpoint: 'ok' } });
+    await o.handle.result();
+    const chain = o.handle.firstExecutionRunId;
+    expect(o.calls.length).toBeGreaterThan(5);
+    for (const call of o.calls) expect(call.input.firstRunId, call.name).toBe(chain);
+    expect(o.callsOf('collect')[0]?.input.register).toMatchObject({ orderId: o.orderId, firstRunId: chain });
+  });
+
+  it('a step that refuses the workflow ends it at once: nothing else is asked, nothing sent', async () => {
+    const o = await orders.start([{ refused: true }]);
+    const err = await o.handle.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = (err as WorkflowFailedError).cause;
+    expect(cause).toBeInstanceOf(ActivityFailure);
+    expect((cause as ActivityFailure).cause).toBeInstanceOf(ApplicationFailure);
+    expect(((cause as ActivityFailure).cause as ApplicationFailure).type).toBe(ORDER_OWNERSHIP_REFUSED);
+    expect(o.names()).toEqual(['collect']);
   });
 });

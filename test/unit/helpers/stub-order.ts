@@ -11,6 +11,7 @@ import { inject } from 'vitest';
 import {
   type CollectResult,
   type DeliverInput,
+  ORDER_OWNERSHIP_REFUSED,
   ORDER_WORKFLOW_TYPE,
   type OrderActivities,
   type OrderInput,
@@ -29,7 +30,9 @@ import { createTimeSkippingEnv } from '../../helpers/time-skipping';
 /** One provider answer: a status with how many cards are stored so far, or a failure the activity raises. */
 export type Answer =
   | { status: ProviderStatus; stored: number; quantity?: number }
-  | { fail: keyof typeof ProviderFailureType; message?: string };
+  | { fail: keyof typeof ProviderFailureType; message?: string }
+  /** The activity's ownership check refuses the workflow (DESIGN 3.10). */
+  | { refused: true };
 
 export interface Call {
   name: keyof OrderActivities;
@@ -81,6 +84,8 @@ export async function startStubbedOrders() {
 
       const answer = script.answers.length > 1 ? script.answers.shift()! : script.answers[0];
       if (!answer) throw new Error('script has no answer');
+      if ('refused' in answer)
+        throw ApplicationFailure.nonRetryable('not the registered workflow', ORDER_OWNERSHIP_REFUSED);
       if ('fail' in answer) {
         throw ApplicationFailure.nonRetryable(answer.message ?? 'refused', ProviderFailureType[answer.fail]);
       }
