@@ -40,7 +40,7 @@ export interface IntakeSettings {
   /** INTAKE_CLIENTS ("caller:secret,...") or its parsed form. */
   clients: string | IntakeClients;
   windowMs: number;
-  /** Per caller and per IP, per minute; the overall budget is OVERALL_CLIENTS times this. */
+  /** Per caller and per IP, per minute; refused requests overall get OVERALL_CLIENTS times this. */
   rateLimitPerMinute: number;
   /** What a request's policy leaves out. */
   policyDefaults: OrderPolicy;
@@ -75,7 +75,7 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
   const clients = typeof opts.clients === 'string' ? parseIntakeClients(opts.clients) : opts.clients;
   const purgeReplayLog = replayLogPurger(db, opts.windowMs);
   const max = opts.rateLimitPerMinute;
-  const [byIp, overall, byCaller] = await createLimiters(app, [
+  const [byIp, refused, byCaller] = await createLimiters(app, [
     { name: 'intake:ip', max, key: clientIp },
     { name: 'intake:overall', max: overallMax(max), key: everyone },
     { name: 'intake:caller', max, key: (request) => `caller:${request.intakeCaller}`, advertise: true },
@@ -93,10 +93,14 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
   app.decorateRequest('intakeTimestamp', '');
   // Who and when are in the headers: an unknown caller or a stale timestamp is refused before the body is
   // read. The caller's own budget is spent only once its signature is verified (below), so nobody can
-  // exhaust it by naming it in a header.
+  // exhaust it by naming it in a header; only refused requests spend the overall budget, so no flood of
+  // forgeries stands in a signed request's way (http/rate-limits.ts).
+  const unauthorized = async (request: FastifyRequest, reply: FastifyReply) => {
+    await refused!(request, reply);
+    return sendUnauthorized(reply);
+  };
   app.addHook('onRequest', async (request, reply) => {
     await byIp!(request, reply);
-    await overall!(request, reply);
     const caller = header(request, 'x-intake-client');
     const timestamp = freshTimestamp(header(request, 'x-intake-timestamp'), opts.windowMs);
     if (!caller || !clients.has(caller) || !timestamp) {
@@ -104,7 +108,7 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
         { req: request, knownCaller: Boolean(caller && clients.has(caller)) },
         'intake refused',
       );
-      sendUnauthorized(reply);
+      await unauthorized(request, reply);
       return reply;
     }
     request.intakeCaller = caller;
@@ -124,7 +128,7 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
     );
     if (!signature) {
       request.log.warn({ caller }, 'intake refused: bad signature');
-      return sendUnauthorized(reply);
+      return unauthorized(request, reply);
     }
     await byCaller!(request, reply);
 
@@ -180,7 +184,7 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
     );
     if (!signed) {
       request.log.warn({ caller }, 'status refused: bad signature');
-      return sendUnauthorized(reply);
+      return unauthorized(request, reply);
     }
     await byCaller!(request, reply);
     const orderId = orderIdSchema.safeParse(request.params.orderId);
