@@ -16,6 +16,7 @@ import { type CodecEndpointSettings, codecRoutes } from './codec-endpoint/routes
 import { deliveryRoutes, type RetrievedEvent } from './delivery-links/routes';
 import { errorHandler, frameworkErrors, notFoundHandler } from './http/errors';
 import { healthRoutes } from './http/health';
+import { registerRateLimits } from './http/rate-limits';
 import { SafeLogController, serializeRequest } from './http/request-log';
 import { addSecurityHeaders } from './http/security-headers';
 import { type InAppSettings, inAppRoutes } from './in-app/routes';
@@ -28,6 +29,11 @@ export interface AppDeps {
   publicBaseUrl: string;
   revealVisibleMs: number;
   rateLimitPerMinute: number;
+  /**
+   * Names the deployment this process serves: processes with the same scope on the same database share
+   * their rate-limit counters (every replica of one API passes the same, API_LIMIT_SCOPE in production).
+   */
+  limitScope: string;
   onRetrieved?: (e: RetrievedEvent) => Promise<void>;
   /** Behind a reverse proxy, trust its X-Forwarded-For so rate limits and audit rows see the client's IP. */
   trustProxy?: false | number | string[];
@@ -42,6 +48,9 @@ export interface AppDeps {
   /** A new link through the order's own workflow (domain/orders resendLink): the intake's recipient route. */
   resendLink?: (orderId: string, request: ResendRequest) => Promise<ResendOutcome>;
 }
+
+/** The production API's limit scope: every replica counts in it. */
+export const API_LIMIT_SCOPE = 'api';
 
 // The link pages post no fields; anything larger than this is not a customer's browser.
 const BODY_LIMIT = 16 * 1024;
@@ -71,6 +80,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
   await app.register(formbody, { bodyLimit: BODY_LIMIT });
+  await registerRateLimits(app, deps.db, deps.limitScope);
 
   await app.register(healthRoutes, { db: deps.db });
   await app.register(deliveryRoutes, {
@@ -82,7 +92,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   if (deps.codec) {
     const secureCookie = new URL(deps.publicBaseUrl).protocol === 'https:';
-    await app.register(codecRoutes, { prefix: '/codec', ...deps.codec, secureCookie });
+    await app.register(codecRoutes, { prefix: '/codec', db: deps.db, ...deps.codec, secureCookie });
   }
   if (deps.inApp) await app.register(inAppRoutes, { db: deps.db, transit: deps.transit, ...deps.inApp });
   if (deps.intake && deps.startOrder) {

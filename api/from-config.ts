@@ -12,7 +12,7 @@ import { logger } from '../lib/logger';
 import type { ReadinessCheck } from '../lib/ops-server';
 import { connectClient, createCodec } from '../lib/temporal';
 import { connectVault } from '../lib/vault';
-import { buildApp } from './app';
+import { API_LIMIT_SCOPE, buildApp } from './app';
 import { codecEndpointSettings } from './codec-endpoint/routes';
 
 export interface ConfiguredApi {
@@ -48,6 +48,7 @@ export async function apiFromConfig(cfg: Config): Promise<ConfiguredApi> {
     publicBaseUrl,
     revealVisibleMs: durationMs(cfg.REVEAL_VISIBLE),
     rateLimitPerMinute: cfg.RATE_LIMIT_PER_MINUTE,
+    limitScope: API_LIMIT_SCOPE,
     trustProxy: cfg.TRUST_PROXY,
     // The order's workflow learns of the retrieval (and purges at once when its policy says so).
     onRetrieved: ({ orderId, deliveryId }) =>

@@ -3,10 +3,11 @@
  * or an operator's browser holding a session cookie from the endpoint's own login, because the Temporal UI
  * calls the endpoint from the browser and can only send what the browser sends by itself.
  *
- * Sessions live in this process's memory: a restart signs every operator out, and several API replicas
- * behind one address need sticky sessions (or a shared store) for the login to stick.
+ * Sessions live in PostgreSQL (operator_sessions), so every API replica knows them, a logout on one ends
+ * the session on all, and a restart signs nobody out.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Db } from '../../lib/db';
 
 export const SESSION_COOKIE = 'giftcards_codec_session';
 
@@ -45,51 +46,60 @@ export function sessionCookie(value: string, opts: { maxAgeS: number; secure: bo
 }
 
 /**
- * Random session ids, kept server-side only as their SHA-256 (a heap dump does not hand out live sessions)
- * with an expiry. Bounded: past `max` live sessions the oldest is dropped, so repeated logins cannot grow
- * memory without end.
+ * Random session ids, kept server-side only as their SHA-256 (a database dump does not hand out live
+ * sessions) with an expiry in database time and a revocation. Bounded: past `max` live sessions the oldest
+ * are revoked, so repeated logins cannot grow the table without end; ended rows are deleted at each login.
  */
 export class OperatorSessions {
-  private readonly sessions = new Map<string, number>();
-
   constructor(
+    private readonly db: Db,
     readonly ttlMs: number,
     private readonly max = 1000,
   ) {}
 
   /** A new session: the value for the cookie, and a short reference safe to log. */
-  create(now = Date.now()): { id: string; ref: string; expiresAt: number } {
-    this.prune(now);
-    while (this.sessions.size >= this.max) {
-      this.sessions.delete(this.sessions.keys().next().value as string);
-    }
+  async create(): Promise<{ id: string; ref: string; expiresAt: Date }> {
+    await this.db.query('DELETE FROM operator_sessions WHERE expires_at <= now()');
     const id = randomBytes(32).toString('base64url');
-    const key = sha256(id).toString('hex');
-    const expiresAt = now + this.ttlMs;
-    this.sessions.set(key, expiresAt);
-    return { id, ref: key.slice(0, 8), expiresAt };
+    const hash = sha256(id);
+    const { rows } = await this.db.query<{ expires_at: Date }>(
+      `INSERT INTO operator_sessions (session_hash, expires_at)
+       VALUES ($1, now() + $2::integer * interval '1 millisecond') RETURNING expires_at`,
+      [hash, this.ttlMs],
+    );
+    await this.db.query(
+      `UPDATE operator_sessions SET revoked_at = now()
+        WHERE session_hash IN (SELECT session_hash FROM operator_sessions
+                                WHERE revoked_at IS NULL AND expires_at > now()
+                                ORDER BY created_at DESC, session_hash OFFSET $1)`,
+      [this.max],
+    );
+    return { id, ref: refOf(hash), expiresAt: rows[0]!.expires_at };
   }
 
-  /** The live session's log reference and expiry; undefined for an unknown or expired id. */
-  check(id: string | undefined, now = Date.now()): { ref: string; expiresAt: number } | undefined {
+  /** The live session's log reference and expiry; undefined for an unknown, expired or revoked id. */
+  async check(id: string | undefined): Promise<{ ref: string; expiresAt: Date } | undefined> {
     if (!id) return undefined;
-    const key = sha256(id).toString('hex');
-    const expiresAt = this.sessions.get(key);
-    if (expiresAt === undefined) return undefined;
-    if (expiresAt <= now) {
-      this.sessions.delete(key);
-      return undefined;
-    }
-    return { ref: key.slice(0, 8), expiresAt };
+    const hash = sha256(id);
+    const { rows } = await this.db.query<{ expires_at: Date }>(
+      `SELECT expires_at FROM operator_sessions
+        WHERE session_hash = $1 AND revoked_at IS NULL AND expires_at > now()`,
+      [hash],
+    );
+    return rows[0] ? { ref: refOf(hash), expiresAt: rows[0].expires_at } : undefined;
   }
 
-  destroy(id: string | undefined): string | undefined {
+  /** Revokes the session for every process; the reference of the session it ended, if it was live. */
+  async destroy(id: string | undefined): Promise<string | undefined> {
     if (!id) return undefined;
-    const key = sha256(id).toString('hex');
-    return this.sessions.delete(key) ? key.slice(0, 8) : undefined;
-  }
-
-  private prune(now: number): void {
-    for (const [key, expiresAt] of this.sessions) if (expiresAt <= now) this.sessions.delete(key);
+    const hash = sha256(id);
+    const { rowCount } = await this.db.query(
+      `UPDATE operator_sessions SET revoked_at = now()
+        WHERE session_hash = $1 AND revoked_at IS NULL AND expires_at > now()`,
+      [hash],
+    );
+    return rowCount ? refOf(hash) : undefined;
   }
 }
+
+const refOf = (hash: Buffer) => hash.toString('hex').slice(0, 8);

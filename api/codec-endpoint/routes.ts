@@ -4,15 +4,17 @@
  * request is authenticated before its body is read; without a credential nothing is decoded.
  *
  * Registered with the prefix `/codec`, so its CORS (the UI's exact origin, with credentials) and its login
- * limit apply to these routes only.
+ * limit apply to these routes only. Sessions and the login limit's counters are in PostgreSQL, shared by
+ * every API process.
  */
 import cors from '@fastify/cors';
-import rateLimit from '@fastify/rate-limit';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { PayloadCodecError } from '../../lib/codec';
 import { type Config, ConfigError, durationMs } from '../../lib/config';
+import type { Db } from '../../lib/db';
+import { clientIp, createLimiters } from '../http/rate-limits';
 import {
   bearerToken,
   cookieValue,
@@ -38,6 +40,8 @@ export interface CodecEndpointSettings {
 }
 
 export interface CodecRoutesOptions extends CodecEndpointSettings {
+  /** Where operator sessions live, shared by every API process. */
+  db: Db;
   /** Secure cookies when the API is served over https. */
   secureCookie: boolean;
 }
@@ -96,7 +100,7 @@ const codecRequest = z.object({
 type Principal = { via: 'token' } | { via: 'session'; session: string };
 
 export async function codecRoutes(app: FastifyInstance, opts: CodecRoutesOptions): Promise<void> {
-  const sessions = new OperatorSessions(opts.sessionTtlMs);
+  const sessions = new OperatorSessions(opts.db, opts.sessionTtlMs);
   const allowed = new Set(opts.corsOrigins);
   const endpoint = `${app.publicOrigin}/codec`;
 
@@ -108,18 +112,21 @@ export async function codecRoutes(app: FastifyInstance, opts: CodecRoutesOptions
     allowedHeaders: ['content-type', 'x-namespace', 'authorization'],
     maxAge: 600,
   });
-  await app.register(rateLimit, { global: false });
+  // Attempts, not failures: the right password from an address that spent its attempts waits too.
+  const [loginAttempts] = await createLimiters(app, [
+    { name: 'codec:login', max: opts.loginAttemptsPerMinute ?? LOGIN_ATTEMPTS_PER_MINUTE, key: clientIp },
+  ]);
 
-  const principalOf = (request: FastifyRequest): Principal | undefined => {
+  const principalOf = async (request: FastifyRequest): Promise<Principal | undefined> => {
     if (secretMatches(bearerToken(request.headers.authorization), opts.authToken)) return { via: 'token' };
-    const session = sessions.check(cookieValue(request.headers.cookie, SESSION_COOKIE));
+    const session = await sessions.check(cookieValue(request.headers.cookie, SESSION_COOKIE));
     return session ? { via: 'session', session: session.ref } : undefined;
   };
 
   app.decorateRequest('codecPrincipal', null);
   // onRequest, before the body is read: an unauthenticated caller costs no parsing and sees no payload.
   const authenticate = async (request: FastifyRequest, reply: FastifyReply) => {
-    const principal = principalOf(request);
+    const principal = await principalOf(request);
     if (!principal) {
       request.log.info({ req: request }, 'codec request without valid credentials');
       return reply
@@ -170,55 +177,47 @@ export async function codecRoutes(app: FastifyInstance, opts: CodecRoutesOptions
   }
 
   app.get('/login', async (request, reply) => {
-    const session = sessions.check(cookieValue(request.headers.cookie, SESSION_COOKIE));
+    const session = await sessions.check(cookieValue(request.headers.cookie, SESSION_COOKIE));
     reply.type('text/html; charset=utf-8');
     if (!session) return loginPage(request.cspNonce);
     return signedInPage(request.cspNonce, {
-      until: new Date(session.expiresAt),
+      until: session.expiresAt,
       uiUrl: opts.uiUrl,
       endpoint,
     });
   });
 
-  app.post(
-    '/login',
-    {
-      config: {
-        rateLimit: { max: opts.loginAttemptsPerMinute ?? LOGIN_ATTEMPTS_PER_MINUTE, timeWindow: 60_000 },
-      },
-    },
-    async (request, reply) => {
-      const password = (request.body as { password?: unknown } | undefined)?.password;
-      if (
-        typeof password !== 'string' ||
-        password.length > 1024 ||
-        !secretMatches(password, opts.operatorPassword)
-      ) {
-        request.log.warn({ req: request, event: 'operator_login_failed' }, 'operator sign-in refused');
-        return reply
-          .code(401)
-          .type('text/html; charset=utf-8')
-          .send(loginPage(request.cspNonce, 'Wrong password.'));
-      }
-      const session = sessions.create();
-      request.log.info(
-        { req: request, event: 'operator_login', session: session.ref },
-        'operator signed in to the codec endpoint',
-      );
+  app.post('/login', { onRequest: loginAttempts! }, async (request, reply) => {
+    const password = (request.body as { password?: unknown } | undefined)?.password;
+    if (
+      typeof password !== 'string' ||
+      password.length > 1024 ||
+      !secretMatches(password, opts.operatorPassword)
+    ) {
+      request.log.warn({ req: request, event: 'operator_login_failed' }, 'operator sign-in refused');
       return reply
-        .header(
-          'set-cookie',
-          sessionCookie(session.id, {
-            maxAgeS: Math.floor(opts.sessionTtlMs / 1000),
-            secure: opts.secureCookie,
-          }),
-        )
-        .redirect('/codec/login', 303);
-    },
-  );
+        .code(401)
+        .type('text/html; charset=utf-8')
+        .send(loginPage(request.cspNonce, 'Wrong password.'));
+    }
+    const session = await sessions.create();
+    request.log.info(
+      { req: request, event: 'operator_login', session: session.ref },
+      'operator signed in to the codec endpoint',
+    );
+    return reply
+      .header(
+        'set-cookie',
+        sessionCookie(session.id, {
+          maxAgeS: Math.floor(opts.sessionTtlMs / 1000),
+          secure: opts.secureCookie,
+        }),
+      )
+      .redirect('/codec/login', 303);
+  });
 
   app.post('/logout', async (request, reply) => {
-    const ended = sessions.destroy(cookieValue(request.headers.cookie, SESSION_COOKIE));
+    const ended = await sessions.destroy(cookieValue(request.headers.cookie, SESSION_COOKIE));
     if (ended)
       request.log.info({ req: request, event: 'operator_logout', session: ended }, 'operator signed out');
     return reply

@@ -10,7 +10,7 @@ import type { Db } from '../../lib/db';
 import { looksLikeToken } from '../../lib/tokens';
 import type { Transit } from '../../lib/vault';
 import { sendMessage } from '../http/errors';
-import { clientIp, everyone, limitRequests, overallMax } from '../http/rate-limits';
+import { clientIp, createLimiters, everyone, overallMax } from '../http/rate-limits';
 import { requesterOf } from '../http/requester';
 import { consumeLink, findLink, type RetrievalMethod } from './links';
 import { cardsText, landingPage, revealPage } from './pages';
@@ -25,7 +25,7 @@ export interface DeliveryRoutesOptions {
   db: Db;
   transit: Pick<Transit, 'decryptBatch'>;
   revealVisibleMs: number;
-  /** Per IP; all link requests together get OVERALL_CLIENTS times this. */
+  /** Per IP; unknown tokens from all addresses together get OVERALL_CLIENTS times this. */
   rateLimitPerMinute: number;
   /** Runs after the consuming transaction committed (e.g. signals the order's workflow); never awaited by the response. */
   onRetrieved?: (e: RetrievedEvent) => Promise<void>;
@@ -37,11 +37,19 @@ export async function deliveryRoutes(app: FastifyInstance, opts: DeliveryRoutesO
   const { db, transit, revealVisibleMs } = opts;
 
   // Scoped to this plugin: guessing tokens is what the limit is for; health checks and other APIs are not.
-  // Per IP, then overall: guesses spread over many addresses still run into the overall budget.
-  await limitRequests(app, [
+  // Every request spends its address's budget; only unknown tokens spend the overall one, so a flood of
+  // guesses from many addresses never stands between a customer and a real link (http/rate-limits.ts).
+  const [byIp, unknownTokens] = await createLimiters(app, [
     { name: 'delivery:ip', max: opts.rateLimitPerMinute, key: clientIp, advertise: true },
     { name: 'delivery:overall', max: overallMax(opts.rateLimitPerMinute), key: everyone },
   ]);
+  app.addHook('onRequest', byIp!);
+
+  /** A token that names no link: 404, or 429 once unknown tokens from everywhere spent the overall budget. */
+  const unknownToken = async (request: FastifyRequest, reply: FastifyReply) => {
+    await unknownTokens!(request, reply);
+    return sendMessage(reply, request, 'notFound');
+  };
 
   // Notifications still running when the server closes are awaited, so a shutdown does not drop them.
   const pending = new Set<Promise<void>>();
@@ -65,9 +73,9 @@ export async function deliveryRoutes(app: FastifyInstance, opts: DeliveryRoutesO
 
   app.get('/d/:token', async (request: TokenRequest, reply) => {
     const { token } = request.params;
-    if (!looksLikeToken(token)) return sendMessage(reply, request, 'notFound');
+    if (!looksLikeToken(token)) return unknownToken(request, reply);
     const link = await findLink(db, token);
-    if (!link) return sendMessage(reply, request, 'notFound');
+    if (!link) return unknownToken(request, reply);
 
     await audit(db, {
       orderId: link.orderId,
@@ -99,12 +107,12 @@ export async function deliveryRoutes(app: FastifyInstance, opts: DeliveryRoutesO
 
   const retrieve = (method: RetrievalMethod) => async (request: TokenRequest, reply: FastifyReply) => {
     const { token } = request.params;
-    if (!looksLikeToken(token)) return sendMessage(reply, request, 'notFound');
+    if (!looksLikeToken(token)) return unknownToken(request, reply);
 
     const result = await consumeLink(db, transit, token, method, requesterOf(request));
     switch (result.outcome) {
       case 'unknown':
-        return sendMessage(reply, request, 'notFound');
+        return unknownToken(request, reply);
       case 'gone':
         request.log.info(
           { orderId: result.orderId, deliveryId: result.deliveryId, method },

@@ -33,7 +33,7 @@ declare module 'fastify' {
 export interface InAppSettings {
   jwt: JwtSettings;
   revealKeyTtlMs: number;
-  /** Per IP and per user, per minute; the overall budget is OVERALL_CLIENTS times this. */
+  /** Per IP and per user, per minute; unauthenticated requests overall get OVERALL_CLIENTS times this. */
   rateLimitPerMinute: number;
 }
 
@@ -61,7 +61,7 @@ export async function inAppRoutes(app: FastifyInstance, opts: InAppRoutesOptions
   const { db, transit } = opts;
   const authenticate = createAuthenticator(opts.jwt);
   const max = opts.rateLimitPerMinute;
-  const [byIp, overall, byUser] = await createLimiters(app, [
+  const [byIp, unauthenticated, byUser] = await createLimiters(app, [
     { name: 'in-app:ip', max, key: clientIp },
     { name: 'in-app:overall', max: overallMax(max), key: everyone },
     { name: 'in-app:user', max, key: (request) => `user:${request.userId}`, advertise: true },
@@ -69,12 +69,13 @@ export async function inAppRoutes(app: FastifyInstance, opts: InAppRoutesOptions
 
   app.decorateRequest('userId', '');
   // Limits by address come before the JWT is even parsed (guessing tokens is work for us too); the user's
-  // own budget once we know who it is, so a stolen token used from many addresses is still held back.
+  // own budget once we know who it is, so a stolen token used from many addresses is still held back. Only
+  // refused JWTs spend the overall budget: a valid one never meets it (http/rate-limits.ts).
   app.addHook('onRequest', async (request, reply) => {
     await byIp!(request, reply);
-    await overall!(request, reply);
     const auth = await authenticate(request.headers.authorization);
     if (!auth.ok) {
+      await unauthenticated!(request, reply);
       request.log.info({ req: request, reason: auth.reason }, 'in-app request not authenticated');
       sendUnauthorized(reply, auth.reason);
       return reply;

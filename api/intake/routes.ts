@@ -62,7 +62,7 @@ export interface IntakeSettings {
   /** INTAKE_CLIENTS ("caller:secret,...") or its parsed form. */
   clients: string | IntakeClients;
   windowMs: number;
-  /** Per caller and per IP, per minute; the overall budget is OVERALL_CLIENTS times this. */
+  /** Per caller and per IP, per minute; refused requests overall get OVERALL_CLIENTS times this. */
   rateLimitPerMinute: number;
   /** What a request's policy leaves out. */
   policyDefaults: OrderPolicy;
@@ -113,7 +113,7 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
   const clients = typeof opts.clients === 'string' ? parseIntakeClients(opts.clients) : opts.clients;
   const purgeReplayLog = replayLogPurger(db, opts.windowMs);
   const max = opts.rateLimitPerMinute;
-  const [byIp, overall, byCaller] = await createLimiters(app, [
+  const [byIp, refused, byCaller] = await createLimiters(app, [
     { name: 'intake:ip', max, key: clientIp },
     { name: 'intake:overall', max: overallMax(max), key: everyone },
     { name: 'intake:caller', max, key: (request) => `caller:${request.intakeCaller}`, advertise: true },
@@ -131,10 +131,14 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
   app.decorateRequest('intakeTimestamp', '');
   // Who and when are in the headers: an unknown caller or a stale timestamp is refused before the body is
   // read. The caller's own budget is spent only once its signature is verified (below), so nobody can
-  // exhaust it by naming it in a header.
+  // exhaust it by naming it in a header; only refused requests spend the overall budget, so no flood of
+  // forgeries stands in a signed request's way (http/rate-limits.ts).
+  const unauthorized = async (request: FastifyRequest, reply: FastifyReply) => {
+    await refused!(request, reply);
+    return sendUnauthorized(reply);
+  };
   app.addHook('onRequest', async (request, reply) => {
     await byIp!(request, reply);
-    await overall!(request, reply);
     const caller = header(request, 'x-intake-client');
     const timestamp = freshTimestamp(header(request, 'x-intake-timestamp'), opts.windowMs);
     if (!caller || !clients.has(caller) || !timestamp) {
@@ -142,7 +146,7 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
         { req: request, knownCaller: Boolean(caller && clients.has(caller)) },
         'intake refused',
       );
-      sendUnauthorized(reply);
+      await unauthorized(request, reply);
       return reply;
     }
     request.intakeCaller = caller;
@@ -150,10 +154,10 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
   });
 
   /** The signed body's bytes and the signature, or undefined once the reply is sent (401, 415). */
-  function signedBody(
+  async function signedBody(
     request: FastifyRequest,
     reply: FastifyReply,
-  ): { raw: Buffer; signature: Buffer } | undefined {
+  ): Promise<{ raw: Buffer; signature: Buffer } | undefined> {
     const raw = request.body;
     if (!Buffer.isBuffer(raw)) {
       sendError(reply, 415);
@@ -168,14 +172,14 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
     );
     if (!signature) {
       request.log.warn({ caller }, 'intake refused: bad signature');
-      sendUnauthorized(reply);
+      await unauthorized(request, reply);
       return undefined;
     }
     return { raw, signature };
   }
 
   app.post('/v1/fulfillments', { bodyLimit: INTAKE_BODY_LIMIT }, async (request, reply) => {
-    const signed = signedBody(request, reply);
+    const signed = await signedBody(request, reply);
     if (!signed) return reply;
     const { signature } = signed;
     const { intakeCaller: caller, intakeTimestamp: timestamp } = request;
@@ -241,7 +245,7 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
       '/v1/fulfillments/:orderId/recipient',
       { bodyLimit: INTAKE_BODY_LIMIT },
       async (request, reply) => {
-        const signed = signedBody(request, reply);
+        const signed = await signedBody(request, reply);
         if (!signed) return reply;
         const { intakeCaller: caller, intakeTimestamp: timestamp } = request;
         await byCaller!(request, reply);
@@ -308,7 +312,7 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
     );
     if (!signed) {
       request.log.warn({ caller }, 'status refused: bad signature');
-      return sendUnauthorized(reply);
+      return unauthorized(request, reply);
     }
     await byCaller!(request, reply);
     const orderId = orderIdSchema.safeParse(request.params.orderId);

@@ -89,6 +89,7 @@ export async function startPipeline(
     publicBaseUrl: 'http://placeholder',
     revealVisibleMs: opts.revealVisibleMs ?? 60_000,
     rateLimitPerMinute: opts.rateLimitPerMinute ?? 10_000,
+    limitScope: `test-${randomUUID()}`,
     codec: { ...codecEndpointSettings(cfg), codec },
     onRetrieved: async ({ orderId, deliveryId }) => {
       await client.workflow.getHandle(workflowIdFor(orderId)).signal(retrievedSignal, { deliveryId });

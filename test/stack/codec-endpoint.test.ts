@@ -3,6 +3,7 @@
  * the CLI's bearer token and the operator's login cookie both work; CORS answers the Temporal UI's exact
  * origin (with credentials) and nobody else. Log lines are captured and must hold no secret.
  */
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
@@ -82,6 +83,7 @@ beforeAll(async () => {
     publicBaseUrl: config().PUBLIC_BASE_URL!,
     revealVisibleMs: 60_000,
     rateLimitPerMinute: 10_000,
+    limitScope: `test-${randomUUID()}`,
     // The login limit is keyed by client address: tests pick theirs through the proxy header.
     trustProxy: ['127.0.0.1'],
     codec: { ...codecEndpointSettings(config()), codec, loginAttemptsPerMinute: LOGIN_ATTEMPTS },

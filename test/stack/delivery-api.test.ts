@@ -42,6 +42,8 @@ async function startApp(overrides: { rateLimitPerMinute?: number } = {}): Promis
     publicBaseUrl: config().PUBLIC_BASE_URL!,
     revealVisibleMs: 60_000,
     rateLimitPerMinute: overrides.rateLimitPerMinute ?? 10_000,
+    // Counters of their own: each app's limits start empty, whatever other tests spent.
+    limitScope: `test-${randomUUID()}`,
     onRetrieved: async (e) => {
       if (e.orderId.startsWith('test-api-notify-fails-')) throw new Error('temporal unreachable');
       retrieved.push(e);

@@ -49,6 +49,8 @@ async function startApp(
     publicBaseUrl: config().PUBLIC_BASE_URL!,
     revealVisibleMs: 60_000,
     rateLimitPerMinute: 10_000,
+    // Counters of their own: each app's limits start empty, whatever other tests spent.
+    limitScope: `test-${randomUUID()}`,
     inApp: {
       jwt: { secret: JWT_SECRET, issuer: ISSUER, audience: AUDIENCE },
       revealKeyTtlMs: 5 * 60_000,
@@ -519,9 +521,9 @@ describe('rate limits', () => {
     expect(Number(perUser.headers['retry-after'])).toBeGreaterThan(0);
   });
 
-  it('has an overall budget that many addresses together run into', async () => {
+  it('has an overall budget that unauthenticated requests from many addresses run into, and nobody else', async () => {
     const { app } = await startApp({ rateLimitPerMinute: 1 });
-    // OVERALL_CLIENTS (100) addresses with one request each spend it; the next address is refused.
+    // OVERALL_CLIENTS (100) addresses with one unauthenticated request each spend it; the next is refused.
     const statuses: number[] = [];
     for (let i = 0; i < 101; i++) {
       const res = await app.inject({
@@ -533,6 +535,16 @@ describe('rate limits', () => {
     }
     expect(statuses.slice(0, 100).every((s) => s === 401)).toBe(true);
     expect(statuses[100]).toBe(429);
+    // A valid JWT never meets the overall budget: a user on a fresh address still gets their cards.
+    const user = newUser();
+    const order = await seedFor(user);
+    const res = await app.inject({
+      method: 'GET',
+      url: `/api/orders/${order.orderId}/cards`,
+      remoteAddress: '10.3.9.9',
+      headers: { authorization: `Bearer ${await jwtFor(user)}` },
+    });
+    expect(res.statusCode).toBe(200);
   });
 });
 

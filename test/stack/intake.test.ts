@@ -60,6 +60,8 @@ async function startApp(rateLimitPerMinute = 10_000): Promise<FastifyInstance> {
     publicBaseUrl: cfg.PUBLIC_BASE_URL!,
     revealVisibleMs: 60_000,
     rateLimitPerMinute: 10_000,
+    // Counters of their own: each app's limits start empty, whatever other tests spent.
+    limitScope: `test-${randomUUID()}`,
     inApp: {
       jwt: { secret: JWT_SECRET, issuer: cfg.JWT_ISSUER, audience: cfg.JWT_AUDIENCE },
       revealKeyTtlMs: 60_000,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Browser } from 'playwright-core';
@@ -30,6 +31,7 @@ beforeAll(async () => {
     publicBaseUrl: config().PUBLIC_BASE_URL!,
     revealVisibleMs: VISIBLE_MS,
     rateLimitPerMinute: 1000,
+    limitScope: `test-${randomUUID()}`,
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;

@@ -60,6 +60,7 @@ beforeAll(async () => {
     publicBaseUrl: cfg.PUBLIC_BASE_URL!,
     revealVisibleMs: 60_000,
     rateLimitPerMinute: 10_000,
+    limitScope: `test-${randomUUID()}`,
     intake: {
       clients: `main:${INTAKE_SECRET},partner:${PARTNER_SECRET}`,
       windowMs: 5 * 60_000,

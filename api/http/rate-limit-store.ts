@@ -1,0 +1,140 @@
+/**
+ * @fastify/rate-limit's store interface (incr/child) over PostgreSQL, so every API process of a deployment
+ * spends the same budgets and a restart resets none of them (DESIGN 8). One row per bucket and client:
+ * its window starts at the client's first request, as in the plugin's own in-memory store, so a client
+ * cannot burst twice its budget across the edge of a fixed clock window. All times are the database's, so
+ * replicas whose clocks disagree still agree on a window.
+ *
+ * Ended windows are deleted by whichever process next counts a request after SWEEP_INTERVAL_MS, in bounded
+ * batches on the window_ends index; a counter that is hit again after its window ended restarts in place.
+ *
+ * A bucket found spent is remembered in the process until its window ends (a count only grows until then,
+ * so the verdict cannot change): a flood from a client that is already refused costs no database write.
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
+import type { Db } from '../../lib/db';
+
+const SWEEP_INTERVAL_MS = 60_000;
+const SWEEP_BATCH = 5_000;
+/** Longer keys are stored as their hash: the primary key's index has a row size limit. */
+const MAX_KEY_LENGTH = 200;
+/** Spent buckets remembered per process; past this many the ended ones are forgotten, then all. */
+const MAX_REMEMBERED = 10_000;
+
+// Each SET expression sees the row as it was before this update, so both agree on whether it had ended.
+const INCREMENT = `
+  INSERT INTO rate_limit_counters AS c (bucket, key, count, window_ends)
+  VALUES ($1, $2, 1, now() + $3::integer * interval '1 millisecond')
+  ON CONFLICT (bucket, key) DO UPDATE SET
+    count = CASE WHEN c.window_ends <= now() THEN 1 ELSE LEAST(c.count, 2147483646) + 1 END,
+    window_ends = CASE WHEN c.window_ends <= now() THEN EXCLUDED.window_ends ELSE c.window_ends END
+  RETURNING count, greatest(0, extract(epoch FROM window_ends - now()) * 1000)::float8 AS ttl_ms`;
+
+// The outer condition is checked again on the row as it is when deleted: a window that restarted
+// meanwhile stays.
+const SWEEP = `
+  DELETE FROM rate_limit_counters c
+   USING (SELECT bucket, key FROM rate_limit_counters WHERE window_ends < now() LIMIT ${SWEEP_BATCH}) ended
+   WHERE c.bucket = ended.bucket AND c.key = ended.key AND c.window_ends < now()`;
+
+export interface SharedCounters {
+  /** For `@fastify/rate-limit`'s `store` option. */
+  store: FastifyRateLimitStoreCtor;
+  /** Waits for a sweep in flight (before the pool is ended). */
+  close(): Promise<void>;
+}
+
+/** What createRateLimit passes on to the store's child: the bucket the limiter counts in. */
+export interface BucketOption {
+  bucket: string;
+}
+
+/**
+ * Counters for one deployment: `scope` names it, and every process with the same scope on the same
+ * database shares every bucket.
+ */
+export function postgresCounters(db: Db, scope: string): SharedCounters {
+  let nextSweep = 0;
+  let sweeping: Promise<void> | undefined;
+  /** Bucket and key of a spent bucket → when its window ends (this process's clock). */
+  const spent = new Map<string, number>();
+  const remember = (id: string, until: number) => {
+    if (spent.size >= MAX_REMEMBERED) {
+      const now = Date.now();
+      for (const [k, end] of spent) if (end <= now) spent.delete(k);
+      if (spent.size >= MAX_REMEMBERED) spent.clear();
+    }
+    spent.set(id, until);
+  };
+
+  // Never in the way of the request that triggers it, and a failed sweep only waits for the next one.
+  const maybeSweep = () => {
+    const now = Date.now();
+    if (sweeping || now < nextSweep) return;
+    nextSweep = now + SWEEP_INTERVAL_MS;
+    sweeping = db
+      .query(SWEEP)
+      .then(({ rowCount }) => {
+        // A full batch means more are waiting: the next request sweeps again.
+        if (rowCount === SWEEP_BATCH) nextSweep = 0;
+      })
+      .catch(() => {})
+      .finally(() => {
+        sweeping = undefined;
+      });
+  };
+
+  class PostgresStore implements FastifyRateLimitStore {
+    private readonly bucket: string;
+
+    constructor(options: Partial<BucketOption> = {}) {
+      this.bucket = `${scope}/${options.bucket ?? 'default'}`;
+    }
+
+    incr(
+      key: string,
+      callback: (error: Error | null, result?: { current: number; ttl: number }) => void,
+      timeWindow: number,
+      max: number,
+    ): void {
+      const stored =
+        key.length > MAX_KEY_LENGTH ? `sha256:${createHash('sha256').update(key).digest('hex')}` : key;
+      const id = `${this.bucket}\n${stored}`;
+      const until = spent.get(id);
+      if (until !== undefined) {
+        const ttl = until - Date.now();
+        if (ttl > 0) {
+          callback(null, { current: max + 1, ttl });
+          return;
+        }
+        spent.delete(id);
+      }
+      maybeSweep();
+      // Named: each connection plans the statement once.
+      db.query<{ count: number; ttl_ms: number }>({
+        name: 'rate-limit-increment',
+        text: INCREMENT,
+        values: [this.bucket, stored, timeWindow],
+      }).then(
+        ({ rows }) => {
+          const { count, ttl_ms: ttl } = rows[0]!;
+          if (count > max) remember(id, Date.now() + ttl);
+          callback(null, { current: count, ttl });
+        },
+        (err: Error) => callback(err),
+      );
+    }
+
+    child(options: object): FastifyRateLimitStore {
+      return new PostgresStore(options as Partial<BucketOption>);
+    }
+  }
+
+  return {
+    store: PostgresStore as unknown as FastifyRateLimitStoreCtor,
+    close: async () => {
+      await sweeping;
+    },
+  };
+}
