@@ -80,7 +80,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   if (deps.codec) {
     const secureCookie = new URL(deps.publicBaseUrl).protocol === 'https:';
-    await app.register(codecRoutes, { prefix: '/codec', ...deps.codec, secureCookie });
+    await app.register(codecRoutes, { prefix: '/codec', ...deps.codec, secureCookie, db: deps.db });
   }
   if (deps.inApp) await app.register(inAppRoutes, { db: deps.db, transit: deps.transit, ...deps.inApp });
   if (deps.intake && deps.startOrder) {

@@ -21,7 +21,10 @@ export type AuditEvent =
   | 'SWEEP'
   | 'WEBHOOK_GONE'
   | 'WEBHOOK_UNDELIVERABLE'
-  | 'WEBHOOK_REPLAYED';
+  | 'WEBHOOK_REPLAYED'
+  | 'CODEC_DECODE'
+  | 'REVEAL_KEY_ISSUED'
+  | 'REVEAL_KEY_BURNED';
 
 export interface AuditEntry {
   orderId?: string | null;

@@ -1,6 +1,5 @@
 // npm run worker: runs order workflows and their activities on TEMPORAL_TASK_QUEUE.
 import { NativeConnection, Runtime } from '@temporalio/worker';
-import { dataConverterWith } from '../lib/codec';
 import { config } from '../lib/config';
 import { logger, TemporalPinoLogger } from '../lib/logger';
 import { createCodec } from '../lib/temporal';
@@ -21,7 +20,7 @@ async function main() {
     taskQueue: cfg.TEMPORAL_TASK_QUEUE,
     deps,
     // The worker's own Vault identity wraps and unwraps the codec's data keys.
-    dataConverter: dataConverterWith(codec),
+    codec,
   });
   log.info({ taskQueue: cfg.TEMPORAL_TASK_QUEUE, address: cfg.TEMPORAL_ADDRESS }, 'worker started');
   try {

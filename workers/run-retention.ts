@@ -3,7 +3,6 @@
 // with the configuration at every start.
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { ensureRetentionSchedule } from '../domain/retention-schedule';
-import { dataConverterWith } from '../lib/codec';
 import { config } from '../lib/config';
 import { logger, TemporalPinoLogger } from '../lib/logger';
 import { connectClient, createCodec } from '../lib/temporal';
@@ -23,7 +22,7 @@ async function main() {
     namespace: cfg.TEMPORAL_NAMESPACE,
     taskQueue: cfg.TEMPORAL_RETENTION_TASK_QUEUE,
     deps,
-    dataConverter: dataConverterWith(codec),
+    codec,
   });
   const client = await connectClient({ component: 'retention', codec });
   const schedule = await ensureRetentionSchedule(client, {

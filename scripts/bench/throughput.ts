@@ -9,11 +9,11 @@ import { parseArgs } from 'node:util';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { buildOrderInput, defaultPolicy, startOrder } from '../../domain/orders';
-import { dataConverterWith } from '../../lib/codec';
+import { workerDataConverterWith } from '../../lib/codec';
 import { config } from '../../lib/config';
 import { createLogger, TemporalPinoLogger } from '../../lib/logger';
 import { connectClient, createCodec } from '../../lib/temporal';
-import { WORKER_TUNING } from '../../workers/create';
+import { WORKER_GUARDS, WORKER_TUNING } from '../../workers/create';
 import { fulfillmentDeps } from '../../workers/deps';
 import type { NoopActivities } from './baseline/three-steps';
 
@@ -66,7 +66,12 @@ async function main() {
   const client = await connectClient({ component: 'api' });
   const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
   const run = randomUUID().slice(0, 8);
-  const base = { connection, namespace: cfg.TEMPORAL_NAMESPACE, ...WORKER_TUNING };
+  const base = {
+    connection,
+    namespace: cfg.TEMPORAL_NAMESPACE,
+    interceptors: WORKER_GUARDS,
+    ...WORKER_TUNING,
+  };
 
   // The order, on the real activities; "link sent" is when its deliver step returns.
   const sent = completions();
@@ -76,7 +81,7 @@ async function main() {
     ...base,
     taskQueue: orderQueue,
     workflowsPath: require.resolve('../../workflows'),
-    dataConverter: dataConverterWith(codec),
+    dataConverter: workerDataConverterWith(codec),
     activities: {
       ...real,
       async deliver(input: Parameters<typeof real.deliver>[0]) {
@@ -117,7 +122,7 @@ async function main() {
     ...base,
     taskQueue: noopQueue,
     workflowsPath: require.resolve('./baseline/three-steps'),
-    dataConverter: dataConverterWith(codec),
+    dataConverter: workerDataConverterWith(codec),
     activities: noop,
   });
   const baseline = await noopWorker.runUntil(async () => {

@@ -16,7 +16,6 @@ import { type OrderPolicy, retrievedSignal, workflowIdFor } from '../../contract
 import { createMailer } from '../../domain/mail/mailer';
 import { buildOrderInput, defaultPolicy, type OrderRequest, startOrder } from '../../domain/orders';
 import type { WebhookEndpoints } from '../../domain/webhooks';
-import { dataConverterWith } from '../../lib/codec';
 import { config } from '../../lib/config';
 import { connectClient, createCodec } from '../../lib/temporal';
 import { connectVault, type VaultSession } from '../../lib/vault';
@@ -122,7 +121,7 @@ export async function runFulfillmentWorker(taskQueue: string, deps: ActivityDeps
     namespace: cfg.TEMPORAL_NAMESPACE,
     taskQueue,
     deps,
-    dataConverter: dataConverterWith(createCodec(deps.transit)),
+    codec: createCodec(deps.transit),
     workflowBundle: { codePath: inject('workflowBundlePath') },
   });
   const running = worker.run();
