@@ -178,14 +178,102 @@ export function loadStackEnv(): void {
   if (existsSync(file)) process.loadEnvFile(file);
 }
 
-/** Validates an environment; throws a ConfigError naming every bad variable (never its value). */
+/**
+ * Validates an environment; throws a ConfigError naming every bad variable (never its value). In
+ * production it also refuses the settings that are fine on a laptop only (see productionRefusals).
+ */
 export function parseConfig(env: NodeJS.ProcessEnv): Config {
   const result = envSchema.safeParse(env);
   if (!result.success) {
     const problems = describeIssues(result.error, env);
     throw new ConfigError(`Invalid configuration (see .env.example):\n  ${problems.join('\n  ')}`);
   }
+  if (result.data.NODE_ENV === 'production') {
+    const refusals = productionRefusals(result.data, env);
+    if (refusals.length) {
+      throw new ConfigError(
+        `Unsafe configuration for NODE_ENV=production (see README, "Production mode"):\n  ${refusals.join('\n  ')}`,
+      );
+    }
+  }
   return result.data;
+}
+
+// ---------------------------------------------------------------- production mode
+
+/**
+ * Secrets that are published: the values of .env.example and the local-only defaults of docker-compose.yml
+ * (test/unit/config.test.ts reads both files and checks that each of their secrets is refused here).
+ */
+const PUBLISHED_SECRET_MARKERS = ['change-me', 'replace-with', 'local-only', 'dev-only'];
+const PUBLISHED_SECRETS = new Set(['example-provider-key', '00000000-0000-0000-0000-000000000000']);
+
+function isPublishedSecret(value: string): boolean {
+  const lower = value.toLowerCase();
+  return PUBLISHED_SECRETS.has(lower) || PUBLISHED_SECRET_MARKERS.some((m) => lower.includes(m));
+}
+
+function urlPassword(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  try {
+    return decodeURIComponent(new URL(value).password) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What production refuses, one line per variable, naming it and never its value: published (example or
+ * compose-default) secrets, plain-http endpoints, SMTP that may fall back to plaintext, and a Vault token
+ * where each component must log in with its own AppRole.
+ */
+export function productionRefusals(cfg: Config, env: NodeJS.ProcessEnv): string[] {
+  const refusals: string[] = [];
+
+  const secrets: Array<[string, string | undefined]> = [
+    ['DATABASE_URL', urlPassword(cfg.DATABASE_URL)],
+    ['MIGRATION_DATABASE_URL', urlPassword(env.MIGRATION_DATABASE_URL)],
+    ['SMTP_URL', urlPassword(cfg.SMTP_URL)],
+    ['PROVIDER_API_KEY', cfg.PROVIDER_API_KEY],
+    ['VAULT_SECRET_ID', cfg.VAULT_SECRET_ID],
+    ...(['WORKER', 'API', 'RETENTION'] as const).map((c): [string, string | undefined] => [
+      `${c}_VAULT_SECRET_ID`,
+      env[`${c}_VAULT_SECRET_ID`],
+    ]),
+    ['CODEC_AUTH_TOKEN', cfg.CODEC_AUTH_TOKEN],
+    ['OPERATOR_PASSWORD', cfg.OPERATOR_PASSWORD],
+    ['JWT_SECRET', cfg.JWT_SECRET],
+    ...(cfg.INTAKE_CLIENTS ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((entry): [string, string] => ['INTAKE_CLIENTS', entry.slice(entry.indexOf(':') + 1)]),
+    ...[...(cfg.WEBHOOK_ENDPOINTS?.values() ?? [])].map((e): [string, string] => [
+      'WEBHOOK_ENDPOINTS',
+      e.secret,
+    ]),
+  ];
+  const published = new Set(secrets.filter(([, v]) => v && isPublishedSecret(v)).map(([name]) => name));
+  for (const name of published)
+    refusals.push(`${name}: holds an example or docker-compose default secret; set a secret of your own`);
+
+  for (const name of ['PUBLIC_BASE_URL', 'VAULT_ADDR', 'PROVIDER_BASE_URL'] as const) {
+    if (new URL(cfg[name]).protocol !== 'https:')
+      refusals.push(`${name}: must be an https:// URL in production`);
+  }
+
+  if (!cfg.SMTP_REQUIRE_TLS && new URL(cfg.SMTP_URL).protocol !== 'smtps:') {
+    refusals.push(
+      'SMTP_REQUIRE_TLS: must be true in production (or SMTP_URL smtps://): mail must never go out unencrypted',
+    );
+  }
+
+  if (cfg.VAULT_TOKEN) {
+    refusals.push(
+      'VAULT_TOKEN: not allowed in production; each component logs in with its own AppRole ' +
+        '(<COMPONENT>_VAULT_ROLE_ID and <COMPONENT>_VAULT_SECRET_ID)',
+    );
+  }
+  return refusals;
 }
 
 let cached: Config | undefined;
