@@ -40,9 +40,41 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+/**
+ * Whether a DEBUG value enables one of these namespaces, as the `debug` package reads it: names separated
+ * by commas or spaces, `*` as a wildcard, a leading `-` excluding.
+ */
+export function debugEnables(spec: string, namespaces: string[]): boolean {
+  const patterns = spec.split(/[\s,]+/).filter(Boolean);
+  const matches = (name: string, pattern: string) =>
+    new RegExp(
+      `^${pattern
+        .split('*')
+        .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`,
+    ).test(name);
+  return namespaces.some(
+    (name) =>
+      !patterns.some((p) => p.startsWith('-') && matches(name, p.slice(1))) &&
+      patterns.some((p) => !p.startsWith('-') && matches(name, p)),
+  );
+}
+
+/** The `debug` namespaces that print Vault requests: node-vault (bodies), follow-redirects (headers, token). */
+const VAULT_DEBUG_NAMESPACES = ['node-vault', 'follow-redirects'];
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** The `debug` package's namespaces; never ones that print Vault requests (lib/vault.ts). */
+  DEBUG: z
+    .string()
+    .refine((v) => !debugEnables(v, VAULT_DEBUG_NAMESPACES), {
+      message:
+        'enables debug output that prints Vault requests (namespaces node-vault and follow-redirects: ' +
+        'bodies with card codes, the Vault token); exclude them, e.g. DEBUG=*,-node-vault,-follow-redirects',
+    })
+    .optional(),
 
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -72,6 +104,8 @@ const envSchema = z.object({
   VAULT_INDEX_KEY_VERSION: z.coerce.number().int().min(1).default(1),
   /** How long a process starting while Vault is down (or sealed) waits for it before giving up. */
   VAULT_STARTUP_WAIT: durationSchema.default('5m'),
+  /** Every Vault request gives up after this long (a reveal holds its rows locked while Vault decrypts). */
+  VAULT_REQUEST_TIMEOUT: durationSchema.default('10s'),
   VAULT_CODEC_KEY: z
     .string()
     .regex(/^[a-z0-9][a-z0-9_-]*$/)

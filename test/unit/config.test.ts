@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig, repoRoot } from '../../lib/config';
+import { ConfigError, debugEnables, parseConfig, repoRoot } from '../../lib/config';
 
 /** The smallest valid environment: only the variables without a default. */
 const VALID: NodeJS.ProcessEnv = {
@@ -79,6 +79,41 @@ describe('parseConfig', () => {
     expect(message).toContain('DATABASE_URL');
     expect(message).not.toContain(shortKey);
     expect(message).not.toContain('Db-Pa55word-XYZ');
+  });
+});
+
+describe('DEBUG', () => {
+  const { createRequire } = require('node:module') as typeof import('node:module');
+  // The `debug` package node-vault and follow-redirects log through, to check the reading against.
+  const createDebug = createRequire(path.join(repoRoot, 'node_modules', 'node-vault', 'src', 'index.js'))(
+    'debug',
+  ) as { enable(spec: string): void; enabled(name: string): boolean; disable(): string };
+
+  it.each([
+    ['*', true],
+    ['node-vault', true],
+    ['follow-redirects', true],
+    ['node-*', true],
+    ['express:* node-vault', true],
+    ['*,-node-vault', true], // follow-redirects still prints headers, the token among them
+    ['*,-node-vault,-follow-redirects', false],
+    ['express:*,pino', false],
+    ['-*', false],
+  ])('reads %j as the debug package does, and refuses it when it prints Vault requests', (spec, refused) => {
+    const before = createDebug.disable();
+    try {
+      createDebug.enable(spec);
+      expect(createDebug.enabled('node-vault') || createDebug.enabled('follow-redirects')).toBe(refused);
+    } finally {
+      createDebug.enable(before);
+    }
+    expect(debugEnables(spec, ['node-vault', 'follow-redirects'])).toBe(refused);
+    if (refused) {
+      const message = errorOf({ ...VALID, DEBUG: spec }).message;
+      expect(message).toMatch(/\bDEBUG: enables debug output that prints Vault requests/);
+    } else {
+      expect(() => parseConfig({ ...VALID, DEBUG: spec })).not.toThrow();
+    }
   });
 });
 
