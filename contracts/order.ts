@@ -223,7 +223,8 @@ export const checkNowSignal = defineSignal('checkNow');
 export const cancelSignal = defineSignal<[{ reason?: string }?]>('cancel');
 /** The delivery API saw a link revealed or downloaded. */
 export const retrievedSignal = defineSignal<[{ deliveryId: string }]>('retrieved');
-export const extendRetentionSignal = defineSignal<[{ by: string }]>('extendRetention');
+/** `requestedBy`: who asked, for the audit row ("operator:<name>" from the ops CLI); "operator" without it. */
+export const extendRetentionSignal = defineSignal<[{ by: string; requestedBy?: string }]>('extendRetention');
 export const purgeNowSignal = defineSignal('purgeNow');
 /**
  * Revoke the live link and send a new one, to a corrected recipient when given (PII: the update's
@@ -348,6 +349,8 @@ export interface RecordRetentionInput {
   purgeAt: number | null;
   byMs: number;
   by: string;
+  /** Who asked (the signal's `requestedBy`), for the audit row's actor. */
+  requestedBy?: string;
 }
 
 /** The order's activities, as the workflow calls them and the worker implements them. */
