@@ -73,10 +73,11 @@ describe('a client without the codec', () => {
     const orderId = uniqueOrderId('instant');
     const email = uniqueRecipient();
     const input = buildOrderInput({ orderId, userId: 'plaintext-user', email }, defaultPolicy(config()));
+    const canary = `PLAINTEXT-START-${orderId}`;
     const handle = await raw.workflow.start(ORDER_WORKFLOW_TYPE, {
       taskQueue: p.taskQueue,
       workflowId: workflowIdFor(orderId),
-      args: [input],
+      args: [{ ...input, note: canary }],
     });
 
     const failure = await handle.result().then(
@@ -102,6 +103,7 @@ describe('a client without the codec', () => {
     expect(rows).toEqual([]);
     expect((await sandboxOrder(orderId)).polls).toBe(0);
     expect(await mailFor(email)).toEqual([]);
+    expect(testLog()).not.toContain(canary);
   });
 
   it('cannot signal an order: the signal is dropped, the order goes on and still obeys real signals', async () => {
