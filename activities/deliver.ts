@@ -54,7 +54,7 @@ export function deliverActivity(deps: ActivityDeps): OrderActivities['deliver'] 
       if (delivery.sent_at !== null || delivery.card_count === 0)
         return { delivery, token: null, revoked: 0 };
       // An earlier attempt that minted a token may have sent its email before it was lost.
-      const revoked = await revokeTokens(tx, deliveryId);
+      const revoked = await revokeTokens(tx, input, 'delivery retried');
       // The link lives its full TTL from the attempt that mints it, however long earlier attempts failed.
       const minted = await tx.query<{ expires_at: Date }>(
         `UPDATE deliveries SET expires_at = now() + make_interval(secs => $2::double precision / 1000)
@@ -142,7 +142,7 @@ export function deliverActivity(deps: ActivityDeps): OrderActivities['deliver'] 
  */
 async function recordRefusal(deps: ActivityDeps, input: DeliverInput, cards: number, err: MailRefused) {
   await withTransaction(deps.db, async (tx) => {
-    await revokeTokens(tx, input.deliveryId);
+    await revokeTokens(tx, input, 'recipient refused');
     await tx.query('DELETE FROM delivery_cards WHERE delivery_id = $1', [input.deliveryId]);
     await tx.query('UPDATE deliveries SET card_count = 0 WHERE id = $1', [input.deliveryId]);
     await audit(tx, {
@@ -160,13 +160,28 @@ async function recordRefusal(deps: ActivityDeps, input: DeliverInput, cards: num
   );
 }
 
-/** Revokes a delivery's tokens that were neither used nor revoked; how many. */
-async function revokeTokens(tx: pg.PoolClient, deliveryId: string): Promise<number> {
+/** Revokes a delivery's tokens that were neither used nor revoked, with a REVOKED audit row; how many. */
+async function revokeTokens(
+  tx: pg.PoolClient,
+  input: Pick<DeliverInput, 'orderId' | 'deliveryId' | 'kind'>,
+  reason: 'delivery retried' | 'recipient refused',
+): Promise<number> {
   const { rowCount } = await tx.query(
     `UPDATE delivery_tokens SET revoked_at = now()
      WHERE delivery_id = $1 AND consumed_at IS NULL AND revoked_at IS NULL`,
-    [deliveryId],
+    [input.deliveryId],
   );
-  metrics.links.inc({ event: 'revoked' }, rowCount ?? 0);
-  return rowCount ?? 0;
+  const count = rowCount ?? 0;
+  metrics.links.inc({ event: 'revoked' }, count);
+  if (count > 0) {
+    await audit(tx, {
+      orderId: input.orderId,
+      event: 'REVOKED',
+      actor: 'worker',
+      method: `activity:deliver:${input.kind}`,
+      count,
+      detail: { deliveryId: input.deliveryId, reason },
+    });
+  }
+  return count;
 }

@@ -119,7 +119,7 @@ export function lifecycleActivities(
         await audit(tx, {
           orderId: input.orderId,
           event: 'RETENTION_EXTENDED',
-          actor: 'operator',
+          actor: auditActor(input.requestedBy),
           method: 'signal:extendRetention',
           detail: {
             by: input.by,
@@ -133,6 +133,14 @@ export function lifecycleActivities(
       return purgeOrder(db, input.orderId, input.reason, 'worker');
     },
   };
+}
+
+/**
+ * Who asked, as a signal said it ("operator:<name>" from the ops CLI): kept when it is a plain name, else
+ * (absent: the UI, a hand-made signal; or not a plain name) "operator".
+ */
+function auditActor(requestedBy: string | undefined): string {
+  return requestedBy && /^[A-Za-z0-9][A-Za-z0-9:._-]{0,79}$/.test(requestedBy) ? requestedBy : 'operator';
 }
 
 /**

@@ -76,7 +76,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   app.decorate('publicOrigin', publicOrigin);
-  addSecurityHeaders(app);
+  addSecurityHeaders(app, { hsts: new URL(deps.publicBaseUrl).protocol === 'https:' });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
   await app.register(formbody, { bodyLimit: BODY_LIMIT });

@@ -237,7 +237,8 @@ export const checkNowSignal = defineSignal('checkNow');
 export const cancelSignal = defineSignal<[{ reason?: string }?]>('cancel');
 /** The delivery API saw a link revealed or downloaded. */
 export const retrievedSignal = defineSignal<[{ deliveryId: string }]>('retrieved');
-export const extendRetentionSignal = defineSignal<[{ by: string }]>('extendRetention');
+/** `requestedBy`: who asked, for the audit row ("operator:<name>" from the ops CLI); "operator" without it. */
+export const extendRetentionSignal = defineSignal<[{ by: string; requestedBy?: string }]>('extendRetention');
 export const purgeNowSignal = defineSignal('purgeNow');
 /**
  * Revoke the live link and send a new one, to a corrected recipient when given (PII: the update's
@@ -366,6 +367,8 @@ export interface RecordRetentionInput extends OrderStepInput {
   purgeAt: number | null;
   byMs: number;
   by: string;
+  /** Who asked (the signal's `requestedBy`), for the audit row's actor. */
+  requestedBy?: string;
 }
 
 /** The order is the event's (`event.orderId`). */

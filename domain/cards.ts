@@ -30,6 +30,12 @@ export type CardsRead =
  * inside the caller's transaction, so a concurrent purge either already happened or waits for it, and
  * decrypted before the caller commits. The order id filter keeps a card row wrongly linked to another
  * order's delivery out entirely.
+ *
+ * The Vault call stays inside the transaction on purpose: consuming the link (or the reveal key), the
+ * decryption and the REVEALED audit row commit together or not at all, so a Vault failure leaves the link
+ * usable and no card leaves without its audit row. The locks it holds meanwhile are the link's token row
+ * and these card rows (a purge of this order waits); every Vault request gives up after
+ * VAULT_REQUEST_TIMEOUT, wall-clock (lib/vault.ts), so they are held no longer than that.
  */
 export async function readCards(
   client: pg.PoolClient,

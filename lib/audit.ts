@@ -25,7 +25,10 @@ export type AuditEvent =
   /** A workflow that is not the order's own asked an activity to act on it (DESIGN 3.10): nothing done. */
   | 'OWNERSHIP_REFUSED'
   /** The order's intake caller asked for a new link (to a corrected recipient). */
-  | 'RESEND_REQUESTED';
+  | 'RESEND_REQUESTED'
+  | 'CODEC_DECODE'
+  | 'REVEAL_KEY_ISSUED'
+  | 'REVEAL_KEY_BURNED';
 
 export interface AuditEntry {
   orderId?: string | null;

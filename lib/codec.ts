@@ -12,12 +12,19 @@
  * SHA-256 over the wrapped key, the same in every process), `encryption-key` (the wrapped data key);
  * data = IV (12 random bytes) ‖ ciphertext ‖ GCM tag (16 bytes) of the serialized original Payload, with the
  * key id as additional authenticated data.
+ *
+ * A payload this codec did not encrypt is refused (PlaintextPayloadError), never passed through: a client
+ * without the codec (the Temporal CLI, the UI without a codec endpoint, a raw SDK client) cannot hand a
+ * worker input it would act on. In workers the refusal must not fail the workflow task: the payload stays
+ * in history, so every retry would fail again and the order would be stuck. WorkerPayloadCodec therefore
+ * turns a refused payload into a content-free marker that the worker's guards refuse by name.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import type { Logger } from 'pino';
+import { REASON_METADATA, REFUSED_ENCODING } from './payload-converter';
 import { type Transit, VaultError } from './vault';
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
@@ -33,6 +40,22 @@ const REFRESH_RETRY_MS = 60_000;
 /** A payload that cannot be decrypted: tampered, truncated, or under a key this process cannot unwrap. */
 export class PayloadCodecError extends Error {
   override name = 'PayloadCodecError';
+}
+
+/**
+ * A payload this codec did not encrypt: sent by a client without the codec (the Temporal CLI, the UI's
+ * "Start Workflow" or "Signal" without a codec endpoint, a raw SDK client). Nothing of it is read: the
+ * message names its encoding (when it is a plain name) and never its data.
+ */
+export class PlaintextPayloadError extends PayloadCodecError {
+  override name = 'PlaintextPayloadError';
+  constructor(encoding: string | undefined) {
+    const shown = encoding && /^[\w./+-]{1,40}$/.test(encoding) ? `"${encoding}"` : 'an unknown one';
+    super(
+      `payload refused: not encrypted by the project's payload codec (its encoding is ${shown}); ` +
+        'send it through a client or codec endpoint that encrypts',
+    );
+  }
 }
 
 export interface CodecOptions {
@@ -112,14 +135,13 @@ export class VaultPayloadCodec implements PayloadCodec {
   }
 
   private async decodeOne(payload: Payload): Promise<Payload> {
-    // Payloads written before the codec existed, or that never pass through it (none today), stay readable.
-    if (text(payload.metadata?.encoding) !== ENCRYPTED_ENCODING) return payload;
+    if (!isCodecEncrypted(payload)) throw new PlaintextPayloadError(text(payload.metadata?.encoding));
     const id = text(payload.metadata?.[KEY_ID_METADATA]);
     const wrapped = text(payload.metadata?.[WRAPPED_KEY_METADATA]);
     if (!id || !wrapped) throw new PayloadCodecError('encrypted payload without its key metadata');
     // The id is part of the cache key, so a payload must not name one key and carry another.
     if (keyIdOf(wrapped) !== id)
-      throw new PayloadCodecError(`encrypted payload: key metadata does not match key ${id}`);
+      throw new PayloadCodecError('encrypted payload: its key id does not match its wrapped key');
     const data = payload.data ?? new Uint8Array();
     if (data.length < IV_BYTES + TAG_BYTES)
       throw new PayloadCodecError(`encrypted payload (key ${id}) is truncated`);
@@ -209,10 +231,55 @@ export class VaultPayloadCodec implements PayloadCodec {
   }
 }
 
-/** Loaded by the SDK by path, in clients, workers and the workflow sandbox (see the file). */
-export const failureConverterPath = path.join(__dirname, 'failure-converter.js');
+/**
+ * A worker's codec: what the Vault codec refuses as a bad payload (plaintext, tampered, under a key Vault
+ * will not unwrap) becomes a marker without any of the payload's content, carrying only the refusal's
+ * message; lib/payload-converter.js converts it to a refused value and the worker's guards refuse the start,
+ * signal, update, query or activity that carried it. An outage (Vault unreachable) still fails the task, so
+ * Temporal retries it once Vault is back.
+ */
+export class WorkerPayloadCodec implements PayloadCodec {
+  constructor(private readonly codec: PayloadCodec) {}
 
-/** The data converter of every client and worker: the Vault codec, and failures encoded so it covers them. */
+  encode(payloads: Payload[]): Promise<Payload[]> {
+    return this.codec.encode(payloads);
+  }
+
+  decode(payloads: Payload[]): Promise<Payload[]> {
+    return Promise.all(
+      payloads.map(async (payload) => {
+        try {
+          const [decoded] = await this.codec.decode([payload]);
+          return decoded!;
+        } catch (err) {
+          if (!(err instanceof PayloadCodecError)) throw err;
+          return {
+            metadata: { encoding: utf8(REFUSED_ENCODING), [REASON_METADATA]: utf8(err.message) },
+            data: new Uint8Array(),
+          };
+        }
+      }),
+    );
+  }
+}
+
+/** Loaded by the SDK by path, in clients, workers and the workflow sandbox (see the files). */
+export const failureConverterPath = path.join(__dirname, 'failure-converter.js');
+export const payloadConverterPath = path.join(__dirname, 'payload-converter.js');
+/** The workflow interceptors every worker's workflow bundle carries (refused payloads). */
+export const workflowGuardPath = path.join(__dirname, 'workflow-guard.ts');
+
+/** The data converter of every client: the Vault codec, and failures encoded so it covers them. */
 export function dataConverterWith(codec: PayloadCodec): DataConverter {
-  return { payloadCodecs: [codec], failureConverterPath };
+  return { payloadCodecs: [codec], failureConverterPath, payloadConverterPath };
+}
+
+/** The data converter of every worker: a payload the codec refuses reaches the guards as a marker. */
+export function workerDataConverterWith(codec: PayloadCodec): DataConverter {
+  return { ...dataConverterWith(codec), payloadCodecs: [new WorkerPayloadCodec(codec)] };
+}
+
+/** Whether a payload is one this project's codec encrypted (it may still fail to decrypt). */
+export function isCodecEncrypted(payload: Payload): boolean {
+  return text(payload.metadata?.encoding) === ENCRYPTED_ENCODING;
 }

@@ -41,9 +41,41 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+/**
+ * Whether a DEBUG value enables one of these namespaces, as the `debug` package reads it: names separated
+ * by commas or spaces, `*` as a wildcard, a leading `-` excluding.
+ */
+export function debugEnables(spec: string, namespaces: string[]): boolean {
+  const patterns = spec.split(/[\s,]+/).filter(Boolean);
+  const matches = (name: string, pattern: string) =>
+    new RegExp(
+      `^${pattern
+        .split('*')
+        .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`,
+    ).test(name);
+  return namespaces.some(
+    (name) =>
+      !patterns.some((p) => p.startsWith('-') && matches(name, p.slice(1))) &&
+      patterns.some((p) => !p.startsWith('-') && matches(name, p)),
+  );
+}
+
+/** The `debug` namespaces that print Vault requests: node-vault (bodies), follow-redirects (headers, token). */
+const VAULT_DEBUG_NAMESPACES = ['node-vault', 'follow-redirects'];
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** The `debug` package's namespaces; never ones that print Vault requests (lib/vault.ts). */
+  DEBUG: z
+    .string()
+    .refine((v) => !debugEnables(v, VAULT_DEBUG_NAMESPACES), {
+      message:
+        'enables debug output that prints Vault requests (namespaces node-vault and follow-redirects: ' +
+        'bodies with card codes, the Vault token); exclude them, e.g. DEBUG=*,-node-vault,-follow-redirects',
+    })
+    .optional(),
 
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -90,6 +122,8 @@ const envSchema = z.object({
   VAULT_INDEX_KEY_VERSION: z.coerce.number().int().min(1).default(1),
   /** How long a process starting while Vault is down (or sealed) waits for it before giving up. */
   VAULT_STARTUP_WAIT: durationSchema.default('5m'),
+  /** Every Vault request gives up after this long (a reveal holds its rows locked while Vault decrypts). */
+  VAULT_REQUEST_TIMEOUT: durationSchema.default('10s'),
   VAULT_CODEC_KEY: z
     .string()
     .regex(/^[a-z0-9][a-z0-9_-]*$/)
@@ -238,7 +272,7 @@ export function requireSetting<K extends PerComponentSetting>(
   return value as NonNullable<Config[K]>;
 }
 
-/** Refusals that depend on several variables together (each message names the variable, never a value). */
+/** Settings that contradict each other (each message names the variable, never a value). */
 function transportProblems(cfg: Config): string[] {
   const problems: string[] = [];
   if (Boolean(cfg.TEMPORAL_TLS_CERT_FILE) !== Boolean(cfg.TEMPORAL_TLS_KEY_FILE)) {
@@ -246,13 +280,6 @@ function transportProblems(cfg: Config): string[] {
   }
   if (cfg.TEMPORAL_TLS === false && temporalTlsRequested(cfg)) {
     problems.push('TEMPORAL_TLS: false, but TLS files, a server name or an API key are set');
-  }
-  if (cfg.NODE_ENV === 'production' && !temporalTlsEnabled(cfg) && !cfg.TEMPORAL_TLS_TERMINATED_BY_MESH) {
-    problems.push(
-      'TEMPORAL_ADDRESS: a Temporal connection without TLS is refused in production; set TEMPORAL_TLS_CA_FILE, ' +
-        'TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE (mTLS), or TEMPORAL_API_KEY, or ' +
-        'TEMPORAL_TLS_TERMINATED_BY_MESH=true where a service mesh wraps the connection in mTLS',
-    );
   }
   return problems;
 }
@@ -271,7 +298,10 @@ export function temporalTlsEnabled(cfg: Config): boolean {
   return cfg.TEMPORAL_TLS ?? temporalTlsRequested(cfg);
 }
 
-/** Validates an environment; throws a ConfigError naming every bad variable (never its value). */
+/**
+ * Validates an environment; throws a ConfigError naming every bad variable (never its value). In
+ * production it also refuses the settings that are fine on a laptop only (see productionRefusals).
+ */
 export function parseConfig(env: NodeJS.ProcessEnv): Config {
   const result = envSchema.safeParse(env);
   if (!result.success) {
@@ -281,6 +311,14 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
   const problems = transportProblems(result.data);
   if (problems.length > 0) {
     throw new ConfigError(`Invalid configuration (see .env.example):\n  ${problems.join('\n  ')}`);
+  }
+  if (result.data.NODE_ENV === 'production') {
+    const refusals = productionRefusals(result.data, env);
+    if (refusals.length) {
+      throw new ConfigError(
+        `Unsafe configuration for NODE_ENV=production (see README, "Production mode"):\n  ${refusals.join('\n  ')}`,
+      );
+    }
   }
   return result.data;
 }
@@ -293,6 +331,94 @@ export function readSettingFile(name: string, file: string): Buffer {
     const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
     throw new ConfigError(`${name}: cannot read the file it names (${code})`);
   }
+}
+
+// ---------------------------------------------------------------- production mode
+
+/**
+ * Secrets that are published: the values of .env.example and the local-only defaults of docker-compose.yml
+ * (test/unit/config.test.ts reads both files and checks that each of their secrets is refused here).
+ */
+const PUBLISHED_SECRET_MARKERS = ['change-me', 'replace-with', 'local-only', 'dev-only'];
+const PUBLISHED_SECRETS = new Set(['example-provider-key', '00000000-0000-0000-0000-000000000000']);
+
+function isPublishedSecret(value: string): boolean {
+  const lower = value.toLowerCase();
+  return PUBLISHED_SECRETS.has(lower) || PUBLISHED_SECRET_MARKERS.some((m) => lower.includes(m));
+}
+
+function urlPassword(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  try {
+    return decodeURIComponent(new URL(value).password) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What production refuses, one line per variable, naming it and never its value: published (example or
+ * compose-default) secrets, plain-http endpoints, SMTP that may fall back to plaintext, and a Vault token
+ * where each component must log in with its own AppRole.
+ */
+export function productionRefusals(cfg: Config, env: NodeJS.ProcessEnv): string[] {
+  const refusals: string[] = [];
+
+  const secrets: Array<[string, string | undefined]> = [
+    ['DATABASE_URL', urlPassword(cfg.DATABASE_URL)],
+    ['MIGRATION_DATABASE_URL', urlPassword(env.MIGRATION_DATABASE_URL)],
+    ['SMTP_URL', urlPassword(cfg.SMTP_URL)],
+    ['PROVIDER_API_KEY', cfg.PROVIDER_API_KEY],
+    ...(['WORKER', 'API', 'RETENTION', 'CLI'] as const).map((c): [string, string | undefined] => [
+      `${c}_VAULT_SECRET_ID`,
+      env[`${c}_VAULT_SECRET_ID`],
+    ]),
+    ['CODEC_AUTH_TOKEN', cfg.CODEC_AUTH_TOKEN],
+    ['OPERATOR_PASSWORD', cfg.OPERATOR_PASSWORD],
+    ['JWT_SECRET', cfg.JWT_SECRET],
+    ['INTAKE_REQUEST_KEY', cfg.INTAKE_REQUEST_KEY],
+    ['TEMPORAL_API_KEY', cfg.TEMPORAL_API_KEY],
+    ...(cfg.INTAKE_CLIENTS ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((entry): [string, string] => ['INTAKE_CLIENTS', entry.slice(entry.indexOf(':') + 1)]),
+    ...[...(cfg.WEBHOOK_ENDPOINTS?.values() ?? [])].map((e): [string, string] => [
+      'WEBHOOK_ENDPOINTS',
+      e.secret,
+    ]),
+  ];
+  const published = new Set(secrets.filter(([, v]) => v && isPublishedSecret(v)).map(([name]) => name));
+  for (const name of published)
+    refusals.push(`${name}: holds an example or docker-compose default secret; set a secret of your own`);
+
+  // Each only where the component has it at all (the API has no provider URL, say).
+  for (const name of ['PUBLIC_BASE_URL', 'VAULT_ADDR', 'PROVIDER_BASE_URL'] as const) {
+    const value = cfg[name];
+    if (value !== undefined && new URL(value).protocol !== 'https:')
+      refusals.push(`${name}: must be an https:// URL in production`);
+  }
+
+  if (cfg.SMTP_URL !== undefined && !cfg.SMTP_REQUIRE_TLS && new URL(cfg.SMTP_URL).protocol !== 'smtps:') {
+    refusals.push(
+      'SMTP_REQUIRE_TLS: must be true in production (or SMTP_URL smtps://): mail must never go out unencrypted',
+    );
+  }
+
+  if (!temporalTlsEnabled(cfg) && !cfg.TEMPORAL_TLS_TERMINATED_BY_MESH) {
+    refusals.push(
+      'TEMPORAL_ADDRESS: a Temporal connection without TLS is refused in production; set TEMPORAL_TLS_CA_FILE, ' +
+        'TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE (mTLS), or TEMPORAL_API_KEY, or ' +
+        'TEMPORAL_TLS_TERMINATED_BY_MESH=true where a service mesh wraps the connection in mTLS',
+    );
+  }
+
+  if (cfg.VAULT_TOKEN) {
+    refusals.push(
+      'VAULT_TOKEN: not allowed in production; each component logs in with its own AppRole ' +
+        '(<COMPONENT>_VAULT_ROLE_ID and <COMPONENT>_VAULT_SECRET_ID)',
+    );
+  }
+  return refusals;
 }
 
 let cached: Config | undefined;

@@ -1,46 +1,82 @@
 /**
- * pino, with two layers of protection: known secret fields are censored by path, and every line that is
- * about to be written goes through a pattern filter, so a card code, a delivery token or an email address
- * that reached a log by an unexpected route (an error message, a URL, Temporal's own logs) is still masked.
+ * pino, with two layers of protection, both applied to every line as it is written (bindings of child
+ * loggers, serialized errors and requests included): fields named like a secret are censored at any depth,
+ * and a pattern filter masks what reached a line by another route (an error message quoting a provider's
+ * body, a URL, Temporal's own logs): card codes, card-ish fields' values in text, delivery tokens, email
+ * addresses, Vault tokens and bearer credentials.
  */
 import type { LogLevel, LogMetadata, Logger as TemporalLogger } from '@temporalio/common';
 import pino, { type DestinationStream, type Logger } from 'pino';
 
-const SECRET_KEYS = [
+/** Field names whose value never reaches a log, at any depth; compared without case, "-" or "_". */
+export const SECRET_KEYS = [
   'value',
   'serial',
+  'serialNumber',
+  'serialNo',
   'cards',
   'code',
+  'cardCode',
+  'cardNumber',
+  'pin',
   'token',
   'rawToken',
+  'revealKey',
   'recipient',
   'email',
   'password',
   'secret',
   'secretId',
-  'secret_id',
   'clientSecret',
+  'nonce',
   'authorization',
   'cookie',
+  'set-cookie',
   'plaintext',
   'apiKey',
+  'x-api-key',
+  'x-signature',
 ];
 
-export const redactPaths = [
-  ...SECRET_KEYS,
-  ...SECRET_KEYS.map((k) => `*.${k}`),
-  ...SECRET_KEYS.map((k) => `*.*.${k}`),
-  ...SECRET_KEYS.map((k) => `*.*.*.${k}`),
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'req.headers["x-api-key"]',
-  'req.headers["x-signature"]',
-];
+const CENSOR = '[REDACTED]';
+const normalize = (key: string) => key.toLowerCase().replace(/[-_]/g, '');
+const SECRET_KEY_SET = new Set(SECRET_KEYS.map(normalize));
+
+/** A parsed log line with every secret-named field censored, however deep. */
+function censorSecretFields(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(censorSecretFields);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value))
+    out[key] = SECRET_KEY_SET.has(normalize(key)) ? CENSOR : censorSecretFields(v);
+  return out;
+}
+
+// A card-ish field's name in text ("serial": "…", value=…, cardCode: …), in any case, quotes possibly
+// JSON-escaped, and what follows it when it is shaped like a card's data: codes in groups, serials and PINs
+// (digits), and codes in one case without separators (lowercase ones too, which the bare patterns leave
+// alone because ids and hashes look the same). Mixed-case words ("code: NotFound") stay readable.
+const anyCase = (word: string) => word.replace(/[a-z]/g, (c) => `[${c}${c.toUpperCase()}]`);
+const CARDISH_NAME = [
+  `${anyCase('serial')}(?:[_-]?(?:${anyCase('number')}|${anyCase('no')}))?`,
+  `${anyCase('card')}(?:[_-]?(?:${anyCase('code')}|${anyCase('number')}))?`,
+  `(?:${anyCase('redemption')}|${anyCase('claim')})[_-]?${anyCase('code')}`,
+  anyCase('value'),
+  anyCase('code'),
+  anyCase('pin'),
+].join('|');
+const CARDISH_VALUE = '[A-Za-z0-9]{4}(?:[ -][A-Za-z0-9]{4})+|\\d{4,}|[a-z0-9]{8,}|[A-Z0-9]{8,}';
+const CARDISH_FIELD = new RegExp(
+  `(?<![A-Za-z0-9_])((?:${CARDISH_NAME})(?:\\\\*["'])?\\s*[:=]\\s*(?:\\\\*["'])?)(?:${CARDISH_VALUE})(?![A-Za-z0-9])`,
+  'g',
+);
 
 const PATTERNS: Array<[RegExp, string | ((m: string, ...g: string[]) => string)]> = [
   // Card-code-shaped strings: four groups of four with separators (any case), or sixteen in a row.
   [/\b[A-Za-z0-9]{4}(?:[- ][A-Za-z0-9]{4}){3}\b/g, '[REDACTED:code]'],
   [/\b[A-Z0-9]{16}\b/g, '[REDACTED:code]'],
+  // What follows a card-ish field's name in text: a serial (digits), a lowercase or unseparated code.
+  [CARDISH_FIELD, '$1[REDACTED]'],
   // Delivery tokens in link paths (/d/<token>, /d/<token>/reveal).
   [/\/d\/[A-Za-z0-9_-]{16,}/g, '/d/[REDACTED:token]'],
   // Email addresses: keep the domain for operators, mask the mailbox.
@@ -59,6 +95,17 @@ export function scrub(text: string): string {
   return out;
 }
 
+/** One serialized log line, censored by field name (when it is JSON) and then by pattern. */
+export function redactLine(line: string): string {
+  let censored = line;
+  try {
+    censored = `${JSON.stringify(censorSecretFields(JSON.parse(line)))}\n`;
+  } catch {
+    // Not JSON (a pretty-printed or foreign line): the patterns still apply.
+  }
+  return scrub(censored);
+}
+
 export function createLogger(
   options: { level?: string; name?: string } = {},
   destination?: DestinationStream,
@@ -67,8 +114,7 @@ export function createLogger(
     {
       level: options.level ?? process.env.LOG_LEVEL ?? 'info',
       name: options.name,
-      redact: { paths: redactPaths, censor: '[REDACTED]' },
-      hooks: { streamWrite: scrub },
+      hooks: { streamWrite: redactLine },
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
     },

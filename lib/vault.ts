@@ -164,6 +164,49 @@ export function toVaultError(err: unknown, what: string): VaultError {
   return new VaultError(`${what} failed${status ? ` (HTTP ${status})` : ''}: ${detail}`, status);
 }
 
+/**
+ * A node-vault client with the project's two guarantees.
+ *
+ * Every request (transit, login, renewal, key management) fails after `timeoutMs`, wall-clock: the HTTP
+ * timeout only fires on a silent socket, so node-vault's one funnel, `request`, is raced against a deadline
+ * too (a Vault that trickles bytes cannot hold a caller either). The reveal paths depend on it: they
+ * decrypt inside the transaction that holds the link's and the cards' rows (see readCards in
+ * domain/cards.ts for why), and the rows are held no longer than this.
+ *
+ * node-vault's own debug output is off whatever DEBUG says: its `node-vault` namespace prints every request
+ * body, which on encrypt is the plaintext card and on a login the secret id. (The HTTP layer's namespace,
+ * `follow-redirects`, prints request headers, the token among them: lib/config.ts refuses a DEBUG that
+ * enables either.)
+ */
+export function createVaultClient(opts: {
+  endpoint: string;
+  token?: string;
+  timeoutMs: number;
+  /** The CA that signed Vault's certificate (VAULT_CACERT), when it is not a public one. */
+  ca?: Buffer;
+}): NodeVault {
+  const client = nodeVault({
+    apiVersion: 'v1',
+    endpoint: opts.endpoint,
+    ...(opts.token ? { token: opts.token } : {}),
+    debug: () => {},
+    requestOptions: { timeout: opts.timeoutMs, ...(opts.ca ? { ca: opts.ca } : {}) },
+  });
+  const request = client.request.bind(client);
+  client.request = (options) => {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`Vault did not answer within ${opts.timeoutMs} ms`)),
+        opts.timeoutMs,
+      );
+      timer.unref();
+    });
+    return Promise.race([request(options), deadline]).finally(() => clearTimeout(timer));
+  };
+  return client;
+}
+
 export interface VaultSession {
   vault: NodeVault;
   transit: Transit;
@@ -182,17 +225,18 @@ export async function connectVault(
     env?: NodeJS.ProcessEnv;
     startupWaitMs?: number;
     caFile?: string;
+    requestTimeoutMs?: number;
   } = {},
 ): Promise<VaultSession> {
   const addr = opts.addr ?? config().VAULT_ADDR;
   const mount = opts.mount ?? config().VAULT_TRANSIT_MOUNT;
   const creds = vaultCredentials(component, opts.env);
   const caFile = opts.caFile ?? config().VAULT_CACERT;
-  const vault = nodeVault({
-    apiVersion: 'v1',
+  const vault = createVaultClient({
     endpoint: addr,
     ...('token' in creds ? { token: creds.token } : {}),
-    ...(caFile ? { requestOptions: { ca: readSettingFile('VAULT_CACERT', caFile) } } : {}),
+    timeoutMs: opts.requestTimeoutMs ?? durationMs(config().VAULT_REQUEST_TIMEOUT),
+    ...(caFile ? { ca: readSettingFile('VAULT_CACERT', caFile) } : {}),
   });
   const log = logger().child({ component, vault: addr });
   let closed = false;

@@ -1,8 +1,9 @@
 // npm run ops -- purge --order-id <id>                  purge one order's cards now
-//        npm run ops -- extend-retention --order-id <id> --by 30d   keep one order's cards longer
+//        npm run ops -- extend-retention --order-id <id> --by 30d [--operator <name>]  keep one order's cards longer
 //        npm run ops -- cancel --order-id <id> [--reason "..."]      stop an order, revoke its links, purge
 //        npm run ops -- webhooks --order-id <id> [--replay <event id>]  list its events, re-send one
 //        npm run ops -- resend --order-id <id> [--email <corrected address>]  a new link, revoking the old
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import {
@@ -20,7 +21,15 @@ import { connectClient } from '../lib/temporal';
 import { formatWebhookEvents, listWebhookEvents, replayWebhookEvent } from './webhooks';
 
 const USAGE =
-  'usage: npm run ops -- purge|extend-retention|cancel|webhooks|resend --order-id <id> [--by 30d] [--reason text] [--replay <event id>] [--email <address>]';
+  'usage: npm run ops -- purge|extend-retention|cancel|webhooks|resend --order-id <id> [--by 30d] [--reason text] [--replay <event id>] [--email <address>] [--operator <name>]';
+
+/** Who runs the command, for the audit trail: --operator, else the OS account. */
+function operatorActor(name: string | undefined): string {
+  const who = name ?? userInfo().username;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(who))
+    throw new Error('--operator: expected a plain name (letters, digits, ".", "_" or "-")');
+  return `operator:${who}`;
+}
 
 async function main() {
   const { positionals, values } = parseArgs({
@@ -31,6 +40,7 @@ async function main() {
       reason: { type: 'string' },
       replay: { type: 'string' },
       email: { type: 'string' },
+      operator: { type: 'string' },
     },
   });
   const [command] = positionals;
@@ -62,7 +72,7 @@ async function main() {
     } else if (command === 'extend-retention') {
       const by = durationSchema.parse(values.by);
       if (!handle) throw new Error(`${notRunning}; its cards are already purged or due`);
-      await handle.signal(extendRetentionSignal, { by });
+      await handle.signal(extendRetentionSignal, { by, requestedBy: operatorActor(values.operator) });
       console.log(`Retention of ${orderId} extended by ${by}.`);
     } else if (command === 'cancel') {
       if (!handle) throw new Error(notRunning);

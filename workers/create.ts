@@ -2,11 +2,19 @@
  * The two kinds of worker, built from their settings so the entry points, the benchmarks and the tests
  * run the same thing. Each gets the activities of its kind only.
  */
-import type { DataConverter } from '@temporalio/common';
-import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { ApplicationFailure, type PayloadCodec } from '@temporalio/common';
+import {
+  type ActivityInboundCallsInterceptor,
+  type NativeConnection,
+  Worker,
+  type WorkerInterceptors,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import { type ActivityDeps, createActivities } from '../activities';
 import { createRetentionActivities, type RetentionDeps } from '../activities/retention';
 import { type OrderActivities, providerTaskQueue } from '../contracts/order';
+import { workerDataConverterWith, workflowGuardPath } from '../lib/codec';
+import { REFUSED_FAILURE_TYPE, refusedReason } from '../lib/payload-converter';
 
 export interface WorkerSettings<Deps> {
   connection: NativeConnection;
@@ -14,10 +22,10 @@ export interface WorkerSettings<Deps> {
   taskQueue: string;
   deps: Deps;
   /**
-   * The payload codec's converter (lib/codec dataConverterWith). Every worker on a real cluster passes it;
-   * only tests on an ephemeral test server, whose client has no codec either, leave it out.
+   * The payload codec (lib/temporal createCodec). Every worker on a real cluster passes it; only tests on an
+   * ephemeral test server, whose client has no codec either, leave it out.
    */
-  dataConverter?: DataConverter;
+  codec?: PayloadCodec;
   /** A prebuilt bundle (tests build it once); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /**
@@ -33,6 +41,32 @@ export const WORKER_TUNING = {
   // this long there before any other worker may take it (the default is 10 s).
   stickyQueueScheduleToStartTimeout: '3s',
 } as const;
+
+/** An activity whose input the worker's codec refused (lib/workflow-guard.ts guards the workflow side). */
+const refuseActivityInput: ActivityInboundCallsInterceptor = {
+  async execute(input, next) {
+    for (const arg of input.args) {
+      const reason = refusedReason(arg);
+      if (reason === undefined) continue;
+      throw ApplicationFailure.create({
+        message: `activity input refused: ${reason}`,
+        type: REFUSED_FAILURE_TYPE,
+        nonRetryable: true,
+      });
+    }
+    return next(input);
+  },
+};
+
+/**
+ * Interceptors every worker runs with: a payload the codec refused is refused by name, never handed to
+ * workflow or activity code. A prebuilt workflow bundle must carry `workflowGuardPath` itself
+ * (`bundleWorkflowCode({ workflowInterceptorModules })`).
+ */
+export const WORKER_GUARDS: WorkerInterceptors = {
+  workflowModules: [workflowGuardPath],
+  activity: [() => ({ inbound: refuseActivityInput })],
+};
 
 /**
  * The order workflows and their steps, on two task queues: the provider's calls (collect) on their own,
@@ -57,7 +91,8 @@ export async function createOrderWorkers(
     namespace: opts.namespace,
     taskQueue: providerTaskQueue(opts.taskQueue),
     activities: { collect },
-    dataConverter: opts.dataConverter,
+    ...codecOf(opts),
+    interceptors: { activity: WORKER_GUARDS.activity },
     maxTaskQueueActivitiesPerSecond: opts.providerMaxRps,
     ...graceOf(opts),
   });
@@ -78,11 +113,16 @@ function createWorker(opts: Omit<WorkerSettings<unknown>, 'deps'>, activities: o
       ? { workflowBundle: opts.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
     activities,
-    dataConverter: opts.dataConverter,
+    ...codecOf(opts),
+    // A prebuilt bundle carries the workflow guard already (test/setup/workflow-bundle.ts).
+    interceptors: opts.workflowBundle ? { activity: WORKER_GUARDS.activity } : WORKER_GUARDS,
     ...graceOf(opts),
     ...WORKER_TUNING,
   });
 }
+
+const codecOf = (opts: { codec?: PayloadCodec }) =>
+  opts.codec ? { dataConverter: workerDataConverterWith(opts.codec) } : {};
 
 // Set only when given: an explicit undefined would replace the SDK's default.
 const graceOf = (opts: { shutdownGraceTime?: WorkerOptions['shutdownGraceTime'] }) =>

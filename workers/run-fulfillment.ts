@@ -1,7 +1,6 @@
 // npm run worker: runs order workflows and their activities on TEMPORAL_TASK_QUEUE (and the provider's
 // calls on its provider task queue).
 import { NativeConnection } from '@temporalio/worker';
-import { dataConverterWith } from '../lib/codec';
 import { configFor } from '../lib/config';
 import { logger } from '../lib/logger';
 import { connectionOptions, createCodec, temporalTarget } from '../lib/temporal';
@@ -25,7 +24,7 @@ async function main() {
     shutdownGraceTime: cfg.WORKER_SHUTDOWN_GRACE,
     deps,
     // The worker's own Vault identity wraps and unwraps the codec's data keys.
-    dataConverter: dataConverterWith(codec),
+    codec,
   });
   const ops = await serveWorkerOps(cfg, { db: deps.db, vault: deps.vault, connection, workers });
   log.info({ taskQueue: cfg.TEMPORAL_TASK_QUEUE, address: cfg.TEMPORAL_ADDRESS }, 'worker started');

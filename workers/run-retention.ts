@@ -4,7 +4,6 @@
 import { NativeConnection } from '@temporalio/worker';
 import { registerFleetGauges } from '../domain/fleet-gauges';
 import { ensureRetentionSchedule } from '../domain/retention-schedule';
-import { dataConverterWith } from '../lib/codec';
 import { configFor, durationMs } from '../lib/config';
 import { logger } from '../lib/logger';
 import { connectClient, connectionOptions, createCodec, temporalTarget } from '../lib/temporal';
@@ -26,7 +25,7 @@ async function main() {
     taskQueue: cfg.TEMPORAL_RETENTION_TASK_QUEUE,
     shutdownGraceTime: cfg.WORKER_SHUTDOWN_GRACE,
     deps,
-    dataConverter: dataConverterWith(codec),
+    codec,
   });
   const client = await connectClient({ component: 'retention', codec });
   const schedule = await ensureRetentionSchedule(client, {

@@ -124,7 +124,7 @@ class Order {
     wf.setHandler(retrievedSignal, ({ deliveryId }) => {
       if (rules.markRetrieved(state, deliveryId)) this.emit('link.retrieved', { deliveryId });
     });
-    wf.setHandler(extendRetentionSignal, ({ by }) => this.extendRetention(by));
+    wf.setHandler(extendRetentionSignal, ({ by, requestedBy }) => this.extendRetention(by, requestedBy));
     wf.setHandler(purgeNowSignal, () => {
       // While the provider is still filling the order, purging it means ending it: nothing may follow.
       if (state.phase === 'collecting') this.requestStop('purge requested by an operator');
@@ -524,7 +524,7 @@ class Order {
     }
   }
 
-  private async extendRetention(by: string): Promise<void> {
+  private async extendRetention(by: string, requestedBy?: string): Promise<void> {
     const byMs = rules.positiveDuration(by);
     if (byMs === null) {
       // A bad value from the UI or CLI must not wedge the order: ignore it, say so.
@@ -533,7 +533,13 @@ class Order {
     }
     rules.extendRetention(this.state, byMs);
     this.retentionChanged = true;
-    await steps.recordRetention({ ...this.step, purgeAt: this.state.purgeAt, byMs, by });
+    await steps.recordRetention({
+      ...this.step,
+      purgeAt: this.state.purgeAt,
+      byMs,
+      by,
+      ...(typeof requestedBy === 'string' ? { requestedBy } : {}),
+    });
   }
 
   private requestStop(reason: string): void {

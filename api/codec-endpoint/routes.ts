@@ -11,10 +11,12 @@ import cors from '@fastify/cors';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { PayloadCodecError } from '../../lib/codec';
+import { audit } from '../../lib/audit';
+import { isCodecEncrypted, PayloadCodecError } from '../../lib/codec';
 import { type Config, ConfigError, durationMs } from '../../lib/config';
 import type { Db } from '../../lib/db';
 import { clientIp, createLimiters } from '../http/rate-limits';
+import { requesterOf } from '../http/requester';
 import {
   bearerToken,
   cookieValue,
@@ -40,7 +42,10 @@ export interface CodecEndpointSettings {
 }
 
 export interface CodecRoutesOptions extends CodecEndpointSettings {
-  /** Where operator sessions live, shared by every API process. */
+  /**
+   * Where operator sessions live, shared by every API process; every decode request also leaves an audit
+   * row there (who, how many payloads) before it is answered.
+   */
   db: Db;
   /** Secure cookies when the API is served over https. */
   secureCookie: boolean;
@@ -137,6 +142,30 @@ export async function codecRoutes(app: FastifyInstance, opts: CodecRoutesOptions
     request.codecPrincipal = principal;
   };
 
+  /**
+   * Decodes what the codec encrypted. A payload it did not encrypt (sent by a client without the codec:
+   * workers refused it) goes back unchanged, so the UI still shows the rest of the history: it is what the
+   * UI would show without the endpoint, and nothing is decrypted for it.
+   */
+  const decodeForDisplay = async (payloads: Payload[]): Promise<Payload[]> => {
+    const decoded = await opts.codec.decode(payloads.filter(isCodecEncrypted));
+    let next = 0;
+    return payloads.map((p) => (isCodecEncrypted(p) ? decoded[next++]! : p));
+  };
+
+  const auditDecode = (request: FastifyRequest, payloads: Payload[], outcome: 'decoded' | 'refused') => {
+    const principal = request.codecPrincipal!;
+    const encrypted = payloads.filter(isCodecEncrypted).length;
+    return audit(opts.db, {
+      event: 'CODEC_DECODE',
+      actor: principal.via === 'token' ? 'codec-token' : `operator-session:${principal.session}`,
+      method: 'POST /codec/decode',
+      ...requesterOf(request),
+      count: outcome === 'decoded' ? encrypted : 0,
+      detail: { outcome, payloads: payloads.length, notEncrypted: payloads.length - encrypted },
+    });
+  };
+
   for (const op of ['encode', 'decode'] as const) {
     app.post(`/${op}`, { bodyLimit: BODY_LIMIT, onRequest: authenticate }, async (request, reply) => {
       if (!(request.headers['content-type'] ?? '').startsWith('application/json')) {
@@ -152,18 +181,21 @@ export async function codecRoutes(app: FastifyInstance, opts: CodecRoutesOptions
       }));
       let result: Payload[];
       try {
-        result = op === 'encode' ? await opts.codec.encode(payloads) : await opts.codec.decode(payloads);
+        result = op === 'encode' ? await opts.codec.encode(payloads) : await decodeForDisplay(payloads);
       } catch (err) {
         if (err instanceof PayloadCodecError) {
           request.log.warn(
             { err: { type: err.name, message: err.message } },
             `codec ${op}: payload rejected`,
           );
+          if (op === 'decode') await auditDecode(request, payloads, 'refused');
           return reply.code(400).send({ error: 'Bad Request', message: `a payload could not be ${op}d` });
         }
         request.log.error({ err }, `codec ${op} failed`);
         return reply.code(503).send({ error: 'Service Unavailable' });
       }
+      // No audit row, no plaintext: a database that cannot record the decode fails the request.
+      if (op === 'decode') await auditDecode(request, payloads, 'decoded');
       request.log.debug({ ...request.codecPrincipal, count: result.length }, `codec ${op}`);
       return {
         payloads: result.map((p) => ({

@@ -75,6 +75,6 @@ export function frameworkErrors(err: FastifyError, request: FastifyRequest, repl
   // Hooks do not run on this path, so the headers are applied here.
   const nonce = newNonce();
   request.cspNonce = nonce;
-  applySecurityHeaders(reply, nonce);
+  applySecurityHeaders(reply, nonce, request.server.securityHeaderOptions);
   respond(request, reply, status);
 }

@@ -11,6 +11,10 @@ declare module 'fastify' {
     /** Per-response CSP nonce: the only inline script and style a page may run. */
     cspNonce: string;
   }
+  interface FastifyInstance {
+    /** For the paths where hooks do not run (framework errors). */
+    securityHeaderOptions: SecurityHeaderOptions;
+  }
 }
 
 export function newNonce(): string {
@@ -29,7 +33,19 @@ export function contentSecurityPolicy(nonce: string): string {
   ].join('; ');
 }
 
-export function applySecurityHeaders(reply: FastifyReply, nonce: string): void {
+/**
+ * HSTS when the API is served over https (PUBLIC_BASE_URL): a browser that has seen it never again tries the
+ * http:// address, so nobody on the path can strip TLS from a link's page. A year, subdomains included, as
+ * the preload list asks; never on http, where it would mean nothing and a local stack would pin itself.
+ */
+export const HSTS = 'max-age=31536000; includeSubDomains';
+
+export interface SecurityHeaderOptions {
+  hsts: boolean;
+}
+
+export function applySecurityHeaders(reply: FastifyReply, nonce: string, opts: SecurityHeaderOptions): void {
+  if (opts.hsts) reply.header('strict-transport-security', HSTS);
   reply.headers({
     'cache-control': 'no-store',
     pragma: 'no-cache',
@@ -42,14 +58,15 @@ export function applySecurityHeaders(reply: FastifyReply, nonce: string): void {
 }
 
 /** Registers on the root instance (not as an encapsulated plugin) so every route and error path gets them. */
-export function addSecurityHeaders(app: FastifyInstance): void {
+export function addSecurityHeaders(app: FastifyInstance, opts: SecurityHeaderOptions): void {
+  app.decorate('securityHeaderOptions', opts);
   app.decorateRequest('cspNonce', '');
   app.addHook('onRequest', async (request: FastifyRequest) => {
     request.cspNonce = newNonce();
   });
   // onSend rather than onRequest: error replies may reset headers set earlier in the lifecycle.
   app.addHook('onSend', async (request, reply, payload) => {
-    applySecurityHeaders(reply, request.cspNonce || newNonce());
+    applySecurityHeaders(reply, request.cspNonce || newNonce(), opts);
     return payload;
   });
 }

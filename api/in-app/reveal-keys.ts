@@ -10,6 +10,7 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { type Card, readCards } from '../../domain/cards';
+import { audit } from '../../lib/audit';
 import { type Db, Rollback, withTransaction } from '../../lib/db';
 import { generateToken, hashToken } from '../../lib/tokens';
 import type { Transit } from '../../lib/vault';
@@ -30,22 +31,51 @@ export function isFreshTimestamp(timestampSeconds: number, nowMs = Date.now()): 
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest();
 
+/**
+ * The key's name in the audit trail: a prefix of the SHA-256 the table stores, enough to tie an issuance to
+ * its burning or use, and useless for presenting the key.
+ */
+export function revealKeyRef(keyHash: Buffer): string {
+  return keyHash.toString('hex').slice(0, 12);
+}
+
+/** A new key, and its REVEAL_KEY_ISSUED audit row in the same transaction. */
 export async function issueRevealKey(
   db: Db,
-  input: { orderId: string; userId: string; nonce: Buffer; ttlMs: number },
+  input: {
+    orderId: string;
+    userId: string;
+    nonce: Buffer;
+    ttlMs: number;
+    requester: Requester;
+    method: string;
+  },
 ): Promise<{ revealKey: string; expiresAt: Date }> {
   const revealKey = generateToken();
-  const { rows } = await db.query<{ expires_at: Date }>(
-    `INSERT INTO reveal_keys (key_hash, order_id, user_id, nonce_hash, expires_at)
-     VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5::double precision / 1000))
-     RETURNING expires_at`,
-    [hashToken(revealKey), input.orderId, input.userId, sha256(input.nonce), input.ttlMs],
-  );
-  // Spent and expired keys are worth nothing; the user's own old rows go while we are here.
-  await db.query(`DELETE FROM reveal_keys WHERE user_id = $1 AND expires_at < now() - interval '1 hour'`, [
-    input.userId,
-  ]);
-  return { revealKey, expiresAt: rows[0]!.expires_at };
+  const keyHash = hashToken(revealKey);
+  return withTransaction(db, async (client) => {
+    const { rows } = await client.query<{ expires_at: Date }>(
+      `INSERT INTO reveal_keys (key_hash, order_id, user_id, nonce_hash, expires_at)
+       VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5::double precision / 1000))
+       RETURNING expires_at`,
+      [keyHash, input.orderId, input.userId, sha256(input.nonce), input.ttlMs],
+    );
+    const expiresAt = rows[0]!.expires_at;
+    await audit(client, {
+      orderId: input.orderId,
+      event: 'REVEAL_KEY_ISSUED',
+      actor: `user:${input.userId}`,
+      method: input.method,
+      ...input.requester,
+      detail: { key: revealKeyRef(keyHash), expiresAt: expiresAt.toISOString() },
+    });
+    // Spent and expired keys are worth nothing; the user's own old rows go while we are here.
+    await client.query(
+      `DELETE FROM reveal_keys WHERE user_id = $1 AND expires_at < now() - interval '1 hour'`,
+      [input.userId],
+    );
+    return { revealKey, expiresAt };
+  });
 }
 
 export type Redemption =
@@ -74,21 +104,31 @@ export async function redeemRevealKey(
   },
 ): Promise<Redemption> {
   const presented = sha256(clientNonce(input.clientSecret, input.timestamp));
+  const keyHash = hashToken(input.revealKey);
   return withTransaction(db, async (client) => {
     const { rows: keys } = await client.query<{ nonce_hash: Buffer }>(
       `SELECT nonce_hash FROM reveal_keys
           WHERE key_hash = $1 AND order_id = $2 AND user_id = $3
             AND consumed_at IS NULL AND expires_at > now()
             FOR UPDATE`,
-      [hashToken(input.revealKey), input.orderId, input.userId],
+      [keyHash, input.orderId, input.userId],
     );
     const key = keys[0];
     if (!key) return { outcome: 'refused' } as const;
 
-    await client.query('UPDATE reveal_keys SET consumed_at = now() WHERE key_hash = $1', [
-      hashToken(input.revealKey),
-    ]);
-    if (!timingSafeEqual(key.nonce_hash, presented)) return { outcome: 'refused' } as const;
+    await client.query('UPDATE reveal_keys SET consumed_at = now() WHERE key_hash = $1', [keyHash]);
+    if (!timingSafeEqual(key.nonce_hash, presented)) {
+      // Whoever holds the key without the device's secret is not the device that asked for it.
+      await audit(client, {
+        orderId: input.orderId,
+        event: 'REVEAL_KEY_BURNED',
+        actor: `user:${input.userId}`,
+        method: input.method,
+        ...input.requester,
+        detail: { key: revealKeyRef(keyHash), reason: 'presented without its client secret' },
+      });
+      return { outcome: 'refused' } as const;
+    }
 
     const read = await readCards(client, transit, { orderId: input.orderId });
     if (read.outcome === 'none') throw new Rollback<Redemption>({ outcome: 'purged' });

@@ -122,6 +122,8 @@ export async function inAppRoutes(app: FastifyInstance, opts: InAppRoutesOptions
       userId: request.userId,
       nonce: Buffer.from(body.data.nonce, 'hex'),
       ttlMs: opts.revealKeyTtlMs,
+      requester: requesterOf(request),
+      method: 'POST /api/orders/:orderId/reveal-keys',
     });
     request.log.info({ orderId }, 'reveal key issued');
     return reply.code(201).send({ revealKey: issued.revealKey, expiresAt: issued.expiresAt.toISOString() });

@@ -6,7 +6,6 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { RETENTION_SWEEP_WORKFLOW_TYPE, type RetentionSweepWorkflow } from '../../contracts/retention';
-import { dataConverterWith } from '../../lib/codec';
 import { configFor } from '../../lib/config';
 import { createPool } from '../../lib/db';
 import { createLogger, TemporalPinoLogger } from '../../lib/logger';
@@ -57,7 +56,7 @@ async function main() {
     namespace: cfg.TEMPORAL_NAMESPACE,
     taskQueue,
     deps,
-    dataConverter: dataConverterWith(codec),
+    codec,
   });
   const client = await connectClient({ component: 'retention', codec });
   const counts = await worker.runUntil(async () => {

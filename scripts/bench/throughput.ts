@@ -9,11 +9,11 @@ import { parseArgs } from 'node:util';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { buildOrderInput, defaultPolicy, startOrder } from '../../domain/orders';
-import { dataConverterWith } from '../../lib/codec';
+import { workerDataConverterWith } from '../../lib/codec';
 import { configFor } from '../../lib/config';
 import { createLogger, TemporalPinoLogger } from '../../lib/logger';
 import { connectClient, connectionOptions, createCodec, temporalTarget } from '../../lib/temporal';
-import { createOrderWorkers, WORKER_TUNING } from '../../workers/create';
+import { createOrderWorkers, WORKER_GUARDS, WORKER_TUNING } from '../../workers/create';
 import { fulfillmentDeps } from '../../workers/deps';
 import type { NoopActivities } from './baseline/three-steps';
 
@@ -67,8 +67,13 @@ async function main() {
   const client = await connectClient({ component: 'api' });
   const connection = await NativeConnection.connect(connectionOptions(temporalTarget(cfg)));
   const run = randomUUID().slice(0, 8);
-  // The baseline runs with the same worker settings as the order's workers (createOrderWorkers applies them).
-  const base = { connection, namespace: cfg.TEMPORAL_NAMESPACE, ...WORKER_TUNING };
+  // The baseline runs with the settings and guards of the order's workers (createOrderWorkers applies them).
+  const base = {
+    connection,
+    namespace: cfg.TEMPORAL_NAMESPACE,
+    interceptors: WORKER_GUARDS,
+    ...WORKER_TUNING,
+  };
 
   // The order, on the real activities; "link sent" is when its deliver step returns.
   const sent = completions();
@@ -80,7 +85,7 @@ async function main() {
       namespace: cfg.TEMPORAL_NAMESPACE,
       taskQueue: orderQueue,
       providerMaxRps: cfg.PROVIDER_MAX_RPS,
-      dataConverter: dataConverterWith(codec),
+      codec,
     },
     {
       ...real,
@@ -122,7 +127,7 @@ async function main() {
     ...base,
     taskQueue: noopQueue,
     workflowsPath: require.resolve('./baseline/three-steps'),
-    dataConverter: dataConverterWith(codec),
+    dataConverter: workerDataConverterWith(codec),
     activities: noop,
   });
   const baseline = await noopWorker.runUntil(async () => {

@@ -28,7 +28,6 @@ import {
   startOrder,
 } from '../../domain/orders';
 import type { WebhookEndpoints } from '../../domain/webhooks';
-import { dataConverterWith } from '../../lib/codec';
 import { config } from '../../lib/config';
 import {
   connectClient,
@@ -176,7 +175,7 @@ export async function runFulfillmentWorker(
     taskQueue,
     providerMaxRps,
     deps,
-    dataConverter: dataConverterWith(createCodec(deps.transit)),
+    codec: createCodec(deps.transit),
     workflowBundle: { codePath: inject('workflowBundlePath') },
   });
   const running = worker.run();

@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import { NativeConnection } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createRetentionActivities } from '../../activities/retention';
-import { dataConverterWith } from '../../lib/codec';
 import { config } from '../../lib/config';
 import { connectionOptions, createCodec, temporalTarget } from '../../lib/temporal';
 import { createRetentionWorker } from '../../workers/create';
@@ -19,7 +18,7 @@ export async function startRetentionWorker() {
     namespace: cfg.TEMPORAL_NAMESPACE,
     taskQueue,
     deps,
-    dataConverter: dataConverterWith(createCodec(deps.vault.transit)),
+    codec: createCodec(deps.vault.transit),
     workflowBundle: { codePath: inject('workflowBundlePath') },
   });
   const running = worker.run();

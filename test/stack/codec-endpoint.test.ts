@@ -204,6 +204,84 @@ describe('authentication', () => {
   });
 });
 
+describe('every decode is audited; payloads the codec did not encrypt come back as they are', () => {
+  const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
+  const wire = (p: { metadata?: Record<string, Uint8Array> | null; data?: Uint8Array | null }) => ({
+    metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, b64(v)])),
+    data: b64(p.data ?? new Uint8Array()),
+  });
+  const rowsFrom = async (userAgent: string) =>
+    (
+      await db.query(
+        `SELECT event, actor, method, ip, count, detail FROM audit_log
+         WHERE event = 'CODEC_DECODE' AND user_agent = $1 ORDER BY id`,
+        [userAgent],
+      )
+    ).rows;
+
+  it('records who decoded how many payloads, never what they held', async () => {
+    const recipients = [uniqueRecipient(), uniqueRecipient()];
+    const encrypted = await codec.encode(
+      recipients.map((r) => defaultPayloadConverter.toPayload({ recipient: r })),
+    );
+    // As a client without the codec wrote it (a refused start, say): the UI still shows the history.
+    const plain = defaultPayloadConverter.toPayload({ note: 'sent without the codec' });
+    const userAgent = `codec-audit-${uniqueRecipient()}`;
+    const res = await post(
+      '/codec/decode',
+      JSON.stringify({ payloads: [wire(encrypted[0]!), wire(plain), wire(encrypted[1]!)] }),
+      { authorization: `Bearer ${token()}`, 'user-agent': userAgent },
+    );
+    expect(res.status).toBe(200);
+    const { payloads } = (await res.json()) as { payloads: ReturnType<typeof wire>[] };
+    const values = payloads.map((p) => JSON.parse(Buffer.from(p.data, 'base64').toString()));
+    expect(values).toEqual([
+      { recipient: recipients[0] },
+      { note: 'sent without the codec' },
+      { recipient: recipients[1] },
+    ]);
+    expect(payloads[1]).toEqual(wire(plain));
+
+    const rows = await rowsFrom(userAgent);
+    expect(rows).toEqual([
+      {
+        event: 'CODEC_DECODE',
+        actor: 'codec-token',
+        method: 'POST /codec/decode',
+        ip: '127.0.0.1',
+        count: 2,
+        detail: { outcome: 'decoded', payloads: 3, notEncrypted: 1 },
+      },
+    ]);
+    expect(JSON.stringify(rows)).not.toContain('example.test');
+  });
+
+  it("names the operator's session (its log reference, not the cookie), and records refusals", async () => {
+    const cookie = cookieOf(await login(password(), '10.0.0.4'));
+    const userAgent = `codec-audit-${uniqueRecipient()}`;
+    const { body } = await encryptedBody();
+    const from = { cookie, 'user-agent': userAgent, 'x-forwarded-for': '10.0.0.4' };
+    expect((await post('/codec/decode', body, from)).status).toBe(200);
+    const tampered = JSON.parse(body);
+    tampered.payloads[0].data = Buffer.from('too short').toString('base64');
+    const refused = await post('/codec/decode', JSON.stringify(tampered), from);
+    expect(refused.status).toBe(400);
+    // Unauthenticated: refused before anything is read, and not a decode.
+    expect((await post('/codec/decode', body, { 'user-agent': userAgent })).status).toBe(401);
+    // Encoding hands out no plaintext: not audited.
+    expect((await post('/codec/encode', body, from)).status).toBe(200);
+
+    const rows = await rowsFrom(userAgent);
+    expect(rows.map((r) => [r.actor, r.count, r.detail.outcome])).toEqual([
+      [expect.stringMatching(/^operator-session:[0-9a-f]{8}$/), 1, 'decoded'],
+      [rows[0]!.actor, 0, 'refused'],
+    ]);
+    const sessionId = cookie.split('=')[1]!;
+    expect(JSON.stringify(rows)).not.toContain(sessionId);
+    expect(rows[0]!.ip).toBe('10.0.0.4');
+  });
+});
+
 describe('CORS', () => {
   const preflight = (origin: string) =>
     fetch(`${base}/codec/decode`, {

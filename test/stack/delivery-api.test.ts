@@ -4,16 +4,18 @@
  * is collected, and the last test checks that none of them reached the captured log output.
  */
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../api/app';
 import type { RetrievedEvent } from '../../api/delivery-links/routes';
+import { purgeOrder } from '../../domain/cards';
 import { config } from '../../lib/config';
 import { createPool, type Db } from '../../lib/db';
 import { createLogger, scrub } from '../../lib/logger';
 import { generateToken, hashToken } from '../../lib/tokens';
-import { connectVault, type VaultSession } from '../../lib/vault';
+import { connectVault, createVaultClient, Transit, type VaultSession } from '../../lib/vault';
 import { auditRows as auditOf } from '../helpers/audit';
 import { createSeeder, type SeededOrder, type Seeder, type SeedOptions } from '../helpers/seed';
 
@@ -298,6 +300,69 @@ describe('reveal', () => {
     expect((await tokenRow(order.token)).consumed_at).toBeNull();
     expect((await auditRows(order.orderId)).filter((r) => r.event === 'REVEALED')).toHaveLength(0);
     expect((await landing(order.token)).status).toBe(200);
+  });
+});
+
+describe('a Vault that stalls', () => {
+  it('holds the link and its cards no longer than the Vault timeout: 503, nothing revealed, a waiting purge goes through', async () => {
+    // A Vault that accepts the decrypt and never answers, behind an API with a 700 ms Vault timeout.
+    const stalled = http.createServer(() => {});
+    await new Promise<void>((r) => stalled.listen(0, '127.0.0.1', r));
+    const endpoint = `http://127.0.0.1:${(stalled.address() as AddressInfo).port}`;
+    const app = await buildApp({
+      db,
+      transit: new Transit(createVaultClient({ endpoint, token: 'stalled', timeoutMs: 700 }), 'transit'),
+      logger: captureLogger,
+      publicBaseUrl: config().PUBLIC_BASE_URL as string, // the stack's test.env sets it
+      revealVisibleMs: 60_000,
+      rateLimitPerMinute: 10_000,
+      limitScope: `stalled-${Date.now()}`,
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    apps.push(app);
+    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    try {
+      const order = await seed();
+      const t0 = Date.now();
+      const reveal = retrieve(order.token, 'reveal', base);
+      // The reveal holds the token row (claimed, uncommitted) while it waits on Vault: a purge waits behind it.
+      await expect
+        .poll(
+          async () =>
+            (
+              await db.query(
+                "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%FOR SHARE OF c%' AND state = 'idle in transaction'",
+              )
+            ).rowCount,
+        )
+        .toBe(1);
+      const purge = purgeOrder(db, order.orderId, 'operator', 'test').then((r) => ({
+        r,
+        at: Date.now() - t0,
+      }));
+      await expect
+        .poll(
+          async () =>
+            (
+              await db.query(
+                "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'DELETE FROM delivery_tokens%'",
+              )
+            ).rowCount,
+        )
+        .toBe(1);
+      const res = await reveal;
+      const revealMs = Date.now() - t0;
+      expect(res.status).toBe(503);
+      expect(revealMs).toBeLessThan(2_500);
+      // Rolled back: the purge that waited for the rows now deletes the cards, well within the bound.
+      const purged = await purge;
+      expect(purged.r.cardsDeleted).toBe(order.cards.length);
+      expect(purged.at).toBeLessThan(3_000);
+      expect((await auditRows(order.orderId)).map((r) => r.event)).not.toContain('REVEALED');
+    } finally {
+      stalled.closeAllConnections();
+      stalled.close();
+    }
   });
 });
 

@@ -327,7 +327,8 @@ describe('reveal keys bound to a client secret', () => {
     expect(again.status).toBe(403);
     expect(await again.json()).toEqual({ error: 'Forbidden' });
 
-    const revealed = (await auditRows(order.orderId)).filter((r) => r.event === 'REVEALED');
+    const trail = await auditRows(order.orderId);
+    const revealed = trail.filter((r) => r.event === 'REVEALED');
     expect(revealed).toEqual([
       {
         event: 'REVEALED',
@@ -339,6 +340,24 @@ describe('reveal keys bound to a client secret', () => {
         detail: { via: 'reveal-key' },
       },
     ]);
+    // The issuance too: who, from where, which key (a prefix of its stored hash, never the key) and until when.
+    expect(trail.filter((r) => r.event === 'REVEAL_KEY_ISSUED')).toEqual([
+      {
+        event: 'REVEAL_KEY_ISSUED',
+        actor: `user:${user}`,
+        method: 'POST /api/orders/:orderId/reveal-keys',
+        ip: '127.0.0.1',
+        user_agent: UA,
+        count: null,
+        detail: {
+          key: hashToken(issued.revealKey).toString('hex').slice(0, 12),
+          expiresAt: new Date(issued.expiresAt).toISOString(),
+        },
+      },
+    ]);
+    expect(JSON.stringify(trail)).not.toContain(issued.revealKey);
+    expect(JSON.stringify(trail)).not.toContain(proof.nonce);
+    expect(trail.map((r) => r.event)).not.toContain('REVEAL_KEY_BURNED');
   });
 
   it('refuses the wrong client secret alike, and burns the key', async () => {
@@ -372,7 +391,27 @@ describe('reveal keys bound to a client secret', () => {
       timestamp: other.timestamp - 1,
     });
     expect(shifted.status).toBe(403);
-    expect((await auditRows(order.orderId)).filter((r) => r.event === 'REVEALED')).toHaveLength(0);
+    const trail = await auditRows(order.orderId);
+    expect(trail.filter((r) => r.event === 'REVEALED')).toHaveLength(0);
+    // Both keys were burnt by a presentation without their secret; the second presentation of the first
+    // key found it spent already and burnt nothing.
+    const ref = (k: string) => hashToken(k).toString('hex').slice(0, 12);
+    expect(trail.filter((r) => r.event === 'REVEAL_KEY_BURNED')).toEqual(
+      [key, key2].map((k) => ({
+        event: 'REVEAL_KEY_BURNED',
+        actor: `user:${user}`,
+        method: 'POST /api/orders/:orderId/cards/reveal',
+        ip: '127.0.0.1',
+        user_agent: UA,
+        count: null,
+        detail: { key: ref(k), reason: 'presented without its client secret' },
+      })),
+    );
+    expect(trail.filter((r) => r.event === 'REVEAL_KEY_ISSUED').map((r) => r.detail.key)).toEqual([
+      ref(key),
+      ref(key2),
+    ]);
+    expect(JSON.stringify(trail)).not.toContain(key);
   });
 
   it('refuses an expired key', async () => {
@@ -413,6 +452,8 @@ describe('reveal keys bound to a client secret', () => {
       userId: user,
       nonce: Buffer.from(stale.nonce, 'hex'),
       ttlMs: 60_000,
+      requester: { ip: '127.0.0.1' },
+      method: 'test',
     });
     secrets.push(key);
     const res = await reveal(order.orderId, token, {

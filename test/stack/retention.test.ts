@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { extendRetentionSignal, purgeNowSignal, workflowIdFor } from '../../contracts/order';
 import { purgeOrder } from '../../domain/cards';
 import { ensureRetentionSchedule } from '../../domain/retention-schedule';
-import { config } from '../../lib/config';
+import { config, repoRoot } from '../../lib/config';
 import { connectVault, type VaultSession } from '../../lib/vault';
 import { retentionSweep } from '../../workflows/retention';
 import { linkIn, waitForMail } from '../helpers/mailbox';
@@ -102,23 +102,45 @@ describe('per-order purge', () => {
     expect((await rowsOf(orderId)).cards).toBe(0);
   });
 
-  it('an operator can extend retention (recorded in the DB) and purge one order now', async () => {
+  it('an operator can extend retention (recorded in the DB, with who asked) and purge one order now', async () => {
     const { orderId } = await deliveredOrder();
     const handle = p.client.workflow.getHandle(workflowIdFor(orderId));
-    const before = (await p.db.query('SELECT purge_after FROM orders WHERE order_id = $1', [orderId]))
-      .rows[0];
-    await handle.signal(extendRetentionSignal, { by: '10d' });
-    await expect
-      .poll(
-        async () =>
-          (await p.db.query('SELECT purge_after FROM orders WHERE order_id = $1', [orderId])).rows[0],
-      )
-      .not.toEqual(before);
+    const purgeAfter = async () =>
+      (await p.db.query('SELECT purge_after FROM orders WHERE order_id = $1', [orderId])).rows[0];
+    const before = await purgeAfter();
+    // Through the ops CLI, as the operator who runs it.
+    const { stdout } = await run(
+      'npx',
+      [
+        'tsx',
+        'scripts/ops.ts',
+        'extend-retention',
+        '--order-id',
+        orderId,
+        '--by',
+        '10d',
+        '--operator',
+        'alice',
+      ],
+      { cwd: repoRoot, env: { ...process.env, LOG_FILE: '' } },
+    );
+    expect(stdout).toContain(`Retention of ${orderId} extended by 10d.`);
+    await expect.poll(purgeAfter).not.toEqual(before);
+    // A signal from elsewhere (the UI) says no one: recorded as "operator".
+    const second = await purgeAfter();
+    await handle.signal(extendRetentionSignal, { by: '1d' });
+    await expect.poll(purgeAfter).not.toEqual(second);
+    const extended = await p.db.query(
+      `SELECT actor, method, detail FROM audit_log WHERE order_id = $1 AND event = 'RETENTION_EXTENDED' ORDER BY id`,
+      [orderId],
+    );
+    expect(extended.rows.map((r) => [r.actor, r.detail.by])).toEqual([
+      ['operator:alice', '10d'],
+      ['operator', '1d'],
+    ]);
     await handle.signal(purgeNowSignal);
     await waitForStatus(p.client, orderId, (s) => s.phase === 'purged', 20_000);
     expect((await rowsOf(orderId)).cards).toBe(0);
-    const events = await p.db.query('SELECT event FROM audit_log WHERE order_id = $1', [orderId]);
-    expect(events.rows.map((r) => r.event)).toContain('RETENTION_EXTENDED');
   });
 
   it('purging twice is harmless', async () => {

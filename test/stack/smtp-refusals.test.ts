@@ -118,6 +118,16 @@ describe('a recipient refused for good', () => {
     });
     const tokens = await p.db.query('SELECT revoked_at FROM delivery_tokens WHERE order_id = $1', [orderId]);
     expect(tokens.rows.every((t) => t.revoked_at !== null)).toBe(true);
+    // The revocation is on the audit trail, with the delivery and why.
+    const deliveryId = rows.find((r) => r.event === 'DELIVERY_FAILED')?.detail.deliveryId;
+    expect(rows.filter((r) => r.event === 'REVOKED')).toEqual([
+      expect.objectContaining({
+        actor: 'worker',
+        method: 'activity:deliver:batch',
+        count: tokens.rows.length,
+        detail: { deliveryId, reason: 'recipient refused' },
+      }),
+    ]);
     // Neither the status nor the audit trail names the address.
     expect(JSON.stringify(failed) + JSON.stringify(rows)).not.toContain(refused);
 
@@ -240,6 +250,15 @@ describe('a mail server that keeps saying later', () => {
     const mails = accepted.filter((m) => m.to.includes(`later-${orderId}@example.test`));
     expect(mails).toHaveLength(1); // the notice; the link email never went
     expect(mails[0]!.raw).not.toMatch(/\/d\/[A-Za-z0-9_-]{43}/);
+    // Every retry revoked the token its previous attempt minted, and said so: one row per retry, then the
+    // cancel revoked the last one.
+    const revoked = (await auditRows(p.db, orderId)).filter((r) => r.event === 'REVOKED');
+    const byRetries = revoked.filter((r) => r.method === 'activity:deliver:batch');
+    expect(byRetries.length).toBeGreaterThanOrEqual(1);
+    for (const r of byRetries)
+      expect(r).toMatchObject({ actor: 'worker', count: 1, detail: { reason: 'delivery retried' } });
+    expect(new Set(byRetries.map((r) => r.detail.deliveryId)).size).toBe(1);
+    expect(revoked.filter((r) => r.method === 'activity:revokeLinks')).toHaveLength(1);
   });
 
   it('a cancel that comes while an attempt is in flight ends the order as CANCELLED too (the attempt fails, not retried)', async () => {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
+  debugEnables,
   parseConfig,
   repoRoot,
   requireSetting,
@@ -28,6 +29,24 @@ const VALID: NodeJS.ProcessEnv = {
   PROVIDER_API_KEY: 'provider-key-0123456789',
   SMTP_URL: 'smtp://relay.internal:587',
   PUBLIC_BASE_URL: 'https://cards.example',
+};
+
+/** A production environment that passes: https everywhere, SMTP with required TLS, AppRole, own secrets. */
+const PROD: NodeJS.ProcessEnv = {
+  ...VALID,
+  NODE_ENV: 'production',
+  DATABASE_URL: 'postgres://app:Xq7-own-db-secret-91@db.internal:5432/giftcards',
+  SMTP_URL: 'smtp://relay.internal:587',
+  SMTP_REQUIRE_TLS: 'true',
+  PROVIDER_API_KEY: 'pk_live_4f9a2c7e1b8d3a6f',
+  WORKER_VAULT_ROLE_ID: 'b1c2d3e4-role',
+  WORKER_VAULT_SECRET_ID: '7d1e6a52-2b7e-4bd9-a0a1-5f0e4c3b2a19',
+  CODEC_AUTH_TOKEN: 'kR3v9Lx2Qw8Zp5Tn7Ym1Hc4Jd6Fg0Sa2Bb9Nn',
+  OPERATOR_PASSWORD: 'correct horse battery staple',
+  JWT_SECRET: 'e8Yt2Vq9Kp4Lm7Xc1Zn5Rb3Wd6Hs0Ga8Jf2Uu',
+  INTAKE_CLIENTS: 'checkout:Wq8Lp3Xz6Nc1Vb9Mk4Jh7Gf2Ds5Aa0Tt3Yy',
+  // Temporal's own TLS is checked apart (Temporal transport settings): here a mesh wraps it.
+  TEMPORAL_TLS_TERMINATED_BY_MESH: 'true',
 };
 
 function errorOf(env: NodeJS.ProcessEnv): ConfigError {
@@ -147,7 +166,7 @@ describe('Temporal transport settings', () => {
   });
 
   it('production refuses a Temporal connection without TLS, unless a service mesh terminates mTLS', () => {
-    const production = { ...VALID, NODE_ENV: 'production' };
+    const production = { ...PROD, TEMPORAL_TLS_TERMINATED_BY_MESH: undefined };
     expect(errorOf(production).message).toMatch(
       /TEMPORAL_ADDRESS: a Temporal connection without TLS is refused/,
     );
@@ -156,6 +175,143 @@ describe('Temporal transport settings', () => {
     expect(() => parseConfig({ ...production, TEMPORAL_API_KEY: 'cloud-key' })).not.toThrow();
     // Development keeps the plain local dev server.
     expect(() => parseConfig(VALID)).not.toThrow();
+  });
+});
+
+describe('DEBUG', () => {
+  const { createRequire } = require('node:module') as typeof import('node:module');
+  // The `debug` package node-vault and follow-redirects log through, to check the reading against.
+  const createDebug = createRequire(path.join(repoRoot, 'node_modules', 'node-vault', 'src', 'index.js'))(
+    'debug',
+  ) as { enable(spec: string): void; enabled(name: string): boolean; disable(): string };
+
+  it.each([
+    ['*', true],
+    ['node-vault', true],
+    ['follow-redirects', true],
+    ['node-*', true],
+    ['express:* node-vault', true],
+    ['*,-node-vault', true], // follow-redirects still prints headers, the token among them
+    ['*,-node-vault,-follow-redirects', false],
+    ['express:*,pino', false],
+    ['-*', false],
+  ])('reads %j as the debug package does, and refuses it when it prints Vault requests', (spec, refused) => {
+    const before = createDebug.disable();
+    try {
+      createDebug.enable(spec);
+      expect(createDebug.enabled('node-vault') || createDebug.enabled('follow-redirects')).toBe(refused);
+    } finally {
+      createDebug.enable(before);
+    }
+    expect(debugEnables(spec, ['node-vault', 'follow-redirects'])).toBe(refused);
+    if (refused) {
+      const message = errorOf({ ...VALID, DEBUG: spec }).message;
+      expect(message).toMatch(/\bDEBUG: enables debug output that prints Vault requests/);
+    } else {
+      expect(() => parseConfig({ ...VALID, DEBUG: spec })).not.toThrow();
+    }
+  });
+});
+
+describe('production mode', () => {
+  function refusalOf(env: NodeJS.ProcessEnv): string {
+    const message = errorOf(env).message;
+    expect(message).toMatch(/^Unsafe configuration for NODE_ENV=production/);
+    return message;
+  }
+
+  it('accepts a production environment without any of them', () => {
+    expect(parseConfig(PROD).NODE_ENV).toBe('production');
+    // SMTP over implicit TLS needs no STARTTLS requirement.
+    expect(() =>
+      parseConfig({ ...PROD, SMTP_URL: 'smtps://relay.internal:465', SMTP_REQUIRE_TLS: 'false' }),
+    ).not.toThrow();
+  });
+
+  it.each(['PUBLIC_BASE_URL', 'VAULT_ADDR', 'PROVIDER_BASE_URL'])('refuses http:// for %s', (name) => {
+    const url = `http://${name.toLowerCase()}.internal:8443/x`;
+    const message = refusalOf({ ...PROD, [name]: url });
+    expect(message).toContain(`${name}: must be an https:// URL in production`);
+    expect(message).not.toContain(url);
+    // The same URL is fine outside production.
+    expect(() => parseConfig({ ...PROD, NODE_ENV: 'development', [name]: url })).not.toThrow();
+  });
+
+  it('refuses SMTP without required TLS', () => {
+    for (const env of [
+      { ...PROD, SMTP_REQUIRE_TLS: 'false' },
+      { ...PROD, SMTP_REQUIRE_TLS: undefined }, // the default
+    ]) {
+      expect(refusalOf(env)).toContain('SMTP_REQUIRE_TLS: must be true in production');
+    }
+  });
+
+  it('refuses VAULT_TOKEN, with or without AppRole beside it', () => {
+    const token = 'hvs.CAESIJ-a-real-looking-token-value-1234';
+    for (const env of [
+      { ...PROD, VAULT_TOKEN: token },
+      { ...PROD, VAULT_TOKEN: token, WORKER_VAULT_ROLE_ID: undefined, WORKER_VAULT_SECRET_ID: undefined },
+    ]) {
+      const message = refusalOf(env);
+      expect(message).toContain('VAULT_TOKEN: not allowed in production');
+      expect(message).not.toContain(token);
+    }
+  });
+
+  it('names every refusal at once, each by its variable only', () => {
+    const message = refusalOf({
+      ...PROD,
+      PUBLIC_BASE_URL: 'http://cards.example',
+      SMTP_REQUIRE_TLS: 'false',
+      VAULT_TOKEN: 'dev-only-token',
+      JWT_SECRET: 'replace-with-32-or-more-random-characters',
+    });
+    for (const name of ['PUBLIC_BASE_URL', 'SMTP_REQUIRE_TLS', 'VAULT_TOKEN', 'JWT_SECRET'])
+      expect(message).toContain(`${name}: `);
+    expect(message).not.toContain('replace-with');
+    expect(message).not.toContain('dev-only-token');
+  });
+
+  /** Every secret .env.example and docker-compose.yml publish, with the variable it belongs to. */
+  function publishedSecrets(): Array<[string, string]> {
+    const out: Array<[string, string]> = [];
+    const example = readFileSync(path.join(repoRoot, '.env.example'), 'utf8');
+    for (const m of example.matchAll(/^#?\s*([A-Z][A-Z0-9_]*)=(.*)$/gm)) out.push([m[1]!, m[2]!]);
+    const compose = readFileSync(path.join(repoRoot, 'docker-compose.yml'), 'utf8');
+    for (const m of compose.matchAll(/^\s*([A-Z][A-Z0-9_]*):\s*(.*\$\{[A-Z_]+:-[^}]+\}.*)$/gm)) {
+      // `${VAR:-default}` substituted, as compose does when the variable is unset.
+      out.push([m[1]!, m[2]!.replace(/\$\{[A-Z_]+:-([^}]+)\}/g, '$1')]);
+    }
+    const secretish =
+      /SECRET|PASSWORD|TOKEN|API_KEY|DATABASE_URL|INTAKE_CLIENTS|INTAKE_REQUEST_KEY|WEBHOOK_ENDPOINTS|POSTGRES_PWD/;
+    return out.filter(([name]) => secretish.test(name));
+  }
+
+  it('refuses every example and docker-compose default secret, naming the variable, never the value', () => {
+    const published = publishedSecrets();
+    // The scan found .env.example's secrets (13), and whatever defaults docker-compose.yml still has.
+    expect(published.length).toBeGreaterThanOrEqual(13);
+    const asSchema: Record<string, string> = {
+      POSTGRES_PASSWORD: 'DATABASE_URL',
+      POSTGRES_PWD: 'DATABASE_URL',
+    };
+    let checked = 0;
+    for (const [name, value] of published) {
+      const variable = asSchema[name] ?? name;
+      // POSTGRES_* defaults reach the apps as the password in DATABASE_URL.
+      const effective = variable === name ? value : `postgres://giftcards:${value}@postgres:5432/giftcards`;
+      const env = { ...PROD, [variable]: effective };
+      if (variable === 'VAULT_TOKEN') continue; // refused whatever its value (above)
+      if (variable === 'VAULT_SECRET_ID') env.VAULT_ROLE_ID = 'b1c2d3e4-role';
+      const message = refusalOf(env);
+      expect(message, `${name}=${value}`).toContain(
+        `${variable}: holds an example or docker-compose default`,
+      );
+      for (const part of value.split(/[:@/,"{} ]+/).filter((p) => p.length >= 8))
+        expect(message).not.toContain(part);
+      checked++;
+    }
+    expect(checked).toBe(published.length - 1);
   });
 });
 
