@@ -24,6 +24,7 @@ import path from 'node:path';
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import type { Logger } from 'pino';
+import { metrics } from './metrics';
 import { REASON_METADATA, REFUSED_ENCODING } from './payload-converter';
 import { type Transit, VaultError } from './vault';
 
@@ -113,6 +114,7 @@ export class VaultPayloadCodec implements PayloadCodec {
   async encode(payloads: Payload[]): Promise<Payload[]> {
     if (payloads.length === 0) return payloads;
     const dk = await this.dataKey();
+    metrics.codecPayloads.inc({ operation: 'encode', result: 'ok' }, payloads.length);
     return payloads.map((payload) => {
       const plaintext = temporal.api.common.v1.Payload.encode(payload).finish();
       const iv = randomBytes(IV_BYTES);
@@ -131,7 +133,19 @@ export class VaultPayloadCodec implements PayloadCodec {
   }
 
   async decode(payloads: Payload[]): Promise<Payload[]> {
-    return Promise.all(payloads.map((p) => this.decodeOne(p)));
+    return Promise.all(payloads.map((p) => this.decodeCounted(p)));
+  }
+
+  private async decodeCounted(payload: Payload): Promise<Payload> {
+    try {
+      const decoded = await this.decodeOne(payload);
+      metrics.codecPayloads.inc({ operation: 'decode', result: 'ok' });
+      return decoded;
+    } catch (err) {
+      const result = err instanceof PlaintextPayloadError ? 'refused' : 'error';
+      metrics.codecPayloads.inc({ operation: 'decode', result });
+      throw err;
+    }
   }
 
   private async decodeOne(payload: Payload): Promise<Payload> {

@@ -103,6 +103,8 @@ describe('metrics on the stack', () => {
         grew('revealed', 1),
         grew('decrypt', 1),
         grew('collectTasks', 1),
+        grew('encoded', 1),
+        grew('decoded', 1),
       ]),
     );
     // The figures an order produced, for the record (counters only, no label values from the order).
