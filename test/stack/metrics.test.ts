@@ -73,6 +73,8 @@ describe('metrics on the stack', () => {
       decrypt: 'giftcards_vault_requests_total{job="api",operation="decrypt",result="ok"}',
       collectTasks:
         'temporal_activity_task_received{job="worker-sdk",activity_type="collect",task_queue="giftcards-provider"}',
+      encoded: 'giftcards_codec_payloads_total{job="worker",operation="encode",result="ok"}',
+      decoded: 'giftcards_codec_payloads_total{job="worker",operation="decode",result="ok"}',
     } as const;
     const before: Record<string, number> = {};
     for (const [k, e] of Object.entries(counters)) before[k] = await total(e);
