@@ -38,8 +38,9 @@ export const redactPaths = [
 ];
 
 const PATTERNS: Array<[RegExp, string | ((m: string, ...g: string[]) => string)]> = [
-  // Card-code-shaped strings: four groups of four with separators (any case), or sixteen in a row.
-  [/\b[A-Za-z0-9]{4}(?:[- ][A-Za-z0-9]{4}){3}\b/g, '[REDACTED:code]'],
+  // Card-code-shaped strings: four groups of four with separators (any case), or sixteen in a row. A run
+  // of more groups goes whole: "card ABCD-EFGH-JKMN-PQRS" would otherwise keep its last group.
+  [/\b[A-Za-z0-9]{4}(?:[- ][A-Za-z0-9]{4}){3,}\b/g, '[REDACTED:code]'],
   [/\b[A-Z0-9]{16}\b/g, '[REDACTED:code]'],
   // Delivery tokens in link paths (/d/<token>, /d/<token>/reveal).
   [/\/d\/[A-Za-z0-9_-]{16,}/g, '/d/[REDACTED:token]'],
