@@ -18,6 +18,7 @@ import { errorHandler, frameworkErrors, notFoundHandler } from './http/errors';
 import { healthRoutes } from './http/health';
 import { SafeLogController, serializeRequest } from './http/request-log';
 import { addSecurityHeaders } from './http/security-headers';
+import { traceRequests } from './http/tracing';
 import { type InAppSettings, inAppRoutes } from './in-app/routes';
 import { type IntakeSettings, intakeRoutes } from './intake/routes';
 
@@ -64,6 +65,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     frameworkErrors,
   });
 
+  // First, so that every route registered after it gets its span.
+  await traceRequests(app);
   app.decorate('publicOrigin', publicOrigin);
   addSecurityHeaders(app);
   app.setErrorHandler(errorHandler);

@@ -174,6 +174,10 @@ const envSchema = z.object({
   OPS_PORT: port.optional(),
   /** A worker's Temporal SDK metrics (Prometheus exporter of its Runtime), on their own port; off when unset. */
   TEMPORAL_METRICS_PORT: port.optional(),
+  /** OTLP/HTTP collector for traces (spans go to `<endpoint>/v1/traces`, lib/tracing.ts); off when unset. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: url.optional(),
+  /** The service name on a process's spans; default: its kind (giftcards-api, giftcards-worker...). */
+  OTEL_SERVICE_NAME: z.string().min(1).max(100).optional(),
 
   RETENTION_SWEEP_INTERVAL: durationSchema.default('1h'),
   RETENTION_SWEEP_BATCH: z.coerce.number().int().min(1).max(10_000).default(500),

@@ -3,6 +3,7 @@
  * about to be written goes through a pattern filter, so a card code, a delivery token or an email address
  * that reached a log by an unexpected route (an error message, a URL, Temporal's own logs) is still masked.
  */
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import type { LogLevel, LogMetadata, Logger as TemporalLogger } from '@temporalio/common';
 import pino, { type DestinationStream, type Logger } from 'pino';
 
@@ -25,6 +26,13 @@ const SECRET_KEYS = [
   'plaintext',
   'apiKey',
 ];
+
+const SECRET_KEY_SET = new Set(SECRET_KEYS.map((k) => k.toLowerCase()));
+
+/** A field named like a secret (its last dotted segment, any case): censored in logs and in spans alike. */
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEY_SET.has((key.split('.').pop() ?? key).toLowerCase());
+}
 
 export const redactPaths = [
   ...SECRET_KEYS,
@@ -72,9 +80,20 @@ export function createLogger(
       hooks: { streamWrite: scrub },
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
+      mixin: traceFields,
     },
     destination ?? defaultDestination(),
   );
+}
+
+/**
+ * The active span's ids (lib/tracing.ts), named as Temporal's interceptors name them in workflow and activity
+ * log attributes, so every line of a traced request or activity carries its trace. Without tracing there is
+ * never an active span and this adds nothing.
+ */
+export function traceFields(): Record<string, string> {
+  const span = trace.getActiveSpan()?.spanContext();
+  return span && isSpanContextValid(span) ? { trace_id: span.traceId, span_id: span.spanId } : {};
 }
 
 /** stdout, or LOG_FILE when set (the test suite collects every process's lines there to hunt for leaks). */

@@ -1,12 +1,14 @@
 /**
  * Temporal connections for every process, with one data converter (the payload codec) so that nothing
- * readable reaches the server, and the SDK's own logs routed through the redacting logger.
+ * readable reaches the server, the SDK's own logs routed through the redacting logger, and (when the
+ * process traces) the tracing interceptors.
  */
 import { Client, Connection } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
 import { type CodecOptions, dataConverterWith, VaultPayloadCodec } from './codec';
 import { type Config, config, durationMs, type VaultComponent } from './config';
 import { logger } from './logger';
+import { activeTracing } from './tracing';
 import { connectVault, type Transit, type VaultSession } from './vault';
 
 export interface TemporalTarget {
@@ -65,5 +67,11 @@ export async function connectClient(opts: ConnectClientOptions = { component: 'a
       }
     };
   }
-  return new Client({ connection, namespace: target.namespace, dataConverter: dataConverterWith(codec) });
+  return new Client({
+    connection,
+    namespace: target.namespace,
+    dataConverter: dataConverterWith(codec),
+    // Traced, a start carries the caller's span context (the intake request's) into the workflow's headers.
+    interceptors: { workflow: activeTracing()?.clientInterceptors ?? [] },
+  });
 }

@@ -7,6 +7,7 @@ import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/w
 import { type ActivityDeps, createActivities } from '../activities';
 import { createRetentionActivities, type RetentionDeps } from '../activities/retention';
 import { type OrderActivities, providerTaskQueue } from '../contracts/order';
+import { activeTracing } from '../lib/tracing';
 
 export interface WorkerSettings<Deps> {
   connection: NativeConnection;
@@ -18,7 +19,10 @@ export interface WorkerSettings<Deps> {
    * only tests on an ephemeral test server, whose client has no codec either, leave it out.
    */
   dataConverter?: DataConverter;
-  /** A prebuilt bundle (tests build it once); otherwise the workflows are bundled at start. */
+  /**
+   * A prebuilt bundle (tests build it once); otherwise the workflows are bundled at start, with the tracing
+   * interceptors when the process traces (a prebuilt bundle would need them built in: lib/tracing-sdk.ts).
+   */
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
 
@@ -54,6 +58,7 @@ export async function createOrderWorkers(
     activities: { collect },
     dataConverter: opts.dataConverter,
     maxTaskQueueActivitiesPerSecond: opts.providerMaxRps,
+    ...activeTracing()?.workerOptions,
   });
   return new WorkerGroup([orders, provider]);
 }
@@ -74,6 +79,8 @@ function createWorker(opts: Omit<WorkerSettings<unknown>, 'deps'>, activities: o
     activities,
     dataConverter: opts.dataConverter,
     ...WORKER_TUNING,
+    // Traced: workflow and activity spans, children of the span that started the workflow.
+    ...activeTracing()?.workerOptions,
   });
 }
 

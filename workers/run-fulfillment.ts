@@ -5,6 +5,7 @@ import { dataConverterWith } from '../lib/codec';
 import { config } from '../lib/config';
 import { logger } from '../lib/logger';
 import { createCodec } from '../lib/temporal';
+import { startTracingFromConfig } from '../lib/tracing';
 import { createFulfillmentWorker } from './create';
 import { fulfillmentDeps } from './deps';
 import { installRuntime, serveWorkerOps } from './runtime';
@@ -13,6 +14,7 @@ async function main() {
   const cfg = config();
   const log = logger().child({ component: 'worker' });
   installRuntime(cfg, 'worker');
+  const tracing = await startTracingFromConfig(cfg, 'giftcards-worker');
   const deps = await fulfillmentDeps(cfg);
   const codec = createCodec(deps.transit);
   await codec.ready();
@@ -34,6 +36,7 @@ async function main() {
     await ops.close();
     await connection.close();
     await deps.close();
+    await tracing?.shutdown();
     log.info('worker stopped');
   }
 }

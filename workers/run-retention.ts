@@ -8,6 +8,7 @@ import { dataConverterWith } from '../lib/codec';
 import { config, durationMs } from '../lib/config';
 import { logger } from '../lib/logger';
 import { connectClient, createCodec } from '../lib/temporal';
+import { startTracingFromConfig } from '../lib/tracing';
 import { createRetentionWorker } from './create';
 import { retentionDeps } from './deps';
 import { installRuntime, serveWorkerOps } from './runtime';
@@ -16,6 +17,7 @@ async function main() {
   const cfg = config();
   const log = logger().child({ component: 'retention-worker' });
   installRuntime(cfg, 'retention-worker');
+  const tracing = await startTracingFromConfig(cfg, 'giftcards-retention');
   const deps = await retentionDeps(cfg);
   const codec = createCodec(deps.vault.transit);
   await codec.ready();
@@ -43,6 +45,7 @@ async function main() {
     await ops.close();
     await connection.close();
     await deps.close();
+    await tracing?.shutdown();
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { inject } from 'vitest';
 import type { ActivityDeps } from '../../activities';
@@ -19,9 +19,11 @@ import type { WebhookEndpoints } from '../../domain/webhooks';
 import { dataConverterWith } from '../../lib/codec';
 import { config } from '../../lib/config';
 import { connectClient, createCodec } from '../../lib/temporal';
+import { activeTracing } from '../../lib/tracing';
 import { connectVault, type VaultSession } from '../../lib/vault';
 import { createFulfillmentWorker } from '../../workers/create';
 import { fulfillmentDeps } from '../../workers/deps';
+import { bundleWorkflows } from './workflow-bundle';
 
 export interface Pipeline {
   client: Client;
@@ -52,6 +54,8 @@ export async function startPipeline(
     smtpUrl?: string;
     /** The provider's rate limit across the workers (default: PROVIDER_MAX_RPS). */
     providerMaxRps?: number;
+    /** Serve the signed intake API too (api/intake), for these callers ("caller:secret,..."). */
+    intakeClients?: string;
   } = {},
 ) {
   const cfg = config();
@@ -60,6 +64,7 @@ export async function startPipeline(
   // As in production: the client and the codec endpoint share the API's codec, the worker has its own.
   const codec = createCodec(apiVault.transit);
   const client = await connectClient({ component: 'api', codec });
+  const taskQueue = `test-${randomUUID()}`;
   const api: FastifyInstance = await buildApp({
     db: deps.db,
     transit: apiVault.transit,
@@ -70,6 +75,15 @@ export async function startPipeline(
     onRetrieved: async ({ orderId, deliveryId }) => {
       await client.workflow.getHandle(workflowIdFor(orderId)).signal(retrievedSignal, { deliveryId });
     },
+    intake: opts.intakeClients
+      ? {
+          clients: opts.intakeClients,
+          windowMs: 5 * 60_000,
+          rateLimitPerMinute: 10_000,
+          policyDefaults: defaultPolicy(cfg),
+        }
+      : undefined,
+    startOrder: (input) => startOrder(client, input, taskQueue),
   });
   try {
     await api.listen({ port: opts.apiPort ?? 0, host: '127.0.0.1' });
@@ -90,7 +104,6 @@ export async function startPipeline(
     deps.mailer = createMailer({ smtpUrl: opts.smtpUrl, from: cfg.MAIL_FROM, requireTls: false });
   }
 
-  const taskQueue = `test-${randomUUID()}`;
   const providerMaxRps = opts.providerMaxRps ?? cfg.PROVIDER_MAX_RPS;
   const workers = [await runFulfillmentWorker(taskQueue, deps, providerMaxRps)];
 
@@ -138,7 +151,7 @@ export async function runFulfillmentWorker(
     providerMaxRps,
     deps,
     dataConverter: dataConverterWith(createCodec(deps.transit)),
-    workflowBundle: { codePath: inject('workflowBundlePath') },
+    workflowBundle: await workflowBundle(),
   });
   const running = worker.run();
   let stopped: Promise<void> | undefined;
@@ -152,6 +165,16 @@ export async function runFulfillmentWorker(
       return stopped;
     },
   };
+}
+
+let tracedBundle: Promise<string> | undefined;
+
+/** The shared bundle; traced, one with the tracing interceptors (a production worker bundles them at start). */
+async function workflowBundle(): Promise<WorkerOptions['workflowBundle']> {
+  const modules = activeTracing()?.workerOptions.interceptors?.workflowModules;
+  if (!modules) return { codePath: inject('workflowBundlePath') };
+  tracedBundle ??= bundleWorkflows(modules);
+  return { code: await tracedBundle };
 }
 
 export function uniqueOrderId(scenario: string): string {
