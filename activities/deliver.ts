@@ -13,7 +13,7 @@ import { withTransaction } from '../lib/db';
 import { metrics } from '../lib/metrics';
 import { generateToken, hashToken } from '../lib/tokens';
 import type { ActivityDeps } from './deps';
-import { recordOutcome } from './lifecycle';
+import { auditActor, recordOutcome } from './lifecycle';
 
 /**
  * Sends one link for one delivery. The delivery row (deterministic id) fixes its cards and expiry on the
@@ -120,7 +120,8 @@ export function deliverActivity(deps: ActivityDeps): OrderActivities['deliver'] 
           deliveryId,
           expiresAt: delivery.expires_at.toISOString(),
           channel: 'email',
-          ...(input.requestedBy ? { requestedBy: input.requestedBy } : {}),
+          // Free text in an update's argument: only a plain name reaches the append-only trail.
+          ...(input.requestedBy ? { requestedBy: auditActor(input.requestedBy) } : {}),
           ...(input.recipientChanged ? { recipientChanged: true } : {}),
         },
       });

@@ -139,7 +139,7 @@ export function lifecycleActivities(
  * Who asked, as a signal said it ("operator:<name>" from the ops CLI): kept when it is a plain name, else
  * (absent: the UI, a hand-made signal; or not a plain name) "operator".
  */
-function auditActor(requestedBy: string | undefined): string {
+export function auditActor(requestedBy: string | undefined): string {
   return requestedBy && /^[A-Za-z0-9][A-Za-z0-9:._-]{0,79}$/.test(requestedBy) ? requestedBy : 'operator';
 }
 

@@ -15,6 +15,7 @@ import {
   workflowIdFor,
 } from '../contracts/order';
 import { audit } from '../lib/audit';
+import { scrub } from '../lib/logger';
 import type { ActivityDeps } from './deps';
 
 export type Ownership =
@@ -88,7 +89,8 @@ async function refuse(
 ): Promise<never> {
   // Ids only, bounded: the input and the asking workflow's id are whatever whoever started it chose.
   const orderId = String(input.orderId).slice(0, 128);
-  const asking = workflowId?.slice(0, 256) ?? null;
+  // Scrubbed as a log line is: whoever started it chose it, and the audit trail keeps it for good.
+  const asking = workflowId === null ? null : scrub(workflowId.slice(0, 256));
   await audit(deps.db, {
     orderId,
     event: 'OWNERSHIP_REFUSED',

@@ -396,7 +396,12 @@ export function productionRefusals(cfg: Config, env: NodeJS.ProcessEnv): string[
     refusals.push(`${name}: holds an example or docker-compose default secret; set a secret of your own`);
 
   // Each only where the component has it at all (the API has no provider URL, say).
-  for (const name of ['PUBLIC_BASE_URL', 'VAULT_ADDR', 'PROVIDER_BASE_URL'] as const) {
+  for (const name of [
+    'PUBLIC_BASE_URL',
+    'VAULT_ADDR',
+    'PROVIDER_BASE_URL',
+    'OTEL_EXPORTER_OTLP_ENDPOINT',
+  ] as const) {
     const value = cfg[name];
     if (value !== undefined && new URL(value).protocol !== 'https:')
       refusals.push(`${name}: must be an https:// URL in production`);

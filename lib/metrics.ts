@@ -1,7 +1,7 @@
 /**
  * The pipeline's own metrics (prom-client), one definition each, in one registry per process. Each
  * process serves the registry on its ops port (lib/ops-server.ts); the Temporal SDK's metrics come from
- * its own exporter (workers/telemetry.ts).
+ * its own exporter (workers/runtime.ts).
  *
  * Labels are closed sets chosen here (outcomes, classes, operations, bucket names): never an order id, an
  * address, a token or a card, which would both leak and explode the series count.

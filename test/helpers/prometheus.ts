@@ -1,8 +1,8 @@
-/** Reads the stack's Prometheus (PROMETHEUS_URL in stack.env) over its HTTP API. */
+/** Reads the stack's Prometheus (PROMETHEUS_URL in .data/env/test.env) over its HTTP API. */
 import { config } from '../../lib/config';
 
 function baseUrl(): string {
-  config(); // loads stack.env
+  config(); // loads the stack's test.env
   const url = process.env.PROMETHEUS_URL;
   if (!url) throw new Error('PROMETHEUS_URL is not set: start the stack with `bash scripts/stack.sh up`');
   return url;

@@ -173,8 +173,14 @@ describe('a giftCardOrder started under another workflow id, naming a real order
         }),
       })
       .catch((e: unknown) => e);
-    expect(update).toBeInstanceOf(WorkflowUpdateFailedError);
-    expect(refusalType(update)).toBe(ORDER_OWNERSHIP_REFUSED);
+    expect(update).toBeInstanceOf(Error);
+    // Refused by the update's own step, or, when the first poll's refusal ended the workflow before the
+    // update ran (a busy machine orders them so), by that end: either way the update did nothing.
+    const ended = await p.client.workflow
+      .getHandle(resend)
+      .result()
+      .catch((e: unknown) => e);
+    expect(refusalType(update) ?? refusalType(ended)).toBe(ORDER_OWNERSHIP_REFUSED);
 
     // 3. purgeNow and 4. cancel, each with its start.
     const purge = rogue();

@@ -27,6 +27,7 @@ import {
 } from '../../contracts/order';
 import { buildOrderInput, defaultPolicy } from '../../domain/orders';
 import { config, repoRoot } from '../../lib/config';
+import { connectionOptions, temporalTarget } from '../../lib/temporal';
 import { auditRows } from '../helpers/audit';
 import { mailFor, waitForMail } from '../helpers/mailbox';
 import { settled, waitForStatus } from '../helpers/orders';
@@ -41,7 +42,7 @@ beforeAll(async () => {
   p = await startPipeline();
   // No data converter: payloads go out as Temporal's default JSON, exactly as the CLI and the UI send them.
   raw = new Client({
-    connection: await Connection.connect({ address: config().TEMPORAL_ADDRESS }),
+    connection: await Connection.connect(connectionOptions(temporalTarget())),
     namespace: config().TEMPORAL_NAMESPACE,
   });
 });
