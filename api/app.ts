@@ -19,6 +19,7 @@ import { healthRoutes } from './http/health';
 import { registerRateLimits } from './http/rate-limits';
 import { SafeLogController, serializeRequest } from './http/request-log';
 import { addSecurityHeaders } from './http/security-headers';
+import { traceRequests } from './http/tracing';
 import { type InAppSettings, inAppRoutes } from './in-app/routes';
 import { type IntakeSettings, intakeRoutes } from './intake/routes';
 
@@ -75,6 +76,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     frameworkErrors,
   });
 
+  // First, so that every route registered after it gets its span.
+  await traceRequests(app);
   app.decorate('publicOrigin', publicOrigin);
   addSecurityHeaders(app, { hsts: new URL(deps.publicBaseUrl).protocol === 'https:' });
   app.setErrorHandler(errorHandler);

@@ -5,6 +5,7 @@
 import { configFor } from '../lib/config';
 import { logger } from '../lib/logger';
 import { startOpsServer } from '../lib/ops-server';
+import { startTracingFromConfig } from '../lib/tracing';
 import { apiFromConfig } from './from-config';
 
 // Past this, a stuck connection or Vault call no longer holds the process; the orchestrator is waiting.
@@ -13,6 +14,8 @@ const SHUTDOWN_GRACE_MS = 10_000;
 async function main(): Promise<void> {
   const cfg = configFor('api');
   const log = logger().child({ component: 'api' });
+  // Before anything connects: the Temporal client and the Fastify app are built traced or not.
+  const tracing = await startTracingFromConfig(cfg, 'giftcards-api');
   const api = await apiFromConfig(cfg);
 
   let stopping = false;
@@ -24,13 +27,16 @@ async function main(): Promise<void> {
       log.error('shutdown grace period over; exiting');
       process.exit(1);
     }, SHUTDOWN_GRACE_MS).unref();
-    api.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    api
+      .close()
+      .then(() => tracing?.shutdown())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

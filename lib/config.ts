@@ -231,6 +231,10 @@ const envSchema = z.object({
   TEMPORAL_METRICS_PORT: port.optional(),
   /** On SIGTERM, how long a worker's running activities get to finish before they are retried elsewhere. */
   WORKER_SHUTDOWN_GRACE: durationSchema.default('10s'),
+  /** OTLP/HTTP collector for traces (spans go to `<endpoint>/v1/traces`, lib/tracing.ts); off when unset. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: url.optional(),
+  /** The service name on a process's spans; default: its kind (giftcards-api, giftcards-worker...). */
+  OTEL_SERVICE_NAME: z.string().min(1).max(100).optional(),
 
   RETENTION_SWEEP_INTERVAL: durationSchema.default('1h'),
   RETENTION_SWEEP_BATCH: z.coerce.number().int().min(1).max(10_000).default(500),

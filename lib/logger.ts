@@ -5,6 +5,7 @@
  * body, a URL, Temporal's own logs): card codes, card-ish fields' values in text, delivery tokens, email
  * addresses, Vault tokens and bearer credentials.
  */
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import type { LogLevel, LogMetadata, Logger as TemporalLogger } from '@temporalio/common';
 import pino, { type DestinationStream, type Logger } from 'pino';
 
@@ -42,6 +43,11 @@ const CENSOR = '[REDACTED]';
 const normalize = (key: string) => key.toLowerCase().replace(/[-_]/g, '');
 const SECRET_KEY_SET = new Set(SECRET_KEYS.map(normalize));
 
+/** A field named like a secret (its last dotted segment, any case): censored in logs and in spans alike. */
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEY_SET.has(normalize(key.split('.').pop() ?? key));
+}
+
 /** A parsed log line with every secret-named field censored, however deep. */
 function censorSecretFields(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(censorSecretFields);
@@ -72,8 +78,9 @@ const CARDISH_FIELD = new RegExp(
 );
 
 const PATTERNS: Array<[RegExp, string | ((m: string, ...g: string[]) => string)]> = [
-  // Card-code-shaped strings: four groups of four with separators (any case), or sixteen in a row.
-  [/\b[A-Za-z0-9]{4}(?:[- ][A-Za-z0-9]{4}){3}\b/g, '[REDACTED:code]'],
+  // Card-code-shaped strings: four groups of four with separators (any case), or sixteen in a row. A run
+  // of more groups goes whole: "card ABCD-EFGH-JKMN-PQRS" would otherwise keep its last group.
+  [/\b[A-Za-z0-9]{4}(?:[- ][A-Za-z0-9]{4}){3,}\b/g, '[REDACTED:code]'],
   [/\b[A-Z0-9]{16}\b/g, '[REDACTED:code]'],
   // What follows a card-ish field's name in text: a serial (digits), a lowercase or unseparated code.
   [CARDISH_FIELD, '$1[REDACTED]'],
@@ -117,9 +124,20 @@ export function createLogger(
       hooks: { streamWrite: redactLine },
       base: { pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
+      mixin: traceFields,
     },
     destination ?? defaultDestination(),
   );
+}
+
+/**
+ * The active span's ids (lib/tracing.ts), named as Temporal's interceptors name them in workflow and activity
+ * log attributes, so every line of a traced request or activity carries its trace. Without tracing there is
+ * never an active span and this adds nothing.
+ */
+export function traceFields(): Record<string, string> {
+  const span = trace.getActiveSpan()?.spanContext();
+  return span && isSpanContextValid(span) ? { trace_id: span.traceId, span_id: span.spanId } : {};
 }
 
 /** stdout, or LOG_FILE when set (the test suite collects every process's lines there to hunt for leaks). */

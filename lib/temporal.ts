@@ -1,7 +1,8 @@
 /**
  * Temporal connections for every process, with one data converter (the payload codec) so that nothing
  * readable reaches the server, the same transport settings (TLS, mTLS, API key) for clients and workers,
- * and the SDK's own logs routed through the redacting logger.
+ * the SDK's own logs routed through the redacting logger, and (when the process traces) the tracing
+ * interceptors.
  */
 import { Client, Connection, type TLSConfig } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
@@ -15,6 +16,7 @@ import {
   type VaultComponent,
 } from './config';
 import { logger } from './logger';
+import { activeTracing } from './tracing';
 import { connectVault, type Transit, type VaultSession } from './vault';
 
 export interface TemporalTarget {
@@ -106,5 +108,11 @@ export async function connectClient(opts: ConnectClientOptions): Promise<Client>
       }
     };
   }
-  return new Client({ connection, namespace: target.namespace, dataConverter: dataConverterWith(codec) });
+  return new Client({
+    connection,
+    namespace: target.namespace,
+    dataConverter: dataConverterWith(codec),
+    // Traced, a start carries the caller's span context (the intake request's) into the workflow's headers.
+    interceptors: { workflow: activeTracing()?.clientInterceptors ?? [] },
+  });
 }

@@ -5,6 +5,7 @@ import { statusQuery } from '../contracts/order';
 import { buildOrderInput, defaultPolicy, OrderValidationError, startOrder } from '../domain/orders';
 import { configFor } from '../lib/config';
 import { connectClient } from '../lib/temporal';
+import { startTracingFromConfig } from '../lib/tracing';
 
 const USAGE = `usage: npm run order -- --order-id <id> --user-id <id> --email <addr>
   [--deliver-partial] [--purge-on-retrieval] [--link-ttl 24h] [--retention 30d] [--deadline 24h] [--wait]`;
@@ -43,6 +44,8 @@ async function main() {
     { orderId: values['order-id'], userId: values['user-id'], email: values.email, policy },
     defaultPolicy(cfg),
   );
+  // Traced, the order's trace starts at this CLI's StartWorkflow span.
+  const tracing = await startTracingFromConfig(cfg, 'giftcards-cli');
   const client = await connectClient({ component: 'cli' });
   const started = await startOrder(client, input, cfg.TEMPORAL_TASK_QUEUE);
   const ui = `${cfg.TEMPORAL_UI_URL}/namespaces/${cfg.TEMPORAL_NAMESPACE}/workflows/${encodeURIComponent(started.workflowId)}`;
@@ -72,6 +75,7 @@ async function main() {
       console.log(`  inbox:       ${process.env.MAIL_WEB_URL} (the email with the link)`);
   }
   await client.connection.close();
+  await tracing?.shutdown();
 }
 
 main().catch((err) => {

@@ -15,6 +15,7 @@ import { createRetentionActivities, type RetentionDeps } from '../activities/ret
 import { type OrderActivities, providerTaskQueue } from '../contracts/order';
 import { workerDataConverterWith, workflowGuardPath } from '../lib/codec';
 import { REFUSED_FAILURE_TYPE, refusedReason } from '../lib/payload-converter';
+import { activeTracing } from '../lib/tracing';
 
 export interface WorkerSettings<Deps> {
   connection: NativeConnection;
@@ -26,7 +27,11 @@ export interface WorkerSettings<Deps> {
    * ephemeral test server, whose client has no codec either, leave it out.
    */
   codec?: PayloadCodec;
-  /** A prebuilt bundle (tests build it once); otherwise the workflows are bundled at start. */
+  /**
+   * A prebuilt bundle (tests build it once, test/helpers/workflow-bundle.ts, with the workflow interceptor
+   * modules built in); otherwise the workflows are bundled at start, with the guard's and, when the process
+   * traces, the tracing interceptors.
+   */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /**
    * On SIGTERM, how long running activities get to finish before they are cancelled and retried on another
@@ -92,7 +97,7 @@ export async function createOrderWorkers(
     taskQueue: providerTaskQueue(opts.taskQueue),
     activities: { collect },
     ...codecOf(opts),
-    interceptors: { activity: WORKER_GUARDS.activity },
+    ...interceptorsOf(opts, false),
     maxTaskQueueActivitiesPerSecond: opts.providerMaxRps,
     ...graceOf(opts),
   });
@@ -114,11 +119,32 @@ function createWorker(opts: Omit<WorkerSettings<unknown>, 'deps'>, activities: o
       : { workflowsPath: require.resolve('../workflows') }),
     activities,
     ...codecOf(opts),
-    // A prebuilt bundle carries the workflow guard already (test/setup/workflow-bundle.ts).
-    interceptors: opts.workflowBundle ? { activity: WORKER_GUARDS.activity } : WORKER_GUARDS,
+    ...interceptorsOf(opts, true),
     ...graceOf(opts),
     ...WORKER_TUNING,
   });
+}
+
+/**
+ * Every worker's interceptors: the payload guards, and when the process traces, the tracing ones (with the
+ * sink its workflow spans leave the sandbox by). A prebuilt bundle has its workflow modules built in.
+ */
+function interceptorsOf(
+  opts: { workflowBundle?: WorkerOptions['workflowBundle'] },
+  runsWorkflows: boolean,
+): Pick<WorkerOptions, 'interceptors' | 'sinks'> {
+  const tracing = activeTracing()?.workerOptions;
+  const workflowModules = [
+    ...(WORKER_GUARDS.workflowModules ?? []),
+    ...(tracing?.interceptors?.workflowModules ?? []),
+  ];
+  return {
+    interceptors: {
+      ...(runsWorkflows && !opts.workflowBundle ? { workflowModules } : {}),
+      activity: [...(WORKER_GUARDS.activity ?? []), ...(tracing?.interceptors?.activity ?? [])],
+    },
+    ...(tracing?.sinks ? { sinks: tracing.sinks } : {}),
+  };
 }
 
 const codecOf = (opts: { codec?: PayloadCodec }) =>

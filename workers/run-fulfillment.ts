@@ -4,6 +4,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { configFor } from '../lib/config';
 import { logger } from '../lib/logger';
 import { connectionOptions, createCodec, temporalTarget } from '../lib/temporal';
+import { startTracingFromConfig } from '../lib/tracing';
 import { createFulfillmentWorker } from './create';
 import { fulfillmentDeps } from './deps';
 import { installRuntime, serveWorkerOps } from './runtime';
@@ -12,6 +13,7 @@ async function main() {
   const cfg = configFor('worker');
   const log = logger().child({ component: 'worker' });
   installRuntime(cfg, 'worker');
+  const tracing = await startTracingFromConfig(cfg, 'giftcards-worker');
   const deps = await fulfillmentDeps(cfg);
   const codec = createCodec(deps.transit);
   await codec.ready();
@@ -34,6 +36,7 @@ async function main() {
     await ops.close();
     await connection.close();
     await deps.close();
+    await tracing?.shutdown();
     log.info('worker stopped');
   }
 }

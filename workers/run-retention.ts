@@ -7,6 +7,7 @@ import { ensureRetentionSchedule } from '../domain/retention-schedule';
 import { configFor, durationMs } from '../lib/config';
 import { logger } from '../lib/logger';
 import { connectClient, connectionOptions, createCodec, temporalTarget } from '../lib/temporal';
+import { startTracingFromConfig } from '../lib/tracing';
 import { createRetentionWorker } from './create';
 import { retentionDeps } from './deps';
 import { installRuntime, serveWorkerOps } from './runtime';
@@ -15,6 +16,7 @@ async function main() {
   const cfg = configFor('retention-worker');
   const log = logger().child({ component: 'retention-worker' });
   installRuntime(cfg, 'retention-worker');
+  const tracing = await startTracingFromConfig(cfg, 'giftcards-retention');
   const deps = await retentionDeps(cfg);
   const codec = createCodec(deps.vault.transit);
   await codec.ready();
@@ -43,6 +45,7 @@ async function main() {
     await ops.close();
     await connection.close();
     await deps.close();
+    await tracing?.shutdown();
   }
 }
 

@@ -502,7 +502,8 @@ class Order {
     const caller = this.input.caller as string;
     const maxAgeMs = msToNumber(this.input.policy.webhookMaxAge as Duration);
     for (;;) {
-      await wf.condition(() => hooks.outbox.length > 0);
+      // Events are recorded against the order's row: none goes before the first poll has registered it.
+      await wf.condition(() => hooks.outbox.length > 0 && this.registered);
       const event = hooks.outbox[0] as WebhookEvent;
       const { sendWebhook } = wf.proxyActivities<OrderActivities>({
         startToCloseTimeout: '15 seconds',

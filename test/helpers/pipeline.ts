@@ -6,7 +6,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
 import { inject } from 'vitest';
 import type { ActivityDeps } from '../../activities';
@@ -36,9 +36,11 @@ import {
   type TemporalTarget,
   temporalTarget,
 } from '../../lib/temporal';
+import { activeTracing } from '../../lib/tracing';
 import { connectVault, type VaultSession } from '../../lib/vault';
 import { createFulfillmentWorker } from '../../workers/create';
 import { fulfillmentDeps } from '../../workers/deps';
+import { bundleWorkflows } from './workflow-bundle';
 
 export interface Pipeline {
   client: Client;
@@ -176,7 +178,7 @@ export async function runFulfillmentWorker(
     providerMaxRps,
     deps,
     codec: createCodec(deps.transit),
-    workflowBundle: { codePath: inject('workflowBundlePath') },
+    workflowBundle: await workflowBundle(),
   });
   const running = worker.run();
   let stopped: Promise<void> | undefined;
@@ -190,6 +192,16 @@ export async function runFulfillmentWorker(
       return stopped;
     },
   };
+}
+
+let tracedBundle: Promise<string> | undefined;
+
+/** The shared bundle; traced, one with the tracing interceptors (a production worker bundles them at start). */
+async function workflowBundle(): Promise<WorkerOptions['workflowBundle']> {
+  const modules = activeTracing()?.workerOptions.interceptors?.workflowModules;
+  if (!modules) return { codePath: inject('workflowBundlePath') };
+  tracedBundle ??= bundleWorkflows(modules);
+  return { code: await tracedBundle };
 }
 
 export function uniqueOrderId(scenario: string): string {

@@ -4,21 +4,12 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
-import { failureConverterPath, payloadConverterPath, workflowGuardPath } from '../../lib/codec';
 import { repoRoot } from '../../lib/config';
+import { bundleWorkflows } from '../helpers/workflow-bundle';
 
 export default async function setup(project: TestProject) {
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: path.join(repoRoot, 'workflows', 'index.ts'),
-    // The sandbox's failure converter encodes messages and stacks, so the payload codec encrypts them.
-    failureConverterPath,
-    payloadConverterPath,
-    // As workers/create.ts gives every worker: refused payloads never reach workflow code.
-    workflowInterceptorModules: [workflowGuardPath],
-    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
-  });
+  const code = await bundleWorkflows();
   const dir = path.join(repoRoot, '.data', 'test');
   mkdirSync(dir, { recursive: true });
   const codePath = path.join(dir, `workflow-bundle-${project.name}.js`);

@@ -112,10 +112,19 @@ describe('replicas', () => {
         email: uniqueRecipient(),
       }));
       let stopped: { pid: number; exited: Promise<number> } | undefined;
+      // The caller's budget is one, shared by both API processes (PostgreSQL counters): the request after
+      // INTAKE_RATE_LIMIT_PER_MINUTE is refused whichever process it reaches, and the caller, as a
+      // well-behaved client, waits as long as Retry-After says.
+      let firstRefusal: number | undefined;
       for (const [i, order] of orders.entries()) {
         if (order.orderId.startsWith('slow-response'))
           await registerScenario(order.orderId, 'slow-response', { delayMs: 3_000 });
-        const res = await intake(apis[i % 2]!, order);
+        let res = await intake(apis[i % 2]!, order);
+        while (res.status === 429) {
+          firstRefusal ??= i;
+          await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after')) * 1000));
+          res = await intake(apis[i % 2]!, order);
+        }
         expect(res.status, `intake of order ${i}`).toBe(202);
         if (i === ORDERS / 2) {
           // The worker gets what an orchestrator sends its process; it must drain and exit on its own.
@@ -134,6 +143,9 @@ describe('replicas', () => {
           };
         }
       }
+      expect(firstRefusal, 'the per-caller intake limit, across both API processes').toBe(
+        cfg.INTAKE_RATE_LIMIT_PER_MINUTE,
+      );
       const drainedInMs = await stopped!.exited;
       expect(drainedInMs, 'the stopped worker exits by itself within 30 s').toBeGreaterThanOrEqual(0);
       const logs = ['worker', 'worker-2'].map((n) =>

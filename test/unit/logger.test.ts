@@ -40,6 +40,12 @@ describe('card codes are redacted wherever they appear', () => {
     expect(out.text()).toContain('[REDACTED:code]');
   });
 
+  it('whole, when a four-letter word comes before it', () => {
+    const out = capture();
+    out.log.info({ a: `card ${CODE}`, b: 'gift ABCD EFGH JKMN PQRS' }, 'x');
+    expect(out.last()).toMatchObject({ a: '[REDACTED:code]', b: '[REDACTED:code]' });
+  });
+
   it('without separators, or with spaces', () => {
     const out = capture();
     out.log.info({ a: 'ABCDEFGHJKMNPQRS', b: 'ABCD EFGH JKMN PQRS' }, 'x');

@@ -440,11 +440,23 @@ describe('events for the caller', () => {
     expect(tries).toBeLessThan(5 * 30);
   });
 
+  it('sends no event before the first poll has registered the order (its row holds the events)', async () => {
+    // The first poll's attempt finds nothing and is retried by Temporal: the order is registered only when
+    // the step completes, on its second attempt.
+    const o = await orders.start([PENDING, FULFILLED], { caller: { endpoint: 'ok' } });
+    await o.handle.result();
+    const names = o.names();
+    expect(names.slice(0, 2)).toEqual(['collect', 'collect']);
+    expect(names.indexOf('sendWebhook')).toBeGreaterThan(1);
+    expect(o.callsOf('collect')[0]?.input).toHaveProperty('register');
+  });
+
   it('410 stops every further event for the order', async () => {
     const o = await orders.start([FULFILLED], { caller: { endpoint: 'gone' } });
     const final = await o.handle.result();
+    // Events queued behind the refused one (sent only once the first poll registered the order) go too.
     expect(o.callsOf('sendWebhook')).toHaveLength(1);
-    expect(final.webhooks).toMatchObject({ stopped: 'gone', pending: 0, lastSequence: 1 });
+    expect(final.webhooks).toMatchObject({ stopped: 'gone', pending: 0 });
   });
 
   it('an order without a caller (CLI, typed client) sends nothing', async () => {
