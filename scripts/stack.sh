@@ -495,6 +495,17 @@ EOF
   fi
 }
 
+# The tests read the Temporal server's own store raw (the leak hunt): the dev server's plain address (and its
+# SQLite file), or the cluster profile's databases.
+temporal_store_env() {
+  if [ "$STACK_PROFILE" = cluster ]; then
+    local url=postgres://temporal:$(secret temporal-db-password)@$HOST:$PG_PORT
+    echo "TEMPORAL_STORE_DATABASE_URLS=$url/temporal $url/temporal_visibility"
+  else
+    echo "TEMPORAL_DEV_SERVER_ADDRESS=$HOST:$TEMPORAL_PORT"
+  fi
+}
+
 write_envs() {
   local dburl=${EXTERNAL_DATABASE_URL:-postgres://giftcards:$(secret pg-password)@$HOST:$PG_PORT/giftcards}
   [ -n "${EXTERNAL_DATABASE_URL:-}" ] || [ "$STACK_PROFILE" != tls ] \
@@ -561,7 +572,7 @@ EOF
 # Written by scripts/stack.sh for the test processes and benchmarks, which run several components in one
 # process: the union of every component's file (local only, never commit).
 $(temporal_env test)
-$([ "$STACK_PROFILE" = cluster ] || echo "TEMPORAL_DEV_SERVER_ADDRESS=$HOST:$TEMPORAL_PORT")
+$(temporal_store_env)
 TEMPORAL_UI_URL=http://$HOST:$TEMPORAL_UI_PORT
 $base
 PROVIDER_BASE_URL=http://$HOST:$PROVIDER_SANDBOX_PORT
