@@ -259,12 +259,17 @@ temporal_cluster_up() {
     sleep 0.5
   done
   tcli operator cluster health >/dev/null 2>&1 || die "Temporal's frontend does not answer over mTLS (see $LOGS/temporal.log)"
-  if ! tcli operator namespace describe --namespace default >/dev/null 2>&1; then
+  # A server that just got its database back may not see its namespaces for a few seconds: retried.
+  for ((i = 0; i < 60; i++)); do
+    tcli operator namespace describe --namespace default >/dev/null 2>&1 && break
     # Closed orders' histories are kept 3 days (the dev server: 1 day); an open order keeps its own.
-    tcli operator namespace create --namespace default --retention 72h >/dev/null \
-      || die "could not register the namespace default"
-    log "namespace default registered"
-  fi
+    if tcli operator namespace create --namespace default --retention 72h >/dev/null 2>&1; then
+      log "namespace default registered"
+      break
+    fi
+    sleep 1
+  done
+  tcli operator namespace describe --namespace default >/dev/null 2>&1 || die "could not register the namespace default"
   temporal_search_attributes
   temporal_ui_up
 }

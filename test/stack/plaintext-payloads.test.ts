@@ -27,6 +27,7 @@ import {
 } from '../../contracts/order';
 import { buildOrderInput, defaultPolicy } from '../../domain/orders';
 import { config, repoRoot } from '../../lib/config';
+import { connectionOptions, temporalTarget } from '../../lib/temporal';
 import { auditRows } from '../helpers/audit';
 import { mailFor, waitForMail } from '../helpers/mailbox';
 import { settled, waitForStatus } from '../helpers/orders';
@@ -39,9 +40,10 @@ const utf8 = (s: string) => new TextEncoder().encode(s);
 
 beforeAll(async () => {
   p = await startPipeline();
-  // No data converter: payloads go out as Temporal's default JSON, exactly as the CLI and the UI send them.
+  // No data converter: payloads go out as Temporal's default JSON, exactly as the CLI and the UI send them
+  // (over the stack's TLS settings, when its Temporal wants a client certificate).
   raw = new Client({
-    connection: await Connection.connect({ address: config().TEMPORAL_ADDRESS }),
+    connection: await Connection.connect(connectionOptions(temporalTarget())),
     namespace: config().TEMPORAL_NAMESPACE,
   });
 });
