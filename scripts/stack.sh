@@ -240,13 +240,13 @@ temporal_cluster_up() {
   cluster_tools
   temporal_db
   local b=$TEMPORAL_INTERNAL_PORT_BASE
-  (umask 077 && sed -e "s#@HOST@#$HOST#g" -e "s#@PG_ADDRESS@#$HOST:$PG_PORT#g" \
-    -e "s#@PG_PASSWORD@#$(secret temporal-db-password)#g" -e "s#@SHARDS@#$TEMPORAL_HISTORY_SHARDS#g" \
-    -e "s#@METRICS_PORT@#$TEMPORAL_SERVER_METRICS_PORT#g" -e "s#@TLS@#$TLS#g" \
-    -e "s#@FRONTEND_PORT@#$TEMPORAL_PORT#g" -e "s#@HISTORY_PORT@#$b#g" -e "s#@MATCHING_PORT@#$((b + 1))#g" \
-    -e "s#@WORKER_PORT@#$((b + 2))#g" -e "s#@FRONTEND_MEMBERSHIP_PORT@#$((b + 3))#g" \
-    -e "s#@HISTORY_MEMBERSHIP_PORT@#$((b + 4))#g" -e "s#@MATCHING_MEMBERSHIP_PORT@#$((b + 5))#g" \
-    -e "s#@WORKER_MEMBERSHIP_PORT@#$((b + 6))#g" -e "s#@DYNAMIC_CONFIG@#$ROOT/deploy/temporal-dynamic-config.yaml#g" \
+  (umask 077 && sed -e "s#__HOST__#$HOST#g" -e "s#__PG_ADDRESS__#$HOST:$PG_PORT#g" \
+    -e "s#__PG_PASSWORD__#$(secret temporal-db-password)#g" -e "s#__SHARDS__#$TEMPORAL_HISTORY_SHARDS#g" \
+    -e "s#__METRICS_PORT__#$TEMPORAL_SERVER_METRICS_PORT#g" -e "s#__TLS__#$TLS#g" \
+    -e "s#__FRONTEND_PORT__#$TEMPORAL_PORT#g" -e "s#__HISTORY_PORT__#$b#g" -e "s#__MATCHING_PORT__#$((b + 1))#g" \
+    -e "s#__WORKER_PORT__#$((b + 2))#g" -e "s#__FRONTEND_MEMBERSHIP_PORT__#$((b + 3))#g" \
+    -e "s#__HISTORY_MEMBERSHIP_PORT__#$((b + 4))#g" -e "s#__MATCHING_MEMBERSHIP_PORT__#$((b + 5))#g" \
+    -e "s#__WORKER_MEMBERSHIP_PORT__#$((b + 6))#g" -e "s#__DYNAMIC_CONFIG__#$ROOT/deploy/temporal-dynamic-config.yaml#g" \
     "$ROOT/deploy/temporal-server.yaml" >"$CLUSTER/config.yaml")
   # No authorizer: the frontend's mTLS lets in the local CA's certificates only, and any of them may do anything.
   start_proc temporal "$TEMPORAL_PORT" "$SERVER_DIR/temporal-server" --config-file "$CLUSTER/config.yaml" \
