@@ -32,15 +32,23 @@ export async function total(expr: string): Promise<number> {
   return (await query(expr)).reduce((sum, s) => sum + s.value, 0);
 }
 
-/** Polls until every expression's total passes its check (scrapes run every 2 s); the last totals. */
+/**
+ * A counter's total over every process, as of its latest sample: a scrape that a busy process missed leaves
+ * its series stale for a moment, which a plain sum would read as the counter going down.
+ */
+export function counterTotal(selector: string): Promise<number> {
+  return total(`sum(max_over_time(${selector}[5m]))`);
+}
+
+/** Polls until every counter's total passes its check (scrapes run every 2 s); the last totals. */
 export async function waitForTotals(
   checks: Record<string, (n: number) => boolean>,
-  timeoutMs = 30_000,
+  timeoutMs = 60_000,
 ): Promise<Record<string, number>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const totals = Object.fromEntries(
-      await Promise.all(Object.keys(checks).map(async (e) => [e, await total(e)] as const)),
+      await Promise.all(Object.keys(checks).map(async (e) => [e, await counterTotal(e)] as const)),
     );
     const pending = Object.entries(checks).filter(([e, ok]) => !ok(totals[e] as number));
     if (pending.length === 0) return totals;

@@ -13,7 +13,7 @@ import { config, durationMs, repoRoot } from '../../lib/config';
 import { connectClient } from '../../lib/temporal';
 import { linkIn, waitForMail } from '../helpers/mailbox';
 import { uniqueOrderId, uniqueRecipient } from '../helpers/pipeline';
-import { query, series, targets, total, waitForTotals } from '../helpers/prometheus';
+import { counterTotal, query, series, targets, total, waitForTotals } from '../helpers/prometheus';
 
 const JOBS = ['api', 'worker', 'worker-sdk', 'retention-worker', 'retention-worker-sdk', 'temporal-server'];
 
@@ -77,7 +77,7 @@ describe('metrics on the stack', () => {
       decoded: 'giftcards_codec_payloads_total{job="worker",operation="decode",result="ok"}',
     } as const;
     const before: Record<string, number> = {};
-    for (const [k, e] of Object.entries(counters)) before[k] = await total(e);
+    for (const [k, e] of Object.entries(counters)) before[k] = await counterTotal(e);
 
     const cfg = config();
     const orderId = uniqueOrderId('instant');

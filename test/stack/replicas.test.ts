@@ -87,7 +87,31 @@ function intake(apiUrl: string, request: object) {
   });
 }
 
+/** An operator's session cookie from one API process's codec login (the operator sign-in of the Temporal UI). */
+async function operatorLogin(apiUrl: string): Promise<string> {
+  const res = await fetch(`${apiUrl}/codec/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ password: config().OPERATOR_PASSWORD ?? '' }).toString(),
+    redirect: 'manual',
+  });
+  expect(res.status).toBe(303);
+  return (res.headers.get('set-cookie') ?? '').split(';')[0]!;
+}
+
+const signedIn = async (apiUrl: string, cookie: string) =>
+  (await (await fetch(`${apiUrl}/codec/login`, { headers: { cookie } })).text()).includes('id="signed-in"');
+
 describe('replicas', () => {
+  it("an operator's session is every API process's: made on one, ended on the other", async () => {
+    const publicUrl = config().PUBLIC_BASE_URL as string;
+    const [a, b] = [publicUrl, publicUrl.replace(/:(\d+)$/, (_, p) => `:${Number(p) + 1}`)] as const;
+    const cookie = await operatorLogin(a);
+    expect(await signedIn(b, cookie)).toBe(true);
+    expect((await fetch(`${b}/codec/logout`, { method: 'POST', headers: { cookie } })).status).toBe(200);
+    expect(await signedIn(a, cookie)).toBe(false);
+  });
+
   afterAll(async () => {
     await stackUp(); // the stopped worker back, for whoever runs next
   });
