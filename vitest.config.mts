@@ -35,8 +35,14 @@ export default defineConfig({
         test: {
           name: 'stack',
           include: ['test/stack/**/*.test.ts'],
-          // They stop parts of the shared stack: run alone, last, by vitest.restart.config.ts.
-          exclude: ['test/stack/restart.test.ts', 'test/stack/replicas.test.ts', '**/node_modules/**'],
+          // They stop parts of the shared stack: run alone, last, by vitest.restart.config.ts; and the cluster
+          // profile's own, by vitest.cluster.config.ts.
+          exclude: [
+            'test/stack/restart.test.ts',
+            'test/stack/replicas.test.ts',
+            'test/stack/temporal-cluster.test.ts',
+            '**/node_modules/**',
+          ],
           globalSetup: ['test/setup/stack.ts', 'test/setup/workflow-bundle.ts'],
           setupFiles: ['test/setup/runtime.ts'],
           // Every log line of every worker, API and activity the tests run lands here; the leak hunt reads it.

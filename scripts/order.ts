@@ -3,12 +3,24 @@
 import { parseArgs } from 'node:util';
 import { statusQuery } from '../contracts/order';
 import { buildOrderInput, defaultPolicy, OrderValidationError, startOrder } from '../domain/orders';
-import { configFor } from '../lib/config';
+import { type Config, configFor } from '../lib/config';
 import { connectClient } from '../lib/temporal';
 import { startTracingFromConfig } from '../lib/tracing';
 
 const USAGE = `usage: npm run order -- --order-id <id> --user-id <id> --email <addr>
   [--deliver-partial] [--purge-on-retrieval] [--link-ttl 24h] [--retention 30d] [--deadline 24h] [--wait]`;
+
+/** The `temporal` CLI's connection flags for this configuration (its address and, over mTLS, the CLI's certificate). */
+function cliFlags(cfg: Config): string {
+  const flags: Array<[string, string | undefined]> = [
+    ['--address', cfg.TEMPORAL_ADDRESS === '127.0.0.1:7233' ? undefined : cfg.TEMPORAL_ADDRESS],
+    ['--tls-ca-path', cfg.TEMPORAL_TLS_CA_FILE],
+    ['--tls-cert-path', cfg.TEMPORAL_TLS_CERT_FILE],
+    ['--tls-key-path', cfg.TEMPORAL_TLS_KEY_FILE],
+    ['--tls-server-name', cfg.TEMPORAL_TLS_SERVER_NAME],
+  ];
+  return flags.map(([flag, value]) => (value ? ` ${flag} ${value}` : '')).join('');
+}
 
 async function main() {
   process.env.LOG_LEVEL ??= 'warn'; // the CLI prints its own lines; the log shows only problems
@@ -53,7 +65,9 @@ async function main() {
   console.log(`  workflow id: ${started.workflowId}`);
   console.log(`  run id:      ${started.runId}`);
   console.log(`  follow it:   ${ui}`);
-  console.log(`  or:          temporal workflow describe --workflow-id ${started.workflowId}`);
+  console.log(
+    `  or:          temporal workflow describe --workflow-id ${started.workflowId}${cliFlags(cfg)}`,
+  );
   if (values.wait) {
     const handle = client.workflow.getHandle(started.workflowId);
     const deadline = Date.now() + 120_000;

@@ -15,7 +15,11 @@
 # and each worker its Temporal SDK metrics port; Prometheus scrapes them all. `up --services` starts the
 # services without the worker/API processes (the tests run their own workers in-process). `up --profile tls`
 # (or STACK_PROFILE=tls) runs the same stack over TLS on a local CA (.data/tls): Temporal behind nginx with
-# client certificates (mTLS), OpenBao on https, PostgreSQL with sslmode=verify-full.
+# client certificates (mTLS), OpenBao on https, PostgreSQL with sslmode=verify-full. `up --profile cluster`
+# runs Temporal's own server instead of the dev server (built by `scripts/install.sh --cluster` from the Go
+# module go.temporal.io/server), persisting to the stack's PostgreSQL, its frontend over mTLS on the same
+# local CA, with the standalone Temporal UI server in front of it. The profile is kept for the next `up` (as
+# the replica count is); `up --profile plain` goes back, after a `down`.
 #
 # Each process gets an environment file of its own under .data/env/ (mode 600) with only what it needs, and
 # starts with an otherwise empty environment: the worker never holds the API's or retention's secrets.
@@ -48,7 +52,12 @@ TEMPORAL_SERVER_METRICS_PORT=${TEMPORAL_SERVER_METRICS_PORT:-9469}
 # Replica i > 1 of the API listens on API_PORT + i - 1; the replicas' ops ports count up from here.
 REPLICA_PORT_BASE=${REPLICA_PORT_BASE:-9500}
 TEMPORAL_TLS_PORT=${TEMPORAL_TLS_PORT:-7234}
-STACK_PROFILE=${STACK_PROFILE:-plain}
+# Cluster profile: the server's other services (history, matching, worker) and the four membership ports,
+# from here up (loopback only; only the frontend, on TEMPORAL_PORT, takes clients).
+TEMPORAL_INTERNAL_PORT_BASE=${TEMPORAL_INTERNAL_PORT_BASE:-7240}
+# Cluster profile: history shards, fixed when Temporal's databases are created (see deploy/README.md).
+TEMPORAL_HISTORY_SHARDS=${TEMPORAL_HISTORY_SHARDS:-4}
+STACK_PROFILE=${STACK_PROFILE:-}
 VAULT_TRANSIT_MOUNT=${VAULT_TRANSIT_MOUNT:-transit}
 HOST=127.0.0.1
 
@@ -129,6 +138,10 @@ bin_or_die() {
 
 # ---------------------------------------------------------------- Temporal
 temporal_up() {
+  if [ "$STACK_PROFILE" = cluster ]; then temporal_cluster_up; else temporal_dev_up; fi
+}
+
+temporal_dev_up() {
   local temporal
   temporal=$(bin_or_die temporal)
   mkdir -p "$DATA/temporal"
@@ -143,8 +156,9 @@ temporal_up() {
 }
 
 # ---------------------------------------------------------------- TLS profile: local CA, nginx before Temporal
-# Client certificates: one per component (and one for the tests), all from the same local CA.
-TLS_CLIENTS=(worker retention-worker api cli test)
+# Client certificates: one per component (and one for the tests), all from the same local CA; the cluster
+# profile's Temporal server adds its own system worker and the UI server, both clients of its frontend.
+TLS_CLIENTS=(worker retention-worker api cli test temporal-system temporal-ui)
 
 tls_ca() {
   command -v openssl >/dev/null || die "openssl not found; run scripts/install.sh first"
@@ -163,6 +177,150 @@ nginx_up() {
   "$nginx" -t -q -p "$prefix" -c "$prefix/nginx.conf" -e stderr || die "nginx refused $prefix/nginx.conf"
   start_proc nginx "$TEMPORAL_TLS_PORT" "$nginx" -p "$prefix" -c "$prefix/nginx.conf" -e stderr
   wait_port nginx "$TEMPORAL_TLS_PORT" 30
+}
+
+# ---------------------------------------------------------------- cluster profile: Temporal's own server
+# shellcheck source=scripts/temporal-versions.sh
+. "$ROOT/scripts/temporal-versions.sh"
+SERVER_DIR=$ROOT/.tools/temporal-server/$TEMPORAL_SERVER_VERSION
+UI_DIR=$ROOT/.tools/temporal-ui/$TEMPORAL_UI_VERSION
+CLUSTER=$DATA/temporal-cluster
+
+# Built once into .tools/ (shared by every checkout that links it): about 5 minutes the first time.
+cluster_tools() {
+  if [ ! -x "$SERVER_DIR/temporal-server" ] || [ ! -x "$SERVER_DIR/temporal-sql-tool" ] \
+    || [ ! -x "$UI_DIR/temporal-ui-server" ]; then
+    log "Temporal's server is not built yet: building it (scripts/build-temporal.sh)"
+    bash "$ROOT/scripts/build-temporal.sh" || die "building Temporal's server failed (scripts/build-temporal.sh)"
+  fi
+}
+
+# Its own role and two databases in the stack's PostgreSQL, the schema from the module (temporal-sql-tool):
+# set up once, brought to the binary's version on every `up`.
+temporal_db() {
+  [ -z "${EXTERNAL_DATABASE_URL:-}" ] || die "the cluster profile keeps Temporal in the stack's own PostgreSQL; unset EXTERNAL_DATABASE_URL"
+  local pw db dir started
+  pw=$(secret temporal-db-password)
+  PGPASSWORD=$(secret pg-superuser-password) psql -h "$HOST" -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA >/dev/null <<SQL
+SELECT 'CREATE ROLE temporal LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'temporal')\gexec
+ALTER ROLE temporal PASSWORD '$pw';
+SELECT 'CREATE DATABASE temporal OWNER temporal' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'temporal')\gexec
+SELECT 'CREATE DATABASE temporal_visibility OWNER temporal' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'temporal_visibility')\gexec
+SQL
+  mkdir -p "$CLUSTER" && chmod 700 "$CLUSTER"
+  # The shard count is written into the databases at the first start and cannot change after it.
+  if [ -s "$CLUSTER/history-shards" ] && [ "$(cat "$CLUSTER/history-shards")" != "$TEMPORAL_HISTORY_SHARDS" ]; then
+    die "Temporal's databases were created with $(cat "$CLUSTER/history-shards") history shards, not $TEMPORAL_HISTORY_SHARDS: the count is fixed at creation (drop the databases temporal and temporal_visibility for a new cluster)"
+  fi
+  started=$(date +%s)
+  for db in temporal temporal_visibility; do
+    dir=temporal && [ "$db" = temporal ] || dir=visibility
+    if [ "$(PGPASSWORD=$pw psql -h "$HOST" -p "$PG_PORT" -U temporal -d "$db" -tAc "SELECT to_regclass('schema_version') IS NOT NULL")" != t ]; then
+      sql_tool "$db" setup-schema -v 0.0 || die "temporal-sql-tool setup-schema on $db failed (see $LOGS/temporal-schema.log)"
+    fi
+    sql_tool "$db" update-schema -d "$SERVER_DIR/schema/postgresql/v12/$dir/versioned" \
+      || die "temporal-sql-tool update-schema on $db failed (see $LOGS/temporal-schema.log)"
+  done
+  echo "$TEMPORAL_HISTORY_SHARDS" >"$CLUSTER/history-shards"
+  log "Temporal's schema is current in databases temporal and temporal_visibility ($(($(date +%s) - started)) s)"
+}
+
+sql_tool() { # database command…: the password through the environment, never on a command line
+  SQL_PASSWORD=$(secret temporal-db-password) "$SERVER_DIR/temporal-sql-tool" --plugin postgres12 --ep "$HOST" \
+    -p "$PG_PORT" -u temporal --db "$@" >>"$LOGS/temporal-schema.log" 2>&1
+}
+
+# The `temporal` CLI against the cluster's frontend, with the CLI's client certificate.
+tcli() {
+  temporal "$@" --address "$HOST:$TEMPORAL_PORT" --tls-ca-path "$TLS/ca.crt" --tls-cert-path "$TLS/cli.crt" \
+    --tls-key-path "$TLS/cli.key" --tls-server-name temporal.giftcards.local
+}
+
+temporal_cluster_up() {
+  cluster_tools
+  temporal_db
+  local b=$TEMPORAL_INTERNAL_PORT_BASE
+  (umask 077 && sed -e "s#__HOST__#$HOST#g" -e "s#__PG_ADDRESS__#$HOST:$PG_PORT#g" \
+    -e "s#__PG_PASSWORD__#$(secret temporal-db-password)#g" -e "s#__SHARDS__#$TEMPORAL_HISTORY_SHARDS#g" \
+    -e "s#__METRICS_PORT__#$TEMPORAL_SERVER_METRICS_PORT#g" -e "s#__TLS__#$TLS#g" \
+    -e "s#__FRONTEND_PORT__#$TEMPORAL_PORT#g" -e "s#__HISTORY_PORT__#$b#g" -e "s#__MATCHING_PORT__#$((b + 1))#g" \
+    -e "s#__WORKER_PORT__#$((b + 2))#g" -e "s#__FRONTEND_MEMBERSHIP_PORT__#$((b + 3))#g" \
+    -e "s#__HISTORY_MEMBERSHIP_PORT__#$((b + 4))#g" -e "s#__MATCHING_MEMBERSHIP_PORT__#$((b + 5))#g" \
+    -e "s#__WORKER_MEMBERSHIP_PORT__#$((b + 6))#g" -e "s#__DYNAMIC_CONFIG__#$ROOT/deploy/temporal-dynamic-config.yaml#g" \
+    "$ROOT/deploy/temporal-server.yaml" >"$CLUSTER/config.yaml")
+  # No authorizer: the frontend's mTLS lets in the local CA's certificates only, and any of them may do anything.
+  start_proc temporal "$TEMPORAL_PORT" "$SERVER_DIR/temporal-server" --config-file "$CLUSTER/config.yaml" \
+    --allow-no-auth start
+  wait_port temporal "$TEMPORAL_PORT" 120
+  local i
+  for ((i = 0; i < 120; i++)); do
+    tcli operator cluster health >/dev/null 2>&1 && break
+    pid_alive temporal || die "Temporal's server exited (see $LOGS/temporal.log)"
+    sleep 0.5
+  done
+  tcli operator cluster health >/dev/null 2>&1 || die "Temporal's frontend does not answer over mTLS (see $LOGS/temporal.log)"
+  # A server that just got its database back may not see its namespaces for a few seconds: retried.
+  for ((i = 0; i < 60; i++)); do
+    tcli operator namespace describe --namespace default >/dev/null 2>&1 && break
+    # Closed orders' histories are kept 3 days (the dev server: 1 day); an open order keeps its own.
+    if tcli operator namespace create --namespace default --retention 72h >/dev/null 2>&1; then
+      log "namespace default registered"
+      break
+    fi
+    sleep 1
+  done
+  tcli operator namespace describe --namespace default >/dev/null 2>&1 || die "could not register the namespace default"
+  temporal_search_attributes
+  temporal_ui_up
+}
+
+# The attributes the order workflow upserts (contracts/order.ts), registered once per namespace.
+temporal_search_attributes() {
+  local name type have i
+  for ((i = 0; i < 60; i++)); do # a new namespace reaches every service within seconds
+    have=$(tcli operator search-attribute list --namespace default 2>/dev/null) && break
+    sleep 0.5
+  done
+  for name in OrderStatus=Keyword OrderOutcome=Keyword CardCount=Int; do
+    type=${name#*=} name=${name%%=*}
+    grep -qw "$name" <<<"$have" && continue
+    for ((i = 0; i < 60; i++)); do
+      tcli operator search-attribute create --namespace default --name "$name" --type "$type" >/dev/null 2>&1 && break
+      sleep 0.5
+    done
+    tcli operator search-attribute list --namespace default | grep -qw "$name" \
+      || die "could not register the search attribute $name"
+    log "search attribute $name ($type) registered"
+  done
+}
+
+# The standalone UI server (the one the dev server embeds), a client of the frontend with its own certificate.
+temporal_ui_up() {
+  mkdir -p "$DATA/temporal-ui/config"
+  cat >"$DATA/temporal-ui/config/base.yaml" <<EOF
+temporalGrpcAddress: $HOST:$TEMPORAL_PORT
+host: $HOST
+port: $TEMPORAL_UI_PORT
+enableUi: true
+defaultNamespace: default
+disableNewsFetch: true
+cors:
+  # Plain http on loopback, as the dev server's UI: a Secure CSRF cookie would never come back.
+  cookieInsecure: true
+  allowOrigins: [http://$HOST:$TEMPORAL_UI_PORT]
+tls:
+  caFile: $TLS/ca.crt
+  certFile: $TLS/temporal-ui.crt
+  keyFile: $TLS/temporal-ui.key
+  serverName: temporal.giftcards.local
+  enableHostVerification: true
+# Payloads are encrypted: the UI decodes them through the API's authenticated codec endpoint.
+codec:
+  endpoint: http://$HOST:$API_PORT/codec
+EOF
+  start_proc temporal-ui "$TEMPORAL_UI_PORT" "$UI_DIR/temporal-ui-server" --root "$DATA/temporal-ui" --config config \
+    --env cluster start
+  wait_port temporal-ui "$TEMPORAL_UI_PORT" 60
 }
 
 # ---------------------------------------------------------------- OpenBao / Vault
@@ -328,10 +486,10 @@ env_file() { # name: the lines on stdin become .data/env/<name>.env (mode 600)
 
 approle() { cat "$SECRETS/vault/$1/approle.env"; }
 
-temporal_env() { # component: the Temporal address, over mTLS with the component's certificate in the tls profile
-  if [ "$STACK_PROFILE" = tls ]; then
+temporal_env() { # component: the Temporal address, over mTLS with the component's certificate (tls, cluster)
+  if [ "$STACK_PROFILE" != plain ]; then
     cat <<EOF
-TEMPORAL_ADDRESS=$HOST:$TEMPORAL_TLS_PORT
+TEMPORAL_ADDRESS=$HOST:$([ "$STACK_PROFILE" = cluster ] && echo "$TEMPORAL_PORT" || echo "$TEMPORAL_TLS_PORT")
 TEMPORAL_TLS_CA_FILE=$TLS/ca.crt
 TEMPORAL_TLS_CERT_FILE=$TLS/$1.crt
 TEMPORAL_TLS_KEY_FILE=$TLS/$1.key
@@ -339,6 +497,17 @@ TEMPORAL_TLS_SERVER_NAME=temporal.giftcards.local
 EOF
   else
     echo "TEMPORAL_ADDRESS=$HOST:$TEMPORAL_PORT"
+  fi
+}
+
+# The tests read the Temporal server's own store raw (the leak hunt): the dev server's plain address (and its
+# SQLite file), or the cluster profile's databases.
+temporal_store_env() {
+  if [ "$STACK_PROFILE" = cluster ]; then
+    local url=postgres://temporal:$(secret temporal-db-password)@$HOST:$PG_PORT
+    echo "TEMPORAL_STORE_DATABASE_URLS=$url/temporal $url/temporal_visibility"
+  else
+    echo "TEMPORAL_DEV_SERVER_ADDRESS=$HOST:$TEMPORAL_PORT"
   fi
 }
 
@@ -408,7 +577,7 @@ EOF
 # Written by scripts/stack.sh for the test processes and benchmarks, which run several components in one
 # process: the union of every component's file (local only, never commit).
 $(temporal_env test)
-TEMPORAL_DEV_SERVER_ADDRESS=$HOST:$TEMPORAL_PORT
+$(temporal_store_env)
 TEMPORAL_UI_URL=http://$HOST:$TEMPORAL_UI_PORT
 $base
 PROVIDER_BASE_URL=http://$HOST:$PROVIDER_SANDBOX_PORT
@@ -499,13 +668,13 @@ app_up() {
   start_proc "$1" "$3" env -C "$ROOT" STACK_ENV_FILE="$ENVS/$2.env" "${@:5}" node --import tsx "$4"
 }
 
-# The profile the running services were started with: switching needs a `down` first (Vault and PostgreSQL
-# would keep their listeners, and the env files would point the apps at the wrong ones).
+# The profile of the last `up` (kept across `down`, like the replica count): switching needs a `down` first
+# (Vault and PostgreSQL would keep their listeners, and the env files would point the apps at the wrong ones).
 running_profile() { cat "$RUN/profile" 2>/dev/null || echo plain; }
 
 any_service_running() {
   local name
-  for name in temporal vault nginx maildev; do pid_alive "$name" && return 0; done
+  for name in temporal temporal-ui vault nginx maildev; do pid_alive "$name" && return 0; done
   port_open "$PG_PORT"
 }
 
@@ -521,22 +690,26 @@ up() {
         mkdir -p "$RUN" && echo "$2" >"$RUN/replicas"
         shift
         ;;
-      *) die "up: unknown option $1 (--services, --profile plain|tls, --replicas N)" ;;
+      *) die "up: unknown option $1 (--services, --profile plain|tls|cluster, --replicas N)" ;;
     esac
     shift
   done
-  case "$STACK_PROFILE" in plain | tls) ;; *) die "unknown profile '$STACK_PROFILE' (plain or tls)" ;; esac
+  # Without --profile (or STACK_PROFILE), the profile of the last `up`: a test that brings the stack back
+  # with a plain `up` gets the one it found.
+  [ -n "$STACK_PROFILE" ] || STACK_PROFILE=$(running_profile)
+  case "$STACK_PROFILE" in plain | tls | cluster) ;; *) die "unknown profile '$STACK_PROFILE' (plain, tls or cluster)" ;; esac
   mkdir -p "$LOGS" "$RUN" "$SECRETS"
   chmod 700 "$SECRETS"
   if any_service_running && [ "$(running_profile)" != "$STACK_PROFILE" ]; then
     die "the stack runs with profile $(running_profile); run \`bash scripts/stack.sh down\` before switching to $STACK_PROFILE"
   fi
   echo "$STACK_PROFILE" >"$RUN/profile"
-  [ "$STACK_PROFILE" != tls ] || tls_ca
+  [ "$STACK_PROFILE" = plain ] || tls_ca
+  # PostgreSQL first: the cluster profile's Temporal keeps its state there.
+  pg_up
   temporal_up
   [ "$STACK_PROFILE" != tls ] || nginx_up
   vault_up
-  pg_up
   write_envs
   migrate
   start_proc maildev "$SMTP_PORT" maildev --smtp "$SMTP_PORT" --web "$MAIL_WEB_PORT" --ip "$HOST" \
@@ -580,17 +753,16 @@ app_names() { (cd "$RUN" 2>/dev/null && ls -- api*.pid worker*.pid retention-wor
 
 down() {
   local name
-  for name in prometheus $(app_names) provider-sandbox maildev nginx temporal vault; do stop_proc "$name"; done
+  for name in prometheus $(app_names) provider-sandbox maildev nginx temporal-ui temporal vault; do stop_proc "$name"; done
   pg_stop
-  rm -f "$RUN/profile"
 }
 
 # One service down, the rest left running (`up` brings it back): how the tests take a dependency away.
 stop_one() {
   case "${1:-}" in
     postgres) pg_stop ;;
-    temporal | nginx | vault | maildev | provider-sandbox | worker | worker-[1-9] | retention-worker | api | api-[1-9] | prometheus) stop_proc "$1" ;;
-    *) die "stop what? postgres, temporal, nginx, vault, maildev, provider-sandbox, worker[-N], retention-worker, api[-N] or prometheus" ;;
+    temporal | temporal-ui | nginx | vault | maildev | provider-sandbox | worker | worker-[1-9] | retention-worker | api | api-[1-9] | prometheus) stop_proc "$1" ;;
+    *) die "stop what? postgres, temporal, temporal-ui, nginx, vault, maildev, provider-sandbox, worker[-N], retention-worker, api[-N] or prometheus" ;;
   esac
 }
 
@@ -600,6 +772,7 @@ status() {
   printf 'profile: %s\n%-18s %-8s %s\n' "$profile" SERVICE STATE WHERE
   while read -r name port url; do
     [ "$name" != nginx ] || [ "$profile" = tls ] || continue
+    [ "$name" != temporal-ui ] || [ "$profile" = cluster ] || continue
     local state=down
     if [ "$name" = postgres ]; then
       port_open "$port" && state=up
@@ -608,7 +781,12 @@ status() {
     fi
     printf '%-18s %-8s %s\n' "$name" "$state" "$url"
   done <<EOF
-temporal $TEMPORAL_PORT $HOST:$TEMPORAL_PORT (gRPC), UI http://$HOST:$TEMPORAL_UI_PORT
+$(if [ "$profile" = cluster ]; then
+  echo "temporal $TEMPORAL_PORT $HOST:$TEMPORAL_PORT (Temporal server $TEMPORAL_SERVER_VERSION, gRPC over mTLS; state in PostgreSQL)"
+  echo "temporal-ui $TEMPORAL_UI_PORT http://$HOST:$TEMPORAL_UI_PORT (Temporal UI $TEMPORAL_UI_VERSION)"
+else
+  echo "temporal $TEMPORAL_PORT $HOST:$TEMPORAL_PORT (gRPC), UI http://$HOST:$TEMPORAL_UI_PORT"
+fi)
 nginx $TEMPORAL_TLS_PORT $HOST:$TEMPORAL_TLS_PORT (Temporal over mTLS, certificates in .data/tls)
 vault $VAULT_PORT $(STACK_PROFILE=$profile vault_url) (OpenBao, raft storage in .data/bao)
 postgres $PG_PORT postgres://$HOST:$PG_PORT/giftcards
@@ -632,5 +810,5 @@ case "${1:-}" in
     if [ -n "${2:-}" ]; then cat "$ENVS/$2.env"; else ls "$ENVS" 2>/dev/null | sed 's/\.env$//'; fi ;;
   stop) shift; stop_one "$@" ;;
   pg-home) pg_home ;;
-  *) echo "usage: $0 up [--services] [--profile plain|tls] [--replicas N] | down | stop <service> | restart | status | env [component] | pg-home" >&2; exit 2 ;;
+  *) echo "usage: $0 up [--services] [--profile plain|tls|cluster] [--replicas N] | down | stop <service> | restart | status | env [component] | pg-home" >&2; exit 2 ;;
 esac

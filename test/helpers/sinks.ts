@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import pg from 'pg';
 import { config, repoRoot } from '../../lib/config';
 import { allMail } from './mailbox';
 
@@ -20,16 +21,66 @@ export function findIn(sink: Sink, needles: string[]): string[] {
   return needles.filter((n) => sink.text.includes(n));
 }
 
-/** The dev server's SQLite database, table by table, as the server stores it (no SDK, no codec). */
+/**
+ * The Temporal server's own store, table by table, as the server wrote it (no SDK, no codec): the dev
+ * server's SQLite file, or in the stack's cluster profile its two PostgreSQL databases (history, tasks and
+ * visibility), whose addresses stack.sh writes into the tests' env file (TEMPORAL_STORE_DATABASE_URLS).
+ */
 export async function scanTemporalStore(
   needles: string[],
 ): Promise<{ scannedBytes: number; found: Record<string, string[]> }> {
+  const urls = process.env.TEMPORAL_STORE_DATABASE_URLS;
+  if (urls) return scanPostgresStore(urls.split(/\s+/).filter(Boolean), needles);
   const db = path.join(repoRoot, '.data', 'temporal', 'temporal.db');
   if (!existsSync(db))
     throw new Error(`no Temporal store at ${db}: is the local stack's dev server running?`);
   const child = run('python3', [path.join(__dirname, 'scan-temporal-store.py'), db], { maxBuffer: 64 << 20 });
   child.child.stdin?.end(JSON.stringify(needles));
   return JSON.parse((await child).stdout);
+}
+
+/** Every value of every table, bytea as the raw bytes (a pg_dump would show them hex-encoded). */
+async function scanPostgresStore(
+  urls: string[],
+  needles: string[],
+): Promise<{ scannedBytes: number; found: Record<string, string[]> }> {
+  const wanted = needles.map((n) => Buffer.from(n));
+  const found = new Map<string, Set<string>>();
+  let scannedBytes = 0;
+  for (const url of urls) {
+    const db = new pg.Client({ connectionString: url });
+    await db.connect();
+    try {
+      const database = new URL(url).pathname.slice(1);
+      const { rows: tables } = await db.query<{ name: string }>(
+        "SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public'",
+      );
+      for (const { name } of tables) {
+        const { rows } = await db.query<unknown[]>({ text: `SELECT * FROM "${name}"`, rowMode: 'array' });
+        for (const row of rows) {
+          for (const value of row) {
+            const bytes = Buffer.isBuffer(value)
+              ? value
+              : typeof value === 'string'
+                ? Buffer.from(value)
+                : value !== null && typeof value === 'object' && !(value instanceof Date)
+                  ? Buffer.from(JSON.stringify(value)) // jsonb: visibility's search attributes
+                  : undefined;
+            if (!bytes) continue;
+            scannedBytes += bytes.length;
+            for (const [i, needle] of wanted.entries()) {
+              if (!bytes.includes(needle)) continue;
+              const tables = found.get(needles[i]!) ?? new Set<string>();
+              found.set(needles[i]!, tables.add(`${database}.${name}`));
+            }
+          }
+        }
+      }
+    } finally {
+      await db.end();
+    }
+  }
+  return { scannedBytes, found: Object.fromEntries([...found].map(([n, t]) => [n, [...t].sort()])) };
 }
 
 /** pg_dump of the whole application database: schema and every row of every table. */

@@ -40,7 +40,8 @@ const utf8 = (s: string) => new TextEncoder().encode(s);
 
 beforeAll(async () => {
   p = await startPipeline();
-  // No data converter: payloads go out as Temporal's default JSON, exactly as the CLI and the UI send them.
+  // No data converter: payloads go out as Temporal's default JSON, exactly as the CLI and the UI send them
+  // (over the stack's TLS settings, when its Temporal wants a client certificate).
   raw = new Client({
     connection: await Connection.connect(connectionOptions(temporalTarget())),
     namespace: config().TEMPORAL_NAMESPACE,

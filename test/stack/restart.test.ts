@@ -1,6 +1,7 @@
 /**
  * Durability of the local stack across `stack.sh down` + `up --services`: Vault keys (raft storage, unsealed
- * again by the script), PostgreSQL rows and Temporal workflows (SQLite file) all survive. Without this, a
+ * again by the script), PostgreSQL rows and Temporal workflows (the dev server's SQLite file, or the cluster
+ * profile's PostgreSQL) all survive. Without this, a
  * restart would silently lose every stored card (DESIGN 2: `-dev` mode forgets its keys).
  *
  * It stops the shared stack, so it only runs through vitest.restart.config.ts, never with the main suite.
@@ -17,7 +18,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { purgeNowSignal, statusQuery, workflowIdFor } from '../../contracts/order';
 import { buildOrderInput, defaultPolicy, startOrder } from '../../domain/orders';
 import { config, repoRoot, stackEnvFile } from '../../lib/config';
-import { connectClient } from '../../lib/temporal';
+import { connectClient, connectionOptions, temporalTarget } from '../../lib/temporal';
 import { connectVault } from '../../lib/vault';
 import { releaseSignal, waitForRelease } from '../workflows/trivial';
 
@@ -63,7 +64,7 @@ function freshStackEnv(): NodeJS.ProcessEnv {
 }
 
 async function withTemporal<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-  const connection = await Connection.connect({ address: config().TEMPORAL_ADDRESS });
+  const connection = await Connection.connect(connectionOptions(temporalTarget()));
   try {
     return await fn(new Client({ connection, namespace: config().TEMPORAL_NAMESPACE }));
   } finally {
@@ -152,7 +153,7 @@ describe('a stack restart', () => {
     expect(description.status.name).toBe('RUNNING');
 
     // And it still runs to completion once a worker picks it up.
-    const connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
+    const connection = await NativeConnection.connect(connectionOptions(temporalTarget()));
     try {
       const w = await Worker.create({
         connection,
@@ -213,7 +214,10 @@ describe('dependencies restarting under running processes', () => {
       await startSome(4);
 
       expect(await stack('stop', 'postgres')).toBe(0);
-      await startSome(2); // started while the database is away: Temporal takes them, the worker waits
+      // Started while the database is away: the dev server keeps its own store and takes them, the worker
+      // waits. The cluster profile's Temporal keeps its state in this same PostgreSQL: nothing starts there
+      // until it is back, so only the orders in flight are put through the outage.
+      if (!process.env.TEMPORAL_STORE_DATABASE_URLS) await startSome(2);
       await new Promise((r) => setTimeout(r, 6_000));
       expect(processes.filter((p) => !alive(p.pid))).toEqual([]);
       expect(await stack('up', '--services')).toBe(0);

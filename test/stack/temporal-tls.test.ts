@@ -14,7 +14,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { config, parseConfig, repoRoot } from '../../lib/config';
+import { config, parseConfig, repoRoot, temporalTlsEnabled } from '../../lib/config';
 import { connectionOptions, type TemporalTarget, temporalTarget } from '../../lib/temporal';
 import { linkIn, waitForMail } from '../helpers/mailbox';
 import { settled, waitForStatus } from '../helpers/orders';
@@ -58,8 +58,23 @@ async function waitForPort(port: number, proxy: ChildProcess, log: () => string)
   }
 }
 
-// The stack's plain dev server: in the tls profile the tests' own address is already the stack's proxy.
-const upstream = process.env.TEMPORAL_DEV_SERVER_ADDRESS ?? config().TEMPORAL_ADDRESS;
+/**
+ * The stack's plain dev server: in the tls profile the tests' own address is already the stack's proxy. The
+ * cluster profile has no plain frontend to put nginx before (its server's own frontend does the mTLS, which
+ * test/stack/temporal-cluster.test.ts proves): there this test fails, saying so.
+ */
+function plainUpstream(): string {
+  const dev = process.env.TEMPORAL_DEV_SERVER_ADDRESS;
+  if (!dev && temporalTlsEnabled(config())) {
+    throw new Error(
+      `the stack's Temporal (${config().TEMPORAL_ADDRESS}) speaks only TLS (the cluster profile): this test puts ` +
+        'nginx before a plain-text frontend, the dev server of the plain and tls profiles; run it on one of those',
+    );
+  }
+  return dev ?? config().TEMPORAL_ADDRESS;
+}
+
+let upstream: string;
 
 let dir: string;
 let proxy: ChildProcess;
@@ -79,6 +94,7 @@ const clientCert = (name: string, from = dir) => ({
 });
 
 beforeAll(async () => {
+  upstream = plainUpstream();
   const nginx = nginxBinary();
   dir = mkdtempSync(path.join(os.tmpdir(), 'giftcards-tls-'));
   const script = path.join(repoRoot, 'scripts', 'tls-ca.sh');
