@@ -24,6 +24,16 @@ export async function recordSignature(
   return rowCount === 1;
 }
 
+/**
+ * Forgets an accepted signature whose request then could not be carried out at all (Temporal unreachable):
+ * the caller's retry of that very request is then a retry, not a replay.
+ */
+export async function forgetSignature(db: Db, signature: Buffer): Promise<void> {
+  await db.query('DELETE FROM intake_signatures WHERE signature_hash = $1', [
+    createHash('sha256').update(signature).digest(),
+  ]);
+}
+
 export function replayLogPurger(db: Db, windowMs: number): () => Promise<number> {
   let last = 0;
   return async () => {

@@ -47,7 +47,7 @@ import { sendError } from '../http/json-replies';
 import { clientIp, createLimiters, everyone, overallMax } from '../http/rate-limits';
 import { bindOrderRequest, boundCaller, keepBindingIfStartedBy } from './bindings';
 import { type IntakeClients, parseIntakeClients } from './clients';
-import { recordSignature, replayLogPurger } from './replays';
+import { forgetSignature, recordSignature, replayLogPurger } from './replays';
 import { fulfillmentStatus } from './status';
 
 declare module 'fastify' {
@@ -269,10 +269,17 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
           return sendError(reply, 404);
         }
 
-        const result = await resend(orderId, {
-          recipient: correction.email,
-          requestedBy: `caller:${caller}`,
-        });
+        let result: Awaited<ReturnType<typeof resend>>;
+        try {
+          result = await resend(orderId, { recipient: correction.email, requestedBy: `caller:${caller}` });
+        } catch (err) {
+          // Not carried out (Temporal unreachable, say): 503, and the same request may come again.
+          request.log.error({ err, caller, orderId }, 'recipient correction: not carried out');
+          await forgetSignature(db, signed.signature).catch((e: unknown) =>
+            request.log.warn({ err: e }, 'intake: signature not forgotten'),
+          );
+          return sendError(reply, 503);
+        }
         await audit(db, {
           orderId,
           event: 'RESEND_REQUESTED',

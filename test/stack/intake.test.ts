@@ -51,7 +51,11 @@ const captureLogger = createLogger(
   { write: (l) => logLines.push(l) },
 );
 
-async function startApp(rateLimitPerMinute = 10_000): Promise<FastifyInstance> {
+async function startApp(
+  rateLimitPerMinute = 10_000,
+  resend: Parameters<typeof buildApp>[0]['resendLink'] = (orderId, request) =>
+    resendLink(p.client, p.db, orderId, request),
+): Promise<FastifyInstance> {
   const cfg = config();
   const app = await buildApp({
     db: p.db,
@@ -75,7 +79,7 @@ async function startApp(rateLimitPerMinute = 10_000): Promise<FastifyInstance> {
       requestKey: REQUEST_KEY,
     },
     startOrder: (input) => startOrder(p.client, input, p.taskQueue),
-    resendLink: (orderId, request) => resendLink(p.client, p.db, orderId, request),
+    resendLink: resend,
   });
   apps.push(app);
   return app;
@@ -424,6 +428,38 @@ describe('an order id belongs to its first caller and request', () => {
     expect(res.status).toBe(409);
     const { rows } = await p.db.query('SELECT 1 FROM intake_requests WHERE order_id = $1', [order.orderId]);
     expect(rows).toEqual([]);
+  });
+});
+
+describe("a caller's recipient correction that cannot be carried out", () => {
+  it('answers 503 when Temporal cannot be reached, and the same signed request may come again', async () => {
+    let unreachable = true;
+    const app = await startApp(10_000, (orderId, request) => {
+      if (!unreachable) return resendLink(p.client, p.db, orderId, request);
+      unreachable = false;
+      return Promise.reject(new Error('14 UNAVAILABLE: No connection established'));
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    const order = orderRequest();
+    expect((await send(sign(JSON.stringify(order)))).status).toBe(202);
+    await waitForStatus(p.client, order.orderId, settled);
+
+    const corrected = uniqueRecipient();
+    const correction = sign(JSON.stringify({ orderId: order.orderId, email: corrected }));
+    const post = () =>
+      fetch(`${url}/v1/fulfillments/${order.orderId}/recipient`, {
+        method: 'POST',
+        headers: correction.headers,
+        body: correction.body,
+      });
+    expect((await post()).status).toBe(503);
+    expect(await mailFor(corrected)).toEqual([]);
+    // Not a replay: nothing was carried out the first time.
+    expect((await post()).status).toBe(200);
+    expect(await waitForMail(corrected)).toHaveLength(1);
+    // And now it is one.
+    expect((await post()).status).toBe(409);
   });
 });
 
