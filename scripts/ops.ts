@@ -82,8 +82,8 @@ async function main() {
       if (!handle) throw new Error(`${notRunning}; its cards are already purged`);
       // The address travels only inside the update's codec-encrypted arguments, and is never printed.
       const request = values.email
-        ? { recipient: values.email, requestedBy: 'operator' }
-        : { requestedBy: 'operator' };
+        ? { recipient: values.email, requestedBy: operatorActor(values.operator) }
+        : { requestedBy: operatorActor(values.operator) };
       const sent = await handle.executeUpdate(resendLinkUpdate, { args: [request] }).catch((err: unknown) => {
         const cause =
           err instanceof WorkflowUpdateFailedError && err.cause instanceof Error ? err.cause.message : '';
@@ -95,7 +95,13 @@ async function main() {
     } else if (command === 'webhooks') {
       if (values.replay) {
         const endpoints = cfg.WEBHOOK_ENDPOINTS ?? new Map();
-        const status = await replayWebhookEvent(db, endpoints, orderId, values.replay, 'operator');
+        const status = await replayWebhookEvent(
+          db,
+          endpoints,
+          orderId,
+          values.replay,
+          operatorActor(values.operator),
+        );
         console.log(`Re-sent ${values.replay}: the endpoint answered HTTP ${status}.`);
       }
       console.log(formatWebhookEvents(await listWebhookEvents(db, orderId)));

@@ -134,7 +134,7 @@ describe('a recipient refused for good', () => {
     const corrected = `fixed-${orderId}@example.test`;
     const { stdout } = await promisify(execFile)(
       'npx',
-      ['tsx', 'scripts/ops.ts', 'resend', '--order-id', orderId, '--email', corrected],
+      ['tsx', 'scripts/ops.ts', 'resend', '--order-id', orderId, '--email', corrected, '--operator', 'ann'],
       { cwd: repoRoot, env: { ...process.env, LOG_FILE: '' } },
     );
     expect(stdout).toContain('A new link for 3 card(s) was sent to the corrected address.');
@@ -146,7 +146,7 @@ describe('a recipient refused for good', () => {
     const after = await waitForStatus(p.client, orderId, (s) => s.recipientRefused === null);
     expect(after.deliveries.map((d) => d.cardCount)).toEqual([3]);
     const resent = (await auditRows(p.db, orderId)).find((r) => r.event === 'DELIVERED');
-    expect(resent?.detail).toMatchObject({ requestedBy: 'operator', recipientChanged: true });
+    expect(resent?.detail).toMatchObject({ requestedBy: 'operator:ann', recipientChanged: true });
     expect(accepted.some((m) => m.to.includes(refused))).toBe(false);
   });
 });
