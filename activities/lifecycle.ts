@@ -15,6 +15,7 @@ import { noticeMail } from '../domain/mail/templates';
 import { audit } from '../lib/audit';
 import { durationMs } from '../lib/config';
 import { withTransaction } from '../lib/db';
+import { scrub } from '../lib/logger';
 import { metrics } from '../lib/metrics';
 import type { ActivityDeps } from './deps';
 import { askingWorkflow, checkOwnership } from './ownership';
@@ -140,7 +141,12 @@ export function lifecycleActivities(
  * (absent: the UI, a hand-made signal; or not a plain name) "operator".
  */
 export function auditActor(requestedBy: string | undefined): string {
-  return requestedBy && /^[A-Za-z0-9][A-Za-z0-9:._-]{0,79}$/.test(requestedBy) ? requestedBy : 'operator';
+  // A plain name, and nothing the log patterns would mask (a code-shaped "name" is not one).
+  return requestedBy &&
+    /^[A-Za-z0-9][A-Za-z0-9:._-]{0,79}$/.test(requestedBy) &&
+    scrub(requestedBy) === requestedBy
+    ? requestedBy
+    : 'operator';
 }
 
 /**

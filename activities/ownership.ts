@@ -87,9 +87,9 @@ async function refuse(
   workflowId: string | null,
   reason: Refusal,
 ): Promise<never> {
-  // Ids only, bounded: the input and the asking workflow's id are whatever whoever started it chose.
-  const orderId = String(input.orderId).slice(0, 128);
-  // Scrubbed as a log line is: whoever started it chose it, and the audit trail keeps it for good.
+  // Ids only, bounded and scrubbed as a log line is: the input and the asking workflow's id are whatever
+  // whoever started it chose, and the audit trail keeps them for good.
+  const orderId = scrub(String(input.orderId).slice(0, 128));
   const asking = workflowId === null ? null : scrub(workflowId.slice(0, 256));
   await audit(deps.db, {
     orderId,

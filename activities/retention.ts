@@ -10,6 +10,7 @@ import {
 import { purgeOrders } from '../domain/cards';
 import { audit } from '../lib/audit';
 import type { Db } from '../lib/db';
+import { scrub } from '../lib/logger';
 import { metrics } from '../lib/metrics';
 import { countVault, toVaultError, type VaultSession } from '../lib/vault';
 import { askingWorkflow } from './ownership';
@@ -66,7 +67,8 @@ export function createRetentionActivities(deps: RetentionDeps): RetentionActivit
 async function refuseOtherWorkflows(deps: RetentionDeps, step: string): Promise<void> {
   const asking = askingWorkflow();
   if (!asking || asking.workflowType === RETENTION_SWEEP_WORKFLOW_TYPE) return;
-  const workflowId = asking.workflowId.slice(0, 256);
+  // Scrubbed as a log line is: whoever started it chose it, and the audit trail keeps it for good.
+  const workflowId = scrub(asking.workflowId.slice(0, 256));
   await audit(deps.db, {
     event: 'OWNERSHIP_REFUSED',
     actor: 'retention',

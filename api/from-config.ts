@@ -6,10 +6,10 @@
 import type { FastifyInstance } from 'fastify';
 import { retrievedSignal, workflowIdFor } from '../contracts/order';
 import { defaultPolicy, resendLink, startOrder } from '../domain/orders';
-import { type Config, ConfigError, durationMs, requireSetting } from '../lib/config';
+import { type Config, durationMs, requireSetting } from '../lib/config';
 import { createPool } from '../lib/db';
 import { logger } from '../lib/logger';
-import type { ReadinessCheck } from '../lib/ops-server';
+import { dependencyChecks, type ReadinessCheck } from '../lib/ops-server';
 import { connectClient, createCodec } from '../lib/temporal';
 import { connectVault } from '../lib/vault';
 import { API_LIMIT_SCOPE, buildApp } from './app';
@@ -28,12 +28,8 @@ export async function apiFromConfig(cfg: Config): Promise<ConfiguredApi> {
   // Checked before anything connects: without its secrets the codec endpoint would be open or useless.
   const codecSettings = codecEndpointSettings(cfg);
   const publicBaseUrl = requireSetting(cfg, 'PUBLIC_BASE_URL', 'the delivery API');
-  if (cfg.INTAKE_CLIENTS && !cfg.INTAKE_REQUEST_KEY) {
-    // Without it an order id could not be bound to its first caller and request.
-    throw new ConfigError(
-      'Invalid configuration (see .env.example):\n  INTAKE_REQUEST_KEY: is required by the API (intake) when INTAKE_CLIENTS is set, but not set',
-    );
-  }
+  // Without it an order id could not be bound to its first caller and request.
+  if (cfg.INTAKE_CLIENTS) requireSetting(cfg, 'INTAKE_REQUEST_KEY', 'the intake API (INTAKE_CLIENTS is set)');
   const db = createPool();
   const vault = await connectVault('api');
   // One codec (and key cache) for the API's own client and the codec endpoint.
@@ -78,11 +74,7 @@ export async function apiFromConfig(cfg: Config): Promise<ConfiguredApi> {
 
   return {
     app,
-    readiness: {
-      postgres: () => db.query('SELECT 1'),
-      vault: () => vault.vault.tokenLookupSelf(),
-      temporal: () => temporal.workflowService.getSystemInfo({}),
-    },
+    readiness: dependencyChecks(db, vault, () => temporal.workflowService.getSystemInfo({})),
     async close() {
       try {
         await app.close();

@@ -263,7 +263,12 @@ export function loadStackEnv(name: StackEnvName = 'cli'): void {
 }
 
 /** Settings some components need and others must not be handed (the API has no provider key, say). */
-type PerComponentSetting = 'PROVIDER_BASE_URL' | 'PROVIDER_API_KEY' | 'SMTP_URL' | 'PUBLIC_BASE_URL';
+type PerComponentSetting =
+  | 'PROVIDER_BASE_URL'
+  | 'PROVIDER_API_KEY'
+  | 'SMTP_URL'
+  | 'PUBLIC_BASE_URL'
+  | 'INTAKE_REQUEST_KEY';
 
 export function requireSetting<K extends PerComponentSetting>(
   cfg: Config,
@@ -308,12 +313,8 @@ export function temporalTlsEnabled(cfg: Config): boolean {
  */
 export function parseConfig(env: NodeJS.ProcessEnv): Config {
   const result = envSchema.safeParse(env);
-  if (!result.success) {
-    const problems = describeIssues(result.error, env);
-    throw new ConfigError(`Invalid configuration (see .env.example):\n  ${problems.join('\n  ')}`);
-  }
-  const problems = transportProblems(result.data);
-  if (problems.length > 0) {
+  const problems = result.success ? transportProblems(result.data) : describeIssues(result.error, env);
+  if (!result.success || problems.length > 0) {
     throw new ConfigError(`Invalid configuration (see .env.example):\n  ${problems.join('\n  ')}`);
   }
   if (result.data.NODE_ENV === 'production') {

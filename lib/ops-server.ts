@@ -4,12 +4,23 @@
  * face customers; bound to OPS_HOST (loopback unless a deployment says otherwise).
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { Db } from './db';
 import { registry } from './metrics';
+import type { VaultSession } from './vault';
 
 /** A dependency the process cannot work without; resolves when it answers, throws when it does not. */
 export type ReadinessCheck = () => Promise<unknown>;
 
 const CHECK_TIMEOUT_MS = 2_000;
+
+/** What every process needs to be ready: its database, its own Vault identity, and Temporal as it uses it. */
+export function dependencyChecks(
+  db: Pick<Db, 'query'>,
+  vault: VaultSession,
+  temporal: ReadinessCheck,
+): Record<string, ReadinessCheck> {
+  return { postgres: () => db.query('SELECT 1'), vault: () => vault.vault.tokenLookupSelf(), temporal };
+}
 
 export async function startOpsServer(opts: {
   host: string;

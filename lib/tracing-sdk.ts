@@ -5,7 +5,7 @@
  * messages; attributes named like a secret are censored; values that are not OpenTelemetry attribute values
  * (the objects the workflow exporter copies from the workflow's info) are dropped rather than serialised.
  */
-import { context, isSpanContextValid, propagation, type SpanContext, trace } from '@opentelemetry/api';
+import { context, propagation, type SpanContext, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { Resource } from '@opentelemetry/resources';
@@ -32,7 +32,7 @@ import type {
   Next,
   WorkerOptions,
 } from '@temporalio/worker';
-import { isSecretKey, scrub } from './logger';
+import { isSecretKey, scrub, traceFields } from './logger';
 
 /** The workflow side of the interceptors; a worker's workflow bundle must be built with it. */
 export const WORKFLOW_INTERCEPTOR_MODULES = [
@@ -121,8 +121,8 @@ class ActivityTraceIds implements ActivityInboundCallsInterceptor, ActivityOutbo
     next: Next<ActivityInboundCallsInterceptor, 'execute'>,
   ): Promise<unknown> {
     // Runs inside the RunActivity span (the OpenTelemetry interceptor comes first).
-    const span = trace.getActiveSpan()?.spanContext();
-    if (span && isSpanContextValid(span)) this.ids = { trace_id: span.traceId, span_id: span.spanId };
+    const ids = traceFields();
+    if (ids.trace_id && ids.span_id) this.ids = { trace_id: ids.trace_id, span_id: ids.span_id };
     return next(input);
   }
 

@@ -20,7 +20,8 @@ async function main() {
   const deps = await retentionDeps(cfg);
   const codec = createCodec(deps.vault.transit);
   await codec.ready();
-  const connection = await NativeConnection.connect(connectionOptions(temporalTarget(cfg)));
+  const target = temporalTarget(cfg); // its TLS files read once, for the worker and the client
+  const connection = await NativeConnection.connect(connectionOptions(target));
   const workers = await createRetentionWorker({
     connection,
     namespace: cfg.TEMPORAL_NAMESPACE,
@@ -29,7 +30,7 @@ async function main() {
     deps,
     codec,
   });
-  const client = await connectClient({ component: 'retention', codec });
+  const client = await connectClient({ component: 'retention', codec, target });
   const schedule = await ensureRetentionSchedule(client, {
     interval: cfg.RETENTION_SWEEP_INTERVAL,
     taskQueue: cfg.TEMPORAL_RETENTION_TASK_QUEUE,

@@ -6,7 +6,7 @@ import { type NativeConnection, Runtime } from '@temporalio/worker';
 import type { Config } from '../lib/config';
 import type { Db } from '../lib/db';
 import { logger, TemporalPinoLogger } from '../lib/logger';
-import { startOpsServer } from '../lib/ops-server';
+import { dependencyChecks, startOpsServer } from '../lib/ops-server';
 import type { VaultSession } from '../lib/vault';
 import type { WorkerGroup } from './create';
 
@@ -38,14 +38,10 @@ export async function serveWorkerOps(
   const server = await startOpsServer({
     host: cfg.OPS_HOST,
     port: cfg.OPS_PORT,
-    checks: {
-      postgres: () => parts.db.query('SELECT 1'),
-      vault: () => parts.vault.vault.tokenLookupSelf(),
-      temporal: async () => {
-        if (!parts.workers.running) throw new Error('not polling');
-        await parts.connection.healthService.check({});
-      },
-    },
+    checks: dependencyChecks(parts.db, parts.vault, async () => {
+      if (!parts.workers.running) throw new Error('not polling');
+      await parts.connection.healthService.check({});
+    }),
   });
   return { close: () => server.close() };
 }

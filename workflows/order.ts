@@ -249,7 +249,7 @@ class Order {
       return { kind: 'deadline' };
     if (err instanceof wf.ActivityFailure && err.cause instanceof wf.ApplicationFailure) {
       const type = err.cause.type ?? 'Error';
-      if (type === ORDER_OWNERSHIP_REFUSED) throw err; // not this workflow's order: it ends here
+      if (isOwnershipRefusal(err)) throw err; // not this workflow's order: it ends here
       // A retryable failure only ends the activity when its next retry would pass the deadline.
       if (!NON_RETRYABLE_PROVIDER_FAILURES.includes(type)) return { kind: 'deadline' };
       return { kind: 'provider-error', type, message: err.cause.message };

@@ -45,6 +45,7 @@ import { type Db, withTransaction } from '../../lib/db';
 import { invalidFields } from '../../lib/validation';
 import { sendError } from '../http/json-replies';
 import { clientIp, createLimiters, everyone, overallMax } from '../http/rate-limits';
+import { requesterOf } from '../http/requester';
 import { bindOrderRequest, boundCaller, keepBindingIfStartedBy } from './bindings';
 import { type IntakeClients, parseIntakeClients } from './clients';
 import { forgetSignature, recordSignature, replayLogPurger } from './replays';
@@ -285,8 +286,7 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
           event: 'RESEND_REQUESTED',
           actor: `caller:${caller}`,
           method: 'POST /v1/fulfillments/:orderId/recipient',
-          ip: request.ip,
-          userAgent: request.headers['user-agent'],
+          ...requesterOf(request),
           detail: { recipientChanged: true, outcome: result.outcome },
         });
         request.log.info({ caller, orderId, outcome: result.outcome }, 'recipient correction');
