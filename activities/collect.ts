@@ -2,9 +2,11 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import {
   type CollectInput,
   type CollectResult,
+  type CompletingDelivery,
   isFinalProviderStatus,
   type OrderActivities,
   ProviderFailureType,
+  RECIPIENT_REFUSED,
 } from '../contracts/order';
 import { cardKeyName } from '../domain/cards';
 import { ProviderError, type ProviderOrder } from '../domain/provider';
@@ -18,9 +20,13 @@ import { checkOwnership } from './ownership';
 /**
  * Polls the provider once and stores the new cards: blind index (transit HMAC), one batched transit
  * encryption with the order id as context, INSERT ... ON CONFLICT DO NOTHING. Plaintext never leaves this
- * function. When nothing changed it fails retryably, so Temporal's retry backoff does the waiting.
+ * function. When nothing changed it fails retryably, so Temporal's retry backoff does the waiting. When the
+ * order is complete it sends the completing link too (`deliverWhenComplete`, by the deliver step's own code).
  */
-export function collectActivity(deps: ActivityDeps): OrderActivities['collect'] {
+export function collectActivity(
+  deps: ActivityDeps,
+  deliver: OrderActivities['deliver'],
+): OrderActivities['collect'] {
   return async function collect(input: CollectInput): Promise<CollectResult> {
     const { orderId } = input;
     // The order's first poll registers it (bound to this workflow); every later one checks (DESIGN 3.10).
@@ -51,8 +57,54 @@ export function collectActivity(deps: ActivityDeps): OrderActivities['collect'] 
         nextRetryDelay: backoff(input, attempt),
       });
     }
-    return { status: order.status, quantity: order.quantity, stored, newlyStored };
+    const result = { status: order.status, quantity: order.quantity, stored, newlyStored };
+    const link = input.deliverWhenComplete;
+    if (!link || order.status !== 'FULFILLED' || stored < order.quantity || stored <= link.deliveredCards)
+      return result;
+    return { ...result, delivery: await sendCompletingLink(deps, deliver, input, link, stored) };
   };
+}
+
+/**
+ * The link of a complete order, sent by the poll that found it complete (ownership was checked or the
+ * order registered at the poll's start), with the order's outcome. A permanent refusal is the workflow's
+ * to record; any other failure leaves the link to the workflow's deliver step, which retries it under the
+ * same delivery id (so a token this attempt minted is revoked before the next one is).
+ */
+async function sendCompletingLink(
+  deps: ActivityDeps,
+  deliver: OrderActivities['deliver'],
+  step: CollectInput,
+  link: CompletingDelivery,
+  stored: number,
+): Promise<CollectResult['delivery']> {
+  const { orderId, firstRunId } = step;
+  const { deliveredCards, ...delivery } = link;
+  try {
+    return await deliver({
+      orderId,
+      firstRunId,
+      ...delivery,
+      kind: 'batch',
+      finish: {
+        orderId,
+        firstRunId,
+        outcome: 'DELIVERED',
+        providerStatus: 'FULFILLED',
+        failureReason: null,
+        deliveredCards: stored,
+        expectCards: stored - deliveredCards,
+      },
+    });
+  } catch (err) {
+    if (err instanceof ApplicationFailure && err.type === RECIPIENT_REFUSED) return { refused: err.message };
+    // The error's name only: a mail library's message may quote the envelope.
+    deps.log.warn(
+      { orderId, deliveryId: link.deliveryId, error: err instanceof Error ? err.name : typeof err },
+      'completing link not sent with the poll; the deliver step sends it',
+    );
+    return undefined;
+  }
 }
 
 async function storeCards(deps: ActivityDeps, orderId: string, order: ProviderOrder): Promise<number> {

@@ -29,11 +29,12 @@ export function createActivities(deps: ActivityDeps): OrderActivities {
     orderId: input.event.orderId,
     firstRunId: input.firstRunId,
   });
+  const deliver = deliverActivity(deps);
   return {
     registerOrder: lifecycle.registerOrder,
     // The steps that wait on a provider or an SMTP server beat while they wait (heartbeatTimeout).
-    collect: heartbeating(collectActivity(deps)),
-    deliver: heartbeating(own('deliver', deliverActivity(deps))),
+    collect: heartbeating(collectActivity(deps, deliver)),
+    deliver: heartbeating(own('deliver', deliver)),
     notifyCustomer: heartbeating(own('notifyCustomer', lifecycle.notifyCustomer)),
     finishOrder: own('finishOrder', lifecycle.finishOrder),
     expireDelivery: own('expireDelivery', lifecycle.expireDelivery),

@@ -267,6 +267,12 @@ export const CardCountKey = defineSearchAttributeKey('CardCount', SearchAttribut
 
 export const ORDER_SEARCH_ATTRIBUTES = [OrderStatusKey, OrderOutcomeKey, CardCountKey];
 
+/** A new order's, set with its start (startOrder) so that its first workflow task has nothing to upsert. */
+export const STARTING_SEARCH_ATTRIBUTES = [
+  { key: OrderStatusKey, value: 'collecting' },
+  { key: CardCountKey, value: 0 },
+];
+
 // ---------------------------------------------------------------- the activities
 
 /**
@@ -295,7 +301,21 @@ export interface CollectInput extends OrderStepInput {
   knownStatus: ProviderStatus | null;
   pollInitialMs: number;
   pollMaxMs: number;
+  /**
+   * The link to send in this same step when the poll finds the order complete (FULFILLED, every card
+   * stored): the usual end of an order costs one step and one workflow task fewer. Left out when the step
+   * could not finish it before the order's deadline; the workflow's deliver step sends it then.
+   */
+  deliverWhenComplete?: CompletingDelivery;
 }
+
+/** What deliver would be given for the link that completes the order, and the cards already linked. */
+export type CompletingDelivery = Pick<
+  DeliverInput,
+  'deliveryId' | 'recipient' | 'linkTtlMs' | 'retentionMs'
+> & {
+  deliveredCards: number;
+};
 
 export interface CollectResult {
   status: ProviderStatus;
@@ -304,6 +324,12 @@ export interface CollectResult {
   stored: number;
   /** Cards stored since the workflow's last known count. */
   newlyStored: number;
+  /**
+   * What became of deliverWhenComplete's link: sent (with the order's outcome when `finished`), or refused
+   * for good by the mail server (the reason, never the address). Absent: not tried, or it failed in a way
+   * worth retrying, which the workflow's deliver step does with the same delivery id.
+   */
+  delivery?: DeliverResult | { refused: string };
 }
 
 export type DeliveryKind = 'batch' | 'resend';

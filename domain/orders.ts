@@ -22,6 +22,7 @@ import {
   RECIPIENT_REFUSED,
   type ResendRequest,
   resendLinkUpdate,
+  STARTING_SEARCH_ATTRIBUTES,
   workflowIdFor,
 } from '../contracts/order';
 import { type Config, durationMs, durationSchema } from '../lib/config';
@@ -127,6 +128,7 @@ export async function startOrder(
       // A finished order's id is never reused: the same order must not be bought or delivered twice.
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       workflowIdConflictPolicy: 'FAIL',
+      typedSearchAttributes: STARTING_SEARCH_ATTRIBUTES,
     });
     return { workflowId, runId: handle.firstExecutionRunId, existing: false };
   } catch (err) {

@@ -90,8 +90,15 @@ export function hasUndelivered(state: OrderState): boolean {
 }
 
 /** Deterministic per order and sequence, so a retried deliver activity finds its own row. */
+/** The id the next delivery takes (a poll that may send the completing link is given it in advance). */
+export function pendingDeliveryId(state: OrderState, orderId: string): string {
+  return `${orderId}#${state.nextDeliverySeq}`;
+}
+
 export function nextDeliveryId(state: OrderState, orderId: string): string {
-  return `${orderId}#${state.nextDeliverySeq++}`;
+  const id = pendingDeliveryId(state, orderId);
+  state.nextDeliverySeq++;
+  return id;
 }
 
 /** Records a sent link; null when the delivery had no card to send (nothing to expire, nothing kept). */

@@ -8,6 +8,7 @@ import * as wf from '@temporalio/workflow';
 import {
   CardCountKey,
   type CollectResult,
+  type CompletingDelivery,
   cancelSignal,
   checkNowSignal,
   type DeliverInput,
@@ -46,8 +47,9 @@ import * as rules from './order-state';
 // server and heartbeats meanwhile. Every step is idempotent, so a retry of one that did finish is harmless.
 const RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' } as const;
 const steps = wf.proxyActivities<OrderActivities>({ startToCloseTimeout: '10 seconds', retry: RETRY });
+const MAIL_STEP_TIMEOUT = '2 minutes';
 const mail = wf.proxyActivities<OrderActivities>({
-  startToCloseTimeout: '2 minutes',
+  startToCloseTimeout: MAIL_STEP_TIMEOUT,
   heartbeatTimeout: '5 seconds',
   retry: RETRY,
   // An operator's stop waits for a link email in flight to end (sent or not) before it revokes the links
@@ -77,7 +79,11 @@ interface Conclusion {
   outcomeWithoutCards: OrderOutcome;
   reason: string | null;
   notice: NoticeKind | null;
+  /** The completing link, already sent (or refused) by the poll that found the order complete. */
+  sentWithPoll?: NonNullable<CollectResult['delivery']>;
 }
+
+type LinkFields = Omit<CompletingDelivery, 'deliveredCards'>;
 
 type Poll =
   | { kind: 'progress'; result: CollectResult }
@@ -99,7 +105,6 @@ class Order {
   private pollScope: wf.CancellationScope | undefined;
   /** A link email in flight: an operator's stop interrupts it (a mail server that keeps saying "later"). */
   private deliverScope: wf.CancellationScope | undefined;
-  private published = '';
   private readonly armed = new Set<string>();
   private registered = false;
 
@@ -201,9 +206,12 @@ class Order {
     const { policy } = this.input;
     const remaining = this.state.deadlineAt - Date.now();
     if (remaining <= 0) return { kind: 'deadline' };
+    // The completing link rides with the poll only when the poll could still send it before the deadline.
+    const link =
+      remaining > msToNumber(MAIL_STEP_TIMEOUT) && !this.stopRequest ? this.completingLink() : null;
     const { collect } = wf.proxyActivities<OrderActivities>({
       taskQueue: providerTaskQueue(wf.workflowInfo().taskQueue),
-      startToCloseTimeout: '2 minutes',
+      startToCloseTimeout: MAIL_STEP_TIMEOUT,
       heartbeatTimeout: '5 seconds',
       scheduleToCloseTimeout: remaining,
       retry: {
@@ -212,10 +220,13 @@ class Order {
         backoffCoefficient: 2,
         nonRetryableErrorTypes: NON_RETRYABLE_PROVIDER_FAILURES,
       },
+      // As for the deliver step: a stop waits for a link in flight, so its revocation covers what it minted.
+      ...(link ? { cancellationType: wf.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED } : {}),
     });
-    this.pollScope = new wf.CancellationScope();
+    const scope = new wf.CancellationScope();
+    this.pollScope = scope;
     try {
-      const result = await this.pollScope.run(() =>
+      const result = await scope.run(() =>
         collect({
           ...this.step,
           ...(this.registered ? {} : { register: this.registration() }),
@@ -223,6 +234,7 @@ class Order {
           knownStatus: this.state.providerStatus,
           pollInitialMs: msToNumber(policy.pollInitialInterval as Duration),
           pollMaxMs: msToNumber(policy.pollMaxInterval as Duration),
+          ...(link ? { deliverWhenComplete: link } : {}),
         }),
       );
       this.registered = true;
@@ -231,30 +243,33 @@ class Order {
       // A failure the activity raised itself means an attempt ran, and registered the order.
       if (err instanceof wf.ActivityFailure && err.cause instanceof wf.ApplicationFailure)
         this.registered = true;
-      return this.pollFailure(err);
+      return this.pollFailure(err, scope);
     } finally {
       this.pollScope = undefined;
     }
   }
 
-  private pollFailure(err: unknown): Poll {
-    if (wf.isCancellation(err)) {
+  private pollFailure(err: unknown, scope: wf.CancellationScope): Poll {
+    if (isOwnershipRefusal(err)) throw err; // not this workflow's order: it ends here
+    if (err instanceof wf.ActivityFailure && err.cause instanceof wf.TimeoutFailure)
+      return { kind: 'deadline' };
+    const failure =
+      err instanceof wf.ActivityFailure && err.cause instanceof wf.ApplicationFailure ? err.cause : null;
+    const type = failure?.type ?? 'Error';
+    const retryable = failure !== null && !NON_RETRYABLE_PROVIDER_FAILURES.includes(type);
+    // Interrupted (checkNow, a stop): the poll was cancelled, or the attempt in flight when it came failed
+    // (the server does not retry an attempt whose cancellation was asked for).
+    if (wf.isCancellation(err) || (retryable && scope.consideredCancelled)) {
       // The whole workflow was cancelled (the UI's button, `temporal workflow cancel`): end the order the
       // way the cancel signal does, instead of polling again in a cancelled scope.
       if (wf.CancellationScope.current().consideredCancelled)
         this.requestStop('workflow cancellation requested');
       return { kind: 'interrupted' };
     }
-    if (err instanceof wf.ActivityFailure && err.cause instanceof wf.TimeoutFailure)
-      return { kind: 'deadline' };
-    if (err instanceof wf.ActivityFailure && err.cause instanceof wf.ApplicationFailure) {
-      const type = err.cause.type ?? 'Error';
-      if (isOwnershipRefusal(err)) throw err; // not this workflow's order: it ends here
-      // A retryable failure only ends the activity when its next retry would pass the deadline.
-      if (!NON_RETRYABLE_PROVIDER_FAILURES.includes(type)) return { kind: 'deadline' };
-      return { kind: 'provider-error', type, message: err.cause.message };
-    }
-    throw err;
+    if (failure === null) throw err;
+    // A retryable failure only ends the activity when its next retry would pass the deadline.
+    if (retryable) return { kind: 'deadline' };
+    return { kind: 'provider-error', type, message: failure.message };
   }
 
   /** Stopped, or out of time, before any poll registered the order: its row must exist from here on. */
@@ -267,6 +282,23 @@ class Order {
   private registration() {
     const { userId, policy, caller = null } = this.input;
     return { ...this.step, userId, policy, caller };
+  }
+
+  /** The link that completes the order, for the poll to send when it finds the order complete. */
+  private completingLink(): CompletingDelivery {
+    const deliveryId = rules.pendingDeliveryId(this.state, this.orderId);
+    return { ...this.linkFields(deliveryId), deliveredCards: this.state.delivered };
+  }
+
+  /** What every link's step is given: its delivery id, the recipient, the link's lifetime, the retention. */
+  private linkFields(deliveryId: string): LinkFields {
+    const { state, input } = this;
+    return {
+      deliveryId,
+      recipient: state.recipientOverride ?? input.recipient,
+      linkTtlMs: msToNumber(input.policy.linkTtl as Duration),
+      retentionMs: rules.retentionMs(state, input.policy),
+    };
   }
 
   /** Whether this poll ends the collecting, and how; progress short of a final status does not. */
@@ -292,6 +324,7 @@ class Order {
         outcomeWithoutCards: 'FAILED',
         reason: short ? `the provider fulfilled ${state.stored} of ${result.quantity} cards` : null,
         notice: short ? 'failed' : null,
+        ...(result.delivery ? { sentWithPoll: result.delivery } : {}),
       };
     }
     // FAILED or CANCELLED: cards the provider issued before it gave up were paid for, the customer gets them.
@@ -307,9 +340,12 @@ class Order {
     const { state } = this;
     await this.ensureRegistered();
     state.phase = 'delivering';
-    this.publishStatus();
+    // With the link already sent, the status moves on within this task: one upsert, not two.
+    if (!end.sentWithPoll) this.publishStatus();
     let finished = false;
-    if (opts.deliverStored && rules.hasUndelivered(state)) {
+    if (end.sentWithPoll) {
+      finished = this.takeSentWithPoll(end.sentWithPoll).finished === true;
+    } else if (opts.deliverStored && rules.hasUndelivered(state)) {
       // The usual end (every card, no notice): the link that completes the order records it too.
       const completes = end.notice === null && state.quantity !== null && state.stored >= state.quantity;
       const finish = completes
@@ -368,17 +404,13 @@ class Order {
   ): Promise<DeliverResult> {
     const deliveryId = rules.nextDeliveryId(this.state, this.orderId);
     let result: DeliverResult;
-    const nothing = { deliveryId, cardCount: 0, expiresAt: Date.now() };
     this.deliverScope = new wf.CancellationScope();
     try {
       result = await this.deliverScope.run(() =>
         mail.deliver({
           ...this.step,
-          deliveryId,
-          recipient: this.state.recipientOverride ?? this.input.recipient,
+          ...this.linkFields(deliveryId),
           kind,
-          linkTtlMs: msToNumber(this.input.policy.linkTtl as Duration),
-          retentionMs: rules.retentionMs(this.state, this.input.policy),
           ...(request.requestedBy ? { requestedBy: request.requestedBy } : {}),
           ...(request.recipient ? { recipientChanged: true } : {}),
           ...(finish ? { finish } : {}),
@@ -394,13 +426,22 @@ class Order {
         wf.isCancellation(err) ||
         (err instanceof wf.ActivityFailure && !recipientRefused && !isOwnershipRefusal(err));
       if (interrupted && this.stopRequest && !wf.CancellationScope.current().consideredCancelled)
-        return nothing;
+        return notSent(deliveryId);
       if (!recipientRefused) throw err;
-      this.state.recipientRefused = (err.cause as wf.ApplicationFailure).message;
-      return nothing;
+      return this.linkRefused(deliveryId, (err.cause as wf.ApplicationFailure).message);
     } finally {
       this.deliverScope = undefined;
     }
+    return this.linkSent(kind, result);
+  }
+
+  /** The completing link the concluding poll sent or had refused, taken as the deliver step's would be. */
+  private takeSentWithPoll(sent: NonNullable<CollectResult['delivery']>): DeliverResult {
+    const deliveryId = rules.nextDeliveryId(this.state, this.orderId);
+    return 'refused' in sent ? this.linkRefused(deliveryId, sent.refused) : this.linkSent('batch', sent);
+  }
+
+  private linkSent(kind: DeliveryKind, result: DeliverResult): DeliverResult {
     this.state.recipientRefused = null;
     const record = rules.recordDelivery(this.state, kind, result, Date.now());
     if (record) {
@@ -414,6 +455,11 @@ class Order {
       });
     }
     return result;
+  }
+
+  private linkRefused(deliveryId: string, reason: string): DeliverResult {
+    this.state.recipientRefused = reason;
+    return notSent(deliveryId);
   }
 
   private async resend(request: ResendRequest = {}): Promise<DeliverResult> {
@@ -558,7 +604,10 @@ class Order {
     await wf.continueAsNew<typeof giftCardOrder>(this.input, this.state);
   }
 
-  /** What operators filter by in the UI (no PII); upserted only on change, so polls add no history. */
+  /**
+   * What operators filter by in the UI (no PII); upserted only when it differs from what the server has
+   * (set at start by startOrder, or by the last upsert), so polls add no history.
+   */
   private publishStatus(): void {
     const { state } = this;
     const pairs: SearchAttributeUpdatePair[] = [
@@ -566,9 +615,12 @@ class Order {
       { key: CardCountKey, value: state.stored },
     ];
     if (state.outcome) pairs.push({ key: OrderOutcomeKey, value: state.outcome });
-    const signature = pairs.map((p) => p.value).join('|');
-    if (signature === this.published) return;
-    this.published = signature;
+    const current = wf.workflowInfo().typedSearchAttributes;
+    if (pairs.every((p) => current.get(p.key as typeof OrderStatusKey) === p.value)) return;
     wf.upsertSearchAttributes(pairs);
   }
+}
+
+function notSent(deliveryId: string): DeliverResult {
+  return { deliveryId, cardCount: 0, expiresAt: Date.now() };
 }

@@ -75,7 +75,8 @@ async function main() {
     ...WORKER_TUNING,
   };
 
-  // The order, on the real activities; "link sent" is when its deliver step returns.
+  // The order, on the real activities; "link sent" is when the step that sent its link returns (the poll
+  // that found it complete, or the deliver step).
   const sent = completions();
   const real = createActivities(deps);
   const orderQueue = `bench-orders-${run}`;
@@ -89,6 +90,12 @@ async function main() {
     },
     {
       ...real,
+      async collect(input: Parameters<typeof real.collect>[0]) {
+        const result = await real.collect(input);
+        if (result.delivery && 'cardCount' in result.delivery && result.delivery.cardCount > 0)
+          sent.done(input.orderId);
+        return result;
+      },
       async deliver(input: Parameters<typeof real.deliver>[0]) {
         const result = await real.deliver(input);
         if (result.cardCount > 0) sent.done(input.orderId);

@@ -49,6 +49,14 @@ describe('fulfillment pipeline', () => {
       storedCards: 3,
       deliveredCards: 3,
     });
+    // The poll that found the order complete sent its link and recorded the outcome: one step and two
+    // workflow tasks to the end, no search-attribute upsert before the second (they came with the start).
+    const history = (await p.client.workflow.getHandle(workflowIdFor(orderId)).fetchHistory()).events ?? [];
+    const steps = history.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+    expect(steps).toEqual(['collect']);
+    expect(history.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(2);
+    expect(history.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes)).toHaveLength(1);
+    expect(history.length).toBeLessThanOrEqual(13);
 
     const [mail] = await waitForMail(email);
     const provider = await sandboxOrder(orderId);
@@ -207,7 +215,7 @@ describe('fulfillment pipeline', () => {
   });
 
   it('an unused link expires after its TTL', async () => {
-    const { orderId, email } = await order('instant', { linkTtl: '2s' });
+    const { orderId, email } = await order('instant', { linkTtl: '4s' });
     const [mail] = await waitForMail(email);
     const link = linkIn(mail!);
     expect((await fetch(link)).status).toBe(200);

@@ -112,6 +112,8 @@ describe('a recipient refused for good', () => {
     expect(failed).toMatchObject({ outcome: 'FAILED', deliveredCards: 0, deliveries: [] });
     expect(failed.recipientRefused).toBe('the mail server refused the message permanently (SMTP 550)');
     const rows = await auditRows(p.db, orderId);
+    // Refused once, recorded once: the refusal the poll met is not tried again by a deliver step.
+    expect(rows.filter((r) => r.event === 'DELIVERY_FAILED')).toHaveLength(1);
     expect(rows.find((r) => r.event === 'DELIVERY_FAILED')?.detail).toMatchObject({
       smtpCode: 550,
       permanent: true,

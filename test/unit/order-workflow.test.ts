@@ -51,7 +51,7 @@ async function until(
 
 describe('collect and deliver', () => {
   it('instant: one link, DELIVERED, the link expires after 24 h and the cards go 30 days after delivery', async () => {
-    const o = await orders.start([FULFILLED]);
+    const o = await orders.start([FULFILLED], { linkWithPoll: true });
     const final = await o.handle.result();
     expect(final).toMatchObject({
       phase: 'purged',
@@ -59,21 +59,49 @@ describe('collect and deliver', () => {
       deliveredCards: 3,
       failureReason: null,
     });
-    // Two steps to the link: the first poll registers the order, the link that completes it records it.
-    expect(o.names()).toEqual(['collect', 'deliver', 'expireDelivery', 'purgeOrder']);
-    expect(o.callsOf('collect')[0]?.input.register).toMatchObject({ orderId: o.orderId, userId: 'user-1' });
-    expect(o.callsOf('deliver')[0]?.input.finish).toMatchObject({ outcome: 'DELIVERED', expectCards: 3 });
-    expect(o.callsOf('deliver')[0]?.input).toMatchObject({
-      kind: 'batch',
+    // One step to the link: the first poll registers the order, finds it complete, sends the link and
+    // records the outcome with it. No deliver or finishOrder step.
+    expect(o.names()).toEqual(['collect', 'expireDelivery', 'purgeOrder']);
+    const poll = o.callsOf('collect')[0]!.input;
+    expect(poll.register).toMatchObject({ orderId: o.orderId, userId: 'user-1' });
+    expect(poll.deliverWhenComplete).toEqual({
+      deliveryId: final.deliveries[0]!.id,
+      recipient: 'customer@example.test',
       linkTtlMs: DAY,
       retentionMs: 30 * DAY,
+      deliveredCards: 0,
     });
+    expect(o.callsOf('expireDelivery')[0]?.input).toMatchObject({ deliveryId: final.deliveries[0]!.id });
     expect(o.callsOf('purgeOrder')[0]?.input).toMatchObject({ reason: 'retention' });
     const delivery = final.deliveries[0]!;
     expect(delivery.expired).toBe(true);
     // Purged at delivery + 30 days (the link was minted a moment before the workflow saw it sent).
     const deliveredAt = Date.parse(delivery.expiresAt) - DAY;
     expect(Math.abs(Date.parse(final.purgeAt!) - deliveredAt - 30 * DAY)).toBeLessThan(1_000);
+  });
+
+  it("when the poll's link fails (an SMTP outage), the deliver step sends it under the same delivery id", async () => {
+    const o = await orders.start([FULFILLED]);
+    const final = await o.handle.result();
+    expect(final).toMatchObject({ phase: 'purged', outcome: 'DELIVERED', deliveredCards: 3 });
+    expect(o.names()).toEqual(['collect', 'deliver', 'expireDelivery', 'purgeOrder']);
+    const { deliveryId } = o.callsOf('collect')[0]!.input.deliverWhenComplete as { deliveryId: string };
+    expect(o.callsOf('deliver')[0]?.input).toMatchObject({
+      deliveryId,
+      kind: 'batch',
+      linkTtlMs: DAY,
+      retentionMs: 30 * DAY,
+      finish: { outcome: 'DELIVERED', expectCards: 3 },
+    });
+    expect(final.deliveries.map((d) => d.id)).toEqual([deliveryId]);
+  });
+
+  it('a poll that could not send the link before the deadline ends it is not given the link', async () => {
+    const o = await orders.start([FULFILLED], { linkWithPoll: true, policy: { deadline: '90s' } });
+    const final = await o.handle.result();
+    expect(final.outcome).toBe('DELIVERED');
+    expect(o.callsOf('collect')[0]?.input.deliverWhenComplete).toBeUndefined();
+    expect(o.names()).toEqual(['collect', 'deliver', 'expireDelivery', 'purgeOrder']);
   });
 
   it('partial fills with deliverPartial: a link per batch, the last at FULFILLED', async () => {
@@ -193,6 +221,22 @@ describe("the operator's stop", () => {
     });
     const names = o.names();
     expect(names.indexOf('revokeLinks')).toBeGreaterThan(names.indexOf('deliver'));
+    expect(o.callsOf('purgeOrder')[0]?.input).toMatchObject({ reason: 'cancelled' });
+  });
+
+  it("cancel while the poll's link email hangs waits for it to end, then revokes: CANCELLED, purged", async () => {
+    const o = await orders.start([FULFILLED], { holdDelivery: true, linkWithPoll: true });
+    await until(o.handle, () => o.callsOf('collect').length === 1);
+    await new Promise((r) => setTimeout(r, 300)); // the poll is sending its link
+    await o.handle.signal(cancelSignal, { reason: 'stuck mail' });
+    const final = await o.handle.result();
+    o.release();
+    expect(final).toMatchObject({ outcome: 'CANCELLED', phase: 'purged', failureReason: 'stuck mail' });
+    // Nothing the interrupted poll minted can outlive the revocation: it came after the poll ended.
+    const revoke = o.calls.findIndex((c) => c.name === 'revokeLinks');
+    expect(revoke).toBeGreaterThan(0);
+    expect(o.calls[revoke]!.at).toBeGreaterThanOrEqual(o.endedAt(0)!);
+    expect(o.callsOf('deliver')).toHaveLength(0);
     expect(o.callsOf('purgeOrder')[0]?.input).toMatchObject({ reason: 'cancelled' });
   });
 
@@ -492,6 +536,23 @@ describe('a link email refused for good', () => {
     const after = await o.handle.query(statusQuery);
     expect(after.recipientRefused).toBeNull();
     expect(after.deliveries.map((d) => d.cardCount)).toEqual([3]);
+    await o.handle.signal(purgeNowSignal);
+    await o.handle.result();
+  });
+
+  it('refused when the poll sent it: recorded once, no second try, a resend takes the next delivery id', async () => {
+    const o = await orders.start([FULFILLED], { recipient: 'refused@example.test', linkWithPoll: true });
+    const failed = await until(o.handle, (s) => s.outcome !== null);
+    expect(failed).toMatchObject({ outcome: 'FAILED', phase: 'failed', deliveredCards: 0, deliveries: [] });
+    expect(failed.failureReason).toMatch(/^the link email was refused: .*SMTP 550/);
+    expect(o.names()).toEqual(['collect', 'finishOrder']);
+    const refusedId = (o.callsOf('collect')[0]!.input.deliverWhenComplete as { deliveryId: string })
+      .deliveryId;
+    const resent = await o.handle.executeUpdate(resendLinkUpdate, {
+      args: [{ recipient: 'corrected@example.test', requestedBy: 'operator' }],
+    });
+    expect(resent.cardCount).toBe(3);
+    expect(resent.deliveryId).not.toBe(refusedId);
     await o.handle.signal(purgeNowSignal);
     await o.handle.result();
   });

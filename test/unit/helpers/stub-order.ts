@@ -9,8 +9,10 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { inject } from 'vitest';
 import {
+  type CollectInput,
   type CollectResult,
   type DeliverInput,
+  type DeliverResult,
   ORDER_OWNERSHIP_REFUSED,
   ORDER_WORKFLOW_TYPE,
   type OrderActivities,
@@ -37,6 +39,8 @@ export type Answer =
 export interface Call {
   name: keyof OrderActivities;
   input: Record<string, unknown>;
+  /** When the workflow asked for it (epoch ms, real time). */
+  at: number;
 }
 
 interface Script {
@@ -45,8 +49,12 @@ interface Script {
   /** Cards the provider has issued so far (what the real activity would have stored). */
   stored: number;
   delivered: number;
-  /** Holds deliver() until released, to act while a delivery is in flight. */
+  /** Holds every link (the deliver step's, or the poll's) until released, to act while one is in flight. */
   deliverGate?: Promise<void>;
+  /** The poll that finds the order complete sends its link, as the real collect does. */
+  linkWithPoll: boolean;
+  /** When each step ended, by index into calls (to tell what the workflow waited for). */
+  ended: Map<number, number>;
   /** How the caller's endpoint answers: acknowledges, 410, or fails every time. */
   endpoint: 'ok' | 'gone' | 'failing';
   /** Events the endpoint acknowledged (or took with its 410), in the order they arrived. */
@@ -71,15 +79,83 @@ export async function startStubbedOrders() {
   const record = (name: keyof OrderActivities, input: { orderId: string }) => {
     const script = scripts.get(input.orderId);
     if (!script) throw new Error(`no script for ${input.orderId}`);
-    script.calls.push({ name, input: { ...input } });
+    script.calls.push({ name, input: { ...input }, at: Date.now() });
     return script;
   };
+
+  /** The link email: held by the gate, refused for good for a "refused…" address; the cards it covered. */
+  async function sendLink(script: Script, input: DeliverInput): Promise<DeliverResult> {
+    if (script.deliverGate) {
+      // Held until released, or until the workflow gives up on it (learnt through a heartbeat): a step
+      // left running would keep the test server from skipping time for every later test.
+      const context = Context.current();
+      const beat = setInterval(() => context.heartbeat(), 100);
+      try {
+        await Promise.race([script.deliverGate, context.cancelled]);
+      } finally {
+        clearInterval(beat);
+      }
+    }
+    if (input.recipient.startsWith('refused')) {
+      throw ApplicationFailure.nonRetryable(
+        'the mail server refused the message permanently (SMTP 550)',
+        RECIPIENT_REFUSED,
+      );
+    }
+    const cardCount = input.kind === 'resend' ? script.stored : script.stored - script.delivered;
+    if (input.kind === 'batch') script.delivered += cardCount;
+    const result = { deliveryId: input.deliveryId, cardCount, expiresAt: Date.now() + input.linkTtlMs };
+    return input.finish?.expectCards === cardCount ? { ...result, finished: true } : result;
+  }
+
+  /** As the real collect: the link of a complete order goes with the poll; a refusal is returned. */
+  async function linkWithPoll(script: Script, input: CollectInput, result: CollectResult) {
+    const link = input.deliverWhenComplete;
+    const complete = result.status === 'FULFILLED' && result.stored >= result.quantity;
+    if (!script.linkWithPoll || !link || !complete || result.stored <= link.deliveredCards) return result;
+    const { deliveredCards, ...fields } = link;
+    const { orderId, firstRunId } = input;
+    try {
+      const delivery = await sendLink(script, {
+        orderId,
+        firstRunId,
+        ...fields,
+        kind: 'batch',
+        finish: {
+          orderId,
+          firstRunId,
+          outcome: 'DELIVERED',
+          providerStatus: 'FULFILLED',
+          failureReason: null,
+          deliveredCards: result.stored,
+          expectCards: result.stored - deliveredCards,
+        },
+      });
+      return { ...result, delivery };
+    } catch (err) {
+      if (err instanceof ApplicationFailure && err.type === RECIPIENT_REFUSED)
+        return { ...result, delivery: { refused: err.message } };
+      throw err;
+    }
+  }
+
+  /** Records when a step ended (returned or threw). */
+  const timed =
+    <I extends { orderId: string }, O>(fn: (input: I) => Promise<O>) =>
+    async (input: I): Promise<O> => {
+      try {
+        return await fn(input);
+      } finally {
+        const script = scripts.get(input.orderId);
+        script?.ended.set(script.calls.length - 1, Date.now());
+      }
+    };
 
   const activities: OrderActivities = {
     async registerOrder(input) {
       record('registerOrder', input);
     },
-    async collect(input) {
+    collect: timed(async (input: CollectInput) => {
       const script = record('collect', input);
 
       const answer = script.answers.length > 1 ? script.answers.shift()! : script.answers[0];
@@ -109,31 +185,10 @@ export async function startStubbedOrders() {
           ),
         });
       }
-      return result;
-    },
+      return linkWithPoll(script, input, result);
+    }),
     async deliver(input: DeliverInput) {
-      const script = record('deliver', input);
-      if (script.deliverGate) {
-        // Held until released, or until the workflow gives up on it (learnt through a heartbeat): a step
-        // left running would keep the test server from skipping time for every later test.
-        const context = Context.current();
-        const beat = setInterval(() => context.heartbeat(), 100);
-        try {
-          await Promise.race([script.deliverGate, context.cancelled]);
-        } finally {
-          clearInterval(beat);
-        }
-      }
-      if (input.recipient.startsWith('refused')) {
-        throw ApplicationFailure.nonRetryable(
-          'the mail server refused the message permanently (SMTP 550)',
-          RECIPIENT_REFUSED,
-        );
-      }
-      const cardCount = input.kind === 'resend' ? script.stored : script.stored - script.delivered;
-      if (input.kind === 'batch') script.delivered += cardCount;
-      const result = { deliveryId: input.deliveryId, cardCount, expiresAt: Date.now() + input.linkTtlMs };
-      return input.finish?.expectCards === cardCount ? { ...result, finished: true } : result;
+      return sendLink(record('deliver', input), input);
     },
     async notifyCustomer(input) {
       record('notifyCustomer', input);
@@ -193,6 +248,11 @@ export async function startStubbedOrders() {
         caller?: { endpoint: Script['endpoint'] };
         /** The order's email; one starting with "refused" is refused for good by the mail server. */
         recipient?: string;
+        /**
+         * The poll that finds the order complete sends its link, as the real collect does. Without it,
+         * that attempt is taken to have failed (an SMTP outage), and the deliver step sends the link.
+         */
+        linkWithPoll?: boolean;
       } = {},
     ) {
       const orderId = `stub-${randomUUID().slice(0, 12)}`;
@@ -204,6 +264,8 @@ export async function startStubbedOrders() {
         delivered: 0,
         endpoint: opts.caller?.endpoint ?? 'ok',
         received: [],
+        linkWithPoll: opts.linkWithPoll ?? false,
+        ended: new Map(),
       };
       if (opts.holdDelivery) script.deliverGate = new Promise<void>((r) => (release = r));
       if (opts.carried)
@@ -229,6 +291,8 @@ export async function startStubbedOrders() {
         received: script.received,
         /** The calls of one activity, in order. */
         callsOf: (name: keyof OrderActivities) => script.calls.filter((c) => c.name === name),
+        /** When the collect step of calls[i] ended (returned or threw; epoch ms, real time). */
+        endedAt: (i: number) => script.ended.get(i),
         names: () => script.calls.map((c) => c.name),
       };
     },
