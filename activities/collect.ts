@@ -3,6 +3,7 @@ import {
   type CollectInput,
   type CollectResult,
   type CompletingDelivery,
+  completingDeliverInput,
   isFinalProviderStatus,
   type OrderActivities,
   ProviderFailureType,
@@ -78,29 +79,17 @@ async function sendCompletingLink(
   link: CompletingDelivery,
   stored: number,
 ): Promise<CollectResult['delivery']> {
-  const { orderId, firstRunId } = step;
-  const { deliveredCards, ...delivery } = link;
   try {
-    return await deliver({
-      orderId,
-      firstRunId,
-      ...delivery,
-      kind: 'batch',
-      finish: {
-        orderId,
-        firstRunId,
-        outcome: 'DELIVERED',
-        providerStatus: 'FULFILLED',
-        failureReason: null,
-        deliveredCards: stored,
-        expectCards: stored - deliveredCards,
-      },
-    });
+    return await deliver(completingDeliverInput(step, link, stored));
   } catch (err) {
     if (err instanceof ApplicationFailure && err.type === RECIPIENT_REFUSED) return { refused: err.message };
     // The error's name only: a mail library's message may quote the envelope.
     deps.log.warn(
-      { orderId, deliveryId: link.deliveryId, error: err instanceof Error ? err.name : typeof err },
+      {
+        orderId: step.orderId,
+        deliveryId: link.deliveryId,
+        error: err instanceof Error ? err.name : typeof err,
+      },
       'completing link not sent with the poll; the deliver step sends it',
     );
     return undefined;

@@ -317,6 +317,43 @@ export type CompletingDelivery = Pick<
   deliveredCards: number;
 };
 
+/**
+ * The outcome the link that completes an order records with it: DELIVERED, all `stored` cards, of which
+ * this link carries those not `delivered` before (deliver records it only if it carries exactly those).
+ */
+export function completingFinish(
+  step: OrderStepInput,
+  stored: number,
+  delivered: number,
+): NonNullable<DeliverInput['finish']> {
+  const { orderId, firstRunId } = step;
+  return {
+    orderId,
+    firstRunId,
+    outcome: 'DELIVERED',
+    providerStatus: 'FULFILLED',
+    failureReason: null,
+    deliveredCards: stored,
+    expectCards: stored - delivered,
+  };
+}
+
+/** The deliver input of the completing link a poll was given, once the order has `stored` cards. */
+export function completingDeliverInput(
+  step: OrderStepInput,
+  link: CompletingDelivery,
+  stored: number,
+): DeliverInput {
+  const { deliveredCards, ...fields } = link;
+  return {
+    orderId: step.orderId,
+    firstRunId: step.firstRunId,
+    ...fields,
+    kind: 'batch',
+    finish: completingFinish(step, stored, deliveredCards),
+  };
+}
+
 export interface CollectResult {
   status: ProviderStatus;
   quantity: number;

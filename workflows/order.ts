@@ -11,6 +11,7 @@ import {
   type CompletingDelivery,
   cancelSignal,
   checkNowSignal,
+  completingFinish,
   type DeliverInput,
   type DeliverResult,
   type DeliveryKind,
@@ -348,16 +349,7 @@ class Order {
     } else if (opts.deliverStored && rules.hasUndelivered(state)) {
       // The usual end (every card, no notice): the link that completes the order records it too.
       const completes = end.notice === null && state.quantity !== null && state.stored >= state.quantity;
-      const finish = completes
-        ? {
-            ...this.step,
-            outcome: 'DELIVERED' as const,
-            providerStatus: state.providerStatus,
-            failureReason: null,
-            deliveredCards: state.stored,
-            expectCards: state.stored - state.delivered,
-          }
-        : undefined;
+      const finish = completes ? completingFinish(this.step, state.stored, state.delivered) : undefined;
       finished = (await this.deliver('batch', {}, finish)).finished === true;
     }
     // Stopped while the link email was in flight: the stop concludes the order (as cancelled), not this.

@@ -542,7 +542,7 @@ describe('a link email refused for good', () => {
 
   it('refused when the poll sent it: recorded once, no second try, a resend takes the next delivery id', async () => {
     const o = await orders.start([FULFILLED], { recipient: 'refused@example.test', linkWithPoll: true });
-    const failed = await until(o.handle, (s) => s.outcome !== null);
+    const failed = await until(o.handle, (s) => s.outcome !== null && s.phase !== 'delivering');
     expect(failed).toMatchObject({ outcome: 'FAILED', phase: 'failed', deliveredCards: 0, deliveries: [] });
     expect(failed.failureReason).toMatch(/^the link email was refused: .*SMTP 550/);
     expect(o.names()).toEqual(['collect', 'finishOrder']);

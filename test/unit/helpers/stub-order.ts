@@ -11,6 +11,7 @@ import { inject } from 'vitest';
 import {
   type CollectInput,
   type CollectResult,
+  completingDeliverInput,
   type DeliverInput,
   type DeliverResult,
   ORDER_OWNERSHIP_REFUSED,
@@ -113,24 +114,8 @@ export async function startStubbedOrders() {
     const link = input.deliverWhenComplete;
     const complete = result.status === 'FULFILLED' && result.stored >= result.quantity;
     if (!script.linkWithPoll || !link || !complete || result.stored <= link.deliveredCards) return result;
-    const { deliveredCards, ...fields } = link;
-    const { orderId, firstRunId } = input;
     try {
-      const delivery = await sendLink(script, {
-        orderId,
-        firstRunId,
-        ...fields,
-        kind: 'batch',
-        finish: {
-          orderId,
-          firstRunId,
-          outcome: 'DELIVERED',
-          providerStatus: 'FULFILLED',
-          failureReason: null,
-          deliveredCards: result.stored,
-          expectCards: result.stored - deliveredCards,
-        },
-      });
+      const delivery = await sendLink(script, completingDeliverInput(input, link, result.stored));
       return { ...result, delivery };
     } catch (err) {
       if (err instanceof ApplicationFailure && err.type === RECIPIENT_REFUSED)
