@@ -284,12 +284,14 @@ temporal_search_attributes() {
   for name in OrderStatus=Keyword OrderOutcome=Keyword CardCount=Int; do
     type=${name#*=} name=${name%%=*}
     grep -qw "$name" <<<"$have" && continue
+    # Until the server lists it: on the cluster profile a create can fail while the previous attribute's
+    # change is still reaching every service, and a created one can take a moment to be listed.
     for ((i = 0; i < 60; i++)); do
-      tcli operator search-attribute create --namespace default --name "$name" --type "$type" >/dev/null 2>&1 && break
+      tcli operator search-attribute list --namespace default 2>/dev/null | grep -qw "$name" && break
+      tcli operator search-attribute create --namespace default --name "$name" --type "$type" >/dev/null 2>&1 || true
       sleep 0.5
     done
-    tcli operator search-attribute list --namespace default | grep -qw "$name" \
-      || die "could not register the search attribute $name"
+    ((i < 60)) || die "could not register the search attribute $name"
     log "search attribute $name ($type) registered"
   done
 }
