@@ -11,8 +11,7 @@ import {
 } from '../contracts/order';
 import { cardKeyName } from '../domain/cards';
 import { ProviderError, type ProviderOrder } from '../domain/provider';
-import { audit } from '../lib/audit';
-import { withTransaction } from '../lib/db';
+import { auditEach } from '../lib/audit';
 import { metrics } from '../lib/metrics';
 import type { ActivityDeps } from './deps';
 import { registerOrder } from './lifecycle';
@@ -41,13 +40,7 @@ export function collectActivity(
       throw providerFailure(err, backoff(input, attempt));
     }
 
-    const inserted = await storeCards(deps, orderId, order);
-    const { rows } = await deps.db.query<{ stored: number }>(
-      `UPDATE orders SET provider_status = $2, quantity = $3, updated_at = now() WHERE order_id = $1
-       RETURNING (SELECT count(*)::int FROM cards WHERE order_id = $1) AS stored`,
-      [orderId, order.status, order.quantity],
-    );
-    const stored = rows[0]?.stored ?? 0;
+    const { inserted, stored } = await storeCards(deps, input, order);
     const newlyStored = stored - input.knownStored;
     if (inserted > 0) deps.log.info({ orderId, inserted, stored, status: order.status }, 'cards stored');
 
@@ -96,19 +89,90 @@ async function sendCompletingLink(
   }
 }
 
-async function storeCards(deps: ActivityDeps, orderId: string, order: ProviderOrder): Promise<number> {
-  if (order.cards.length === 0) return 0;
-  // The HMAC input includes the order id, so the same code never yields the same index in two orders.
+/**
+ * Stores the cards no earlier poll stored, with their CARDS_STORED row and the provider's answer on the
+ * order, in one statement; how many were new, and how many the order has now.
+ */
+async function storeCards(
+  deps: ActivityDeps,
+  input: CollectInput,
+  order: ProviderOrder,
+): Promise<{ inserted: number; stored: number }> {
+  const { orderId } = input;
+  const fresh = await unstoredCards(deps, input, order);
+  const key = cardKeyName(deps.cardKeyPrefix, new Date());
+  const ciphertexts =
+    fresh.length === 0
+      ? []
+      : await deps.transit.encryptBatch(
+          key,
+          fresh.flatMap((c) => [
+            { plaintext: c.value, context: orderId },
+            { plaintext: c.serial, context: orderId },
+          ]),
+        );
+  const audited = auditEach(
+    'n WHERE n.inserted > 0',
+    {
+      orderId,
+      event: 'CARDS_STORED',
+      actor: 'worker',
+      method: 'activity:collect',
+      detail: { key, providerStatus: order.status },
+    },
+    7,
+    'n.inserted',
+  );
+  // The final SELECT sees the cards as they were when the statement began, its own inserts not yet.
+  const { rows } = await deps.db.query<{ inserted: number; stored: number }>({
+    name: 'collect-store-cards',
+    text: `WITH new AS (
+       INSERT INTO cards (order_id, blind_index, value_ct, serial_ct, key_name)
+       SELECT $1, i, v, s, $5 FROM unnest($2::text[], $3::text[], $4::text[]) AS t(i, v, s)
+       ON CONFLICT (order_id, blind_index) DO NOTHING RETURNING 1),
+     n AS (SELECT count(*)::int AS inserted FROM new),
+     audited AS (${audited.sql}),
+     answered AS (
+       UPDATE orders SET provider_status = $6, quantity = $7, updated_at = now() WHERE order_id = $1)
+     SELECT n.inserted, n.inserted + (SELECT count(*)::int FROM cards WHERE order_id = $1) AS stored FROM n`,
+    values: [
+      orderId,
+      fresh.map((c) => c.index),
+      fresh.map((_, i) => ciphertexts[2 * i]),
+      fresh.map((_, i) => ciphertexts[2 * i + 1]),
+      key,
+      order.status,
+      order.quantity,
+      ...audited.params,
+    ],
+  });
+  const { inserted, stored } = rows[0]!;
+  metrics.cardsStored.inc(inserted);
+  return { inserted, stored };
+}
+
+/**
+ * The provider's cards this order has not stored, each with its blind index (a transit HMAC whose input
+ * includes the order id, so the same code never yields the same index in two orders). Before any poll
+ * found a card there is nothing to compare with: a retried first poll encrypts its cards again, and the
+ * INSERT keeps the ones stored first.
+ */
+async function unstoredCards(deps: ActivityDeps, input: CollectInput, order: ProviderOrder) {
+  if (order.cards.length === 0) return [];
+  const { orderId } = input;
   const indexes = await deps.transit.hmacBatch(
     deps.indexKey,
     order.cards.map((c) => `${orderId}\u0000${c.value}`),
     deps.indexKeyVersion,
   );
-  const { rows: existing } = await deps.db.query<{ blind_index: string }>(
-    'SELECT blind_index FROM cards WHERE order_id = $1 AND blind_index = ANY($2)',
-    [orderId, indexes],
-  );
-  const seen = new Set(existing.map((r) => r.blind_index));
+  const seen = new Set<string>();
+  if (input.knownStored > 0) {
+    const { rows } = await deps.db.query<{ blind_index: string }>(
+      'SELECT blind_index FROM cards WHERE order_id = $1 AND blind_index = ANY($2)',
+      [orderId, indexes],
+    );
+    for (const r of rows) seen.add(r.blind_index);
+  }
   const fresh: Array<{ index: string; value: string; serial: string }> = [];
   order.cards.forEach((card, i) => {
     const index = indexes[i] as string;
@@ -116,43 +180,7 @@ async function storeCards(deps: ActivityDeps, orderId: string, order: ProviderOr
     seen.add(index);
     fresh.push({ index, value: card.value, serial: card.serial });
   });
-  if (fresh.length === 0) return 0;
-
-  const key = cardKeyName(deps.cardKeyPrefix, new Date());
-  const ciphertexts = await deps.transit.encryptBatch(
-    key,
-    fresh.flatMap((c) => [
-      { plaintext: c.value, context: orderId },
-      { plaintext: c.serial, context: orderId },
-    ]),
-  );
-  return withTransaction(deps.db, async (tx) => {
-    const { rowCount } = await tx.query(
-      `INSERT INTO cards (order_id, blind_index, value_ct, serial_ct, key_name)
-       SELECT $1, i, v, s, $5 FROM unnest($2::text[], $3::text[], $4::text[]) AS t(i, v, s)
-       ON CONFLICT (order_id, blind_index) DO NOTHING`,
-      [
-        orderId,
-        fresh.map((c) => c.index),
-        fresh.map((_, i) => ciphertexts[2 * i]),
-        fresh.map((_, i) => ciphertexts[2 * i + 1]),
-        key,
-      ],
-    );
-    const count = rowCount ?? 0;
-    metrics.cardsStored.inc(count);
-    if (count > 0) {
-      await audit(tx, {
-        orderId,
-        event: 'CARDS_STORED',
-        actor: 'worker',
-        method: 'activity:collect',
-        count,
-        detail: { key, providerStatus: order.status },
-      });
-    }
-    return count;
-  });
+  return fresh;
 }
 
 /** Exponential backoff with ±20 % jitter, from the order's policy. */

@@ -8,7 +8,7 @@ import {
 } from '../contracts/order';
 import { MailRefused } from '../domain/mail/mailer';
 import { deliveryMail } from '../domain/mail/templates';
-import { audit } from '../lib/audit';
+import { audit, auditEach } from '../lib/audit';
 import { withTransaction } from '../lib/db';
 import { metrics } from '../lib/metrics';
 import { generateToken, hashToken } from '../lib/tokens';
@@ -17,60 +17,16 @@ import { auditActor, recordOutcome } from './lifecycle';
 
 /**
  * Sends one link for one delivery. The delivery row (deterministic id) fixes its cards and expiry on the
- * first attempt; every attempt revokes the tokens an earlier attempt may have minted before minting its
+ * first attempt; every later attempt revokes the tokens an earlier one may have minted before minting its
  * own, so a retry after a crash never leaves two live links for the same delivery.
  */
 export function deliverActivity(deps: ActivityDeps): OrderActivities['deliver'] {
   return async function deliver(input: DeliverInput): Promise<DeliverResult> {
     const { orderId, deliveryId } = input;
-    const prepared = await withTransaction(deps.db, async (tx) => {
-      await tx.query(
-        `INSERT INTO deliveries (id, order_id, kind, card_count, expires_at)
-         VALUES ($1, $2, $3, 0, now() + make_interval(secs => $4::double precision / 1000))
-         ON CONFLICT (id) DO NOTHING`,
-        [deliveryId, orderId, input.kind, input.linkTtlMs],
-      );
-      const { rows } = await tx.query<{ card_count: number; expires_at: Date; sent_at: Date | null }>(
-        'SELECT card_count, expires_at, sent_at FROM deliveries WHERE id = $1 FOR UPDATE',
-        [deliveryId],
-      );
-      const delivery = rows[0]!;
-      if (delivery.card_count === 0 && delivery.sent_at === null) {
-        // batch: the cards no earlier batch covered; resend: every stored card of the order.
-        const { rowCount } = await tx.query(
-          `INSERT INTO delivery_cards (delivery_id, card_id)
-           SELECT $1, c.id FROM cards c WHERE c.order_id = $2 AND ($3 = 'resend' OR NOT EXISTS (
-             SELECT 1 FROM delivery_cards dc JOIN deliveries d ON d.id = dc.delivery_id
-             WHERE dc.card_id = c.id AND d.kind = 'batch'))
-           ON CONFLICT DO NOTHING`,
-          [deliveryId, orderId, input.kind],
-        );
-        delivery.card_count = rowCount ?? 0;
-        await tx.query('UPDATE deliveries SET card_count = $2 WHERE id = $1', [
-          deliveryId,
-          delivery.card_count,
-        ]);
-      }
-      if (delivery.sent_at !== null || delivery.card_count === 0)
-        return { delivery, token: null, revoked: 0 };
-      // An earlier attempt that minted a token may have sent its email before it was lost.
-      const revoked = await revokeTokens(tx, input, 'delivery retried');
-      // The link lives its full TTL from the attempt that mints it, however long earlier attempts failed.
-      const minted = await tx.query<{ expires_at: Date }>(
-        `UPDATE deliveries SET expires_at = now() + make_interval(secs => $2::double precision / 1000)
-         WHERE id = $1 RETURNING expires_at`,
-        [deliveryId, input.linkTtlMs],
-      );
-      delivery.expires_at = minted.rows[0]!.expires_at;
-      const token = generateToken();
-      await tx.query(
-        'INSERT INTO delivery_tokens (token_hash, delivery_id, order_id, expires_at) VALUES ($1, $2, $3, $4)',
-        [hashToken(token), deliveryId, orderId, delivery.expires_at],
-      );
-      return { delivery, token, revoked };
-    });
-
-    const { delivery, token, revoked } = prepared;
+    const newToken = generateToken();
+    const { delivery, token, revoked } =
+      (await createDelivery(deps.db, input, newToken)) ??
+      (await withTransaction(deps.db, (tx) => prepareAgain(tx, input, newToken)));
     // This link completes the order only with the cards the workflow counted on; otherwise it finishes it.
     const finished = input.finish !== undefined && delivery.card_count === input.finish.expectCards;
     const result = { deliveryId, cardCount: delivery.card_count, expiresAt: delivery.expires_at.getTime() };
@@ -96,37 +52,8 @@ export function deliverActivity(deps: ActivityDeps): OrderActivities['deliver'] 
       metrics.deliveriesFailed.inc({ reason: 'recipient_refused' });
       throw ApplicationFailure.nonRetryable(err.message, RECIPIENT_REFUSED);
     }
-    const firstLinkAfter = await withTransaction(deps.db, async (tx) => {
-      await tx.query('UPDATE deliveries SET sent_at = now() WHERE id = $1', [deliveryId]);
-      // now() is the transaction's start: delivered_at equals it only when this link is the order's first.
-      const order = await tx.query<{ first_link_after: number | null }>(
-        `UPDATE orders SET delivered_at = coalesce(delivered_at, now()),
-           purge_after = CASE WHEN delivered_at IS NULL
-             THEN now() + make_interval(secs => $2::double precision / 1000) ELSE purge_after END,
-           updated_at = now()
-         WHERE order_id = $1
-         RETURNING CASE WHEN delivered_at = now() THEN extract(epoch FROM now() - created_at)::float8 END
-           AS first_link_after`,
-        [orderId, input.retentionMs],
-      );
-      if (finished) await recordOutcome(tx, input.finish!, `activity:deliver:${input.kind}`);
-      await audit(tx, {
-        orderId,
-        event: 'DELIVERED',
-        actor: 'worker',
-        method: `activity:deliver:${input.kind}`,
-        count: delivery.card_count,
-        detail: {
-          deliveryId,
-          expiresAt: delivery.expires_at.toISOString(),
-          channel: 'email',
-          // Free text in an update's argument: only a plain name reaches the append-only trail.
-          ...(input.requestedBy ? { requestedBy: auditActor(input.requestedBy) } : {}),
-          ...(input.recipientChanged ? { recipientChanged: true } : {}),
-        },
-      });
-      return order.rows[0]?.first_link_after ?? null;
-    });
+    const firstLinkAfter = await recordSent(deps.db, input, delivery);
+    if (finished) await recordOutcome(deps.db, input.finish!, `activity:deliver:${input.kind}`);
     metrics.links.inc({ event: 'sent' });
     if (firstLinkAfter !== null) metrics.startToDelivery.observe(firstLinkAfter);
     deps.log.info(
@@ -135,6 +62,134 @@ export function deliverActivity(deps: ActivityDeps): OrderActivities['deliver'] 
     );
     return finished ? { ...result, finished } : result;
   };
+}
+
+/**
+ * The cards a delivery covers ($2 its order, $3 its kind): a batch, those no earlier batch covered; a
+ * resend, every stored card of the order.
+ */
+const COVERED_CARDS = `SELECT c.id FROM cards c WHERE c.order_id = $2 AND ($3::text = 'resend' OR NOT EXISTS (
+  SELECT 1 FROM delivery_cards dc JOIN deliveries d ON d.id = dc.delivery_id
+  WHERE dc.card_id = c.id AND d.kind = 'batch'))`;
+
+interface Prepared {
+  delivery: { card_count: number; expires_at: Date; sent_at: Date | null };
+  /** The link's token, minted and stored (its hash) with the delivery; null: nothing to send. */
+  token: string | null;
+  /** Tokens of earlier attempts revoked before this one was minted. */
+  revoked: number;
+}
+
+/**
+ * A delivery's first attempt, in one statement: the row, its cards, and when it has any, the token. Nothing
+ * (undefined) when the row exists already: a retry, which prepareAgain handles.
+ */
+async function createDelivery(db: ActivityDeps['db'], input: DeliverInput, token: string) {
+  const { rows } = await db.query<{ card_count: number; expires_at: Date }>({
+    name: 'deliver-create',
+    text: `WITH covered AS (${COVERED_CARDS}),
+     created AS (
+       INSERT INTO deliveries (id, order_id, kind, card_count, expires_at)
+       SELECT $1, $2, $3, count(*), now() + make_interval(secs => $4::double precision / 1000) FROM covered
+       ON CONFLICT (id) DO NOTHING RETURNING card_count, expires_at),
+     linked AS (INSERT INTO delivery_cards (delivery_id, card_id) SELECT $1, covered.id FROM covered, created),
+     minted AS (
+       INSERT INTO delivery_tokens (token_hash, delivery_id, order_id, expires_at)
+       SELECT $5, $1, $2, expires_at FROM created WHERE card_count > 0)
+     SELECT card_count, expires_at FROM created`,
+    values: [input.deliveryId, input.orderId, input.kind, input.linkTtlMs, hashToken(token)],
+  });
+  const created = rows[0];
+  if (!created) return undefined;
+  return {
+    delivery: { ...created, sent_at: null },
+    token: created.card_count > 0 ? token : null,
+    revoked: 0,
+  } satisfies Prepared;
+}
+
+/**
+ * A later attempt of a delivery, with its row locked: a sent one sends nothing; one that found no cards yet
+ * looks again; one whose earlier attempt minted a token (whose email may have gone out before the attempt
+ * was lost) revokes it, and the new link lives its full TTL from now.
+ */
+async function prepareAgain(tx: pg.PoolClient, input: DeliverInput, token: string): Promise<Prepared> {
+  const { deliveryId } = input;
+  const { rows } = await tx.query<Prepared['delivery']>(
+    'SELECT card_count, expires_at, sent_at FROM deliveries WHERE id = $1 FOR UPDATE',
+    [deliveryId],
+  );
+  const delivery = rows[0]!;
+  if (delivery.sent_at !== null) return { delivery, token: null, revoked: 0 };
+  if (delivery.card_count === 0) {
+    const { rowCount } = await tx.query(
+      `INSERT INTO delivery_cards (delivery_id, card_id) SELECT $1, id FROM (${COVERED_CARDS}) covered
+       ON CONFLICT DO NOTHING`,
+      [deliveryId, input.orderId, input.kind],
+    );
+    delivery.card_count = rowCount ?? 0;
+    if (delivery.card_count === 0) return { delivery, token: null, revoked: 0 };
+  }
+  const revoked = await revokeTokens(tx, input, 'delivery retried');
+  const minted = await tx.query<{ expires_at: Date }>(
+    `UPDATE deliveries SET card_count = $2,
+       expires_at = now() + make_interval(secs => $3::double precision / 1000)
+     WHERE id = $1 RETURNING expires_at`,
+    [deliveryId, delivery.card_count, input.linkTtlMs],
+  );
+  delivery.expires_at = minted.rows[0]!.expires_at;
+  await tx.query(
+    'INSERT INTO delivery_tokens (token_hash, delivery_id, order_id, expires_at) VALUES ($1, $2, $3, $4)',
+    [hashToken(token), deliveryId, input.orderId, delivery.expires_at],
+  );
+  return { delivery, token, revoked };
+}
+
+/**
+ * The link went out: the delivery's sent time, the order's first delivery (and the retention it starts),
+ * the DELIVERED row, in one statement. How long the order waited for its first link, when this was it.
+ */
+async function recordSent(
+  db: ActivityDeps['db'],
+  input: DeliverInput,
+  delivery: Prepared['delivery'],
+): Promise<number | null> {
+  const audited = auditEach(
+    'delivered',
+    {
+      orderId: input.orderId,
+      event: 'DELIVERED',
+      actor: 'worker',
+      method: `activity:deliver:${input.kind}`,
+      count: delivery.card_count,
+      detail: {
+        deliveryId: input.deliveryId,
+        expiresAt: delivery.expires_at.toISOString(),
+        channel: 'email',
+        // Free text in an update's argument: only a plain name reaches the append-only trail.
+        ...(input.requestedBy ? { requestedBy: auditActor(input.requestedBy) } : {}),
+        ...(input.recipientChanged ? { recipientChanged: true } : {}),
+      },
+    },
+    3,
+  );
+  // now() is the statement's start: delivered_at equals it only when this link is the order's first.
+  const { rows } = await db.query<{ first_link_after: number | null }>({
+    name: 'deliver-sent',
+    text: `WITH sent AS (UPDATE deliveries SET sent_at = now() WHERE id = $1),
+     delivered AS (
+       UPDATE orders SET delivered_at = coalesce(delivered_at, now()),
+         purge_after = CASE WHEN delivered_at IS NULL
+           THEN now() + make_interval(secs => $3::double precision / 1000) ELSE purge_after END,
+         updated_at = now()
+       WHERE order_id = $2
+       RETURNING CASE WHEN delivered_at = now() THEN extract(epoch FROM now() - created_at)::float8 END
+         AS first_link_after),
+     audited AS (${audited.sql})
+     SELECT first_link_after FROM delivered`,
+    values: [input.deliveryId, input.orderId, input.retentionMs, ...audited.params],
+  });
+  return rows[0]?.first_link_after ?? null;
 }
 
 /**

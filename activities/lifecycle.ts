@@ -1,24 +1,25 @@
 import type pg from 'pg';
-import type {
-  FinishInput,
-  NotifyInput,
-  OrderActivities,
-  OrderStepInput,
-  PurgeInput,
-  PurgeResult,
-  RecordRetentionInput,
-  RegisterOrderInput,
+import {
+  type FinishInput,
+  type NotifyInput,
+  type OrderActivities,
+  type OrderStepInput,
+  type PurgeInput,
+  type PurgeResult,
+  type RecordRetentionInput,
+  type RegisterOrderInput,
+  workflowIdFor,
 } from '../contracts/order';
 import { purgeOrder } from '../domain/cards';
 import { MailRefused } from '../domain/mail/mailer';
 import { noticeMail } from '../domain/mail/templates';
-import { audit } from '../lib/audit';
+import { audit, auditEach } from '../lib/audit';
 import { durationMs } from '../lib/config';
 import { withTransaction } from '../lib/db';
 import { scrub } from '../lib/logger';
 import { metrics } from '../lib/metrics';
 import type { ActivityDeps } from './deps';
-import { askingWorkflow, checkOwnership } from './ownership';
+import { askedByOrdersOwnWorkflow, checkOwnership } from './ownership';
 
 /** The order's bookkeeping: its row, its outcome, its links' expiry and revocation, its purge. */
 export function lifecycleActivities(
@@ -76,7 +77,7 @@ export function lifecycleActivities(
     },
 
     async finishOrder(input: FinishInput): Promise<void> {
-      await withTransaction(db, (tx) => recordOutcome(tx, input, 'activity:finishOrder'));
+      await recordOutcome(db, input, 'activity:finishOrder');
       log.info(
         { orderId: input.orderId, outcome: input.outcome, reason: input.failureReason },
         'order finished',
@@ -194,67 +195,94 @@ async function endLiveTokens(
  * (checkOwnership). The collect activity does it on the order's first poll, which saves the order a step.
  */
 export async function registerOrder(deps: ActivityDeps, input: RegisterOrderInput): Promise<void> {
-  if ((await checkOwnership(deps, input, 'registerOrder')) === 'owned') return;
-  const { workflowId } = askingWorkflow()!; // checked: an order workflow with the order's own id
-  const inserted = await withTransaction(deps.db, async (tx) => {
-    const { rowCount } = await tx.query(
+  // Inserted first and checked only when it was not new: one statement for the common case, a new order.
+  if (askedByOrdersOwnWorkflow(input.orderId)) {
+    const audited = auditEach(
+      'registered',
+      {
+        orderId: input.orderId,
+        event: 'ORDER_STARTED',
+        actor: 'worker',
+        method: 'activity:collect:register',
+        detail: {
+          deliverPartial: input.policy.deliverPartial,
+          purgeOnRetrieval: input.policy.purgeOnRetrieval,
+        },
+      },
+      7,
+    );
+    const { rowCount } = await deps.db.query({
+      name: 'register-order',
       // purge_after starts as a backstop (deadline + retention) for the sweep, should the workflow be
       // lost before delivering; the first delivery replaces it with delivery time + retention.
-      `INSERT INTO orders (order_id, user_id, workflow_id, workflow_first_run_id, policy, caller, purge_after)
-       VALUES ($1, $2, $3, $4, $5, $7, now() + make_interval(secs => $6::double precision / 1000))
-       ON CONFLICT (order_id) DO NOTHING`,
-      [
+      text: `WITH registered AS (
+         INSERT INTO orders (order_id, user_id, workflow_id, workflow_first_run_id, policy, caller, purge_after)
+         VALUES ($1, $2, $3, $4, $5, $7, now() + make_interval(secs => $6::double precision / 1000))
+         ON CONFLICT (order_id) DO NOTHING RETURNING order_id)
+       ${audited.sql}`,
+      values: [
         input.orderId,
         input.userId,
-        workflowId,
+        workflowIdFor(input.orderId),
         input.firstRunId,
         JSON.stringify(input.policy),
         durationMs(input.policy.deadline) + durationMs(input.policy.retention),
         input.caller,
+        ...audited.params,
       ],
-    );
-    if (!rowCount) return false;
-    await audit(tx, {
-      orderId: input.orderId,
-      event: 'ORDER_STARTED',
-      actor: 'worker',
-      method: 'activity:collect:register',
-      detail: {
-        deliverPartial: input.policy.deliverPartial,
-        purgeOnRetrieval: input.policy.purgeOnRetrieval,
-      },
     });
-    return true;
-  });
-  if (inserted) {
-    metrics.ordersStarted.inc();
-    deps.log.info({ orderId: input.orderId }, 'order registered');
+    if (rowCount) {
+      metrics.ordersStarted.inc();
+      deps.log.info({ orderId: input.orderId }, 'order registered');
+      return;
+    }
   }
-  // Registered by someone else in the meantime: theirs only if it is this workflow (and chain).
-  else await checkOwnership(deps, input, 'registerOrder');
+  // Registered already (a retry, a stop before the first poll), or asked by another workflow: it must be
+  // this workflow's chain, or nothing happens but the refusal's audit row.
+  await checkOwnership(deps, input, 'registerOrder');
 }
 
 /**
  * Records how the order ended, once: only the first call finds no outcome yet, so a retry after a lost
- * reply audits nothing twice. finishOrder does it, or the delivery that completes the order, in its own
- * last transaction.
+ * reply audits nothing twice. One statement, atomic on its own: finishOrder does it, or the delivery that
+ * completes the order once its link is sent.
  */
-export async function recordOutcome(tx: pg.PoolClient, input: FinishInput, method: string): Promise<void> {
-  const { rowCount } = await tx.query(
-    `UPDATE orders SET outcome = $2, failure_reason = $3,
-       provider_status = coalesce($4, provider_status), updated_at = now()
-     WHERE order_id = $1 AND outcome IS NULL`,
-    [input.orderId, input.outcome, input.failureReason, input.providerStatus],
-  );
-  if (rowCount) metrics.ordersFinished.inc({ outcome: input.outcome });
-  if (rowCount && (input.outcome === 'FAILED' || input.outcome === 'CANCELLED')) {
-    await audit(tx, {
-      orderId: input.orderId,
-      event: input.outcome,
-      actor: 'worker',
-      method,
-      count: input.deliveredCards,
-      detail: { reason: input.failureReason },
-    });
-  }
+export async function recordOutcome(
+  db: Pick<pg.Pool, 'query'>,
+  input: FinishInput,
+  method: string,
+): Promise<void> {
+  // Failures and cancellations are audited here; a delivered order's DELIVERED row tells it already.
+  const audited =
+    input.outcome === 'FAILED' || input.outcome === 'CANCELLED'
+      ? auditEach(
+          'ended',
+          {
+            orderId: input.orderId,
+            event: input.outcome,
+            actor: 'worker',
+            method,
+            count: input.deliveredCards,
+            detail: { reason: input.failureReason },
+          },
+          4,
+        )
+      : undefined;
+  const { rows } = await db.query<{ ended: number }>({
+    name: audited ? 'record-outcome-audited' : 'record-outcome',
+    text: `WITH ended AS (
+       UPDATE orders SET outcome = $2, failure_reason = $3,
+         provider_status = coalesce($4, provider_status), updated_at = now()
+       WHERE order_id = $1 AND outcome IS NULL RETURNING 1)
+     ${audited ? `, audited AS (${audited.sql})` : ''}
+     SELECT count(*)::int AS ended FROM ended`,
+    values: [
+      input.orderId,
+      input.outcome,
+      input.failureReason,
+      input.providerStatus,
+      ...(audited?.params ?? []),
+    ],
+  });
+  if (rows[0]?.ended) metrics.ordersFinished.inc({ outcome: input.outcome });
 }

@@ -41,6 +41,12 @@ export function askingWorkflow(): { workflowId: string; workflowType: string } |
   return workflowId ? { workflowId, workflowType: info.workflowType ?? '' } : undefined;
 }
 
+/** Whether the asking workflow is an order workflow under the order's own id: the one that may register it. */
+export function askedByOrdersOwnWorkflow(orderId: string): boolean {
+  const asking = askingWorkflow();
+  return asking?.workflowType === ORDER_WORKFLOW_TYPE && asking.workflowId === workflowIdFor(orderId);
+}
+
 /**
  * Resolves when the asking workflow may act on `input.orderId`; otherwise audits the attempt and throws a
  * non-retryable OrderOwnershipRefused. An order registered before its first run was recorded is bound to
@@ -54,10 +60,11 @@ export async function checkOwnership(
   const asking = askingWorkflow();
   if (!asking || asking.workflowType !== ORDER_WORKFLOW_TYPE)
     return refuse(deps, input, step, asking?.workflowId ?? null, 'not an order workflow');
-  const { rows } = await deps.db.query<{ workflow_id: string; workflow_first_run_id: string | null }>(
-    'SELECT workflow_id, workflow_first_run_id FROM orders WHERE order_id = $1',
-    [input.orderId],
-  );
+  const { rows } = await deps.db.query<{ workflow_id: string; workflow_first_run_id: string | null }>({
+    name: 'order-owner',
+    text: 'SELECT workflow_id, workflow_first_run_id FROM orders WHERE order_id = $1',
+    values: [input.orderId],
+  });
   const order = rows[0];
   if (!order) {
     // What the registration will require: the order's own id.

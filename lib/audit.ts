@@ -44,20 +44,50 @@ export interface AuditEntry {
   detail?: Record<string, unknown>;
 }
 
+const COLUMNS = ['order_id', 'event', 'actor', 'method', 'ip', 'user_agent', 'count', 'detail'] as const;
+const TYPES = ['text', 'text', 'text', 'text', 'text', 'text', 'int', 'jsonb'] as const;
+
+function values(e: AuditEntry): unknown[] {
+  return [
+    e.orderId ?? null,
+    e.event,
+    e.actor,
+    e.method ?? null,
+    e.ip ?? null,
+    e.userAgent?.slice(0, 512) ?? null,
+    e.count ?? null,
+    JSON.stringify(e.detail ?? {}),
+  ];
+}
+
+const INSERT = `INSERT INTO audit_log (${COLUMNS.join(', ')})`;
+const INSERT_ONE = `${INSERT} VALUES (${COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`;
+
 /** Appends one row; the table rejects UPDATE and DELETE by trigger. */
 export async function audit(db: Pick<pg.Pool, 'query'> | pg.PoolClient, e: AuditEntry): Promise<void> {
-  await db.query(
-    `INSERT INTO audit_log (order_id, event, actor, method, ip, user_agent, count, detail)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-    [
-      e.orderId ?? null,
-      e.event,
-      e.actor,
-      e.method ?? null,
-      e.ip ?? null,
-      e.userAgent?.slice(0, 512) ?? null,
-      e.count ?? null,
-      JSON.stringify(e.detail ?? {}),
-    ],
-  );
+  await db.query(INSERT_ONE, values(e));
+}
+
+/**
+ * The same row written by the statement that makes the change it records, as one of its data-modifying
+ * CTEs: one row per row of `source` (another CTE of that statement; none when it is empty), atomic without
+ * a transaction and in the change's own round trip. Its parameters are numbered after the statement's
+ * first `after`; `count`, when given, is an expression over `source` that replaces e.count.
+ */
+export function auditEach(
+  source: string,
+  e: AuditEntry,
+  after: number,
+  count?: string,
+): { sql: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const select = values(e).map((value, i) => {
+    if (count !== undefined && COLUMNS[i] === 'count') return count;
+    params.push(value);
+    return `$${after + params.length}::${TYPES[i]}`;
+  });
+  return {
+    sql: `${INSERT} SELECT ${select.join(', ')} FROM ${source}`,
+    params,
+  };
 }

@@ -170,6 +170,57 @@ describe('notices', () => {
   });
 });
 
+describe('a retried first poll', () => {
+  it('that stored the cards and sent the link stores, audits and sends nothing twice', async () => {
+    const cfg = config();
+    const deps = await fulfillmentDeps(cfg);
+    try {
+      const orderId = uniqueOrderId('instant');
+      const recipient = uniqueRecipient();
+      const step = { orderId, firstRunId: 'poll-retry' };
+      const poll = {
+        ...step,
+        register: { ...step, userId: 'u', caller: null, policy: defaultPolicy(cfg) },
+        knownStored: 0,
+        knownStatus: null,
+        pollInitialMs: 200,
+        pollMaxMs: 1_000,
+        deliverWhenComplete: {
+          deliveryId: `${orderId}#1`,
+          recipient,
+          linkTtlMs: 3_600_000,
+          retentionMs: 3_600_000,
+          deliveredCards: 0,
+        },
+      };
+      const { collect } = createActivities(deps);
+      const run = asOrderWorkflow(orderId);
+      const first = await run(collect, poll);
+      expect(first).toMatchObject({ status: 'FULFILLED', newlyStored: first.quantity });
+      expect(first.stored).toBe(first.quantity);
+      expect(first.delivery).toMatchObject({ cardCount: first.quantity, finished: true });
+      // The same attempt again, as after a worker lost before its answer reached Temporal.
+      const again = await run(collect, poll);
+      expect(again).toMatchObject({ stored: first.quantity, newlyStored: first.quantity });
+      expect(again.delivery).toEqual({ ...first.delivery, finished: undefined });
+
+      const { rows } = await deps.db.query<{ cards: number; outcome: string; tokens: number }>(
+        `SELECT (SELECT count(*)::int FROM cards WHERE order_id = $1) AS cards,
+           (SELECT count(*)::int FROM delivery_tokens WHERE order_id = $1) AS tokens, outcome
+         FROM orders WHERE order_id = $1`,
+        [orderId],
+      );
+      expect(rows[0]).toEqual({ cards: first.quantity, tokens: 1, outcome: 'DELIVERED' });
+      const events = (await auditRows(deps.db, orderId)).map((r) => r.event);
+      expect(events).toEqual(['ORDER_STARTED', 'CARDS_STORED', 'DELIVERED']);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await mailFor(recipient)).toHaveLength(1);
+    } finally {
+      await deps.close();
+    }
+  });
+});
+
 describe('a retried delivery', () => {
   it('whose first email may have gone out sends a second that says it replaces it; only the new link works', async () => {
     const cfg = config();
