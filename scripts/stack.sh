@@ -141,6 +141,13 @@ temporal_up() {
   if [ "$STACK_PROFILE" = cluster ]; then temporal_cluster_up; else temporal_dev_up; fi
 }
 
+# One partition per task queue on the dev server: its default four spread each queue over partitions that the
+# stack's one or two workers' few pollers often leave unpolled, and a workflow's first task sat there for
+# seconds (a fifth of the benchmark's orders and baselines took 5-7 s instead of 1-2). A fleet's cluster sets
+# them per queue, for its many workers' pollers (deploy/README.md).
+TEMPORAL_DEV_PARTITIONS=(--dynamic-config-value matching.numTaskqueueReadPartitions=1
+  --dynamic-config-value matching.numTaskqueueWritePartitions=1)
+
 temporal_dev_up() {
   local temporal
   temporal=$(bin_or_die temporal)
@@ -150,7 +157,8 @@ temporal_dev_up() {
     --db-filename "$DATA/temporal/temporal.db" --sqlite-pragma journal_mode=wal \
     --ui-codec-endpoint "http://$HOST:$API_PORT/codec" --ui-disable-news-fetch \
     --search-attribute OrderStatus=Keyword --search-attribute OrderOutcome=Keyword \
-    --search-attribute CardCount=Int --log-level warn --metrics-port "$TEMPORAL_SERVER_METRICS_PORT"
+    --search-attribute CardCount=Int --log-level warn --metrics-port "$TEMPORAL_SERVER_METRICS_PORT" \
+    "${TEMPORAL_DEV_PARTITIONS[@]}"
   wait_port temporal "$TEMPORAL_PORT" 60
   wait_port temporal "$TEMPORAL_UI_PORT" 60
 }

@@ -34,7 +34,10 @@ async function runOrders(p: Pipeline, n: number) {
     while (times[j]! - times[i]! >= 1000) i++;
     busiest = Math.max(busiest, j - i + 1);
   }
-  return { polls: times.length, perSecond: (times.length - 1) / span, busiest, seconds: span };
+  // The sustained rate: after the first second, whose burst the limiter lets through (its bucket starts full).
+  const after = times.filter((t) => t >= times[0]! + 1000);
+  const sustained = after.length > 1 ? (after.length - 1) / ((after.at(-1)! - after[0]!) / 1000) : 0;
+  return { polls: times.length, perSecond: (times.length - 1) / span, sustained, busiest, seconds: span };
 }
 
 describe('provider rate limit across workers', () => {
@@ -47,11 +50,12 @@ describe('provider rate limit across workers', () => {
       const held = await runOrders(limited, 50);
       const free = await runOrders(unlimited, 50);
       console.log(
-        `limit ${LIMIT}/s: ${held.polls} polls in ${held.seconds.toFixed(1)} s = ${held.perSecond.toFixed(2)}/s, ` +
-          `busiest second ${held.busiest}; without the limit: ${free.perSecond.toFixed(1)}/s, busiest second ${free.busiest}`,
+        `limit ${LIMIT}/s: ${held.polls} polls in ${held.seconds.toFixed(1)} s, ${held.sustained.toFixed(2)}/s after ` +
+          `the first second, busiest second ${held.busiest}; without the limit: ${free.perSecond.toFixed(1)}/s, ` +
+          `busiest second ${free.busiest}`,
       );
       expect(held.polls).toBeGreaterThanOrEqual(50);
-      expect(held.perSecond).toBeLessThanOrEqual(LIMIT * 1.1);
+      expect(held.sustained).toBeLessThanOrEqual(LIMIT * 1.1);
       // The server's limiter lets a short burst through (its bucket starts full), never a sustained excess.
       expect(held.busiest).toBeLessThanOrEqual(3 * LIMIT);
       expect(free.perSecond).toBeGreaterThan(3 * LIMIT);
