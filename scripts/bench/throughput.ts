@@ -1,9 +1,10 @@
-// npm run bench:throughput [-- --orders 200 --concurrency 50]
+// npm run bench:throughput [-- --orders 200 --concurrency 50 --rounds 3]
 // Instant-scenario orders through startOrder() on an in-process fulfillment worker (the real activities:
 // provider sandbox, Vault, PostgreSQL, SMTP; the payload codec), C in flight at a time, timed from start to
-// "link sent" (the deliver step done); then, on the same server with the same worker settings, a workflow
-// of three no-op activities, timed to its third step. Prints orders/s, p50 and p99 of both and their
-// ratios. These machines are noisy: read the ratio, and run it more than once. Needs the stack up.
+// "link sent"; then, on the same server with the same worker settings, a workflow of three no-op
+// activities, timed to its third step. Prints orders/s, p50 and p99 of both and their ratios, for each of
+// R rounds (order and baseline alternate, so a noisy minute of the machine falls on both) and their
+// median. Needs the stack up.
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
@@ -53,10 +54,15 @@ function completions() {
 
 async function main() {
   const { values } = parseArgs({
-    options: { orders: { type: 'string', default: '200' }, concurrency: { type: 'string', default: '50' } },
+    options: {
+      orders: { type: 'string', default: '200' },
+      concurrency: { type: 'string', default: '50' },
+      rounds: { type: 'string', default: '3' },
+    },
   });
   const n = Number(values.orders);
   const concurrency = Number(values.concurrency);
+  const rounds = Number(values.rounds);
   Runtime.install({ logger: new TemporalPinoLogger(createLogger({ level: 'error' })) });
   // A worker and a client in one process: the test processes' union of identities.
   const cfg = configFor('test');
@@ -103,10 +109,6 @@ async function main() {
       },
     },
   );
-  const orders = await orderWorker.runUntil(async () => {
-    await warmUp(() => startOne('warm'), 5);
-    return drive(n, concurrency, () => startOne('bench'));
-  });
   async function startOne(kind: string): Promise<number> {
     const orderId = `instant-${kind}-${run}-${randomUUID().slice(0, 8)}`;
     const input = buildOrderInput(
@@ -137,10 +139,6 @@ async function main() {
     dataConverter: workerDataConverterWith(codec),
     activities: noop,
   });
-  const baseline = await noopWorker.runUntil(async () => {
-    await warmUp(() => startNoop(), 5);
-    return drive(n, concurrency, () => startNoop());
-  });
   async function startNoop(): Promise<number> {
     const id = `noop-${run}-${randomUUID().slice(0, 8)}`;
     const t0 = performance.now();
@@ -152,13 +150,39 @@ async function main() {
 
   const fmt = (f: Figures) =>
     `${f.perSecond.toFixed(1).padStart(6)} orders/s   p50 ${Math.round(f.p50).toString().padStart(5)} ms   p99 ${Math.round(f.p99).toString().padStart(5)} ms`;
+  const ratios = (o: Figures, b: Figures) => ({
+    perSecond: o.perSecond / b.perSecond,
+    p50: o.p50 / b.p50,
+    p99: o.p99 / b.p99,
+  });
+  const fmtRatio = (r: Figures) =>
+    `throughput ${r.perSecond.toFixed(2)}x   p50 ${r.p50.toFixed(2)}x   p99 ${r.p99.toFixed(2)}x`;
   console.log(
-    `${n} workflows, ${concurrency} in flight, start -> link sent (order) / third step (baseline):`,
+    `${n} workflows a round, ${concurrency} in flight, start -> link sent (order) / third step (baseline):`,
   );
-  console.log(`  order (instant)      ${fmt(orders)}`);
-  console.log(`  three no-op steps    ${fmt(baseline)}`);
+  const measured: Figures[] = [];
+  await orderWorker.runUntil(() =>
+    noopWorker.runUntil(async () => {
+      await warmUp(() => startOne('warm'), 5);
+      await warmUp(() => startNoop(), 5);
+      for (let round = 1; round <= rounds; round++) {
+        const orders = await drive(n, concurrency, () => startOne('bench'));
+        const baseline = await drive(n, concurrency, () => startNoop());
+        console.log(`round ${round}`);
+        console.log(`  order (instant)      ${fmt(orders)}`);
+        console.log(`  three no-op steps    ${fmt(baseline)}`);
+        const ratio = ratios(orders, baseline);
+        console.log(`  ratio order/baseline  ${fmtRatio(ratio)}`);
+        measured.push(ratio);
+      }
+    }),
+  );
+  const median = (pick: (r: Figures) => number) => {
+    const sorted = measured.map(pick).sort((a, b) => a - b);
+    return sorted[Math.floor((sorted.length - 1) / 2)]!;
+  };
   console.log(
-    `  ratio order/baseline  throughput ${(orders.perSecond / baseline.perSecond).toFixed(2)}x   p50 ${(orders.p50 / baseline.p50).toFixed(2)}x   p99 ${(orders.p99 / baseline.p99).toFixed(2)}x`,
+    `median of ${rounds} round(s)  ${fmtRatio({ perSecond: median((r) => r.perSecond), p50: median((r) => r.p50), p99: median((r) => r.p99) })}`,
   );
   await client.connection.close();
   await connection.close();
