@@ -237,8 +237,8 @@ export async function registerOrder(deps: ActivityDeps, input: RegisterOrderInpu
       return;
     }
   }
-  // Registered already (a retry, a stop before the first poll), or asked by another workflow: it must be
-  // this workflow's chain, or nothing happens but the refusal's audit row.
+  // Registered already (a retried poll, a step after a poll whose answer was lost), or asked by another
+  // workflow: it must be this workflow's chain, or nothing happens but the refusal's audit row.
   await checkOwnership(deps, input, 'registerOrder');
 }
 
