@@ -135,6 +135,11 @@ export interface OrderState {
   recipientRefused: string | null;
   /** PII: a recipient corrected by a resend, carried across continue-as-new; never in the status view. */
   recipientOverride?: string;
+  /**
+   * Links the customer used before the step that sent them reported back (the API's retrieved signal can
+   * outrun the step's completion): each counts as retrieved once the workflow records it.
+   */
+  retrievedEarly?: string[];
 }
 
 /** The order's events for its caller: sent one at a time, in sequence, by a loop beside the story. */

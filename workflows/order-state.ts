@@ -136,6 +136,38 @@ export function markRetrieved(state: OrderState, deliveryId: string): boolean {
   return true;
 }
 
+const EARLY_RETRIEVALS_KEPT = 8;
+
+/**
+ * Whether a link this order has not recorded may be one it is sending: a delivery it has begun (its
+ * sequence already assigned, or the one a poll is sending). A retrieved signal can outrun the step that
+ * sent the link; any other unknown id is not this order's, and is ignored.
+ */
+export function mayBeInFlight(state: OrderState, orderId: string, deliveryId: string): boolean {
+  const seq = deliveryId.startsWith(`${orderId}#`) ? deliveryId.slice(orderId.length + 1) : '';
+  return (
+    /^[1-9]\d{0,8}$/.test(seq) &&
+    Number(seq) <= state.nextDeliverySeq &&
+    !state.deliveries.some((d) => d.id === deliveryId)
+  );
+}
+
+/** Keeps a link used before it was recorded (a few at most: a delivery that never records leaves one). */
+export function rememberEarlyRetrieval(state: OrderState, deliveryId: string): void {
+  const early = (state.retrievedEarly ??= []);
+  if (early.includes(deliveryId)) return;
+  if (early.length >= EARLY_RETRIEVALS_KEPT) early.shift();
+  early.push(deliveryId);
+}
+
+/** Whether the link just recorded was used before it was: then it is retrieved now (and no longer kept). */
+export function takeEarlyRetrieval(state: OrderState, deliveryId: string): boolean {
+  const i = state.retrievedEarly?.indexOf(deliveryId) ?? -1;
+  if (i < 0) return false;
+  state.retrievedEarly?.splice(i, 1);
+  return true;
+}
+
 /** Links that still stand: neither expired nor replaced, so their expiry timers must run. */
 export function standingDeliveries(state: OrderState): DeliveryRecord[] {
   return state.deliveries.filter((d) => !d.expired && !d.superseded);

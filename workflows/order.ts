@@ -60,6 +60,17 @@ const mail = wf.proxyActivities<OrderActivities>({
 
 const HISTORY_LIMIT = 5_000;
 
+/**
+ * Changes to the story that orders already running must not see (docs/contributing.md, "Changing the
+ * order's story"): each is taken only by runs that reach it on code that has it, and replays as it was
+ * recorded otherwise. Remove one (deprecatePatch, then nothing) only once no order that began before it
+ * can still be open.
+ */
+const PATCHES = {
+  /** A link used before the step that sent it reported back counts as retrieved once recorded. */
+  retrievedBeforeRecorded: 'retrieved-before-recorded',
+} as const;
+
 export async function giftCardOrder(input: OrderInput, carried?: OrderState): Promise<OrderStatusView> {
   const order = new Order(input, carried);
   order.setup();
@@ -127,9 +138,7 @@ class Order {
     wf.setHandler(statusQuery, () => rules.view(this.orderId, state));
     wf.setHandler(checkNowSignal, () => this.pollScope?.cancel());
     wf.setHandler(cancelSignal, (arg) => this.requestStop(arg?.reason ?? 'cancelled by operator'));
-    wf.setHandler(retrievedSignal, ({ deliveryId }) => {
-      if (rules.markRetrieved(state, deliveryId)) this.emit('link.retrieved', { deliveryId });
-    });
+    wf.setHandler(retrievedSignal, ({ deliveryId }) => this.retrieved(deliveryId));
     wf.setHandler(extendRetentionSignal, ({ by, requestedBy }) => this.extendRetention(by, requestedBy));
     wf.setHandler(purgeNowSignal, () => {
       // While the provider is still filling the order, purging it means ending it: nothing may follow.
@@ -445,8 +454,23 @@ class Order {
         kind,
         expiresAt: new Date(result.expiresAt).toISOString(),
       });
+      if (rules.takeEarlyRetrieval(this.state, deliveryId)) this.retrieved(deliveryId);
     }
     return result;
+  }
+
+  /** The customer revealed or downloaded a link (the delivery API's signal). */
+  private retrieved(deliveryId: string): void {
+    if (rules.markRetrieved(this.state, deliveryId)) {
+      this.emit('link.retrieved', { deliveryId });
+      return;
+    }
+    // Before the patch such a signal was lost, and purgeOnRetrieval waited for the retention instead.
+    if (
+      rules.mayBeInFlight(this.state, this.orderId, deliveryId) &&
+      wf.patched(PATCHES.retrievedBeforeRecorded)
+    )
+      rules.rememberEarlyRetrieval(this.state, deliveryId);
   }
 
   private linkRefused(deliveryId: string, reason: string): DeliverResult {

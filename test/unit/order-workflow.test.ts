@@ -374,6 +374,28 @@ describe('aftercare', () => {
     expect(o.callsOf('purgeOrder')[0]?.input).toMatchObject({ reason: 'retrieved' });
   });
 
+  it('a link revealed before the step that sent it reported back counts once recorded: purgeOnRetrieval purges', async () => {
+    const o = await orders.start([FULFILLED], {
+      holdDelivery: true,
+      linkWithPoll: true,
+      policy: { purgeOnRetrieval: true },
+      caller: { endpoint: 'ok' },
+    });
+    await until(o.handle, () => o.callsOf('collect').length === 1);
+    // The customer opens the email while the poll that sent it has not returned yet.
+    await o.handle.signal(retrievedSignal, { deliveryId: `${o.orderId}#1` });
+    // Ids that cannot be in flight are not kept: another order's, one not begun, garbage.
+    for (const deliveryId of ['other#1', `${o.orderId}#7`, `${o.orderId}#1e0`, ''])
+      await o.handle.signal(retrievedSignal, { deliveryId });
+    o.release();
+    const final = await o.handle.result();
+    expect(final.deliveries).toEqual([expect.objectContaining({ id: `${o.orderId}#1`, retrieved: true })]);
+    expect(o.callsOf('purgeOrder')[0]?.input).toMatchObject({ reason: 'retrieved' });
+    const events = o.received.map((e) => e.type);
+    expect(events.indexOf('link.retrieved')).toBe(events.indexOf('link.sent') + 1);
+    expect(events.filter((t) => t === 'link.retrieved')).toHaveLength(1);
+  });
+
   it('a run carried over by continue-as-new keeps its state: no second registration, timers re-armed', async () => {
     // The test server's clock, which earlier tests skipped days ahead.
     const now = await orders.env.currentTimeMs();
