@@ -11,7 +11,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { HistoryAndWorkflowId } from '@temporalio/worker';
+import type { HistoryAndWorkflowId } from '@temporalio/common';
 import { Runtime, Worker } from '@temporalio/worker';
 import { ORDER_WORKFLOW_TYPE } from '../contracts/order';
 import { dataConverterWith, workflowGuardPath } from '../lib/codec';
