@@ -82,6 +82,8 @@ const envSchema = z.object({
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('giftcards'),
   TEMPORAL_RETENTION_TASK_QUEUE: z.string().min(1).default('giftcards-retention'),
   TEMPORAL_UI_URL: url.default('http://127.0.0.1:8233'),
+  /** How long a worker starting while Temporal does not answer (or cannot describe its namespace) waits for it. */
+  TEMPORAL_STARTUP_WAIT: durationSchema.default('5m'),
   /**
    * TLS to the Temporal frontend (lib/temporal.ts temporalTarget): on when any file, the server name or an
    * API key is set, or TEMPORAL_TLS=true (the system's CAs then verify the server). mTLS with a client

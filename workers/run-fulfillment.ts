@@ -1,10 +1,10 @@
 // npm run worker: runs order workflows and their activities on TEMPORAL_TASK_QUEUE (and the provider's
 // calls on its provider task queue).
-import { NativeConnection } from '@temporalio/worker';
 import { configFor } from '../lib/config';
 import { logger } from '../lib/logger';
-import { connectionOptions, createCodec, temporalTarget } from '../lib/temporal';
+import { createCodec } from '../lib/temporal';
 import { startTracingFromConfig } from '../lib/tracing';
+import { connectWorker } from './connect';
 import { createFulfillmentWorker } from './create';
 import { fulfillmentDeps } from './deps';
 import { installRuntime, serveWorkerOps } from './runtime';
@@ -17,7 +17,14 @@ async function main() {
   const deps = await fulfillmentDeps(cfg);
   const codec = createCodec(deps.transit);
   await codec.ready();
-  const connection = await NativeConnection.connect(connectionOptions(temporalTarget(cfg)));
+  // Waits (saying so) while Temporal does not answer or cannot describe the namespace yet.
+  const connection = await connectWorker(cfg);
+  if (!connection) {
+    await deps.close();
+    await tracing?.shutdown();
+    log.info('worker stopped while waiting for Temporal');
+    return;
+  }
   const workers = await createFulfillmentWorker({
     connection,
     namespace: cfg.TEMPORAL_NAMESPACE,

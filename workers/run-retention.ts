@@ -1,13 +1,13 @@
 // npm run worker:retention: the retention sweep's worker, on TEMPORAL_RETENTION_TASK_QUEUE, with the
 // retention Vault role (the only one allowed to destroy key buckets). It keeps the sweep's Schedule in step
 // with the configuration at every start.
-import { NativeConnection } from '@temporalio/worker';
 import { registerFleetGauges } from '../domain/fleet-gauges';
 import { ensureRetentionSchedule } from '../domain/retention-schedule';
 import { configFor, durationMs } from '../lib/config';
 import { logger } from '../lib/logger';
-import { connectClient, connectionOptions, createCodec, temporalTarget } from '../lib/temporal';
+import { connectClient, createCodec, temporalTarget } from '../lib/temporal';
 import { startTracingFromConfig } from '../lib/tracing';
+import { connectWorker } from './connect';
 import { createRetentionWorker } from './create';
 import { retentionDeps } from './deps';
 import { installRuntime, serveWorkerOps } from './runtime';
@@ -21,7 +21,14 @@ async function main() {
   const codec = createCodec(deps.vault.transit);
   await codec.ready();
   const target = temporalTarget(cfg); // its TLS files read once, for the worker and the client
-  const connection = await NativeConnection.connect(connectionOptions(target));
+  // Waits (saying so) while Temporal does not answer or cannot describe the namespace yet.
+  const connection = await connectWorker(cfg, target);
+  if (!connection) {
+    await deps.close();
+    await tracing?.shutdown();
+    log.info('retention worker stopped while waiting for Temporal');
+    return;
+  }
   const workers = await createRetentionWorker({
     connection,
     namespace: cfg.TEMPORAL_NAMESPACE,

@@ -10,7 +10,6 @@
 import cors from '@fastify/cors';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import { audit } from '../../lib/audit';
 import { isCodecEncrypted, PayloadCodecError } from '../../lib/codec';
 import { type Config, ConfigError, durationMs } from '../../lib/config';
@@ -26,6 +25,7 @@ import {
   sessionCookie,
 } from './operator-auth';
 import { loginPage, signedInPage, signedOutPage } from './operator-pages';
+import { payloadsFromJson, payloadsToJson } from './wire';
 
 export interface CodecEndpointSettings {
   codec: PayloadCodec;
@@ -91,16 +91,6 @@ function corsOrigins(cfg: Config): string[] {
     }
   });
 }
-
-const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64');
-const codecRequest = z.object({
-  payloads: z.array(
-    z.object({
-      metadata: z.record(z.string(), base64).nullish(),
-      data: base64.nullish(),
-    }),
-  ),
-});
 
 type Principal = { via: 'token' } | { via: 'session'; session: string };
 
@@ -171,14 +161,15 @@ export async function codecRoutes(app: FastifyInstance, opts: CodecRoutesOptions
       if (!(request.headers['content-type'] ?? '').startsWith('application/json')) {
         return reply.code(415).send({ error: 'Unsupported Media Type' });
       }
-      const parsed = codecRequest.safeParse(request.body);
-      if (!parsed.success) return reply.code(400).send({ error: 'Bad Request' });
-      const payloads: Payload[] = parsed.data.payloads.map((p) => ({
-        metadata: Object.fromEntries(
-          Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]),
-        ),
-        data: Buffer.from(p.data ?? '', 'base64'),
-      }));
+      // proto3 JSON in full (wire.ts): `{}` is an empty list, as the Go CLI sends a query without arguments.
+      const parsed = payloadsFromJson(request.body);
+      if (!parsed.ok) {
+        request.log.info({ reason: parsed.reason }, `codec ${op}: malformed body`);
+        return reply
+          .code(400)
+          .send({ error: 'Bad Request', message: `not a Payloads message: ${parsed.reason}` });
+      }
+      const payloads = parsed.payloads;
       let result: Payload[];
       try {
         result = op === 'encode' ? await opts.codec.encode(payloads) : await decodeForDisplay(payloads);
@@ -197,14 +188,7 @@ export async function codecRoutes(app: FastifyInstance, opts: CodecRoutesOptions
       // No audit row, no plaintext: a database that cannot record the decode fails the request.
       if (op === 'decode') await auditDecode(request, payloads, 'decoded');
       request.log.debug({ ...request.codecPrincipal, count: result.length }, `codec ${op}`);
-      return {
-        payloads: result.map((p) => ({
-          metadata: Object.fromEntries(
-            Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
-          ),
-          data: Buffer.from(p.data ?? new Uint8Array()).toString('base64'),
-        })),
-      };
+      return payloadsToJson(result);
     });
   }
 

@@ -204,6 +204,79 @@ describe('authentication', () => {
   });
 });
 
+describe('the body: a Payloads message in proto3 JSON, as any Temporal client writes it', () => {
+  const bearer = () => ({ authorization: `Bearer ${token()}` });
+
+  it('an empty message, `{}` (the Go CLI: a query or signal without arguments), is an empty list', async () => {
+    for (const op of ['encode', 'decode']) {
+      for (const body of ['{}', '{"payloads":null}', '{"payloads":[]}']) {
+        const res = await post(`/codec/${op}`, body, bearer());
+        expect(res.status, `${op} ${body}`).toBe(200);
+        expect(await res.json()).toEqual({ payloads: [] });
+      }
+    }
+  });
+
+  it('reads URL-safe and unpadded base64, ignores unknown fields, and gives absent fields their defaults', async () => {
+    const { recipient, body } = await encryptedBody();
+    const parsed = JSON.parse(body);
+    const urlSafe = (b64: string) => b64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    const p = parsed.payloads[0];
+    const rewritten = {
+      payloads: [
+        {
+          metadata: Object.fromEntries(Object.entries(p.metadata).map(([k, v]) => [k, urlSafe(v as string)])),
+          data: urlSafe(p.data),
+          externalPayloads: [],
+        },
+      ],
+      someFutureField: { nested: true },
+    };
+    const res = await post('/codec/decode', JSON.stringify(rewritten), bearer());
+    expect(res.status).toBe(200);
+    const { payloads } = (await res.json()) as { payloads: Array<{ data: string }> };
+    expect(JSON.parse(Buffer.from(payloads[0]!.data, 'base64').toString())).toEqual({ recipient });
+
+    // A payload with neither metadata nor data: encoded like any other (empty) payload.
+    const empty = await post('/codec/encode', '{"payloads":[{}]}', bearer());
+    expect(empty.status).toBe(200);
+    const encoded = (await empty.json()) as { payloads: Array<{ metadata: Record<string, string> }> };
+    expect(Buffer.from(encoded.payloads[0]!.metadata.encoding!, 'base64').toString()).toBe(
+      'binary/encrypted',
+    );
+  });
+
+  it('refuses a malformed body with a 400 that names what is wrong and echoes nothing', async () => {
+    const secret = `secret-${uniqueRecipient()}`;
+    const b64 = Buffer.from(secret).toString('base64');
+    const bodies = [
+      `{"payloads": ${JSON.stringify(b64)}}`,
+      `{"payloads": [${JSON.stringify(secret)}]}`,
+      `{"payloads": [{"data": ${JSON.stringify(`${secret}!`)}}]}`,
+      `{"payloads": [{"metadata": {"encoding": ${JSON.stringify(secret)}}}]}`,
+      `[${JSON.stringify(b64)}]`,
+      `{"payloads": [${JSON.stringify(secret)}`, // not JSON at all
+      '',
+    ];
+    for (const op of ['encode', 'decode']) {
+      for (const body of bodies) {
+        const res = await post(`/codec/${op}`, body, bearer());
+        expect(res.status, body).toBe(400);
+        const answer = await res.text();
+        expect(JSON.parse(answer)).toMatchObject({ error: 'Bad Request' });
+        expect(answer).not.toContain(secret);
+        expect(answer).not.toContain(b64);
+      }
+    }
+    const res = await post('/codec/encode', '{"payloads":[{"data":7}]}', bearer());
+    expect(await res.json()).toEqual({
+      error: 'Bad Request',
+      message: 'not a Payloads message: payloads[0].data: not base64',
+    });
+    expect(logLines.join('\n')).not.toContain(secret);
+  });
+});
+
 describe('every decode is audited; payloads the codec did not encrypt come back as they are', () => {
   const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
   const wire = (p: { metadata?: Record<string, Uint8Array> | null; data?: Uint8Array | null }) => ({

@@ -4,6 +4,8 @@
  * shows the decoded input. The UI calls the codec endpoint its server settings name (`--ui-codec-endpoint`
  * in scripts/stack.sh: the API's port), so that port must serve this code: the stack's API process when it
  * runs (CI: `stack.sh up` before `npm test`), otherwise the test's own pipeline API, started on that port.
+ * A second run points the browser's own endpoint setting at the test's pipeline API, so the UI exercises
+ * this checkout's endpoint even when the stack's API runs another checkout's code.
  */
 import { mkdirSync } from 'node:fs';
 import net from 'node:net';
@@ -79,7 +81,13 @@ function visibleText(page: Page): Promise<string> {
 }
 
 /** Loads the workflow page, checks the UI's call to the codec endpoint, and waits for `shows` on screen. */
-async function openWorkflow(page: Page, url: string, codecStatus: number, shows: string): Promise<string> {
+async function openWorkflow(
+  page: Page,
+  url: string,
+  codecStatus: number,
+  shows: string,
+  endpoint: string,
+): Promise<string> {
   const decoded = page.waitForResponse((r) => r.url().startsWith(`${endpoint}/decode`), { timeout: 30_000 });
   await page.goto(url);
   expect((await decoded).status()).toBe(codecStatus);
@@ -92,7 +100,8 @@ async function openWorkflow(page: Page, url: string, codecStatus: number, shows:
   return visibleText(page);
 }
 
-it('shows ciphertext without the operator login and the decoded input after it', async () => {
+/** The whole operator story against one codec endpoint; `shots`: the screenshots' name prefix. */
+async function operatorStory(endpoint: string, shots: string): Promise<void> {
   const orderId = uniqueOrderId('instant');
   const email = uniqueRecipient();
   await p.start({ orderId, userId: 'ui-operator-test', email });
@@ -121,8 +130,8 @@ it('shows ciphertext without the operator login and the decoded input after it',
     localStorage.setItem('passAccessToken', 'false');
   }, endpoint);
 
-  const before = await openWorkflow(page, uiPage, 401, cipherPrefix);
-  await page.screenshot({ path: path.join(SHOTS, 'ui-codec-1-before-login.png'), fullPage: true });
+  const before = await openWorkflow(page, uiPage, 401, cipherPrefix, endpoint);
+  await page.screenshot({ path: path.join(SHOTS, `${shots}-1-before-login.png`), fullPage: true });
   expect(before).toContain(workflowId);
   expect(before).toContain('Codec Server could not connect');
   expect(before).not.toContain(email);
@@ -138,8 +147,8 @@ it('shows ciphertext without the operator login and the decoded input after it',
   const session = (await context.cookies(endpoint)).find((c) => c.name === 'giftcards_codec_session');
   expect(session).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/codec' });
 
-  const shown = await openWorkflow(page, uiPage, 200, email);
-  await page.screenshot({ path: path.join(SHOTS, 'ui-codec-2-after-login.png'), fullPage: true });
+  const shown = await openWorkflow(page, uiPage, 200, email, endpoint);
+  await page.screenshot({ path: path.join(SHOTS, `${shots}-2-after-login.png`), fullPage: true });
   expect(shown).toContain(email);
   expect(shown).toMatch(new RegExp(`"orderId":\\s*"${orderId}"`));
   expect(shown).not.toContain(cipherPrefix);
@@ -148,7 +157,17 @@ it('shows ciphertext without the operator login and the decoded input after it',
   await page.goto(`${endpoint}/login`);
   await page.click('#sign-out');
   await page.locator('#signed-out').waitFor();
-  const signedOut = await openWorkflow(page, uiPage, 401, cipherPrefix);
+  const signedOut = await openWorkflow(page, uiPage, 401, cipherPrefix, endpoint);
   expect(signedOut).not.toContain(email);
   await context.close();
+}
+
+it('shows ciphertext without the operator login and the decoded input after it', async () => {
+  await operatorStory(endpoint, 'ui-codec');
+}, 120_000);
+
+// The endpoint the UI's server setting names may be another checkout's API (the stack's, on API_PORT): the
+// same story with the browser's own endpoint setting on this code's API (the test pipeline's).
+it("the same through this checkout's codec endpoint, set in the browser", async () => {
+  await operatorStory(`${p.apiUrl}/codec`, 'ui-codec-own');
 }, 120_000);
