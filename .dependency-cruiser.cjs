@@ -28,6 +28,15 @@ module.exports = {
       from: {},
       to: { circular: true },
     },
+    {
+      name: 'no-dev-dependency-at-run-time',
+      comment:
+        'The image installs the production dependencies only (Dockerfile: npm ci --omit=dev): code the ' +
+        'processes run must not import a devDependency (types excepted: they are gone at run time).',
+      severity: 'error',
+      from: { path: '^(contracts|lib|domain|workflows|activities|api|workers|scripts|provider-sandbox)/' },
+      to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] },
+    },
     layer('contracts', []),
     layer('lib', ['contracts']),
     layer('domain', ['contracts', 'lib']),
@@ -40,7 +49,8 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '(^|/)(node_modules|\\.data|\\.tools)/' },
+    // node_modules is not followed, but kept in the graph: the rule on devDependencies needs to see them.
+    exclude: { path: '(^|/)(\\.data|\\.tools)/' },
     tsConfig: { fileName: 'tsconfig.json' },
     tsPreCompilationDeps: true,
     reporterOptions: { text: { highlightFocused: true } },

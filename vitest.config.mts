@@ -4,6 +4,10 @@ import { defineConfig } from 'vitest/config';
 // The test processes run a worker, an API and the CLIs' code side by side: they load the union of the
 // components' env files (scripts/stack.sh writes it), unless STACK_ENV_FILE names another.
 process.env.STACK_ENV_FILE ??= path.resolve(import.meta.dirname, '.data/env/test.env');
+// Not production (lib/config.ts: unset NODE_ENV means production), said here rather than left to vitest's
+// own default; the test processes and whatever they start inherit it. An env file's value does not win
+// over it, and a NODE_ENV the caller set does.
+process.env.NODE_ENV ??= 'test';
 
 /**
  * Two projects: `unit` needs no running service (pure modules, the provider adapter against in-process

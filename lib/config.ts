@@ -65,7 +65,12 @@ export function debugEnables(spec: string, namespaces: string[]): boolean {
 const VAULT_DEBUG_NAMESPACES = ['node-vault', 'follow-redirects'];
 
 const envSchema = z.object({
-  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  /**
+   * Unset means production: only an environment that says `development` (the local stack's env files, which
+   * scripts/stack.sh writes) or `test` (the test runners) skips the production refusals. A forgotten
+   * variable must never turn them off.
+   */
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('production'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** The `debug` package's namespaces; never ones that print Vault requests (lib/vault.ts). */
   DEBUG: z
@@ -321,13 +326,55 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
   }
   if (result.data.NODE_ENV === 'production') {
     const refusals = productionRefusals(result.data, env);
-    if (refusals.length) {
-      throw new ConfigError(
-        `Unsafe configuration for NODE_ENV=production (see README, "Production mode"):\n  ${refusals.join('\n  ')}`,
-      );
-    }
+    if (refusals.length) throw new ConfigError(productionMessage(env, refusals));
   }
   return result.data;
+}
+
+/**
+ * Whether an environment runs in production mode: unless NODE_ENV says development or test, it does (for
+ * the processes that read a few variables of their own rather than the whole configuration, as the
+ * migrations do).
+ */
+export function isProduction(env: NodeJS.ProcessEnv): boolean {
+  return env.NODE_ENV !== 'development' && env.NODE_ENV !== 'test';
+}
+
+function productionMessage(env: NodeJS.ProcessEnv, refusals: string[]): string {
+  const mode =
+    env.NODE_ENV === undefined
+      ? 'NODE_ENV is unset, which means production; the local stack says NODE_ENV=development in its env files'
+      : 'NODE_ENV=production';
+  return `Unsafe configuration for production (${mode}; see README, "Production mode"):\n  ${refusals.join('\n  ')}`;
+}
+
+/** The sslmode values that make node-postgres use TLS (and refuse a server that does not speak it). */
+const DATABASE_TLS_MODES = ['require', 'verify-ca', 'verify-full'];
+
+/**
+ * A PostgreSQL URL that would connect without TLS, as a refusal naming the variable (never the URL, which
+ * holds a password); undefined when it asks for TLS, or is unset or unreadable (the schema says so).
+ */
+export function databaseTlsRefusal(name: string, value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  let mode: string | null;
+  try {
+    mode = new URL(value).searchParams.get('sslmode');
+  } catch {
+    return undefined;
+  }
+  if (mode !== null && DATABASE_TLS_MODES.includes(mode)) return undefined;
+  return `${name}: a PostgreSQL connection without TLS is refused in production; add sslmode=verify-full (with sslrootcert=<the CA's file> unless the system trusts it), or verify-ca or require`;
+}
+
+/**
+ * What a process that reads only the migrations' URL refuses in production (scripts/migrate.ts): a
+ * connection without TLS. Throws a ConfigError naming the variable.
+ */
+export function assertMigrationUrlSafe(env: NodeJS.ProcessEnv, name: string, url: string): void {
+  if (!isProduction(env)) return;
+  const refusal = databaseTlsRefusal(name, url);
+  if (refusal) throw new ConfigError(productionMessage(env, [refusal]));
 }
 
 /** A file a setting names, read now: a missing or unreadable one stops start-up naming the variable. */
@@ -365,8 +412,8 @@ function urlPassword(value: string | undefined): string | undefined {
 
 /**
  * What production refuses, one line per variable, naming it and never its value: published (example or
- * compose-default) secrets, plain-http endpoints, SMTP that may fall back to plaintext, and a Vault token
- * where each component must log in with its own AppRole.
+ * compose-default) secrets, plain-http endpoints, SMTP that may fall back to plaintext, a Temporal or
+ * PostgreSQL connection without TLS, and a Vault token where each component must log in with its own AppRole.
  */
 export function productionRefusals(cfg: Config, env: NodeJS.ProcessEnv): string[] {
   const refusals: string[] = [];
@@ -422,6 +469,14 @@ export function productionRefusals(cfg: Config, env: NodeJS.ProcessEnv): string[
         'TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE (mTLS), or TEMPORAL_API_KEY, or ' +
         'TEMPORAL_TLS_TERMINATED_BY_MESH=true where a service mesh wraps the connection in mTLS',
     );
+  }
+
+  for (const [name, value] of [
+    ['DATABASE_URL', cfg.DATABASE_URL],
+    ['MIGRATION_DATABASE_URL', env.MIGRATION_DATABASE_URL],
+  ] as const) {
+    const refusal = databaseTlsRefusal(name, value);
+    if (refusal) refusals.push(refusal);
   }
 
   if (cfg.VAULT_TOKEN) {

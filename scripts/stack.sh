@@ -475,12 +475,13 @@ pg_up() {
   fi
   # Two roles, created once: giftcards_owner owns the schema and runs the migrations; giftcards, the apps'
   # role, gets only the rows it needs (INSERT and SELECT on the audit log: it cannot alter the table or
-  # switch off the triggers that keep it append-only). The superuser password is only used here.
+  # switch off the triggers that keep it append-only), and no CREATEDB (clusters made before lose it here).
+  # The superuser password is only used here.
   PGPASSWORD=$pw psql -h "$HOST" -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA >/dev/null <<SQL
 SELECT 'CREATE ROLE giftcards_owner LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'giftcards_owner')\gexec
 ALTER ROLE giftcards_owner PASSWORD '$owner_pw';
-SELECT 'CREATE ROLE giftcards LOGIN CREATEDB' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'giftcards')\gexec
-ALTER ROLE giftcards PASSWORD '$app_pw';
+SELECT 'CREATE ROLE giftcards LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'giftcards')\gexec
+ALTER ROLE giftcards NOCREATEDB NOCREATEROLE NOSUPERUSER PASSWORD '$app_pw';
 SELECT 'CREATE DATABASE giftcards OWNER giftcards_owner' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'giftcards')\gexec
 ALTER DATABASE giftcards SET giftcards.app_role = 'giftcards';
 SQL
@@ -528,6 +529,9 @@ write_envs() {
   mkdir -p "$ENVS"
   chmod 700 "$ENVS"
   local header='# Written by scripts/stack.sh for one component of the local stack (local only, never commit).'
+  # The local stack says so: without NODE_ENV a process runs in production mode and refuses this stack's
+  # plain http, SMTP and PostgreSQL (lib/config.ts). Variables set in a process's environment win over it.
+  local mode=NODE_ENV=development
   local base vault_env provider_key=PROVIDER_API_KEY=$(secret provider-api-key)
   vault_env="VAULT_ADDR=$(vault_url)
 VAULT_TRANSIT_MOUNT=$VAULT_TRANSIT_MOUNT"
@@ -543,6 +547,7 @@ INTAKE_REQUEST_KEY=$(secret intake-request-key)"
 
   env_file worker <<EOF
 $header
+$mode
 $(temporal_env worker)
 $base
 PROVIDER_BASE_URL=http://$HOST:$PROVIDER_SANDBOX_PORT
@@ -553,12 +558,14 @@ $(approle worker)
 EOF
   env_file retention-worker <<EOF
 $header
+$mode
 $(temporal_env retention-worker)
 $base
 $(approle retention)
 EOF
   env_file api <<EOF
 $header
+$mode
 $(temporal_env api)
 TEMPORAL_UI_URL=http://$HOST:$TEMPORAL_UI_PORT
 $base
@@ -569,6 +576,7 @@ $(approle api)
 EOF
   env_file provider-sandbox <<EOF
 $header
+$mode
 $provider_key
 PROVIDER_SANDBOX_PORT=$PROVIDER_SANDBOX_PORT
 EOF
@@ -576,6 +584,7 @@ EOF
   # payload codec's key (it cannot decrypt a card).
   env_file cli <<EOF
 $header
+$mode
 $(temporal_env cli)
 TEMPORAL_UI_URL=http://$HOST:$TEMPORAL_UI_PORT
 $base
@@ -586,6 +595,7 @@ EOF
   env_file test <<EOF
 # Written by scripts/stack.sh for the test processes and benchmarks, which run several components in one
 # process: the union of every component's file (local only, never commit).
+$mode
 $(temporal_env test)
 $(temporal_store_env)
 TEMPORAL_UI_URL=http://$HOST:$TEMPORAL_UI_PORT
@@ -613,7 +623,8 @@ migrate() {
   local owner_url=${EXTERNAL_DATABASE_URL:-postgres://giftcards_owner:$(secret pg-owner-password)@$HOST:$PG_PORT/giftcards}
   [ -n "${EXTERNAL_DATABASE_URL:-}" ] || [ "$STACK_PROFILE" != tls ] \
     || owner_url="$owner_url?sslmode=verify-full&sslrootcert=$TLS/ca.crt"
-  (cd "$ROOT" && MIGRATION_DATABASE_URL=$owner_url npx tsx scripts/migrate.ts up >"$LOGS/migrate.log" 2>&1) \
+  # The local stack's own mode, said here too (the caller's NODE_ENV wins, as it does for the apps).
+  (cd "$ROOT" && NODE_ENV=${NODE_ENV:-development} MIGRATION_DATABASE_URL=$owner_url npx tsx scripts/migrate.ts up >"$LOGS/migrate.log" 2>&1) \
     || { cat "$LOGS/migrate.log" >&2; die "migrations failed"; }
   log "database migrated"
 }

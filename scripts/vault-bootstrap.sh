@@ -78,7 +78,10 @@ for component in worker api retention cli; do
   role=giftcards-$component
   read -r sid_ttl sid_uses tok_ttl tok_max min_life min_uses <<<"$(settings "$component")"
   sed "s/@MOUNT@/$mount/g" "$here/vault-policies/$component.hcl" | "$bao" policy write "$role" - >/dev/null
-  "$bao" write "auth/approle/role/$role" token_policies="$role" token_no_default_policy=false \
+  # token_no_default_policy: the token carries its component's policy only, not Vault's `default` (cubbyhole,
+  # response wrapping, capabilities and lease lookups nothing here uses); the two token paths the apps do use
+  # (renew-self, lookup-self) are in each policy. A role written before keeps it until this rewrite.
+  "$bao" write "auth/approle/role/$role" token_policies="$role" token_no_default_policy=true \
     token_ttl="$tok_ttl" token_max_ttl="$tok_max" secret_id_ttl="$sid_ttl" secret_id_num_uses="$sid_uses" \
     secret_id_bound_cidrs="$cidrs" token_bound_cidrs="$cidrs" >/dev/null
   role_id=$("$bao" read -field=role_id "auth/approle/role/$role/role-id")

@@ -24,3 +24,12 @@ path "@MOUNT@/datakey/plaintext/temporal-codec" {
 path "@MOUNT@/decrypt/temporal-codec" {
   capabilities = ["update"]
 }
+# Its own token, as Vault's `default` policy would allow (the AppRole has token_no_default_policy): renewed
+# before it expires (lib/vault.ts connectVault) and looked up by the readiness check (lib/ops-server.ts) and
+# when handed as VAULT_TOKEN (the root-token refusal).
+path "auth/token/renew-self" {
+  capabilities = ["update"]
+}
+path "auth/token/lookup-self" {
+  capabilities = ["read"]
+}

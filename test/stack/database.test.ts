@@ -26,17 +26,49 @@ async function tablesIn(url: string): Promise<string[]> {
   }
 }
 
+/**
+ * A role of the stack's PostgreSQL with its password from the stack's secrets (read here, for the tests
+ * only; no env file holds it), on the same host and TLS settings as the apps' DATABASE_URL.
+ */
+function stackRoleUrl(role: string, secret: string, database: string): URL {
+  const url = new URL(config().DATABASE_URL);
+  url.username = role;
+  url.password = readFileSync(path.join(repoRoot, '.data', 'secrets', secret), 'utf8').trim();
+  url.pathname = `/${database}`;
+  return url;
+}
+
 describe('migrations', () => {
   const name = `giftcards_mig_${randomBytes(6).toString('hex')}`;
-  const url = new URL(config().DATABASE_URL);
-  url.pathname = `/${name}`;
+  // The schema owner runs the migrations, as on the stack and in production.
+  const url = stackRoleUrl('giftcards_owner', 'pg-owner-password', name);
   let admin: pg.Client;
 
   beforeAll(async () => {
-    // The app's role has CREATEDB, so no superuser is needed for a throwaway database.
-    admin = new pg.Client({ connectionString: config().DATABASE_URL });
+    // The apps' role may not create databases (no CREATEDB), nor may the owner: the stack's superuser makes
+    // the throwaway one, owned by the schema owner.
+    admin = new pg.Client({
+      connectionString: stackRoleUrl('postgres', 'pg-superuser-password', 'postgres').href,
+    });
     await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.query(`CREATE DATABASE ${name} OWNER giftcards_owner`);
+  });
+
+  it("the apps' role cannot create a database", async () => {
+    const app = new pg.Client({ connectionString: config().DATABASE_URL });
+    await app.connect();
+    let created = false;
+    try {
+      await app.query(`CREATE DATABASE ${name}_app`);
+      created = true;
+    } catch (err) {
+      expect((err as { code?: string }).code).toBe('42501'); // insufficient_privilege
+    } finally {
+      await app.end();
+      // A cluster made before the role lost CREATEDB (`bash scripts/stack.sh up` takes it away): tidy up.
+      if (created) await admin.query(`DROP DATABASE IF EXISTS ${name}_app`);
+    }
+    expect(created, "the apps' role has CREATEDB: run `bash scripts/stack.sh up`").toBe(false);
   });
 
   afterAll(async () => {
@@ -81,13 +113,7 @@ describe('audit_log on the stack database', () => {
   beforeAll(async () => {
     db = createPool(config().DATABASE_URL, 2);
     // The schema owner (the migrations' role): its credential is the stack's, read here for the test only.
-    const ownerUrl = new URL(config().DATABASE_URL);
-    ownerUrl.username = 'giftcards_owner';
-    ownerUrl.password = readFileSync(
-      path.join(repoRoot, '.data', 'secrets', 'pg-owner-password'),
-      'utf8',
-    ).trim();
-    owner = createPool(ownerUrl.href, 1);
+    owner = createPool(stackRoleUrl('giftcards_owner', 'pg-owner-password', 'giftcards').href, 1);
     // INSERT is the one write the trail allows.
     const { rows } = await db.query<{ id: string }>(
       "INSERT INTO audit_log (order_id, event, actor, count) VALUES ($1, 'test', 'database.test', 1) RETURNING id",

@@ -1,8 +1,9 @@
 /**
  * docker-compose.yml as production would run it (issue 10, item 10), checked on what `docker-compose config`
- * resolves (docker-compose from scripts/install.sh; missing, the test fails): no secret has a default, each
- * container gets only its own settings and its own AppRole volume, the apps connect as the app role, only
- * the API is published beyond this machine, and only vault-init sees the unseal key and the root token.
+ * resolves (docker-compose from scripts/install.sh; missing, the test fails): no secret has a default, nor
+ * has the mode (NODE_ENV), each container gets only its own settings and its own AppRole volume, the apps
+ * connect as the app role, only the API is published beyond this machine, and only vault-init sees the
+ * unseal key and the root token.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,6 +26,49 @@ const REQUIRED: Record<string, string> = {
   INTAKE_REQUEST_KEY: 'marker-intake-request-key',
 };
 
+/** Not a secret, but required all the same: production unless the operator says development. */
+const MODE = { NODE_ENV: 'development' };
+
+/** The containers built from the Dockerfile that read the configuration (lib/config.ts, scripts/migrate.ts). */
+const CONFIGURED_APPS = ['worker', 'retention-worker', 'api', 'cli', 'migrate'];
+
+/**
+ * Every variable each container built from the Dockerfile gets, and no other: its own settings only (the
+ * worker no API secret, the API no provider key, the sandbox nothing but its key and address).
+ */
+const APP_ENVIRONMENT: Record<string, string[]> = {
+  worker: [
+    'NODE_ENV',
+    'TEMPORAL_ADDRESS',
+    'VAULT_ADDR',
+    'DATABASE_URL',
+    'STACK_ENV_FILE',
+    'PROVIDER_BASE_URL',
+    'PROVIDER_API_KEY',
+    'SMTP_URL',
+    'PUBLIC_BASE_URL',
+  ],
+  'retention-worker': ['NODE_ENV', 'TEMPORAL_ADDRESS', 'VAULT_ADDR', 'DATABASE_URL', 'STACK_ENV_FILE'],
+  api: [
+    'NODE_ENV',
+    'TEMPORAL_ADDRESS',
+    'VAULT_ADDR',
+    'DATABASE_URL',
+    'STACK_ENV_FILE',
+    'API_HOST',
+    'PUBLIC_BASE_URL',
+    'TEMPORAL_UI_URL',
+    'CODEC_AUTH_TOKEN',
+    'OPERATOR_PASSWORD',
+    'JWT_SECRET',
+    'INTAKE_CLIENTS',
+    'INTAKE_REQUEST_KEY',
+  ],
+  cli: ['NODE_ENV', 'TEMPORAL_ADDRESS', 'VAULT_ADDR', 'DATABASE_URL', 'STACK_ENV_FILE', 'TEMPORAL_UI_URL'],
+  migrate: ['NODE_ENV', 'MIGRATION_DATABASE_URL'],
+  'provider-sandbox': ['PROVIDER_API_KEY', 'PROVIDER_SANDBOX_HOST', 'PROVIDER_SANDBOX_PORT'],
+};
+
 /** Which container may hold which secret; any other container holding it fails the test. */
 const ALLOWED: Record<string, string[]> = {
   POSTGRES_SUPERUSER_PASSWORD: ['postgres'],
@@ -40,6 +84,8 @@ const ALLOWED: Record<string, string[]> = {
 };
 
 interface Service {
+  build?: unknown;
+  env_file?: unknown;
   environment?: Record<string, string | null>;
   volumes?: Array<string | { source?: string; target: string }>;
   ports?: Array<string | { published?: number | string; target: number; host_ip?: string }>;
@@ -100,17 +146,21 @@ const volumeSource = (v: string | { source?: string }) =>
 describe('docker-compose.yml', () => {
   let services: Record<string, Service>;
   beforeAll(async () => {
-    services = (await resolved(REQUIRED)).services;
+    services = (await resolved({ ...REQUIRED, ...MODE })).services;
   });
 
-  it('refuses to resolve without the required secrets, naming them; every use of one is required', async () => {
+  it('refuses to resolve without the required secrets and mode, naming them; every use of one is required', async () => {
     const res = await compose({});
     expect(res.status).not.toBe(0);
-    expect(res.stderr).toMatch(new RegExp(`set (${Object.keys(REQUIRED).join('|')})`));
+    expect(res.stderr).toMatch(new RegExp(`set (${[...Object.keys(REQUIRED), 'NODE_ENV'].join('|')})`));
+    // The secrets all given, the mode alone missing: named too.
+    const modeless = await compose(REQUIRED);
+    expect(modeless.status).not.toBe(0);
+    expect(modeless.stderr).toMatch(/set NODE_ENV to development .* or production/);
     // docker-compose names the first missing one only: that no use of a required secret has a default
     // (\${NAME:-…}, \${NAME-…}, $NAME) or lacks the message is read from the file itself.
     const text = readFileSync(path.join(repoRoot, 'docker-compose.yml'), 'utf8');
-    for (const name of Object.keys(REQUIRED)) {
+    for (const name of [...Object.keys(REQUIRED), 'NODE_ENV']) {
       const uses = [...text.matchAll(new RegExp(`\\$\\{?${name}\\b[^}\\s]{0,2}`, 'g'))].map((m) => m[0]);
       expect(uses.length, `${name} is not used`).toBeGreaterThan(0);
       for (const use of uses) expect(use, name).toBe(`\${${name}:?`);
@@ -128,6 +178,21 @@ describe('docker-compose.yml', () => {
           `${name}: ${key} has a value of its own`,
         ).toBe(true);
       }
+    }
+  });
+
+  it('gives every app the mode it is told, and production is what it says', async () => {
+    for (const app of CONFIGURED_APPS) expect(services[app]?.environment?.NODE_ENV, app).toBe('development');
+    const production = (await resolved({ ...REQUIRED, NODE_ENV: 'production' })).services;
+    for (const app of CONFIGURED_APPS) expect(production[app]?.environment?.NODE_ENV, app).toBe('production');
+  });
+
+  it('gives each app container exactly its own settings, and no env_file', () => {
+    for (const [name, service] of Object.entries(services)) {
+      expect(service.env_file, `${name} takes a whole env file`).toBeUndefined();
+      if (!service.build) continue;
+      expect(APP_ENVIRONMENT[name], `${name} is built from the Dockerfile but not listed here`).toBeDefined();
+      expect(Object.keys(service.environment ?? {}).sort(), name).toEqual([...APP_ENVIRONMENT[name]!].sort());
     }
   });
 
@@ -182,6 +247,7 @@ describe('docker-compose.yml', () => {
     const init = readFileSync(path.join(repoRoot, 'deploy', 'postgres-init.sh'), 'utf8');
     expect(init).toContain("ALTER DATABASE giftcards SET giftcards.app_role = 'giftcards';");
     expect(init).toMatch(/CREATE ROLE giftcards LOGIN PASSWORD/); // no SUPERUSER, CREATEDB or CREATEROLE
+    expect(init).not.toMatch(/CREATE ROLE giftcards(_owner)? [^;]*(CREATEDB|CREATEROLE|SUPERUSER)/);
     expect(
       (services.postgres?.volumes ?? []).some((v) => String(volumeSource(v)).endsWith('postgres-init.sh')),
     ).toBe(true);

@@ -1,13 +1,18 @@
 /**
  * Start-up configuration: a missing or malformed variable stops the process with a message that names it
- * and never echoes a secret, and .env.example documents every variable the schema knows.
+ * and never echoes a secret, production is the mode unless the environment says otherwise, and
+ * .env.example documents every variable the schema knows.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  assertMigrationUrlSafe,
   ConfigError,
   debugEnables,
+  isProduction,
   parseConfig,
   repoRoot,
   requireSetting,
@@ -16,8 +21,12 @@ import {
 } from '../../lib/config';
 import { temporalTarget } from '../../lib/temporal';
 
-/** What every component needs: the variables without a default. */
+/**
+ * What every component needs: the variables without a default, and a mode that is not production (unset,
+ * NODE_ENV means production, whose refusals the tests of production mode below check one by one).
+ */
 const MINIMAL: NodeJS.ProcessEnv = {
+  NODE_ENV: 'development',
   DATABASE_URL: 'postgres://app:pw@db.internal:5432/giftcards',
   VAULT_ADDR: 'https://vault.internal:8200',
 };
@@ -35,7 +44,7 @@ const VALID: NodeJS.ProcessEnv = {
 const PROD: NodeJS.ProcessEnv = {
   ...VALID,
   NODE_ENV: 'production',
-  DATABASE_URL: 'postgres://app:Xq7-own-db-secret-91@db.internal:5432/giftcards',
+  DATABASE_URL: 'postgres://app:Xq7-own-db-secret-91@db.internal:5432/giftcards?sslmode=verify-full',
   SMTP_URL: 'smtp://relay.internal:587',
   SMTP_REQUIRE_TLS: 'true',
   PROVIDER_API_KEY: 'pk_live_4f9a2c7e1b8d3a6f',
@@ -216,9 +225,121 @@ describe('DEBUG', () => {
 describe('production mode', () => {
   function refusalOf(env: NodeJS.ProcessEnv): string {
     const message = errorOf(env).message;
-    expect(message).toMatch(/^Unsafe configuration for NODE_ENV=production/);
+    expect(message).toMatch(/^Unsafe configuration for production \(NODE_ENV/);
     return message;
   }
+
+  it('is the mode unless NODE_ENV says development or test: unset means production', () => {
+    const { NODE_ENV: _, ...unset } = PROD;
+    expect(parseConfig(unset).NODE_ENV).toBe('production');
+    const message = refusalOf({ ...unset, PUBLIC_BASE_URL: 'http://cards.example' });
+    expect(message).toMatch(/NODE_ENV is unset, which means production/);
+    expect(message).toContain('PUBLIC_BASE_URL: must be an https:// URL in production');
+    // The local stack's plain settings are refused, all of them, without a mode...
+    const local = {
+      ...MINIMAL,
+      NODE_ENV: undefined,
+      VAULT_ADDR: 'http://127.0.0.1:8200',
+      DATABASE_URL: 'postgres://giftcards:pw@127.0.0.1:55432/giftcards',
+    };
+    const refused = refusalOf(local);
+    for (const name of ['VAULT_ADDR', 'DATABASE_URL', 'TEMPORAL_ADDRESS'])
+      expect(refused).toContain(`${name}: `);
+    // ...and accepted when the environment says development (the stack's env files) or test (the runners).
+    for (const mode of ['development', 'test'])
+      expect(() => parseConfig({ ...local, NODE_ENV: mode })).not.toThrow();
+    // A value that is none of the three is a mistake, not a way around the refusals.
+    for (const mode of ['', 'dev', 'Production', 'local'])
+      expect(errorOf({ ...local, NODE_ENV: mode }).message).toMatch(/\bNODE_ENV: /);
+    expect(isProduction({})).toBe(true);
+    expect(isProduction({ NODE_ENV: 'production' })).toBe(true);
+    expect(isProduction({ NODE_ENV: 'dev' })).toBe(true);
+    expect(isProduction({ NODE_ENV: 'development' })).toBe(false);
+    expect(isProduction({ NODE_ENV: 'test' })).toBe(false);
+  });
+
+  it('an env file of the local stack says development; without it a process started empty is production', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'giftcards-config-'));
+    try {
+      const body = [
+        'DATABASE_URL=postgres://giftcards:pw@127.0.0.1:55432/giftcards',
+        'VAULT_ADDR=http://127.0.0.1:8200',
+        'SMTP_URL=smtp://127.0.0.1:1025',
+      ];
+      // As scripts/stack.sh starts an app: an empty environment but for PATH and the file it names.
+      const start = (lines: string[]) => {
+        const file = path.join(dir, 'worker.env');
+        writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
+        return spawnSync(
+          process.execPath,
+          [
+            '--import',
+            'tsx',
+            '-e',
+            "const c = require('./lib/config'); process.stdout.write(c.configFor('worker').NODE_ENV)",
+          ],
+          { cwd: repoRoot, env: { PATH: process.env.PATH, STACK_ENV_FILE: file }, encoding: 'utf8' },
+        );
+      };
+      const local = start(['NODE_ENV=development', ...body]);
+      expect(local.stderr).toBe('');
+      expect(local.stdout).toBe('development');
+      const unmarked = start(body);
+      expect(unmarked.status).not.toBe(0);
+      expect(unmarked.stderr).toMatch(/Unsafe configuration for production \(NODE_ENV is unset/);
+      expect(unmarked.stderr).toContain('DATABASE_URL: a PostgreSQL connection without TLS is refused');
+      expect(unmarked.stderr).not.toContain('giftcards:pw');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    ['no sslmode', 'postgres://app:Xq7-own-db-secret-91@db.internal:5432/giftcards', true],
+    ['sslmode=disable', 'postgres://app:Xq7-own-db-secret-91@db.internal/giftcards?sslmode=disable', true],
+    ['sslmode=prefer', 'postgres://app:Xq7-own-db-secret-91@db.internal/giftcards?sslmode=prefer', true],
+    [
+      'sslmode=no-verify',
+      'postgres://app:Xq7-own-db-secret-91@db.internal/giftcards?sslmode=no-verify',
+      true,
+    ],
+    ['ssl=true alone', 'postgres://app:Xq7-own-db-secret-91@db.internal/giftcards?ssl=true', true],
+    ['sslmode=require', 'postgres://app:Xq7-own-db-secret-91@db.internal/giftcards?sslmode=require', false],
+    [
+      'sslmode=verify-ca',
+      'postgres://app:Xq7-own-db-secret-91@db.internal/giftcards?sslmode=verify-ca',
+      false,
+    ],
+    [
+      'sslmode=verify-full and a CA',
+      'postgres://app:Xq7-own-db-secret-91@db.internal/giftcards?sslmode=verify-full&sslrootcert=/etc/ca.crt',
+      false,
+    ],
+  ])('PostgreSQL without TLS is refused in production (%s)', (_what, url, refused) => {
+    for (const name of ['DATABASE_URL', 'MIGRATION_DATABASE_URL']) {
+      const env = { ...PROD, [name]: url };
+      if (refused) {
+        const message = refusalOf(env);
+        expect(message).toContain(`${name}: a PostgreSQL connection without TLS is refused in production`);
+        expect(message).not.toContain('Xq7-own-db-secret-91');
+      } else {
+        expect(() => parseConfig(env)).not.toThrow();
+      }
+      // Outside production the local stack's plain connection is fine.
+      expect(() => parseConfig({ ...env, NODE_ENV: 'development' })).not.toThrow();
+    }
+    // The migrations read their URL alone (scripts/migrate.ts): the same rule, by the same words.
+    const check = (env: NodeJS.ProcessEnv) => () =>
+      assertMigrationUrlSafe(env, 'MIGRATION_DATABASE_URL', url);
+    if (refused) {
+      expect(check({})).toThrow(/MIGRATION_DATABASE_URL: a PostgreSQL connection without TLS is refused/);
+      expect(check({ NODE_ENV: 'production' })).toThrow(ConfigError);
+    } else {
+      expect(check({})).not.toThrow();
+    }
+    expect(check({ NODE_ENV: 'development' })).not.toThrow();
+    expect(check({ NODE_ENV: 'test' })).not.toThrow();
+  });
 
   it('accepts a production environment without any of them', () => {
     expect(parseConfig(PROD).NODE_ENV).toBe('production');

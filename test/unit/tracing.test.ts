@@ -20,6 +20,7 @@ import { RedactingSpanExporter } from '../../lib/tracing-sdk';
 import { startCollector } from '../helpers/otlp-collector';
 
 const VALID: NodeJS.ProcessEnv = {
+  NODE_ENV: 'development', // unset would mean production (lib/config.ts), which refuses plain SMTP and Temporal
   DATABASE_URL: 'postgres://app:pw@db.internal:5432/giftcards',
   VAULT_ADDR: 'https://vault.internal:8200',
   PROVIDER_BASE_URL: 'https://provider.example',
