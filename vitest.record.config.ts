@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 
 // As in vitest.config.mts: the recorder runs a worker, the API and the CLIs' code in one process.
 process.env.STACK_ENV_FILE ??= path.resolve(__dirname, '.data/env/test.env');
+// Not production (lib/config.ts: unset NODE_ENV means production), as in vitest.config.mts.
+process.env.NODE_ENV ??= 'test';
 
 /**
  * `npm run histories:record`: records the order's histories for the replay tests from the running local
