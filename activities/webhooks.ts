@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { OrderActivities } from '../contracts/order';
-import { postWebhookEvent, recordWebhookAttempt } from '../domain/webhooks';
+import { WebhookAddressRefused } from '../domain/webhook-address';
+import { postWebhookEvent, recordWebhookAttempt, subscribes } from '../domain/webhooks';
 import { audit } from '../lib/audit';
 import { withTransaction } from '../lib/db';
 import type { ActivityDeps } from './deps';
@@ -23,6 +24,7 @@ export function webhookActivities(
         );
         return 'no-endpoint';
       }
+      if (!subscribes(endpoint, event.type)) return 'not-subscribed'; // nothing recorded, nothing sent
       await db.query(
         `INSERT INTO webhook_events (event_id, order_id, caller, sequence, type, body)
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING`,
@@ -33,6 +35,28 @@ export function webhookActivities(
         status = await postWebhookEvent(endpoint, event);
       } catch (err) {
         await recordWebhookAttempt(db, event.id, null);
+        if (err instanceof WebhookAddressRefused) {
+          // Nothing was sent: the endpoint resolves to an internal address. Audited once per event (not
+          // retried: the workflow marks the event undeliverable, and an operator may replay it later).
+          await audit(db, {
+            orderId: event.orderId,
+            event: 'WEBHOOK_ADDRESS_REFUSED',
+            actor: 'worker',
+            method: 'activity:sendWebhook',
+            detail: {
+              caller,
+              eventId: event.id,
+              sequence: event.sequence,
+              addressClass: err.addressClass,
+              address: err.address,
+            },
+          });
+          log.warn(
+            { orderId: event.orderId, caller, addressClass: err.addressClass },
+            'webhook refused: the endpoint resolves to an internal address; nothing sent',
+          );
+          throw ApplicationFailure.nonRetryable(err.message, 'WebhookAddressRefused');
+        }
         // Only the kind of failure: a fetch error's cause names the endpoint's address.
         const kind = err instanceof Error && err.name === 'TimeoutError' ? 'timed out' : 'is unreachable';
         throw ApplicationFailure.retryable(`webhook endpoint ${kind}`, 'WebhookUnreachable');

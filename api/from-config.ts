@@ -63,6 +63,7 @@ export async function apiFromConfig(cfg: Config): Promise<ConfiguredApi> {
           rateLimitPerMinute: cfg.INTAKE_RATE_LIMIT_PER_MINUTE,
           policyDefaults: defaultPolicy(cfg),
           requestKey: cfg.INTAKE_REQUEST_KEY!,
+          acceptV1Signatures: cfg.INTAKE_ACCEPT_V1_SIGNATURES,
         }
       : undefined,
     startOrder: (input) => startOrder(temporal, input, cfg.TEMPORAL_TASK_QUEUE),

@@ -231,7 +231,8 @@ export interface WebhookEventData {
   count?: number;
 }
 
-export type WebhookSendOutcome = 'delivered' | 'gone' | 'no-endpoint';
+/** `not-subscribed`: the caller does not receive events of this type (nothing was sent). */
+export type WebhookSendOutcome = 'delivered' | 'gone' | 'no-endpoint' | 'not-subscribed';
 
 // ---------------------------------------------------------------- what operators and other systems send
 

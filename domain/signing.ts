@@ -1,20 +1,97 @@
 /**
- * The one signature scheme between us and upstream systems, both ways: intake requests they send us and
- * webhook events we send them. `v1=<hex HMAC-SHA256(secret, timestamp + "." + payload)>`, where the payload
- * is the exact bytes of the body (for a GET, the request line, so a signature is bound to its path).
+ * The signatures between us and upstream systems, one scheme per direction and never the same bytes:
+ *
+ * - Webhooks we send: Standard Webhooks (https://www.standardwebhooks.com, the scheme of Svix and the
+ *   `standardwebhooks` libraries): `webhook-signature: v1,<base64 HMAC-SHA256(key, id + "." + timestamp +
+ *   "." + body)>`, the key being the bytes after `whsec_` (base64). The event id is signed.
+ * - Intake requests callers send us: `x-intake-signature: v2=<hex HMAC-SHA256(secret, "giftcards-intake\n" +
+ *   timestamp + "." + payload)>` (the payload: the body's bytes; for a GET, the request line). The label
+ *   ends in a line feed, which no HTTP header value can carry: whatever the payload, an intake signature's
+ *   input is never `id.timestamp.body` for an id a webhook could name, and a webhook's input starts with
+ *   its id (`evt_…`), never with the label. So neither is ever the other, even under one key.
+ * - Deprecated, accepted for one deprecation period: intake `v1=<hex HMAC(secret, timestamp + "." +
+ *   payload)>` (no label), and the webhook headers `X-Webhook-*` (`v1=<hex HMAC(secret, timestamp + "." +
+ *   body)>`, the id unsigned), sent only to endpoints whose secret is still in the old form.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-export function hmacSignature(secret: string, timestamp: string, payload: Buffer | string): Buffer {
-  return createHmac('sha256', secret).update(`${timestamp}.`, 'utf8').update(payload).digest();
+// ---------------------------------------------------------------- Standard Webhooks (what we send)
+
+export const WHSEC_PREFIX = 'whsec_';
+
+/**
+ * The HMAC key of a webhook secret: the base64 bytes after `whsec_`; a secret in the old form (32+ plain
+ * characters, before Standard Webhooks) is its UTF-8 bytes, which is the secret `whsec_<base64 of them>`.
+ */
+export function webhookKey(secret: string): Buffer {
+  return secret.startsWith(WHSEC_PREFIX)
+    ? Buffer.from(secret.slice(WHSEC_PREFIX.length), 'base64')
+    : Buffer.from(secret, 'utf8');
 }
 
-/** The header value; the reference for callers, for our webhooks and for tests. */
-export function signatureHeader(secret: string, timestamp: string, payload: Buffer | string): string {
-  return `v1=${hmacSignature(secret, timestamp, payload).toString('hex')}`;
+/** The secret in the Standard Webhooks form, as a receiver configures its library with it. */
+export function standardWebhookSecret(secret: string): string {
+  return secret.startsWith(WHSEC_PREFIX) ? secret : `${WHSEC_PREFIX}${webhookKey(secret).toString('base64')}`;
 }
 
-const SIGNATURE_HEADER = /^v1=([0-9a-fA-F]{64})$/;
+/** True when the secret is in the old (plain) form: its endpoint still gets the deprecated headers. */
+export function isLegacyWebhookSecret(secret: string): boolean {
+  return !secret.startsWith(WHSEC_PREFIX);
+}
+
+/** One `v1,<base64>` signature of an event, as Standard Webhooks defines it. */
+export function standardWebhookSignature(
+  secret: string,
+  id: string,
+  timestamp: string,
+  body: Buffer | string,
+): string {
+  const mac = createHmac('sha256', webhookKey(secret)).update(`${id}.${timestamp}.`, 'utf8').update(body);
+  return `v1,${mac.digest('base64')}`;
+}
+
+/** The `webhook-signature` value: one signature per secret (two while a secret rotates), space-separated. */
+export function standardWebhookSignatures(
+  secrets: readonly string[],
+  id: string,
+  timestamp: string,
+  body: Buffer | string,
+): string {
+  return secrets.map((s) => standardWebhookSignature(s, id, timestamp, body)).join(' ');
+}
+
+// ---------------------------------------------------------------- intake (what callers send us)
+
+/** What an intake signature's input starts with (v2): the domain, and a byte no header can carry. */
+export const INTAKE_SIGNATURE_LABEL = 'giftcards-intake\n';
+
+export type IntakeSignatureVersion = 'v1' | 'v2';
+
+export function hmacSignature(
+  secret: string,
+  timestamp: string,
+  payload: Buffer | string,
+  version: IntakeSignatureVersion = 'v2',
+): Buffer {
+  const mac = createHmac('sha256', secret);
+  if (version === 'v2') mac.update(INTAKE_SIGNATURE_LABEL, 'utf8');
+  return mac.update(`${timestamp}.`, 'utf8').update(payload).digest();
+}
+
+/**
+ * The intake signature header; the reference for callers and for tests (`v2`; `v1` only to show what the
+ * deprecated form was, and in the old webhook headers).
+ */
+export function signatureHeader(
+  secret: string,
+  timestamp: string,
+  payload: Buffer | string,
+  version: IntakeSignatureVersion = 'v2',
+): string {
+  return `${version}=${hmacSignature(secret, timestamp, payload, version).toString('hex')}`;
+}
+
+const SIGNATURE_HEADER = /^(v1|v2)=([0-9a-fA-F]{64})$/;
 const TIMESTAMP_HEADER = /^[0-9]{1,12}$/;
 
 /** Unix seconds from the header, or undefined when malformed or outside the window (either way). */
@@ -28,21 +105,24 @@ export function freshTimestamp(
 }
 
 /**
- * The presented signature's bytes when it matches one of the secrets, else undefined. Every secret is
- * tried (no early exit), and the comparison is constant-time.
+ * The presented intake signature's bytes when it matches one of the secrets, else undefined; only with `acceptV1`
+ * the deprecated unlabelled form too. Every secret is tried (no early exit), and the comparison
+ * is constant-time.
  */
 export function verifySignature(
   secrets: readonly string[],
   timestamp: string,
   payload: Buffer | string,
   header: string | undefined,
+  opts: { acceptV1?: boolean } = {},
 ): Buffer | undefined {
-  const hex = header ? SIGNATURE_HEADER.exec(header.trim())?.[1] : undefined;
-  if (!hex) return undefined;
-  const presented = Buffer.from(hex, 'hex');
+  const match = header ? SIGNATURE_HEADER.exec(header.trim()) : null;
+  const version = match?.[1] as IntakeSignatureVersion | undefined;
+  if (!match?.[2] || !version || (version === 'v1' && opts.acceptV1 !== true)) return undefined;
+  const presented = Buffer.from(match[2], 'hex');
   let valid = false;
   for (const secret of secrets) {
-    if (timingSafeEqual(hmacSignature(secret, timestamp, payload), presented)) valid = true;
+    if (timingSafeEqual(hmacSignature(secret, timestamp, payload, version), presented)) valid = true;
   }
   return valid ? presented : undefined;
 }

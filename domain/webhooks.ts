@@ -1,34 +1,89 @@
 /**
  * Webhooks to the upstream caller that started an order (DESIGN 7): where each caller's endpoint is, what
  * an event looks like on the wire (the zod schema here is the one definition; the JSON schema in
- * contracts/webhook-event.schema.json is generated from it), and how one is signed and sent.
+ * contracts/webhook-event.schema.json is generated from it), and how one is signed and sent, as Standard
+ * Webhooks (https://www.standardwebhooks.com) specifies (docs/webhooks.md is the receivers' guide):
  *
  *   POST <endpoint>
  *   Content-Type: application/json
- *   X-Webhook-Id: <event id, the same on every retry and replay>
- *   X-Webhook-Timestamp: <unix seconds>
- *   X-Webhook-Signature: v1=<hex HMAC-SHA256(secret, timestamp + "." + rawBody)>
+ *   webhook-id: <event id, the same on every retry and replay>
+ *   webhook-timestamp: <unix seconds>
+ *   webhook-signature: v1,<base64 HMAC-SHA256(key, id + "." + timestamp + "." + rawBody)> [v1,<…> while rotating]
  *
+ * An endpoint whose secret is still in the old form also gets, for one deprecation period, the old
+ * X-Webhook-Id, X-Webhook-Timestamp and X-Webhook-Signature (v1=<hex HMAC(secret, timestamp.body)>).
  * A 2xx acknowledges the event; 410 means "send nothing more for this order"; anything else is retried.
+ * Every send resolves the endpoint's name again and connects only to screened addresses
+ * (webhook-address.ts).
  */
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { isIP } from 'node:net';
 import { z } from 'zod';
-import { WEBHOOK_EVENT_TYPES, type WebhookEvent } from '../contracts/order';
+import { WEBHOOK_EVENT_TYPES, type WebhookEvent, type WebhookEventType } from '../contracts/order';
 import type { Db } from '../lib/db';
-import { signatureHeader } from './signing';
+import { isLegacyWebhookSecret, signatureHeader, standardWebhookSignatures } from './signing';
+import {
+  addressAllowList,
+  refusedAddressClass,
+  screenedLookup,
+  WebhookAddressRefused,
+} from './webhook-address';
 
 export interface WebhookEndpoint {
   url: string;
-  /** The HMAC key this caller verifies our events with (32+ characters). */
-  secret: string;
+  /**
+   * The secrets this caller verifies our events with, `whsec_…` (Standard Webhooks) or, deprecated, the
+   * old 32+ character form; two while one replaces the other: every event then carries both signatures.
+   */
+  secrets: readonly string[];
+  /** The event types this caller receives; all when absent. */
+  events?: readonly WebhookEventType[];
+  /** Addresses or ranges this endpoint may resolve to although they are internal (never in production). */
+  allowPrivate?: readonly string[];
 }
 
 export type WebhookEndpoints = ReadonlyMap<string, WebhookEndpoint>;
 
+/** The Standard Webhooks headers, as sent (lowercase). */
 export const WEBHOOK_HEADERS = {
+  id: 'webhook-id',
+  timestamp: 'webhook-timestamp',
+  signature: 'webhook-signature',
+} as const;
+
+/** The headers before Standard Webhooks: still sent to endpoints with an old-form secret (deprecated). */
+export const LEGACY_WEBHOOK_HEADERS = {
   id: 'x-webhook-id',
   timestamp: 'x-webhook-timestamp',
   signature: 'x-webhook-signature',
 } as const;
+
+/** Whether the caller receives events of this type. */
+export function subscribes(endpoint: WebhookEndpoint, type: WebhookEventType): boolean {
+  return !endpoint.events || endpoint.events.includes(type);
+}
+
+/** The signed headers of one event, at this timestamp. */
+export function webhookHeaders(
+  endpoint: Pick<WebhookEndpoint, 'secrets'>,
+  eventId: string,
+  timestamp: string,
+  body: string,
+): Record<string, string> {
+  const headers: Record<string, string> = {
+    [WEBHOOK_HEADERS.id]: eventId,
+    [WEBHOOK_HEADERS.timestamp]: timestamp,
+    [WEBHOOK_HEADERS.signature]: standardWebhookSignatures(endpoint.secrets, eventId, timestamp, body),
+  };
+  const legacy = endpoint.secrets.find(isLegacyWebhookSecret);
+  if (legacy !== undefined) {
+    headers[LEGACY_WEBHOOK_HEADERS.id] = eventId;
+    headers[LEGACY_WEBHOOK_HEADERS.timestamp] = timestamp;
+    headers[LEGACY_WEBHOOK_HEADERS.signature] = signatureHeader(legacy, timestamp, body, 'v1');
+  }
+  return headers;
+}
 
 const id = z.string().regex(/^[A-Za-z0-9._:#-]{1,200}$/);
 
@@ -67,8 +122,10 @@ export function webhookEventJsonSchema(): string {
 }
 
 /**
- * POSTs one event, signed with the caller's secret; returns the HTTP status. The endpoint's answer is
- * never read (nothing it says may reach a log or a history), and redirects are not followed.
+ * POSTs one event, signed with the caller's secrets; returns the HTTP status. The endpoint's name is
+ * resolved now and the connection goes to a screened address only (else WebhookAddressRefused, before
+ * anything is sent). The answer is never read (nothing it says may reach a log or a history), and
+ * redirects are not followed.
  */
 export async function postWebhookEvent(
   endpoint: WebhookEndpoint,
@@ -77,21 +134,46 @@ export async function postWebhookEvent(
 ): Promise<number> {
   const body = JSON.stringify(event);
   const timestamp = String(Math.floor(Date.now() / 1000));
-  const response = await fetch(endpoint.url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'user-agent': 'giftcards-webhooks/1',
-      [WEBHOOK_HEADERS.id]: event.id,
-      [WEBHOOK_HEADERS.timestamp]: timestamp,
-      [WEBHOOK_HEADERS.signature]: signatureHeader(endpoint.secret, timestamp, body),
-    },
-    body,
-    redirect: 'manual',
-    signal: AbortSignal.timeout(timeoutMs),
+  const url = new URL(endpoint.url);
+  const allow = addressAllowList(endpoint.allowPrivate);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host)) {
+    // An address in the URL is not looked up: screened here.
+    const cls = refusedAddressClass(host, allow);
+    if (cls) throw new WebhookAddressRefused(cls, host);
+  }
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise<number>((resolve, reject) => {
+    const req = send(
+      url,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          'user-agent': 'giftcards-webhooks/2',
+          ...webhookHeaders(endpoint, event.id, timestamp, body),
+        },
+        lookup: screenedLookup(allow),
+        agent: false,
+      },
+      (res: IncomingMessage) => {
+        clearTimeout(timer);
+        resolve(res.statusCode ?? 0);
+        res.destroy();
+      },
+    );
+    const timer = setTimeout(() => {
+      const err = new Error('webhook endpoint timed out');
+      err.name = 'TimeoutError';
+      req.destroy(err);
+    }, timeoutMs);
+    req.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    req.end(body);
   });
-  await response.body?.cancel().catch(() => undefined);
-  return response.status;
 }
 
 /**

@@ -22,6 +22,8 @@ export type AuditEvent =
   | 'WEBHOOK_GONE'
   | 'WEBHOOK_UNDELIVERABLE'
   | 'WEBHOOK_REPLAYED'
+  /** A webhook's endpoint resolved to a loopback, private or link-local address: nothing was sent. */
+  | 'WEBHOOK_ADDRESS_REFUSED'
   /** A workflow that is not the order's own asked an activity to act on it (DESIGN 3.10): nothing done. */
   | 'OWNERSHIP_REFUSED'
   /** The order's intake caller asked for a new link (to a corrected recipient). */

@@ -8,9 +8,11 @@
  * variables already set in the environment win over it. `.env.example` documents every variable.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { msToNumber } from '@temporalio/common/lib/time';
 import { z } from 'zod';
+import { WEBHOOK_EVENT_TYPES } from '../contracts/order';
 import { describeIssues } from './validation';
 
 export const repoRoot = path.resolve(__dirname, '..');
@@ -62,6 +64,58 @@ export function debugEnables(spec: string, namespaces: string[]): boolean {
 }
 
 /** The `debug` namespaces that print Vault requests: node-vault (bodies), follow-redirects (headers, token). */
+/**
+ * A webhook secret: Standard Webhooks' `whsec_<base64 of 24–64 random bytes>`, or (deprecated, converted
+ * as `whsec_<base64 of its UTF-8 bytes>`, and its endpoint also gets the old X-Webhook-* headers) the old
+ * form of 32+ plain characters. Messages never quote a secret.
+ */
+const webhookSecret = z.string().superRefine((secret, ctx) => {
+  if (secret.startsWith('whsec_')) {
+    const b64 = secret.slice('whsec_'.length);
+    const bytes = Buffer.from(b64, 'base64').length;
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || b64.length % 4 !== 0 || bytes < 24 || bytes > 64)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'a whsec_ secret is "whsec_" and the base64 of 24 to 64 random bytes',
+      });
+  } else if (secret.length < 32) {
+    ctx.addIssue({ code: 'custom', message: 'secrets must be whsec_… or at least 32 characters' });
+  }
+});
+
+const addressOrRange = z.string().refine((entry) => {
+  const [net = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(net);
+  if (family === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+}, 'allowPrivate: addresses or CIDR ranges ("127.0.0.1", "10.0.0.0/8", "::1")');
+
+/** One caller's endpoint, normalised: `secret` or `secrets` become `secrets` (newest first). */
+function webhookEndpointSchema() {
+  return z
+    .object({
+      url,
+      secret: webhookSecret.optional(),
+      secrets: z
+        .array(webhookSecret)
+        .min(1)
+        .max(2, 'at most two secrets: the new one and the old one')
+        .optional(),
+      events: z.array(z.enum(WEBHOOK_EVENT_TYPES)).min(1).optional(),
+      allowPrivate: z.array(addressOrRange).min(1).optional(),
+    })
+    .strict()
+    .refine((e) => (e.secret === undefined) !== (e.secrets === undefined), {
+      message: 'give either "secret" or "secrets" (two while rotating)',
+    })
+    .transform(({ url: endpointUrl, secret, secrets, events, allowPrivate }) => ({
+      url: endpointUrl,
+      secrets: secrets ?? [secret as string],
+      ...(events ? { events: [...new Set(events)] } : {}),
+      ...(allowPrivate ? { allowPrivate } : {}),
+    }));
+}
+
 const VAULT_DEBUG_NAMESPACES = ['node-vault', 'follow-redirects'];
 
 const envSchema = z.object({
@@ -204,8 +258,15 @@ const envSchema = z.object({
   /** Keys the fingerprint that binds an order id to its first intake caller and request. */
   INTAKE_REQUEST_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   INTAKE_WINDOW: durationSchema.default('5m'),
+  /**
+   * Also accept the deprecated intake signature `v1=` (no domain label, the same input as the old webhook
+   * signature): for a deprecation period only, while callers move to `v2=` (domain/signing.ts).
+   */
+  INTAKE_ACCEPT_V1_SIGNATURES: bool.default(false),
 
-  // Webhooks to intake callers (DESIGN 7): JSON {"caller": {"url": "https://…", "secret": "32+ chars"}}.
+  // Webhooks to intake callers (DESIGN 7, docs/webhooks.md): JSON {"caller": {"url": "https://…",
+  // "secret": "whsec_…"}}; or "secrets": [new, old] while rotating, "events": [types] to receive only
+  // those, "allowPrivate": ["127.0.0.1"] for a receiver on an internal address (refused in production).
   WEBHOOK_ENDPOINTS: z
     .string()
     .transform((text, ctx) => {
@@ -215,7 +276,7 @@ const envSchema = z.object({
         // JSON.parse's message quotes the text, which holds secrets.
         ctx.addIssue({
           code: 'custom',
-          message: 'expected JSON such as {"caller": {"url": "https://…", "secret": "…"}}',
+          message: 'expected JSON such as {"caller": {"url": "https://…", "secret": "whsec_…"}}',
         });
         return z.NEVER;
       }
@@ -223,7 +284,7 @@ const envSchema = z.object({
     .pipe(
       z.record(
         z.string().regex(/^[a-z0-9_-]+$/, 'caller names: lowercase letters, digits, "_" or "-"'),
-        z.object({ url, secret: z.string().min(32, 'secrets must be at least 32 characters') }).strict(),
+        webhookEndpointSchema(),
       ),
     )
     .transform((spec) => new Map(Object.entries(spec)))
@@ -397,8 +458,12 @@ const PUBLISHED_SECRET_MARKERS = ['change-me', 'replace-with', 'local-only', 'de
 const PUBLISHED_SECRETS = new Set(['example-provider-key', '00000000-0000-0000-0000-000000000000']);
 
 function isPublishedSecret(value: string): boolean {
-  const lower = value.toLowerCase();
-  return PUBLISHED_SECRETS.has(lower) || PUBLISHED_SECRET_MARKERS.some((m) => lower.includes(m));
+  // A whsec_ secret's example is readable once decoded.
+  const decoded = value.startsWith('whsec_') ? Buffer.from(value.slice(6), 'base64').toString('latin1') : '';
+  return [value, decoded]
+    .filter(Boolean)
+    .map((v) => v.toLowerCase())
+    .some((lower) => PUBLISHED_SECRETS.has(lower) || PUBLISHED_SECRET_MARKERS.some((m) => lower.includes(m)));
 }
 
 function urlPassword(value: string | undefined): string | undefined {
@@ -436,10 +501,9 @@ export function productionRefusals(cfg: Config, env: NodeJS.ProcessEnv): string[
       .split(',')
       .filter(Boolean)
       .map((entry): [string, string] => ['INTAKE_CLIENTS', entry.slice(entry.indexOf(':') + 1)]),
-    ...[...(cfg.WEBHOOK_ENDPOINTS?.values() ?? [])].map((e): [string, string] => [
-      'WEBHOOK_ENDPOINTS',
-      e.secret,
-    ]),
+    ...[...(cfg.WEBHOOK_ENDPOINTS?.values() ?? [])].flatMap((e) =>
+      e.secrets.map((secret): [string, string] => ['WEBHOOK_ENDPOINTS', secret]),
+    ),
   ];
   const published = new Set(secrets.filter(([, v]) => v && isPublishedSecret(v)).map(([name]) => name));
   for (const name of published)
@@ -455,6 +519,15 @@ export function productionRefusals(cfg: Config, env: NodeJS.ProcessEnv): string[
     const value = cfg[name];
     if (value !== undefined && new URL(value).protocol !== 'https:')
       refusals.push(`${name}: must be an https:// URL in production`);
+  }
+
+  for (const [caller, endpoint] of cfg.WEBHOOK_ENDPOINTS ?? []) {
+    if (new URL(endpoint.url).protocol !== 'https:')
+      refusals.push(`WEBHOOK_ENDPOINTS: ${caller}'s url must be https:// in production`);
+    if (endpoint.allowPrivate)
+      refusals.push(
+        `WEBHOOK_ENDPOINTS: ${caller}'s allowPrivate is refused in production: webhooks never reach internal addresses`,
+      );
   }
 
   if (cfg.SMTP_URL !== undefined && !cfg.SMTP_REQUIRE_TLS && new URL(cfg.SMTP_URL).protocol !== 'smtps:') {

@@ -576,7 +576,7 @@ class Order {
       try {
         const outcome = await sendWebhook({ caller, event, firstRunId: this.step.firstRunId });
         if (outcome === 'delivered') hooks.delivered++;
-        else hooks.stopped = outcome;
+        else if (outcome !== 'not-subscribed') hooks.stopped = outcome;
       } catch (err) {
         if (!(err instanceof wf.ActivityFailure) || isOwnershipRefusal(err)) throw err;
         hooks.undeliverable.push(event.id);

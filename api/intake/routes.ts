@@ -3,7 +3,7 @@
  *
  *   X-Intake-Client: <caller>
  *   X-Intake-Timestamp: <unix seconds>
- *   X-Intake-Signature: v1=<hex HMAC-SHA256(secret, timestamp + "." + rawBody)>
+ *   X-Intake-Signature: v2=<hex HMAC-SHA256(secret, "giftcards-intake\n" + timestamp + "." + rawBody)>
  *   { "orderId": "...", "userId": "...", "email": "...", "policy": { ... } }
  *
  * 202 { workflowId, existing: false } when the order was started, 200 { ..., existing: true } when the
@@ -69,6 +69,12 @@ export interface IntakeSettings {
   policyDefaults: OrderPolicy;
   /** INTAKE_REQUEST_KEY: keys the fingerprint that binds an order id to its first caller and request. */
   requestKey: string;
+  /**
+   * INTAKE_ACCEPT_V1_SIGNATURES: also accept the deprecated unlabelled `v1=` signature (a deprecation
+   * period only: under a secret the caller also verifies webhooks with, a webhook's old-form signature is
+   * one). Default: `v2=` only.
+   */
+  acceptV1Signatures?: boolean;
 }
 
 export interface IntakeRoutesOptions extends IntakeSettings {
@@ -170,6 +176,7 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
       timestamp,
       raw,
       header(request, 'x-intake-signature'),
+      { acceptV1: opts.acceptV1Signatures === true },
     );
     if (!signature) {
       request.log.warn({ caller }, 'intake refused: bad signature');
@@ -316,6 +323,7 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
       timestamp,
       `GET ${request.raw.url ?? ''}`,
       header(request, 'x-intake-signature'),
+      { acceptV1: opts.acceptV1Signatures === true },
     );
     if (!signed) {
       request.log.warn({ caller }, 'status refused: bad signature');

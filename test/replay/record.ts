@@ -89,16 +89,14 @@ beforeAll(async () => {
     },
   });
   await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-  receivers.main = await startReceiver(randomUUID() + randomUUID());
-  receivers.gone = await startReceiver(randomUUID() + randomUUID());
+  receivers.main = await startReceiver();
+  receivers.gone = await startReceiver();
   receivers.gone.status = 410;
-  receivers.failing = await startReceiver(randomUUID() + randomUUID());
+  receivers.failing = await startReceiver();
   receivers.failing.status = 500;
   p = await startPipeline({
     smtpUrl: `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`,
-    webhookEndpoints: new Map(
-      Object.entries(receivers).map(([c, r]) => [c, { url: r.url, secret: r.secret }]),
-    ),
+    webhookEndpoints: new Map(Object.entries(receivers).map(([c, r]) => [c, r.endpoint()])),
   });
   vault = await connectVault('api');
   codec = createCodec(vault.transit);

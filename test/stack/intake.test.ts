@@ -183,7 +183,7 @@ describe('POST /v1/fulfillments', () => {
     // Same signature with the hex in upper case is the same signature.
     const shouted = { ...first, headers: { ...first.headers } };
     shouted.headers['x-intake-signature'] =
-      `v1=${first.headers['x-intake-signature']!.slice(3).toUpperCase()}`;
+      `v2=${first.headers['x-intake-signature']!.slice(3).toUpperCase()}`;
     expect((await send(shouted)).status).toBe(409);
 
     const resigned = await send(
@@ -244,7 +244,7 @@ describe('POST /v1/fulfillments', () => {
     const old = String(Math.floor(Date.now() / 1000) - 10 * 60);
     const future = String(Math.floor(Date.now() / 1000) + 10 * 60);
     const cases: Array<[string, Signed]> = [
-      ['bad signature', { body, headers: { ...good.headers, 'x-intake-signature': `v1=${'0'.repeat(64)}` } }],
+      ['bad signature', { body, headers: { ...good.headers, 'x-intake-signature': `v2=${'0'.repeat(64)}` } }],
       ['wrong secret', sign(body, { secret: randomBytes(32).toString('hex') })],
       ['unknown caller', sign(body, { caller: 'intruder' })],
       ['stale timestamp', sign(body, { timestamp: old })],
@@ -267,11 +267,22 @@ describe('POST /v1/fulfillments', () => {
           body,
           headers: {
             ...good.headers,
-            'x-intake-signature': good.headers['x-intake-signature']!.replace('v1=', 'v0='),
+            'x-intake-signature': good.headers['x-intake-signature']!.replace('v2=', 'v0='),
           },
         },
       ],
       ['no headers', { body, headers: { 'content-type': 'application/json' } }],
+      [
+        // Unlabelled: the input the old webhook signature shared (INTAKE_ACCEPT_V1_SIGNATURES is off).
+        'the deprecated v1 form',
+        {
+          body,
+          headers: {
+            ...good.headers,
+            'x-intake-signature': signIntakeRequest(SECRET, good.headers['x-intake-timestamp']!, body, 'v1'),
+          },
+        },
+      ],
     ];
     const answers = new Set<string>();
     for (const [why, req] of cases) {

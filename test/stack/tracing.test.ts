@@ -25,11 +25,11 @@ import {
 } from '../helpers/pipeline';
 import { sandboxOrder } from '../helpers/sandbox';
 import { logFiles } from '../helpers/sinks';
-import { type Receiver, startReceiver } from '../helpers/webhook-receiver';
+import { newWebhookSecret, type Receiver, startReceiver } from '../helpers/webhook-receiver';
 
 const CALLER = 'tracing';
 const INTAKE_SECRET = randomBytes(32).toString('hex');
-const WEBHOOK_SECRET = randomBytes(32).toString('hex');
+const WEBHOOK_SECRET = newWebhookSecret();
 
 let collector: Collector;
 let tracing: Tracing;
@@ -43,7 +43,7 @@ beforeAll(async () => {
   webhooks = await startReceiver(WEBHOOK_SECRET);
   p = await startPipeline({
     intakeClients: `${CALLER}:${INTAKE_SECRET}`,
-    webhookEndpoints: new Map([[CALLER, { url: webhooks.url, secret: WEBHOOK_SECRET }]]),
+    webhookEndpoints: new Map([[CALLER, webhooks.endpoint()]]),
   });
 });
 

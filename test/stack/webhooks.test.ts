@@ -1,6 +1,10 @@
 /**
  * Events for the upstream caller, on the real stack with a real receiver: the receiver verifies every
- * request with the documented code, sees each event of an order once per id and in sequence; a receiver
+ * request with the reference Standard Webhooks library (npm `standardwebhooks`), sees each event of an
+ * order once per id and in sequence; during a secret's rotation every event carries both signatures and a
+ * receiver with either secret verifies it; a caller subscribed to some types gets only those; an endpoint
+ * that resolves to an internal address gets nothing (refused and audited before any connection); a
+ * webhook's signature opens no intake request, even under the caller's own intake secret; a receiver
  * that is down gets the events when it comes back while the order itself never waited; 410 stops them;
  * a receiver that keeps failing gets each event marked undeliverable after its maximum age, and an
  * operator can replay it. The signed status API answers the order's own caller only.
@@ -15,7 +19,7 @@ import { buildApp } from '../../api/app';
 import type { FulfillmentStatus } from '../../api/intake/status';
 import { purgeNowSignal, type WebhookEvent, workflowIdFor } from '../../contracts/order';
 import { defaultPolicy, startOrder } from '../../domain/orders';
-import { signatureHeader } from '../../domain/signing';
+import { signatureHeader, standardWebhookSecret } from '../../domain/signing';
 import { config, repoRoot } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
 import { connectVault, type VaultSession } from '../../lib/vault';
@@ -29,7 +33,12 @@ import {
   uniqueOrderId,
   uniqueRecipient,
 } from '../helpers/pipeline';
-import { type Receiver, startReceiver } from '../helpers/webhook-receiver';
+import {
+  newWebhookSecret,
+  type Receiver,
+  startReceiver,
+  verifiesWithStandardWebhooks,
+} from '../helpers/webhook-receiver';
 import { compileWebhookSchema } from '../helpers/webhook-schema';
 
 const INTAKE_SECRET = randomBytes(32).toString('hex');
@@ -41,15 +50,26 @@ let vault: VaultSession;
 let app: FastifyInstance;
 let baseUrl: string;
 /** One endpoint per behaviour, so that tests running side by side do not share a receiver's answer. */
-const receivers: Record<'main' | 'outage' | 'gone' | 'failing', Receiver> = {} as never;
+const NAMES = ['main', 'outage', 'gone', 'failing', 'rotating', 'picky', 'internal', 'legacy'] as const;
+const receivers: Record<(typeof NAMES)[number], Receiver> = {} as never;
+/** The rotating caller's old secret (its receiver is configured with the new one). */
+const OLD_SECRET = newWebhookSecret();
+/** Only these types for the picky caller. */
+const PICKY_TYPES = ['link.sent', 'order.purged'] as const;
 
 beforeAll(async () => {
-  for (const name of ['main', 'outage', 'gone', 'failing'] as const)
-    receivers[name] = await startReceiver(randomBytes(32).toString('hex'));
+  // The legacy caller's webhook secret is the old form, and the very secret it signs intake with.
+  for (const name of NAMES)
+    receivers[name] = await startReceiver(name === 'legacy' ? PARTNER_SECRET : undefined);
+  const { rotating, picky, internal } = receivers;
   p = await startPipeline({
-    webhookEndpoints: new Map(
-      Object.entries(receivers).map(([caller, r]) => [caller, { url: r.url, secret: r.secret }]),
-    ),
+    webhookEndpoints: new Map([
+      ...Object.entries(receivers).map(([caller, r]) => [caller, r.endpoint()] as const),
+      ['rotating', rotating.endpoint({ secrets: [rotating.secret, OLD_SECRET] })],
+      ['picky', picky.endpoint({ events: PICKY_TYPES })],
+      // As production configures every endpoint: no internal address allowed.
+      ['internal', { url: internal.url, secrets: [internal.secret] }],
+    ]),
   });
   vault = await connectVault('api');
   const cfg = config();
@@ -159,14 +179,18 @@ describe('an order started through intake', () => {
     await p.client.workflow.getHandle(workflowIdFor(orderId)).result();
 
     const events = await eventsOf(receivers.main, orderId, 5);
+    const seen = receivers.main.requests.filter((r) => r.event.orderId === orderId);
     console.log(
-      `an order's event stream as the receiver saw it:\n${receivers.main.requests
-        .filter((r) => r.event.orderId === orderId)
+      `an order's event stream as the receiver saw it (each verified by standardwebhooks):\n${seen
         .map(
           (r) =>
-            `  ${r.answered} ${r.headers['x-webhook-id']} #${r.event.sequence} ${r.event.type} ${JSON.stringify(r.event.data)}`,
+            `  ${r.answered} verified=${r.verified} ${r.headers['webhook-id']} #${r.event.sequence} ${r.event.type} ${JSON.stringify(r.event.data)}`,
         )
-        .join('\n')}`,
+        .join('\n')}\nthe first one's headers: ${JSON.stringify(
+        Object.fromEntries(
+          Object.entries(seen[0]!.headers).filter(([k]) => k.startsWith('webhook-') || k === 'content-type'),
+        ),
+      )}`,
     );
     expect(events.map((e) => e.type)).toEqual([
       'order.accepted',
@@ -180,7 +204,16 @@ describe('an order started through intake', () => {
     expect(requests).toHaveLength(5); // once per id: nothing was sent twice
     for (const r of requests) {
       expect(r.verified).toBe(true);
-      expect(r.headers['x-webhook-id']).toBe(r.event.id);
+      expect(r.headers['webhook-id']).toBe(r.event.id);
+      expect(r.headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]{43}=$/);
+      // A whsec_ endpoint gets the Standard Webhooks headers only; the id is signed: another id fails.
+      expect(r.headers['x-webhook-signature']).toBeUndefined();
+      expect(
+        verifiesWithStandardWebhooks(receivers.main.secret, r.rawBody, {
+          ...r.headers,
+          'webhook-id': `evt_${randomUUID()}`,
+        }),
+      ).toBe(false);
       expect({ event: r.event.type, errors: validate(r.event) ? null : validate.errors }).toEqual({
         event: r.event.type,
         errors: null,
@@ -295,7 +328,9 @@ describe('delivery of events', () => {
     // The operator's replay, through the real CLI, once the receiver works again.
     receiver.status = 200;
     const replayed = rows[1]!.event_id;
-    const endpoints = JSON.stringify({ failing: { url: receiver.url, secret: receiver.secret } });
+    const endpoints = JSON.stringify({
+      failing: { url: receiver.url, secret: receiver.secret, allowPrivate: ['127.0.0.1'] },
+    });
     const { stdout } = await promisify(execFile)(
       'npx',
       ['tsx', 'scripts/ops.ts', 'webhooks', '--order-id', orderId, '--replay', replayed],
@@ -308,6 +343,137 @@ describe('delivery of events', () => {
     expect(got[0]?.sequence).toBe(2);
     expect((await rowsOf(orderId))[1]?.state).toBe('delivered');
     expect((await auditRows(p.db, orderId)).map((r) => r.event)).toContain('WEBHOOK_REPLAYED');
+  });
+
+  it('while a secret rotates, every event carries both signatures: a receiver with either secret verifies it', async () => {
+    const receiver = receivers.rotating;
+    const orderId = uniqueOrderId('instant');
+    await p.start(
+      { orderId, userId: 'u-7', email: uniqueRecipient(), policy: { retention: '1s' } },
+      { caller: 'rotating' },
+    );
+    await p.client.workflow.getHandle(workflowIdFor(orderId)).result();
+    await eventsOf(receiver, orderId, 4);
+    const requests = receiver.requests.filter((r) => r.event.orderId === orderId);
+    expect(requests).toHaveLength(4);
+    for (const r of requests) {
+      expect(r.verified).toBe(true); // the receiver has the new secret
+      expect(verifiesWithStandardWebhooks(OLD_SECRET, r.rawBody, r.headers)).toBe(true); // and one still on the old
+      expect(String(r.headers['webhook-signature']).split(' ')).toHaveLength(2);
+      expect(verifiesWithStandardWebhooks(newWebhookSecret(), r.rawBody, r.headers)).toBe(false);
+    }
+    console.log(`rotation: webhook-signature: ${requests[0]!.headers['webhook-signature']}`);
+  });
+
+  it('a caller subscribed to some event types gets only those (the sequence keeps its numbers)', async () => {
+    const orderId = uniqueOrderId('instant');
+    await p.start(
+      { orderId, userId: 'u-8', email: uniqueRecipient(), policy: { retention: '1s' } },
+      { caller: 'picky' },
+    );
+    const final = (await p.client.workflow.getHandle(workflowIdFor(orderId)).result()) as {
+      webhooks: { stopped: string | null; lastSequence: number; delivered: number };
+    };
+    const got = await eventsOf(receivers.picky, orderId, 2);
+    expect(got.map((e) => [e.type, e.sequence])).toEqual([
+      ['link.sent', 2],
+      ['order.purged', 4],
+    ]);
+    expect(receivers.picky.requests.filter((r) => r.event.orderId === orderId)).toHaveLength(2);
+    expect(final.webhooks).toMatchObject({ stopped: null, lastSequence: 4, delivered: 2 });
+    expect((await rowsOf(orderId)).map((r) => [r.sequence, r.state])).toEqual([
+      [2, 'delivered'],
+      [4, 'delivered'],
+    ]);
+  });
+
+  it('an endpoint on an internal address (127.0.0.1, not allowed) gets nothing: each send refused before connecting, audited', async () => {
+    const receiver = receivers.internal;
+    const orderId = uniqueOrderId('instant');
+    await p.start(
+      { orderId, userId: 'u-9', email: uniqueRecipient(), policy: { retention: '1s' } },
+      { caller: 'internal' },
+    );
+    const final = (await p.client.workflow.getHandle(workflowIdFor(orderId)).result()) as {
+      webhooks: { undeliverable: string[] };
+    };
+    const rows = await rowsOf(orderId);
+    expect(rows.map((r) => [r.state, r.attempts, r.last_status])).toEqual(
+      Array(4).fill(['undeliverable', 1, null]),
+    );
+    expect(final.webhooks.undeliverable).toEqual(rows.map((r) => r.event_id));
+    const refusals = (await auditRows(p.db, orderId)).filter((r) => r.event === 'WEBHOOK_ADDRESS_REFUSED');
+    expect(refusals).toHaveLength(4);
+    expect(refusals[0]?.detail).toMatchObject({ caller: 'internal', addressClass: 'loopback' });
+    // The receiver was listening all along, and nothing arrived.
+    expect(receiver.requests).toEqual([]);
+  });
+
+  it("an old-form secret: the Standard Webhooks headers verify with its whsec_ form, the deprecated headers still come; neither opens intake, though it is the caller's intake secret too", async () => {
+    const receiver = receivers.legacy;
+    const orderId = uniqueOrderId('instant');
+    await p.start(
+      { orderId, userId: 'u-10', email: uniqueRecipient(), policy: { retention: '1s' } },
+      { caller: 'legacy' },
+    );
+    await p.client.workflow.getHandle(workflowIdFor(orderId)).result();
+    await eventsOf(receiver, orderId, 4);
+    const requests = receiver.requests.filter((r) => r.event.orderId === orderId);
+    expect(requests.every((r) => r.verified)).toBe(true);
+    for (const r of requests) {
+      expect(r.headers['x-webhook-id']).toBe(r.event.id);
+      expect(r.headers['x-webhook-signature']).toBe(
+        signatureHeader(PARTNER_SECRET, String(r.headers['x-webhook-timestamp']), r.rawBody, 'v1'),
+      );
+    }
+    expect(standardWebhookSecret(PARTNER_SECRET)).toBe(
+      `whsec_${Buffer.from(PARTNER_SECRET).toString('base64')}`,
+    );
+
+    // The attack: the caller 'partner' signs intake with PARTNER_SECRET and verifies webhooks with it too.
+    // Whoever holds one of its webhooks presents the signature to intake, as partner, over the same bytes.
+    const r = requests[0]!;
+    const ts = String(r.headers['webhook-timestamp']);
+    const standard = Buffer.from(String(r.headers['webhook-signature']).slice(3), 'base64').toString('hex');
+    const legacyHex = String(r.headers['x-webhook-signature']).slice(3);
+    const attempts: Array<[string, string]> = [
+      [r.rawBody, String(r.headers['x-webhook-signature'])], // the old webhook signature is an old intake one
+      [r.rawBody, `v2=${legacyHex}`],
+      [r.rawBody, `v2=${standard}`],
+      [`${r.event.id}.${ts}.${r.rawBody}`, `v2=${standard}`],
+    ];
+    for (const [body, signature] of attempts) {
+      const res = await fetch(`${baseUrl}/v1/fulfillments`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-intake-client': 'partner',
+          'x-intake-timestamp': ts,
+          'x-intake-signature': signature,
+        },
+        body,
+      });
+      expect({ signature: signature.slice(0, 8), status: res.status }).toEqual({
+        signature: signature.slice(0, 8),
+        status: 401,
+      });
+    }
+    // And the other way: partner's intake signature is no webhook from us to it.
+    const order = JSON.stringify({
+      orderId: uniqueOrderId('instant'),
+      userId: 'u-11',
+      email: uniqueRecipient(),
+    });
+    const now = String(Math.floor(Date.now() / 1000));
+    const intakeSig = Buffer.from(signatureHeader(PARTNER_SECRET, now, order).slice(3), 'hex');
+    for (const id of [now, 'giftcards-intake', `evt_${randomUUID()}`])
+      expect(
+        verifiesWithStandardWebhooks(PARTNER_SECRET, order, {
+          'webhook-id': id,
+          'webhook-timestamp': now,
+          'webhook-signature': `v1,${intakeSig.toString('base64')}`,
+        }),
+      ).toBe(false);
   });
 
   it('an order started without a caller (CLI) sends nothing', async () => {

@@ -77,18 +77,51 @@ describe('parseConfig', () => {
 
   it('reads WEBHOOK_ENDPOINTS as caller → endpoint, and refuses a bad one without echoing its secret', () => {
     const secret = 'webhook-secret-that-is-32-chars-long!';
-    const spec = { checkout: { url: 'https://checkout.example/hooks', secret } };
+    const whsec = `whsec_${Buffer.alloc(32, 1).toString('base64')}`;
+    const older = `whsec_${Buffer.alloc(24, 2).toString('base64')}`;
+    const spec = {
+      checkout: { url: 'https://checkout.example/hooks', secret },
+      shop: {
+        url: 'https://shop.example/hooks',
+        secrets: [whsec, older],
+        events: ['order.delivered', 'order.failed'],
+      },
+      local: {
+        url: 'http://127.0.0.1:8080/hooks',
+        secret: whsec,
+        allowPrivate: ['127.0.0.1', '10.0.0.0/8', '::1'],
+      },
+    };
     const cfg = parseConfig({ ...VALID, WEBHOOK_ENDPOINTS: JSON.stringify(spec) });
-    expect(cfg.WEBHOOK_ENDPOINTS?.get('checkout')).toEqual(spec.checkout);
+    expect(cfg.WEBHOOK_ENDPOINTS?.get('checkout')).toEqual({ url: spec.checkout.url, secrets: [secret] });
+    expect(cfg.WEBHOOK_ENDPOINTS?.get('shop')).toEqual({
+      url: spec.shop.url,
+      secrets: [whsec, older],
+      events: ['order.delivered', 'order.failed'],
+    });
+    expect(cfg.WEBHOOK_ENDPOINTS?.get('local')).toEqual({
+      url: spec.local.url,
+      secrets: [whsec],
+      allowPrivate: spec.local.allowPrivate,
+    });
     for (const bad of [
       `{"checkout": {"url": "https://x", "secret": "${secret}"`, // not JSON
       JSON.stringify({ checkout: { url: 'ftp://x', secret } }),
       JSON.stringify({ Checkout: { url: 'https://x', secret } }),
       JSON.stringify({ checkout: { url: 'https://x', secret: 'short' } }),
+      JSON.stringify({ checkout: { url: 'https://x', secret: 'whsec_c2hvcnQ=' } }), // 5 bytes
+      JSON.stringify({ checkout: { url: 'https://x', secret: `whsec_${'!'.repeat(40)}` } }), // not base64
+      JSON.stringify({ checkout: { url: 'https://x', secret, secrets: [secret] } }), // both
+      JSON.stringify({ checkout: { url: 'https://x' } }), // neither
+      JSON.stringify({ checkout: { url: 'https://x', secrets: [secret, whsec, older] } }), // three
+      JSON.stringify({ checkout: { url: 'https://x', secret, events: ['card.revealed'] } }),
+      JSON.stringify({ checkout: { url: 'https://x', secret, allowPrivate: ['localhost'] } }),
+      JSON.stringify({ checkout: { url: 'https://x', secret, allowPrivate: ['10.0.0.0/33'] } }),
     ]) {
       const message = errorOf({ ...VALID, WEBHOOK_ENDPOINTS: bad }).message;
       expect(message).toMatch(/WEBHOOK_ENDPOINTS/);
       expect(message).not.toContain(secret);
+      expect(message).not.toContain(whsec.slice(6, 20));
     }
   });
 
@@ -339,6 +372,26 @@ describe('production mode', () => {
     }
     expect(check({ NODE_ENV: 'development' })).not.toThrow();
     expect(check({ NODE_ENV: 'test' })).not.toThrow();
+  });
+
+  it('refuses a webhook endpoint over http:// or allowed internal addresses', () => {
+    const whsec = `whsec_${Buffer.alloc(32, 3).toString('base64')}`;
+    const endpoints = {
+      plain: { url: 'http://hooks.example/x', secret: whsec },
+      local: { url: 'https://hooks.example/x', secret: whsec, allowPrivate: ['127.0.0.1'] },
+      fine: { url: 'https://hooks.example/x', secret: whsec },
+    };
+    const message = refusalOf({ ...PROD, WEBHOOK_ENDPOINTS: JSON.stringify(endpoints) });
+    expect(message).toContain("WEBHOOK_ENDPOINTS: plain's url must be https:// in production");
+    expect(message).toContain("WEBHOOK_ENDPOINTS: local's allowPrivate is refused in production");
+    expect(message).not.toContain('fine');
+    expect(message).not.toContain(whsec.slice(6, 20));
+    expect(() =>
+      parseConfig({ ...PROD, WEBHOOK_ENDPOINTS: JSON.stringify({ fine: endpoints.fine }) }),
+    ).not.toThrow();
+    expect(() =>
+      parseConfig({ ...PROD, NODE_ENV: 'development', WEBHOOK_ENDPOINTS: JSON.stringify(endpoints) }),
+    ).not.toThrow();
   });
 
   it('accepts a production environment without any of them', () => {

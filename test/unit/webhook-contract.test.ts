@@ -1,13 +1,24 @@
 /**
  * The webhook contract for receivers: the committed JSON schema matches the one definition (and accepts
- * only what it should), and the documented verification code accepts our signatures and nothing else.
+ * only what it should); what we send verifies with the reference Standard Webhooks library and with the
+ * documented code, and nothing tampered does; a rotation's two signatures each verify; an old-form secret
+ * is its whsec_ form; and the intake and webhook signatures are domain-separated: under one and the same
+ * secret, neither is ever the other.
  */
+
 import { readFileSync } from 'node:fs';
+import { validateHeaderValue } from 'node:http';
+import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import type { WebhookEvent } from '../../contracts/order';
-import { verifyGiftcardWebhook } from '../../docs/webhooks/verify-signature';
-import { signatureHeader } from '../../domain/signing';
-import { webhookEventJsonSchema } from '../../domain/webhooks';
+import { verifyGiftcardWebhook, verifyWithoutLibrary } from '../../docs/webhooks/verify-signature';
+import {
+  INTAKE_SIGNATURE_LABEL,
+  signatureHeader,
+  standardWebhookSecret,
+  verifySignature,
+} from '../../domain/signing';
+import { webhookEventJsonSchema, webhookHeaders } from '../../domain/webhooks';
 import { compileWebhookSchema, schemaPath } from '../helpers/webhook-schema';
 
 const event: WebhookEvent = {
@@ -35,46 +46,129 @@ describe('the event JSON schema', () => {
   });
 });
 
-describe('the documented verification code', () => {
-  const secret = 'a-receiver-secret-of-32-characters-or-more';
+const libraryAccepts = (secret: string, rawBody: string, headers: Record<string, string>) => {
+  try {
+    new Webhook(secret).verify(rawBody, headers);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('what we send', () => {
+  const secret = `whsec_${Buffer.from('a receiver secret of 32 bytes!!!').toString('base64')}`;
   const rawBody = JSON.stringify(event);
   const now = Date.now();
   const timestamp = String(Math.floor(now / 1000));
-  const headers = {
-    'x-webhook-id': event.id,
-    'x-webhook-timestamp': timestamp,
-    'x-webhook-signature': signatureHeader(secret, timestamp, rawBody),
-  };
+  const headers = webhookHeaders({ secrets: [secret] }, event.id, timestamp, rawBody);
 
-  it('accepts what we send', () => {
-    expect(verifyGiftcardWebhook({ secret, headers, rawBody, nowMs: now })).toBe(true);
-    expect(verifyGiftcardWebhook({ secret, headers, rawBody: Buffer.from(rawBody), nowMs: now })).toBe(true);
+  it('is Standard Webhooks: the reference library and the documented code accept it', () => {
+    expect(Object.keys(headers).sort()).toEqual(['webhook-id', 'webhook-signature', 'webhook-timestamp']);
+    expect(headers['webhook-id']).toBe(event.id);
+    expect(headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]{43}=$/);
+    expect(new Webhook(secret).verify(rawBody, headers)).toEqual(event);
+    expect(verifyGiftcardWebhook({ secret, headers, rawBody })).toEqual(event);
+    expect(verifyGiftcardWebhook({ secret, headers, rawBody: Buffer.from(rawBody) })).toEqual(event);
+    expect(verifyWithoutLibrary({ secret, headers, rawBody, nowMs: now })).toBe(true);
+    expect(verifyWithoutLibrary({ secret, headers, rawBody: Buffer.from(rawBody), nowMs: now })).toBe(true);
   });
 
-  it('rejects a tampered body, signature or timestamp, another secret, and a stale request', () => {
-    const tamperedBody = rawBody.replace('"cardCount":3', '"cardCount":30');
-    expect(verifyGiftcardWebhook({ secret, headers, rawBody: tamperedBody, nowMs: now })).toBe(false);
-    const sig = headers['x-webhook-signature'];
-    const flipped = `${sig.slice(0, -1)}${sig.endsWith('0') ? '1' : '0'}`;
+  it('tampered (body, id, timestamp, signature), under another secret or stale, verifies nowhere', () => {
+    const sig = headers['webhook-signature']!;
+    const flipped = `${sig.slice(0, 5)}${sig[5] === 'A' ? 'B' : 'A'}${sig.slice(6)}`;
+    const cases: Array<[string, string, Record<string, string>]> = [
+      ['body', rawBody.replace('"cardCount":3', '"cardCount":30'), headers],
+      ['id', rawBody, { ...headers, 'webhook-id': 'evt_11111111-3c1e-4f7a-9c55-2f1d0e8a9b10' }],
+      ['timestamp', rawBody, { ...headers, 'webhook-timestamp': String(Number(timestamp) + 1) }],
+      ['signature', rawBody, { ...headers, 'webhook-signature': flipped }],
+      ['no signature', rawBody, { ...headers, 'webhook-signature': '' }],
+    ];
+    for (const [what, body, h] of cases) {
+      expect({ what, library: libraryAccepts(secret, body, h) }).toEqual({ what, library: false });
+      expect({
+        what,
+        plain: verifyWithoutLibrary({ secret, headers: h, rawBody: body, nowMs: now }),
+      }).toEqual({
+        what,
+        plain: false,
+      });
+    }
+    const other = `whsec_${Buffer.from('another secret of 32 bytes!!!!!!').toString('base64')}`;
+    expect(libraryAccepts(other, rawBody, headers)).toBe(false);
+    expect(verifyWithoutLibrary({ secret: other, headers, rawBody, nowMs: now })).toBe(false);
+    expect(verifyWithoutLibrary({ secret, headers, rawBody, nowMs: now + 301_000 })).toBe(false);
+    const stale = webhookHeaders({ secrets: [secret] }, event.id, String(Number(timestamp) - 301), rawBody);
+    expect(libraryAccepts(secret, rawBody, stale)).toBe(false);
+  });
+
+  it('while a secret rotates: both signatures, space-separated; a receiver with either secret verifies', () => {
+    const older = `whsec_${Buffer.from('the previous secret, 32 bytes!!!').toString('base64')}`;
+    const both = webhookHeaders({ secrets: [secret, older] }, event.id, timestamp, rawBody);
+    expect(both['webhook-signature']!.split(' ')).toEqual([
+      headers['webhook-signature'],
+      webhookHeaders({ secrets: [older] }, event.id, timestamp, rawBody)['webhook-signature'],
+    ]);
+    expect(libraryAccepts(secret, rawBody, both)).toBe(true);
+    expect(libraryAccepts(older, rawBody, both)).toBe(true);
+    expect(verifyWithoutLibrary({ secret: older, headers: both, rawBody, nowMs: now })).toBe(true);
+  });
+
+  it('an old-form secret is the whsec_ secret of its bytes, and its endpoint still gets the deprecated headers', () => {
+    const legacy = 'an-old-form-secret-of-32-characters-or-more';
+    const h = webhookHeaders({ secrets: [legacy] }, event.id, timestamp, rawBody);
+    expect(standardWebhookSecret(legacy)).toBe(`whsec_${Buffer.from(legacy).toString('base64')}`);
+    expect(libraryAccepts(standardWebhookSecret(legacy), rawBody, h)).toBe(true);
+    expect(h['x-webhook-id']).toBe(event.id);
+    expect(h['x-webhook-timestamp']).toBe(timestamp);
+    expect(h['x-webhook-signature']).toBe(signatureHeader(legacy, timestamp, rawBody, 'v1'));
+  });
+});
+
+describe('intake and webhook signatures, under one and the same secret', () => {
+  const secret = 'one-secret-for-intake-and-webhooks-32+';
+  const whsec = standardWebhookSecret(secret);
+  const now = String(Math.floor(Date.now() / 1000));
+
+  it('a webhook signature is no intake signature, in any form', () => {
+    const rawBody = JSON.stringify(event);
+    const h = webhookHeaders({ secrets: [secret] }, event.id, now, rawBody);
+    const standardHex = Buffer.from(h['webhook-signature']!.slice(3), 'base64').toString('hex');
+    const legacyHex = h['x-webhook-signature']!.slice(3);
+    for (const payload of [rawBody, `${event.id}.${now}.${rawBody}`, `${now}.${rawBody}`])
+      for (const hex of [standardHex, legacyHex])
+        for (const version of ['v1', 'v2'])
+          expect(verifySignature([secret], now, payload, `${version}=${hex}`)).toBeUndefined();
+    // The deprecated intake form is the old webhook header's: why INTAKE_ACCEPT_V1_SIGNATURES is off.
     expect(
-      verifyGiftcardWebhook({
-        secret,
-        headers: { ...headers, 'x-webhook-signature': flipped },
-        rawBody,
-        nowMs: now,
-      }),
-    ).toBe(false);
-    const later = String(Number(timestamp) + 1);
+      verifySignature([secret], now, rawBody, h['x-webhook-signature'], { acceptV1: true }),
+    ).toBeDefined();
+    expect(verifySignature([secret], now, rawBody, h['x-webhook-signature'])).toBeUndefined();
+  });
+
+  it('an intake signature is no webhook: the unlabelled v1 was one for a dotted order id; v2 needs an id no header can carry', () => {
+    // A status request for an order id that reads as "<timestamp>.<json>": its signature input splits into
+    // a Standard Webhooks id, timestamp and body.
+    const path = `GET /v1/fulfillments/ord.${now}.5`;
+    const v1 = Buffer.from(signatureHeader(secret, now, path, 'v1').slice(3), 'hex').toString('base64');
+    const forged = { 'webhook-id': `${now}.GET /v1/fulfillments/ord`, 'webhook-timestamp': now };
+    expect(libraryAccepts(whsec, '5', { ...forged, 'webhook-signature': `v1,${v1}` })).toBe(true);
+
+    const v2 = Buffer.from(signatureHeader(secret, now, path).slice(3), 'hex').toString('base64');
+    expect(libraryAccepts(whsec, '5', { ...forged, 'webhook-signature': `v1,${v2}` })).toBe(false);
+    // The only id under which it would verify starts with the label, and the label ends in a line feed.
+    const labelled = `${INTAKE_SIGNATURE_LABEL}${forged['webhook-id']}`;
     expect(
-      verifyGiftcardWebhook({
-        secret,
-        headers: { ...headers, 'x-webhook-timestamp': later },
-        rawBody,
-        nowMs: now,
-      }),
-    ).toBe(false);
-    expect(verifyGiftcardWebhook({ secret: `${secret}x`, headers, rawBody, nowMs: now })).toBe(false);
-    expect(verifyGiftcardWebhook({ secret, headers, rawBody, nowMs: now + 301_000 })).toBe(false);
-    expect(verifyGiftcardWebhook({ secret, headers: {}, rawBody, nowMs: now })).toBe(false);
+      libraryAccepts(whsec, '5', { ...forged, 'webhook-id': labelled, 'webhook-signature': `v1,${v2}` }),
+    ).toBe(true);
+    expect(() => validateHeaderValue('webhook-id', labelled)).toThrow(/Invalid character/);
+  });
+
+  it('v2 is what intake accepts by default; v1 only when allowed', () => {
+    const body = '{"orderId":"ord-1"}';
+    expect(verifySignature([secret], now, body, signatureHeader(secret, now, body))).toBeDefined();
+    expect(verifySignature([secret], now, body, signatureHeader(secret, now, body, 'v1'))).toBeUndefined();
+    expect(
+      verifySignature([secret], now, body, signatureHeader(secret, now, body, 'v1'), { acceptV1: true }),
+    ).toBeDefined();
   });
 });
