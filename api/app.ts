@@ -16,7 +16,7 @@ import { type CodecEndpointSettings, codecRoutes } from './codec-endpoint/routes
 import { deliveryRoutes, type RetrievedEvent } from './delivery-links/routes';
 import { errorHandler, frameworkErrors, notFoundHandler } from './http/errors';
 import { healthRoutes } from './http/health';
-import { registerRateLimits } from './http/rate-limits';
+import { clientIp, createLimiters, registerRateLimits } from './http/rate-limits';
 import { SafeLogController, serializeRequest } from './http/request-log';
 import { addSecurityHeaders } from './http/security-headers';
 import { traceRequests } from './http/tracing';
@@ -36,6 +36,10 @@ export interface AppDeps {
    */
   limitScope: string;
   onRetrieved?: (e: RetrievedEvent) => Promise<void>;
+  /** Requests for unknown paths per client and minute, in each process (UNMATCHED_PER_MINUTE). */
+  unmatchedPerMinute?: number;
+  /** GET /healthz per client and minute, in each process (http/health.ts HEALTH_PER_MINUTE). */
+  healthPerMinute?: number;
   /** Behind a reverse proxy, trust its X-Forwarded-For so rate limits and audit rows see the client's IP. */
   trustProxy?: false | number | string[];
   /** The in-app API (customer app JWTs, reveal keys); not served without it. */
@@ -52,6 +56,9 @@ export interface AppDeps {
 
 /** The production API's limit scope: every replica counts in it. */
 export const API_LIMIT_SCOPE = 'api';
+
+/** Unknown paths per client and minute: a browser's favicon and robots.txt fit, a scanner does not. */
+export const UNMATCHED_PER_MINUTE = 60;
 
 // The link pages post no fields; anything larger than this is not a customer's browser.
 const BODY_LIMIT = 16 * 1024;
@@ -81,11 +88,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.decorate('publicOrigin', publicOrigin);
   addSecurityHeaders(app, { hsts: new URL(deps.publicBaseUrl).protocol === 'https:' });
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler(notFoundHandler);
   await app.register(formbody, { bodyLimit: BODY_LIMIT });
   await registerRateLimits(app, deps.db, deps.limitScope);
+  // An unknown path guesses nothing, but answering it is work on the event loop every route shares: each
+  // client gets a budget of them (in this process), then 429.
+  const [unmatchedByIp] = await createLimiters(app, [
+    {
+      name: 'unmatched:ip',
+      max: deps.unmatchedPerMinute ?? UNMATCHED_PER_MINUTE,
+      key: clientIp,
+      perProcess: true,
+    },
+  ]);
+  app.setNotFoundHandler({ preHandler: unmatchedByIp! }, notFoundHandler);
 
-  await app.register(healthRoutes, { db: deps.db });
+  await app.register(healthRoutes, { db: deps.db, perClientPerMinute: deps.healthPerMinute });
   await app.register(deliveryRoutes, {
     db: deps.db,
     transit: deps.transit,

@@ -49,6 +49,9 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
   if (status >= 500) {
     // The logger's pattern filter still masks anything secret-shaped in the message or stack.
     request.log.error({ req: request, statusCode: status, err }, 'request failed');
+  } else if (status === 429) {
+    // A flood's thousands of refusals are counted by the limiter's metric, not logged one by one.
+    request.log.debug({ req: request, statusCode: status, errorCode: err.code }, 'request rejected');
   } else {
     // `errorCode`, not `code`: the logger censors any `code` field as a possible card code.
     request.log.info({ req: request, statusCode: status, errorCode: err.code }, 'request rejected');

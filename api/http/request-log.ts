@@ -54,6 +54,10 @@ export class SafeLogController extends LogController {
     };
     if (error) {
       reply.log.error({ ...fields, err: { type: error.name } }, 'request errored');
+    } else if (reply.statusCode === 429) {
+      // A flood's refusals are counted (giftcards_rate_limited_requests_total, by bucket), not written
+      // line by line: at thousands a second the log would be the flood's amplifier.
+      reply.log.debug(fields, 'request completed');
     } else {
       reply.log.info(fields, 'request completed');
     }
