@@ -5,7 +5,7 @@
  * codec-endpoint/ (operators' Temporal UI and CLI); http/ holds what they share.
  */
 import formbody from '@fastify/formbody';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { OrderInput, ResendRequest } from '../contracts/order';
 import type { ResendOutcome, StartedOrder } from '../domain/orders';
@@ -16,7 +16,7 @@ import { type CodecEndpointSettings, codecRoutes } from './codec-endpoint/routes
 import { deliveryRoutes, type RetrievedEvent } from './delivery-links/routes';
 import { errorHandler, frameworkErrors, notFoundHandler } from './http/errors';
 import { healthRoutes } from './http/health';
-import { clientIp, createLimiters, registerRateLimits } from './http/rate-limits';
+import { clientIp, createLimiters, type Limiter, registerRateLimits } from './http/rate-limits';
 import { SafeLogController, serializeRequest } from './http/request-log';
 import { addSecurityHeaders } from './http/security-headers';
 import { traceRequests } from './http/tracing';
@@ -65,6 +65,8 @@ const BODY_LIMIT = 16 * 1024;
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const publicOrigin = new URL(deps.publicBaseUrl).origin;
+  /** Requests for no route, per client (below); undefined only until the app is built. */
+  let unmatchedByIp: Limiter | undefined;
   const app = Fastify({
     loggerInstance: (deps.logger ?? rootLogger()).child(
       { component: 'api' },
@@ -80,7 +82,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // A token is 43 characters and an order id at most 128; longer path parameters are rejected before
     // any handler runs.
     routerOptions: { maxParamLength: 128 },
-    frameworkErrors,
+    // Requests refused before routing (a bad percent-encoding, an over-long parameter) match no route
+    // either: they spend the unmatched budget too, so a flood cannot step around it with a malformed path.
+    frameworkErrors: (err, request, reply) => {
+      if (!unmatchedByIp) return frameworkErrors(err, request, reply);
+      unmatchedByIp(request, reply).then(
+        () => frameworkErrors(err, request, reply),
+        (refusal: FastifyError) => frameworkErrors(refusal, request, reply),
+      );
+    },
   });
 
   // First, so that every route registered after it gets its span.
@@ -92,7 +102,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await registerRateLimits(app, deps.db, deps.limitScope);
   // An unknown path guesses nothing, but answering it is work on the event loop every route shares: each
   // client gets a budget of them (in this process), then 429.
-  const [unmatchedByIp] = await createLimiters(app, [
+  [unmatchedByIp] = await createLimiters(app, [
     {
       name: 'unmatched:ip',
       max: deps.unmatchedPerMinute ?? UNMATCHED_PER_MINUTE,
@@ -100,7 +110,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       perProcess: true,
     },
   ]);
-  app.setNotFoundHandler({ preHandler: unmatchedByIp! }, notFoundHandler);
+  app.setNotFoundHandler({ preHandler: unmatchedByIp }, notFoundHandler);
 
   await app.register(healthRoutes, { db: deps.db, perClientPerMinute: deps.healthPerMinute });
   await app.register(deliveryRoutes, {

@@ -2,7 +2,8 @@
  * One unauthenticated client cannot take the API's event loop: the attack from the issue, eight parallel
  * keep-alive senders of 12 KB unknown paths (`/a.a.a.…`) from one address, runs into that address's
  * budget for unmatched routes (404, then 429 with Retry-After), while /healthz from another address keeps
- * answering 200 throughout. A flood of /healthz from one address meets its own budget the same way. The
+ * answering 200 throughout. Paths that Fastify refuses before routing (a bad percent-encoding, a token over
+ * the parameter limit) spend the same budget. A flood of /healthz from one address meets its own. The
  * 404 is a clear error that echoes nothing of the path, the log names the path cut short, and the
  * refusals are not written to the log at info one by one. The API is
  * buildApp with its production limits, on the stack's database and Vault, over real sockets; the clients
@@ -131,6 +132,20 @@ describe('a flood from one address', () => {
     expect(lines.length).toBeGreaterThanOrEqual(SENDERS * 40);
     for (const line of lines) expect(line.req!.route!.length).toBeLessThanOrEqual(201);
     expect(lines.filter((l) => l.level >= 30)).toHaveLength(UNMATCHED_PER_MINUTE);
+  });
+
+  it.each([
+    ['a bad percent-encoding', `/%zz${PATH}`, 400],
+    ['a link token over the parameter limit', `/d/${'b'.repeat(12 * 1024)}`, 404],
+  ])('of paths Fastify refuses before routing (%s) spends the same budget', async (_shape, path, status) => {
+    const port = await startApi();
+    const answers = await flood(port, path, '127.0.0.7', 10);
+    expect(count(answers, status)).toBe(UNMATCHED_PER_MINUTE);
+    expect(count(answers, 429)).toBe(SENDERS * 10 - UNMATCHED_PER_MINUTE);
+    // Nothing of the path comes back.
+    for (const a of answers) expect(a.body).not.toContain(path.slice(-16));
+    expect((await get(port, '/healthz', '127.0.0.8')).status).toBe(200);
+    expect((await get(port, '/nowhere', '127.0.0.8')).status).toBe(404);
   });
 
   it('of health checks gets 429 once its budget is spent, and the health check of another still answers', async () => {
