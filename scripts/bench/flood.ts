@@ -1,4 +1,5 @@
-// npm run bench:flood [-- --probes 100 --senders 8 --path-kb 12 --flood-seconds 30 --max-flood 200000 --rounds 3]
+// npm run bench:flood [-- --probes 100 --senders 8 --path-kb 12 --flood-seconds 30 --max-flood 200000 --rounds 3
+//                        --shape unknown|malformed|long-param]
 // One unauthenticated client against the API's event loop. Starts the API in-process (buildApp with the
 // stack's database and Vault, logging at info through the real redaction to /dev/null) on an ephemeral
 // loopback port, measures the /healthz median with nothing else going on, then again while `senders`
@@ -106,13 +107,22 @@ async function main() {
       'flood-seconds': { type: 'string', default: '30' },
       'max-flood': { type: 'string', default: '200000' },
       rounds: { type: 'string', default: '3' },
+      shape: { type: 'string', default: 'unknown' },
     },
   });
   const probes = Number(values.probes);
   const senders = Number(values.senders);
   const floodSeconds = Number(values['flood-seconds']);
   const rounds = Number(values.rounds);
-  const path = `/${'a.'.repeat(Math.round((Number(values['path-kb']) * 1024) / 2))}`;
+  const filler = 'a.'.repeat(Math.round((Number(values['path-kb']) * 1024) / 2));
+  // unknown: a route that does not exist (the issue's); malformed: a bad percent-encoding, which Fastify
+  // refuses before routing; long-param: a link path whose token is over the router's parameter limit.
+  const shapes: Record<string, string> = {
+    unknown: `/${filler}`,
+    malformed: `/%zz${filler}`,
+    'long-param': `/d/${filler.replace(/\./g, 'b')}`,
+  };
+  const path = shapes[values.shape] ?? shapes.unknown!;
 
   const cfg = configFor('api');
   const db = createPool();
