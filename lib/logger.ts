@@ -87,6 +87,23 @@ const CARDISH_FIELD = new RegExp(
 
 type Pattern = [RegExp, (match: RegExpExecArray) => string];
 
+const MAILBOX = '[A-Za-z0-9._%+-]';
+const DOMAIN = '[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)+\\b';
+const EMAILS = new RegExp(`(?<!${MAILBOX})${MAILBOX}+@${DOMAIN}(?:${MAILBOX}+@${DOMAIN})*`, 'g');
+const DOMAIN_AT = new RegExp(DOMAIN, 'y');
+
+/** "***@domain" for each address of a run EMAILS matched: each "@" and the domain after it, in one pass. */
+function maskEmails([run]: RegExpExecArray): string {
+  let out = '';
+  for (let at = run.indexOf('@'); at >= 0; at = run.indexOf('@', at + 1)) {
+    DOMAIN_AT.lastIndex = at + 1;
+    const domain = DOMAIN_AT.exec(run)?.[0] ?? '';
+    out += `***@${domain}`;
+    at += domain.length;
+  }
+  return out;
+}
+
 // Every pattern is linear in its input's length on V8's backtracking engine: no pattern can start at
 // every position of a long run and read to its end from each (a match starts only where a run starts, or
 // reads a bounded distance from where it starts), and no two quantifiers can split one run between them
@@ -100,10 +117,11 @@ const PATTERNS: Pattern[] = [
   [CARDISH_FIELD, (m) => `${m[1]}[REDACTED]`],
   // Delivery tokens in link paths (/d/<token>, /d/<token>/reveal).
   [/\/d\/[A-Za-z0-9_-]{16,}/g, () => '/d/[REDACTED:token]'],
-  // Email addresses: keep the domain for operators, mask the mailbox. The mailbox starts where a run of
+  // Email addresses: keep the domain for operators, mask the mailbox. A match starts only where a run of
   // mailbox characters starts (a `\b` there would try again at every dot of "a.a.a.…", each time reading
-  // to the run's end: quadratic).
-  [/(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)\b/g, (m) => `***@${m[1]}`],
+  // to the run's end: quadratic, 140 ms for 16 KB), and takes addresses glued on in the same run with it
+  // ("a@b.co+c@d.com"), which a match starting later in the run would have missed.
+  [EMAILS, maskEmails],
   // Vault tokens (hvs./s.) and bearer credentials.
   [/\b(?:hvs|hvb|s)\.[A-Za-z0-9_-]{20,}\b/g, () => '[REDACTED:vault-token]'],
   [/\b(Bearer)\s+[A-Za-z0-9._~+/=-]{16,}/gi, (m) => `${m[1]} [REDACTED]`],

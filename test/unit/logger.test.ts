@@ -189,6 +189,13 @@ describe('delivery links and emails are masked', () => {
     expect(out.last()).toMatchObject({ to: '***@example.com', msg: 'sent to ***@example.com' });
   });
 
+  it('masks every mailbox of addresses glued into one run, as well as apart', () => {
+    expect(scrub('to a.b@x.com+c.d@y.org, e@z.net')).toBe('to ***@x.com***@y.org, ***@z.net');
+    expect(scrub('rcpt=<jane@example.com>;bob_1%x@mail.example.org')).toBe(
+      'rcpt=<***@example.com>;***@mail.example.org',
+    );
+  });
+
   it('scrub masks the same patterns in any text, e.g. an error message', () => {
     const text = scrub(`failed for bob@mail.example: /d/${TOKEN} ${CODE}`);
     expect(text).toBe('failed for ***@mail.example: /d/[REDACTED:token] [REDACTED:code]');
