@@ -5,7 +5,12 @@
  * codec-endpoint/ (operators' Temporal UI and CLI); http/ holds what they share.
  */
 import formbody from '@fastify/formbody';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+} from 'fastify';
 import type { Logger } from 'pino';
 import type { OrderInput, ResendRequest } from '../contracts/order';
 import type { ResendOutcome, StartedOrder } from '../domain/orders';
@@ -86,10 +91,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // either: they spend the unmatched budget too, so a flood cannot step around it with a malformed path.
     frameworkErrors: (err, request, reply) => {
       if (!unmatchedByIp) return frameworkErrors(err, request, reply);
-      unmatchedByIp(request, reply).then(
-        () => frameworkErrors(err, request, reply),
-        (refusal: FastifyError) => frameworkErrors(refusal, request, reply),
-      );
+      unmatchedByIp(request, reply)
+        .then(
+          () => frameworkErrors(err, request, reply),
+          (refusal: FastifyError) => frameworkErrors(refusal, request, reply),
+        )
+        .catch((failure: unknown) => {
+          request.log.error({ err: failure }, 'could not answer a request refused before routing');
+          if (!reply.sent) (reply as FastifyReply).code(500).send({ error: 'Internal Server Error' });
+        });
     },
   });
 
