@@ -5,7 +5,12 @@
  * codec-endpoint/ (operators' Temporal UI and CLI); http/ holds what they share.
  */
 import formbody from '@fastify/formbody';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+} from 'fastify';
 import type { Logger } from 'pino';
 import type { OrderInput, ResendRequest } from '../contracts/order';
 import type { ResendOutcome, StartedOrder } from '../domain/orders';
@@ -16,7 +21,7 @@ import { type CodecEndpointSettings, codecRoutes } from './codec-endpoint/routes
 import { deliveryRoutes, type RetrievedEvent } from './delivery-links/routes';
 import { errorHandler, frameworkErrors, notFoundHandler } from './http/errors';
 import { healthRoutes } from './http/health';
-import { registerRateLimits } from './http/rate-limits';
+import { clientIp, createLimiters, type Limiter, registerRateLimits } from './http/rate-limits';
 import { SafeLogController, serializeRequest } from './http/request-log';
 import { addSecurityHeaders } from './http/security-headers';
 import { traceRequests } from './http/tracing';
@@ -36,6 +41,10 @@ export interface AppDeps {
    */
   limitScope: string;
   onRetrieved?: (e: RetrievedEvent) => Promise<void>;
+  /** Requests for unknown paths per client and minute, in each process (UNMATCHED_PER_MINUTE). */
+  unmatchedPerMinute?: number;
+  /** GET /healthz per client and minute, in each process (http/health.ts HEALTH_PER_MINUTE). */
+  healthPerMinute?: number;
   /** Behind a reverse proxy, trust its X-Forwarded-For so rate limits and audit rows see the client's IP. */
   trustProxy?: false | number | string[];
   /** The in-app API (customer app JWTs, reveal keys); not served without it. */
@@ -53,11 +62,16 @@ export interface AppDeps {
 /** The production API's limit scope: every replica counts in it. */
 export const API_LIMIT_SCOPE = 'api';
 
+/** Unknown paths per client and minute: a browser's favicon and robots.txt fit, a scanner does not. */
+export const UNMATCHED_PER_MINUTE = 60;
+
 // The link pages post no fields; anything larger than this is not a customer's browser.
 const BODY_LIMIT = 16 * 1024;
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const publicOrigin = new URL(deps.publicBaseUrl).origin;
+  /** Requests for no route, per client (below); undefined only until the app is built. */
+  let unmatchedByIp: Limiter | undefined;
   const app = Fastify({
     loggerInstance: (deps.logger ?? rootLogger()).child(
       { component: 'api' },
@@ -73,7 +87,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // A token is 43 characters and an order id at most 128; longer path parameters are rejected before
     // any handler runs.
     routerOptions: { maxParamLength: 128 },
-    frameworkErrors,
+    // Requests refused before routing (a bad percent-encoding, an over-long parameter) match no route
+    // either: they spend the unmatched budget too, so a flood cannot step around it with a malformed path.
+    frameworkErrors: (err, request, reply) => {
+      if (!unmatchedByIp) return frameworkErrors(err, request, reply);
+      unmatchedByIp(request, reply)
+        .then(
+          () => frameworkErrors(err, request, reply),
+          (refusal: FastifyError) => frameworkErrors(refusal, request, reply),
+        )
+        .catch((failure: unknown) => {
+          request.log.error({ err: failure }, 'could not answer a request refused before routing');
+          if (!reply.sent) (reply as FastifyReply).code(500).send({ error: 'Internal Server Error' });
+        });
+    },
   });
 
   // First, so that every route registered after it gets its span.
@@ -81,11 +108,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.decorate('publicOrigin', publicOrigin);
   addSecurityHeaders(app, { hsts: new URL(deps.publicBaseUrl).protocol === 'https:' });
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler(notFoundHandler);
   await app.register(formbody, { bodyLimit: BODY_LIMIT });
   await registerRateLimits(app, deps.db, deps.limitScope);
+  // An unknown path guesses nothing, but answering it is work on the event loop every route shares: each
+  // client gets a budget of them (in this process), then 429.
+  [unmatchedByIp] = await createLimiters(app, [
+    {
+      name: 'unmatched:ip',
+      max: deps.unmatchedPerMinute ?? UNMATCHED_PER_MINUTE,
+      key: clientIp,
+      perProcess: true,
+    },
+  ]);
+  app.setNotFoundHandler({ preHandler: unmatchedByIp }, notFoundHandler);
 
-  await app.register(healthRoutes, { db: deps.db });
+  await app.register(healthRoutes, { db: deps.db, perClientPerMinute: deps.healthPerMinute });
   await app.register(deliveryRoutes, {
     db: deps.db,
     transit: deps.transit,

@@ -13,7 +13,7 @@ export interface Card {
   serial: string;
 }
 
-/** The transit key of the month a card is stored in (crypto-shredding buckets, see README). */
+/** The transit key of the month a card is stored in (crypto-shredding buckets, docs/security.md). */
 export function cardKeyName(prefix: string, at: Date): string {
   return `${prefix}-${at.toISOString().slice(0, 7)}`;
 }

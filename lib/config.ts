@@ -406,7 +406,7 @@ function productionMessage(env: NodeJS.ProcessEnv, refusals: string[]): string {
     env.NODE_ENV === undefined
       ? 'NODE_ENV is unset, which means production; the local stack says NODE_ENV=development in its env files'
       : 'NODE_ENV=production';
-  return `Unsafe configuration for production (${mode}; see README, "Production mode"):\n  ${refusals.join('\n  ')}`;
+  return `Unsafe configuration for production (${mode}; see docs/operations.md, "Production mode"):\n  ${refusals.join('\n  ')}`;
 }
 
 /** The sslmode values that make node-postgres use TLS (and refuse a server that does not speak it). */

@@ -3,7 +3,9 @@
  * loggers, serialized errors and requests included): fields named like a secret are censored at any depth,
  * and a pattern filter masks what reached a line by another route (an error message quoting a provider's
  * body, a URL, Temporal's own logs): card codes, card-ish fields' values in text, delivery tokens, email
- * addresses, Vault tokens and bearer credentials.
+ * addresses, Vault tokens and bearer credentials. Both have a budget: every string is cut to SCRUB_MAX
+ * before the patterns read it (a secret across the cut is masked whole), and every pattern runs in time
+ * linear in what it reads, so no line, span or error message costs more than its length's worth.
  */
 import { isSpanContextValid, trace } from '@opentelemetry/api';
 import type { LogLevel, LogMetadata, Logger as TemporalLogger } from '@temporalio/common';
@@ -48,13 +50,19 @@ export function isSecretKey(key: string): boolean {
   return SECRET_KEY_SET.has(normalize(key.split('.').pop() ?? key));
 }
 
-/** A parsed log line with every secret-named field censored, however deep. */
+/**
+ * A parsed log line with every secret-named field censored, however deep, and every string (values and
+ * keys) longer than SCRUB_MAX cut to it, scrubbed: a line is never scrubbed for longer than its fields' worth.
+ */
 function censorSecretFields(value: unknown): unknown {
+  if (typeof value === 'string') return value.length > SCRUB_MAX ? scrub(value) : value;
   if (Array.isArray(value)) return value.map(censorSecretFields);
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value))
-    out[key] = SECRET_KEY_SET.has(normalize(key)) ? CENSOR : censorSecretFields(v);
+  for (const [key, v] of Object.entries(value)) {
+    const name = key.length > SCRUB_MAX ? scrub(key) : key;
+    out[name] = SECRET_KEY_SET.has(normalize(key)) ? CENSOR : censorSecretFields(v);
+  }
   return out;
 }
 
@@ -77,40 +85,105 @@ const CARDISH_FIELD = new RegExp(
   'g',
 );
 
-const PATTERNS: Array<[RegExp, string | ((m: string, ...g: string[]) => string)]> = [
-  // Card-code-shaped strings: four groups of four with separators (any case), or sixteen in a row. A run
-  // of more groups goes whole: "card ABCD-EFGH-JKMN-PQRS" would otherwise keep its last group.
-  [/\b[A-Za-z0-9]{4}(?:[- ][A-Za-z0-9]{4}){3,}\b/g, '[REDACTED:code]'],
-  [/\b[A-Z0-9]{16}\b/g, '[REDACTED:code]'],
-  // What follows a card-ish field's name in text: a serial (digits), a lowercase or unseparated code.
-  [CARDISH_FIELD, '$1[REDACTED]'],
-  // Delivery tokens in link paths (/d/<token>, /d/<token>/reveal).
-  [/\/d\/[A-Za-z0-9_-]{16,}/g, '/d/[REDACTED:token]'],
-  // Email addresses: keep the domain for operators, mask the mailbox.
-  [/\b[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)\b/g, (_m, domain: string) => `***@${domain}`],
-  // Vault tokens (hvs./s.) and bearer credentials.
-  [/\b(?:hvs|hvb|s)\.[A-Za-z0-9_-]{20,}\b/g, '[REDACTED:vault-token]'],
-  [/\b(Bearer)\s+[A-Za-z0-9._~+/=-]{16,}/gi, '$1 [REDACTED]'],
-];
+type Pattern = [RegExp, (match: RegExpExecArray) => string];
 
-/** Masks anything that looks like a secret in a string; used for log lines and for error messages. */
-export function scrub(text: string): string {
-  let out = text;
-  for (const [re, replacement] of PATTERNS) {
-    out = out.replace(re, replacement as string);
+const MAILBOX = '[A-Za-z0-9._%+-]';
+const DOMAIN = '[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)+\\b';
+const EMAILS = new RegExp(`(?<!${MAILBOX})${MAILBOX}+@${DOMAIN}(?:${MAILBOX}+@${DOMAIN})*`, 'g');
+const DOMAIN_AT = new RegExp(DOMAIN, 'y');
+
+/** "***@domain" for each address of a run EMAILS matched: each "@" and the domain after it, in one pass. */
+function maskEmails([run]: RegExpExecArray): string {
+  let out = '';
+  for (let at = run.indexOf('@'); at >= 0; at = run.indexOf('@', at + 1)) {
+    DOMAIN_AT.lastIndex = at + 1;
+    const domain = DOMAIN_AT.exec(run)?.[0] ?? '';
+    out += `***@${domain}`;
+    at += domain.length;
   }
   return out;
 }
 
+// Every pattern is linear in its input's length on V8's backtracking engine: no pattern can start at
+// every position of a long run and read to its end from each (a match starts only where a run starts, or
+// reads a bounded distance from where it starts), and no two quantifiers can split one run between them
+// in more than one way. test/unit/logger.test.ts holds each call to a time budget on adversarial inputs.
+const PATTERNS: Pattern[] = [
+  // Card-code-shaped strings: four groups of four with separators (any case), or sixteen in a row. A run
+  // of more groups goes whole: "card ABCD-EFGH-JKMN-PQRS" would otherwise keep its last group.
+  [/\b[A-Za-z0-9]{4}(?:[- ][A-Za-z0-9]{4}){3,}\b/g, () => '[REDACTED:code]'],
+  [/\b[A-Z0-9]{16}\b/g, () => '[REDACTED:code]'],
+  // What follows a card-ish field's name in text: a serial (digits), a lowercase or unseparated code.
+  [CARDISH_FIELD, (m) => `${m[1]}[REDACTED]`],
+  // Delivery tokens in link paths (/d/<token>, /d/<token>/reveal).
+  [/\/d\/[A-Za-z0-9_-]{16,}/g, () => '/d/[REDACTED:token]'],
+  // Email addresses: keep the domain for operators, mask the mailbox. A match starts only where a run of
+  // mailbox characters starts (a `\b` there would try again at every dot of "a.a.a.…", each time reading
+  // to the run's end: quadratic, 140 ms for 16 KB), and takes addresses glued on in the same run with it
+  // ("a@b.co+c@d.com"), which a match starting later in the run would have missed.
+  [EMAILS, maskEmails],
+  // Vault tokens (hvs./s.) and bearer credentials.
+  [/\b(?:hvs|hvb|s)\.[A-Za-z0-9_-]{20,}\b/g, () => '[REDACTED:vault-token]'],
+  [/\b(Bearer)\s+[A-Za-z0-9._~+/=-]{16,}/gi, (m) => `${m[1]} [REDACTED]`],
+];
+
+/** How much of a text `scrub` keeps by default: a log field, a span attribute, an error message. */
+export const SCRUB_MAX = 4096;
+/**
+ * How far past the cut the patterns still read: a secret that straddles the cut (a card code, a token, a
+ * mailbox, up to this long) is recognised whole and masked, never kept in part.
+ */
+const SCRUB_OVERLAP = 256;
+
+/**
+ * One pattern over `text`, and where the cut at input offset `cut` lands in the result: before a match
+ * that starts at or after it, after the replacement of a match that straddles it.
+ */
+function replaceTracking(text: string, [re, replace]: Pattern, cut: number): [string, number] {
+  let out = '';
+  let last = 0;
+  let outCut = -1;
+  for (const m of text.matchAll(re)) {
+    const start = m.index;
+    const end = start + m[0].length;
+    if (outCut < 0 && start >= cut) outCut = out.length + (cut - last);
+    out += text.slice(last, start);
+    out += replace(m);
+    if (outCut < 0 && end > cut) outCut = out.length;
+    last = end;
+  }
+  if (outCut < 0) outCut = out.length + (cut - last);
+  return [out + text.slice(last), outCut];
+}
+
+/**
+ * Masks anything that looks like a secret in a string (log lines, span attributes, error messages), in
+ * time linear in `max`: the text is cut to `max` characters first (plus a short overlap the patterns read
+ * so a secret across the cut is masked whole), and a cut text ends in "…".
+ */
+export function scrub(text: string, max = SCRUB_MAX): string {
+  const cut = Math.min(max, text.length);
+  let out = text.length > max + SCRUB_OVERLAP ? text.slice(0, max + SCRUB_OVERLAP) : text;
+  let outCut = cut;
+  for (const pattern of PATTERNS) [out, outCut] = replaceTracking(out, pattern, outCut);
+  return cut < text.length ? `${out.slice(0, outCut)}…` : out;
+}
+
+/** A log line that is not JSON (pino writes JSON; a foreign or pretty-printed line) is cut to this. */
+const FOREIGN_LINE_MAX = 16 * 1024;
+
 /** One serialized log line, censored by field name (when it is JSON) and then by pattern. */
 export function redactLine(line: string): string {
-  let censored = line;
+  let parsed: unknown;
   try {
-    censored = `${JSON.stringify(censorSecretFields(JSON.parse(line)))}\n`;
+    parsed = JSON.parse(line);
   } catch {
-    // Not JSON (a pretty-printed or foreign line): the patterns still apply.
+    // Not JSON: cut, and the patterns still apply.
+    const out = scrub(line, FOREIGN_LINE_MAX);
+    return out.endsWith('\n') ? out : `${out}\n`;
   }
-  return scrub(censored);
+  // Every string in it is already cut to SCRUB_MAX (safely), so the whole line costs linear time.
+  return scrub(`${JSON.stringify(censorSecretFields(parsed))}\n`, Number.POSITIVE_INFINITY);
 }
 
 export function createLogger(

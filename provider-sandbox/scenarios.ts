@@ -73,10 +73,6 @@ export type Answer =
 // Longest first, so that "partial-then-full-…" is not taken for a shorter name that prefixes it.
 const BY_LENGTH = [...SCENARIOS].sort((a, b) => b.length - a.length);
 
-export function isScenario(name: string): name is Scenario {
-  return (SCENARIOS as readonly string[]).includes(name);
-}
-
 /** The scenario an order id asks for by its prefix (`slow-42` → slow); anything else is `instant`. */
 export function scenarioForOrderId(orderId: string): Scenario {
   return BY_LENGTH.find((name) => orderId.startsWith(`${name}-`)) ?? 'instant';

@@ -39,7 +39,7 @@ done
 ensure_key temporal-codec type=aes256-gcm96
 
 # Per component: secret id TTL, secret id uses (0: unlimited), token TTL, token max TTL, and how much of
-# the secret id must be left (seconds of life, uses) before a bootstrap mints a new one. README "Vault
+# the secret id must be left (seconds of life, uses) before a bootstrap mints a new one. docs/security.md, "Vault
 # identities" says why: the services log in at every start and once per token max TTL, so a use limit
 # would turn a crash loop into an outage, and their bound is time (and where from); a CLI command logs in
 # once and lives for seconds.

@@ -7,9 +7,11 @@ import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import type {
   CollectResult,
+  CompletingDelivery,
   DeliverResult,
   DeliveryKind,
   DeliveryRecord,
+  OrderInput,
   OrderOutcome,
   OrderPolicy,
   OrderState,
@@ -50,11 +52,10 @@ export function newWebhookState(): WebhookState {
  * its endpoint stopped taking events.
  */
 export function emitEvent(
-  state: OrderState,
+  hooks: WebhookState,
   event: { id: string; orderId: string; type: WebhookEventType; data: WebhookEventData; now: number },
   caller: string | undefined,
 ): void {
-  const hooks = state.webhooks;
   if (!caller || hooks.stopped) return;
   hooks.outbox.push({
     id: event.id,
@@ -154,7 +155,8 @@ export function mayBeInFlight(state: OrderState, orderId: string, deliveryId: st
 
 /** Keeps a link used before it was recorded (a few at most: a delivery that never records leaves one). */
 export function rememberEarlyRetrieval(state: OrderState, deliveryId: string): void {
-  const early = (state.retrievedEarly ??= []);
+  state.retrievedEarly ??= [];
+  const early = state.retrievedEarly;
   if (early.includes(deliveryId)) return;
   if (early.length >= EARLY_RETRIEVALS_KEPT) early.shift();
   early.push(deliveryId);
@@ -190,6 +192,20 @@ export function outcomeOf(state: OrderState, withoutCards: OrderOutcome): OrderO
 export function concludedPhase(state: OrderState): OrderState['phase'] {
   if (state.delivered > 0) return 'delivered';
   return state.outcome === 'CANCELLED' ? 'cancelled' : 'failed';
+}
+
+/** What every link's step is given: its delivery id, the recipient, the link's lifetime, the retention. */
+export function linkFields(
+  state: OrderState,
+  input: OrderInput,
+  deliveryId: string,
+): Omit<CompletingDelivery, 'deliveredCards'> {
+  return {
+    deliveryId,
+    recipient: state.recipientOverride ?? input.recipient,
+    linkTtlMs: msToNumber(input.policy.linkTtl as Duration),
+    retentionMs: retentionMs(state, input.policy),
+  };
 }
 
 /** Retention in ms for a delivery made now: the policy's, plus every extension so far. */

@@ -1,17 +1,17 @@
 /**
  * One gift card order, from the provider's first answer to the deletion of its cards. `giftCardOrder`
- * sets the order up and runs its story; the steps follow it, and the state's rules live in order-state.ts.
+ * sets the order up and runs its story; the steps follow it. Beside it: the state's rules
+ * (order-state.ts), the shortcuts that complete an order in one step (completing-link.ts), the caller's
+ * events (webhook-outbox.ts), the activities' options (steps.ts), what a step's failure says (failures.ts)
+ * and what operators filter by (search-attributes.ts).
  */
-import type { Duration, SearchAttributeUpdatePair } from '@temporalio/common';
+import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import * as wf from '@temporalio/workflow';
 import {
-  CardCountKey,
   type CollectResult,
-  type CompletingDelivery,
   cancelSignal,
   checkNowSignal,
-  completingFinish,
   type DeliverInput,
   type DeliverResult,
   type DeliveryKind,
@@ -20,13 +20,10 @@ import {
   isFinalProviderStatus,
   NON_RETRYABLE_PROVIDER_FAILURES,
   type NoticeKind,
-  ORDER_OWNERSHIP_REFUSED,
   type OrderActivities,
   type OrderInput,
   type OrderOutcome,
-  OrderOutcomeKey,
   type OrderState,
-  OrderStatusKey,
   type OrderStatusView,
   type OrderStepInput,
   type PurgeReason,
@@ -37,26 +34,15 @@ import {
   resendLinkUpdate,
   retrievedSignal,
   statusQuery,
-  type WebhookEvent,
   type WebhookEventData,
   type WebhookEventType,
 } from '../contracts/order';
+import { finishWithLink, linkForPoll, registration } from './completing-link';
+import { failureOf, isOwnershipRefusal, type StepFailure } from './failures';
 import * as rules from './order-state';
-
-// Timeouts sized to each kind of step, so that a step lost with its worker is retried elsewhere within
-// seconds instead of after a long start-to-close: database bookkeeping is quick; mail waits on an SMTP
-// server and heartbeats meanwhile. Every step is idempotent, so a retry of one that did finish is harmless.
-const RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' } as const;
-const steps = wf.proxyActivities<OrderActivities>({ startToCloseTimeout: '10 seconds', retry: RETRY });
-const MAIL_STEP_TIMEOUT = '2 minutes';
-const mail = wf.proxyActivities<OrderActivities>({
-  startToCloseTimeout: MAIL_STEP_TIMEOUT,
-  heartbeatTimeout: '5 seconds',
-  retry: RETRY,
-  // An operator's stop waits for a link email in flight to end (sent or not) before it revokes the links
-  // and purges: nothing it minted can outlive the revocation.
-  cancellationType: wf.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-});
+import { publishStatus } from './search-attributes';
+import { MAIL_STEP_TIMEOUT, mail, steps } from './steps';
+import { WebhookOutbox } from './webhook-outbox';
 
 const HISTORY_LIMIT = 5_000;
 
@@ -77,15 +63,6 @@ export async function giftCardOrder(input: OrderInput, carried?: OrderState): Pr
   return order.run();
 }
 
-/** An activity refused this workflow an order that is not its own (DESIGN 3.10). */
-function isOwnershipRefusal(err: unknown): boolean {
-  return (
-    err instanceof wf.ActivityFailure &&
-    err.cause instanceof wf.ApplicationFailure &&
-    err.cause.type === ORDER_OWNERSHIP_REFUSED
-  );
-}
-
 /** How collecting ended, and so what the customer is told. */
 interface Conclusion {
   outcomeWithoutCards: OrderOutcome;
@@ -94,8 +71,6 @@ interface Conclusion {
   /** The completing link, already sent (or refused) by the poll that found the order complete. */
   sentWithPoll?: NonNullable<CollectResult['delivery']>;
 }
-
-type LinkFields = Omit<CompletingDelivery, 'deliveredCards'>;
 
 type Poll =
   | { kind: 'progress'; result: CollectResult }
@@ -119,6 +94,7 @@ class Order {
   private deliverScope: wf.CancellationScope | undefined;
   private readonly armed = new Set<string>();
   private registered = false;
+  private readonly outbox: WebhookOutbox;
 
   constructor(
     private readonly input: OrderInput,
@@ -130,6 +106,7 @@ class Order {
     // A run carried over from an older version starts the newer bookkeeping fresh.
     this.state.webhooks ??= rules.newWebhookState();
     this.state.recipientRefused ??= null;
+    this.outbox = new WebhookOutbox(this.state.webhooks, input, this.step.firstRunId);
   }
 
   /** Handlers first, so that no signal, query or update that arrives with the first task is lost. */
@@ -159,13 +136,14 @@ class Order {
 
   // ================================================================ the order's story
   async run(): Promise<OrderStatusView> {
-    this.publishStatus();
+    publishStatus(this.state);
     for (const d of rules.standingDeliveries(this.state)) this.expireOnTime(d);
     // The order is registered by its first poll (one step fewer); a continued run was registered before.
     this.registered = this.carried !== undefined;
     if (!this.carried) this.emit('order.accepted', {});
     // The caller hears of the order beside the story, never holding it up (DESIGN 7).
-    if (this.input.caller) void wf.CancellationScope.nonCancellable(() => this.sendEvents());
+    if (this.input.caller)
+      void wf.CancellationScope.nonCancellable(() => this.outbox.send(() => this.registered));
 
     // 1. Collect: poll the provider until it is done or the deadline passes. Each poll stores new cards
     //    encrypted and returns only when something changed, so history grows with progress, not time.
@@ -217,8 +195,7 @@ class Order {
     const remaining = this.state.deadlineAt - Date.now();
     if (remaining <= 0) return { kind: 'deadline' };
     // The completing link rides with the poll only when the poll could still send it before the deadline.
-    const link =
-      remaining > msToNumber(MAIL_STEP_TIMEOUT) && !this.stopRequest ? this.completingLink() : null;
+    const link = linkForPoll(this.state, this.input, remaining, this.stopRequest !== null);
     const { collect } = wf.proxyActivities<OrderActivities>({
       taskQueue: providerTaskQueue(wf.workflowInfo().taskQueue),
       startToCloseTimeout: MAIL_STEP_TIMEOUT,
@@ -239,7 +216,7 @@ class Order {
       const result = await scope.run(() =>
         collect({
           ...this.step,
-          ...(this.registered ? {} : { register: this.registration() }),
+          ...(this.registered ? {} : { register: registration(this.input, this.step) }),
           knownStored: this.state.stored,
           knownStatus: this.state.providerStatus,
           pollInitialMs: msToNumber(policy.pollInitialInterval as Duration),
@@ -250,65 +227,40 @@ class Order {
       this.registered = true;
       return { kind: 'progress', result };
     } catch (err) {
+      const failure = failureOf(err);
       // A failure the activity raised itself means an attempt ran, and registered the order.
-      if (err instanceof wf.ActivityFailure && err.cause instanceof wf.ApplicationFailure)
-        this.registered = true;
-      return this.pollFailure(err, scope);
+      if (failure.raised) this.registered = true;
+      return this.pollFailure(err, failure, scope);
     } finally {
       this.pollScope = undefined;
     }
   }
 
-  private pollFailure(err: unknown, scope: wf.CancellationScope): Poll {
-    if (isOwnershipRefusal(err)) throw err; // not this workflow's order: it ends here
-    if (err instanceof wf.ActivityFailure && err.cause instanceof wf.TimeoutFailure)
-      return { kind: 'deadline' };
-    const failure =
-      err instanceof wf.ActivityFailure && err.cause instanceof wf.ApplicationFailure ? err.cause : null;
-    const type = failure?.type ?? 'Error';
-    const retryable = failure !== null && !NON_RETRYABLE_PROVIDER_FAILURES.includes(type);
+  private pollFailure(err: unknown, failure: StepFailure, scope: wf.CancellationScope): Poll {
+    if (isOwnershipRefusal(failure)) throw err; // not this workflow's order: it ends here
+    if (failure.timedOut) return { kind: 'deadline' };
+    const { raised } = failure;
+    const retryable = raised !== null && !NON_RETRYABLE_PROVIDER_FAILURES.includes(raised.type);
     // Interrupted (checkNow, a stop): the poll was cancelled, or the attempt in flight when it came failed
     // (the server does not retry an attempt whose cancellation was asked for).
-    if (wf.isCancellation(err) || (retryable && scope.consideredCancelled)) {
+    if (failure.cancelled || (retryable && scope.consideredCancelled)) {
       // The whole workflow was cancelled (the UI's button, `temporal workflow cancel`): end the order the
       // way the cancel signal does, instead of polling again in a cancelled scope.
       if (wf.CancellationScope.current().consideredCancelled)
         this.requestStop('workflow cancellation requested');
       return { kind: 'interrupted' };
     }
-    if (failure === null) throw err;
+    if (raised === null) throw err;
     // A retryable failure only ends the activity when its next retry would pass the deadline.
     if (retryable) return { kind: 'deadline' };
-    return { kind: 'provider-error', type, message: failure.message };
+    return { kind: 'provider-error', type: raised.type, message: raised.message };
   }
 
   /** Stopped, or out of time, before any poll registered the order: its row must exist from here on. */
   private async ensureRegistered(): Promise<void> {
     if (this.registered) return;
-    await steps.registerOrder(this.registration());
+    await steps.registerOrder(registration(this.input, this.step));
     this.registered = true;
-  }
-
-  private registration() {
-    const { userId, policy, caller = null } = this.input;
-    return { ...this.step, userId, policy, caller };
-  }
-
-  /** The link that completes the order, for the poll to send when it finds the order complete. */
-  private completingLink(): CompletingDelivery {
-    const deliveryId = rules.pendingDeliveryId(this.state, this.orderId);
-    return { ...this.linkFields(deliveryId), deliveredCards: this.state.delivered };
-  }
-
-  /** What every link's step is given: its delivery id, the recipient, the link's lifetime, the retention. */
-  private linkFields(deliveryId: string): LinkFields {
-    const { state, input } = this;
-    return {
-      deliveryId,
-      recipient: state.recipientOverride ?? input.recipient,
-      linkTtlMs: msToNumber(input.policy.linkTtl as Duration),
-      retentionMs: rules.retentionMs(state, input.policy),
-    };
   }
 
   /** Whether this poll ends the collecting, and how; progress short of a final status does not. */
@@ -324,7 +276,7 @@ class Order {
     const { result } = poll;
     rules.recordCollect(state, result);
     if (!isFinalProviderStatus(result.status)) {
-      this.publishStatus();
+      publishStatus(this.state);
       return null;
     }
     // A final status: conclude() publishes next, in this same workflow task (one upsert, not two).
@@ -351,14 +303,13 @@ class Order {
     await this.ensureRegistered();
     state.phase = 'delivering';
     // With the link already sent, the status moves on within this task: one upsert, not two.
-    if (!end.sentWithPoll) this.publishStatus();
+    if (!end.sentWithPoll) publishStatus(this.state);
     let finished = false;
     if (end.sentWithPoll) {
       finished = this.takeSentWithPoll(end.sentWithPoll).finished === true;
     } else if (opts.deliverStored && rules.hasUndelivered(state)) {
       // The usual end (every card, no notice): the link that completes the order records it too.
-      const completes = end.notice === null && state.quantity !== null && state.stored >= state.quantity;
-      const finish = completes ? completingFinish(this.step, state.stored, state.delivered) : undefined;
+      const finish = finishWithLink(state, this.step, end.notice);
       finished = (await this.deliver('batch', {}, finish)).finished === true;
     }
     // Stopped while the link email was in flight: the stop concludes the order (as cancelled), not this.
@@ -385,7 +336,7 @@ class Order {
       });
     }
     state.phase = rules.concludedPhase(state);
-    this.publishStatus();
+    publishStatus(this.state);
     this.emit(rules.outcomeEvent(state.outcome), {
       outcome: state.outcome,
       deliveredCards: state.delivered,
@@ -410,7 +361,7 @@ class Order {
       result = await this.deliverScope.run(() =>
         mail.deliver({
           ...this.step,
-          ...this.linkFields(deliveryId),
+          ...rules.linkFields(this.state, this.input, deliveryId),
           kind,
           ...(request.requestedBy ? { requestedBy: request.requestedBy } : {}),
           ...(request.recipient ? { recipientChanged: true } : {}),
@@ -418,18 +369,17 @@ class Order {
         }),
       );
     } catch (err) {
-      const refused = err instanceof wf.ActivityFailure && err.cause instanceof wf.ApplicationFailure;
-      const recipientRefused = refused && (err.cause as wf.ApplicationFailure).type === RECIPIENT_REFUSED;
+      const failure = failureOf(err);
+      const refusal = failure.raised?.type === RECIPIENT_REFUSED ? failure.raised : null;
       // Interrupted by the operator's stop (not by a cancellation of the whole workflow). An attempt in
       // flight when the stop came fails rather than being cancelled (the server does not retry it): either
       // way the stop's revocation covers whatever it minted.
       const interrupted =
-        wf.isCancellation(err) ||
-        (err instanceof wf.ActivityFailure && !recipientRefused && !isOwnershipRefusal(err));
+        failure.cancelled || (failure.ofActivity && !refusal && !isOwnershipRefusal(failure));
       if (interrupted && this.stopRequest && !wf.CancellationScope.current().consideredCancelled)
         return notSent(deliveryId);
-      if (!recipientRefused) throw err;
-      return this.linkRefused(deliveryId, (err.cause as wf.ApplicationFailure).message);
+      if (!refusal) throw err;
+      return this.linkRefused(deliveryId, refusal.message);
     } finally {
       this.deliverScope = undefined;
     }
@@ -537,54 +487,18 @@ class Order {
     await wf.condition(wf.allHandlersFinished);
     await steps.purgeOrder({ ...this.step, reason });
     this.state.phase = 'purged';
-    this.publishStatus();
+    publishStatus(this.state);
     this.emit('order.purged', { reason });
   }
 
   /** The order is over once its caller has every event (or they were given up on after their maximum age). */
   private async finish(): Promise<OrderStatusView> {
-    await wf.CancellationScope.nonCancellable(() =>
-      wf.condition(() => this.state.webhooks.outbox.length === 0),
-    );
+    await wf.CancellationScope.nonCancellable(() => wf.condition(() => this.outbox.empty));
     return rules.view(this.orderId, this.state);
   }
 
   private emit(type: WebhookEventType, data: WebhookEventData): void {
-    const event = { id: `evt_${wf.uuid4()}`, orderId: this.orderId, type, data, now: Date.now() };
-    rules.emitEvent(this.state, event, this.input.caller);
-  }
-
-  /**
-   * Sends the caller's events one at a time, in sequence, each retried with backoff until its endpoint
-   * acknowledges it (2xx), says it wants no more (410), or the event is older than the policy's
-   * webhookMaxAge (then it is marked undeliverable and the next one goes).
-   */
-  private async sendEvents(): Promise<void> {
-    const hooks = this.state.webhooks;
-    const caller = this.input.caller as string;
-    const maxAgeMs = msToNumber(this.input.policy.webhookMaxAge as Duration);
-    for (;;) {
-      // Events are recorded against the order's row: none goes before the first poll has registered it.
-      await wf.condition(() => hooks.outbox.length > 0 && this.registered);
-      const event = hooks.outbox[0] as WebhookEvent;
-      const { sendWebhook } = wf.proxyActivities<OrderActivities>({
-        startToCloseTimeout: '15 seconds',
-        // At least one real try, even for an event that waited behind others past its age.
-        scheduleToCloseTimeout: Math.max(2_000, Date.parse(event.occurredAt) + maxAgeMs - Date.now()),
-        retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
-      });
-      try {
-        const outcome = await sendWebhook({ caller, event, firstRunId: this.step.firstRunId });
-        if (outcome === 'delivered') hooks.delivered++;
-        else if (outcome !== 'not-subscribed') hooks.stopped = outcome;
-      } catch (err) {
-        if (!(err instanceof wf.ActivityFailure) || isOwnershipRefusal(err)) throw err;
-        hooks.undeliverable.push(event.id);
-        await steps.webhookUndeliverable({ caller, event, firstRunId: this.step.firstRunId });
-      }
-      if (hooks.stopped) hooks.outbox.splice(0);
-      else hooks.outbox.shift();
-    }
+    this.outbox.emit(type, data);
   }
 
   private async extendRetention(by: string, requestedBy?: string): Promise<void> {
@@ -618,22 +532,6 @@ class Order {
     await wf.condition(wf.allHandlersFinished);
     if (this.stopRequest) return;
     await wf.continueAsNew<typeof giftCardOrder>(this.input, this.state);
-  }
-
-  /**
-   * What operators filter by in the UI (no PII); upserted only when it differs from what the server has
-   * (set at start by startOrder, or by the last upsert), so polls add no history.
-   */
-  private publishStatus(): void {
-    const { state } = this;
-    const pairs: SearchAttributeUpdatePair[] = [
-      { key: OrderStatusKey, value: state.phase },
-      { key: CardCountKey, value: state.stored },
-    ];
-    if (state.outcome) pairs.push({ key: OrderOutcomeKey, value: state.outcome });
-    const current = wf.workflowInfo().typedSearchAttributes;
-    if (pairs.every((p) => current.get(p.key as typeof OrderStatusKey) === p.value)) return;
-    wf.upsertSearchAttributes(pairs);
   }
 }
 

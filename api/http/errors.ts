@@ -49,6 +49,9 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
   if (status >= 500) {
     // The logger's pattern filter still masks anything secret-shaped in the message or stack.
     request.log.error({ req: request, statusCode: status, err }, 'request failed');
+  } else if (status === 429) {
+    // A flood's thousands of refusals are counted by the limiter's metric, not logged one by one.
+    request.log.debug({ req: request, statusCode: status, errorCode: err.code }, 'request rejected');
   } else {
     // `errorCode`, not `code`: the logger censors any `code` field as a possible card code.
     request.log.info({ req: request, statusCode: status, errorCode: err.code }, 'request rejected');
@@ -65,13 +68,18 @@ export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): F
  * answer quotes the path back, which for a link is the token, so these get the generic answer too.
  */
 export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  // Under /d/ it is a malformed token, answered like any other invalid link.
-  const status = isLinkPath(request)
-    ? 404
-    : err.statusCode && err.statusCode >= 400 && err.statusCode < 600
-      ? err.statusCode
-      : 400;
-  request.log.info({ req: request, errorCode: err.code }, 'bad request');
+  // Under /d/ it is a malformed token, answered like any other invalid link; a refusal by a rate limit
+  // (api/app.ts counts these requests as unmatched ones) stays a 429.
+  const status =
+    err.statusCode === 429
+      ? 429
+      : isLinkPath(request)
+        ? 404
+        : err.statusCode && err.statusCode >= 400 && err.statusCode < 600
+          ? err.statusCode
+          : 400;
+  if (status === 429) request.log.debug({ req: request, errorCode: err.code }, 'bad request');
+  else request.log.info({ req: request, errorCode: err.code }, 'bad request');
   // Hooks do not run on this path, so the headers are applied here.
   const nonce = newNonce();
   request.cspNonce = nonce;

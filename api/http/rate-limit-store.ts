@@ -8,11 +8,14 @@
  * Ended windows are deleted by whichever process next counts a request after SWEEP_INTERVAL_MS, in bounded
  * batches on the window_ends index; a counter that is hit again after its window ended restarts in place.
  *
+ * A bucket may instead be counted per process (BucketOption.perProcess): the plugin's in-memory store.
+ *
  * A bucket found spent is remembered in the process until its window ends (a count only grows until then,
  * so the verdict cannot change): a flood from a client that is already refused costs no database write.
  */
 import { createHash } from 'node:crypto';
 import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
+import LocalStore from '@fastify/rate-limit/store/LocalStore';
 import type { Db } from '../../lib/db';
 
 const SWEEP_INTERVAL_MS = 60_000;
@@ -21,6 +24,8 @@ const SWEEP_BATCH = 5_000;
 const MAX_KEY_LENGTH = 200;
 /** Spent buckets remembered per process; past this many the ended ones are forgotten, then all. */
 const MAX_REMEMBERED = 10_000;
+/** Clients a per-process bucket counts at once (an LRU: the least recently seen is forgotten first). */
+const PER_PROCESS_CLIENTS = 10_000;
 
 // Each SET expression sees the row as it was before this update, so both agree on whether it had ended.
 const INCREMENT = `
@@ -48,6 +53,8 @@ export interface SharedCounters {
 /** What createRateLimit passes on to the store's child: the bucket the limiter counts in. */
 export interface BucketOption {
   bucket: string;
+  /** Counted in this process only, by the plugin's in-memory LRU store, never in PostgreSQL. */
+  perProcess?: boolean;
 }
 
 /**
@@ -127,7 +134,9 @@ export function postgresCounters(db: Db, scope: string): SharedCounters {
     }
 
     child(options: object): FastifyRateLimitStore {
-      return new PostgresStore(options as Partial<BucketOption>);
+      const bucket = options as Partial<BucketOption>;
+      if (bucket.perProcess) return new LocalStore(false, false, PER_PROCESS_CLIENTS);
+      return new PostgresStore(bucket);
     }
   }
 

@@ -20,6 +20,9 @@
  * fresh budgets; IPv4-mapped IPv6 as the IPv4 address. Clients sharing one IPv4 address (NAT) or one /64
  * share one budget.
  *
+ * Per process, not shared: the budgets that guard the event loop against requests that guess nothing,
+ * unmatched routes (api/app.ts) and /healthz (health.ts), per client as above, counted in memory.
+ *
  * Why not the plugin's own hooks: they mark a request as limited after its first bucket, so a later one
  * would never run; here each bucket is a limiter the routes call where it belongs.
  */
@@ -39,6 +42,12 @@ export interface Bucket {
   key: (request: FastifyRequest) => string;
   /** Sends X-RateLimit-* on allowed requests, so well-behaved clients can pace themselves. */
   advertise?: boolean;
+  /**
+   * Counted in this process's memory (the plugin's own LRU store), not in PostgreSQL: for budgets that
+   * protect the process itself (its event loop), where a shared count would cost a database write per
+   * request and buy nothing, since no guess is being made that N replicas would multiply.
+   */
+  perProcess?: boolean;
 }
 
 export type Limiter = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
@@ -95,8 +104,12 @@ export async function createLimiters(app: FastifyInstance, buckets: Bucket[]): P
       timeWindow: bucket.windowMs ?? ONE_MINUTE,
       keyGenerator: bucket.key,
       bucket: bucket.name,
+      perProcess: bucket.perProcess ?? false,
     };
     const check = app.createRateLimit(options);
+    // One refusal per bucket, thrown every time: a flood's thousands of 429s a second capture no stack
+    // each (nothing reads it; the error handler answers by status).
+    const refusal = new RateLimited(bucket.name);
     return async (request, reply) => {
       const result = await check(request);
       if (result.isAllowed) return;
@@ -104,7 +117,7 @@ export async function createLimiters(app: FastifyInstance, buckets: Bucket[]): P
         reply.header('retry-after', Math.max(1, result.ttlInSeconds));
         request.log.debug({ bucket: bucket.name }, 'rate limit exceeded');
         metrics.rateLimited.inc({ bucket: bucket.name });
-        throw new RateLimited(bucket.name);
+        throw refusal;
       }
       if (bucket.advertise) {
         reply.header('x-ratelimit-limit', result.max);

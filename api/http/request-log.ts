@@ -2,18 +2,26 @@
  * Request logging that never writes a URL: a link's URL is its delivery token. Matched requests are named
  * by their route pattern (`/d/:token/reveal`), unmatched ones by a scrubbed path with anything under `/d/`
  * removed, because a percent-encoded or oddly shaped token would slip past the logger's `/d/<token>`
- * pattern. The `req` serializer replaces Fastify's (which logs `url`), so a plugin that logs `{ req }`
- * gets the same treatment.
+ * pattern; such a path is cut to PATH_MAX before it is scrubbed, so a 12 KB path costs what a short one
+ * does. The `req` serializer replaces Fastify's (which logs `url`), so a plugin that logs `{ req }` gets
+ * the same treatment.
  */
 import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { LogController } from 'fastify';
 import { scrub } from '../../lib/logger';
 
+/** Of an unmatched path, this much is logged (and scrubbed). */
+const PATH_MAX = 200;
+
 function safePath(rawUrl: string | undefined): string {
-  const path = (rawUrl ?? '').split('?')[0] ?? '';
+  const url = rawUrl ?? '';
+  const query = url.indexOf('?');
+  // Cut before anything reads it: the query is never logged, and no more of the path than PATH_MAX (plus
+  // the short overlap scrub reads past its cut) is ever scanned.
+  const path = url.slice(0, Math.min(query < 0 ? url.length : query, PATH_MAX + 1024));
   if (path === '/d' || path.startsWith('/d/')) return '/d/[REDACTED]';
-  return scrub(path).slice(0, 200);
+  return scrub(path, PATH_MAX);
 }
 
 export function safeRoute(request: FastifyRequest): string {
@@ -46,6 +54,10 @@ export class SafeLogController extends LogController {
     };
     if (error) {
       reply.log.error({ ...fields, err: { type: error.name } }, 'request errored');
+    } else if (reply.statusCode === 429) {
+      // A flood's refusals are counted (giftcards_rate_limited_requests_total, by bucket), not written
+      // line by line: at thousands a second the log would be the flood's amplifier.
+      reply.log.debug(fields, 'request completed');
     } else {
       reply.log.info(fields, 'request completed');
     }

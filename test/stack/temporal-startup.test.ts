@@ -147,6 +147,34 @@ async function until(what: string, predicate: () => boolean, timeoutMs: number):
   }
 }
 
+/** A worker entry point as its own process (waiting up to 2 minutes), its log lines parsed as they come. */
+function startWorkerProcess(entry: string, env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env, TEMPORAL_STARTUP_WAIT: '2m', LOG_FILE: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  cleanups.push(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  });
+  const out = capture();
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', out.write);
+  child.stderr?.setEncoding('utf8').on('data', (c: string) => {
+    stderr += c;
+  });
+  const alive = () => {
+    if (child.exitCode !== null)
+      throw new Error(`the worker exited (${child.exitCode}): ${stderr.slice(-2000)}`);
+    return true;
+  };
+  return { child, exited, out, alive };
+}
+
 const waits = (lines: Array<Record<string, unknown>>) =>
   lines.filter((l) => l.msg === 'Temporal is not answering yet; waiting before the next attempt');
 
@@ -274,35 +302,10 @@ describe('the fulfillment worker process', () => {
     const cfg = config();
     const port = await freePort();
     const taskQueue = `test-startup-${randomUUID()}`;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'workers/run-fulfillment.ts'], {
-      cwd: repoRoot,
-      env: {
-        ...process.env,
-        TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
-        TEMPORAL_TASK_QUEUE: taskQueue,
-        TEMPORAL_STARTUP_WAIT: '2m',
-        LOG_FILE: '',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const { child, exited, out, alive } = startWorkerProcess('workers/run-fulfillment.ts', {
+      TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
+      TEMPORAL_TASK_QUEUE: taskQueue,
     });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    cleanups.push(async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGKILL');
-        await exited;
-      }
-    });
-    const out = capture();
-    let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', out.write);
-    child.stderr!.setEncoding('utf8').on('data', (c: string) => {
-      stderr += c;
-    });
-    const alive = () => {
-      if (child.exitCode !== null)
-        throw new Error(`the worker exited (${child.exitCode}): ${stderr.slice(-2000)}`);
-      return true;
-    };
 
     // 1. Nothing listens: the worker says it waits, and stays up.
     await until('the worker to wait for Temporal', () => alive() && waits(out.lines).length >= 2, 60_000);
@@ -378,34 +381,9 @@ describe('the retention worker process', () => {
   it('started while Temporal is down waits (saying so) and stops on SIGTERM without ever answering', async () => {
     // It never reaches Temporal here, so the shared stack's retention Schedule and queue stay untouched.
     const port = await freePort();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'workers/run-retention.ts'], {
-      cwd: repoRoot,
-      env: {
-        ...process.env,
-        TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
-        TEMPORAL_STARTUP_WAIT: '2m',
-        LOG_FILE: '',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const { child, exited, out, alive } = startWorkerProcess('workers/run-retention.ts', {
+      TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
     });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    cleanups.push(async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGKILL');
-        await exited;
-      }
-    });
-    const out = capture();
-    let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', out.write);
-    child.stderr!.setEncoding('utf8').on('data', (c: string) => {
-      stderr += c;
-    });
-    const alive = () => {
-      if (child.exitCode !== null)
-        throw new Error(`the worker exited (${child.exitCode}): ${stderr.slice(-2000)}`);
-      return true;
-    };
     await until(
       'the retention worker to wait for Temporal',
       () => alive() && waits(out.lines).length >= 3,

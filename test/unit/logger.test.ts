@@ -2,8 +2,9 @@
  * Logs never carry a secret (DESIGN 3.1): known fields are censored by path, and anything secret-shaped that
  * reaches a line by another route (a message, an error, a URL, an unknown field) is masked by pattern.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createLogger, scrub } from '../../lib/logger';
+import { createLogger, redactLine, SCRUB_MAX, scrub } from '../../lib/logger';
 
 const CODE = 'ABCD-EFGH-JKMN-PQRS';
 // A delivery token is 32 random bytes in base64url: 43 characters.
@@ -188,8 +189,169 @@ describe('delivery links and emails are masked', () => {
     expect(out.last()).toMatchObject({ to: '***@example.com', msg: 'sent to ***@example.com' });
   });
 
+  it('masks every mailbox of addresses glued into one run, as well as apart', () => {
+    expect(scrub('to a.b@x.com+c.d@y.org, e@z.net')).toBe('to ***@x.com***@y.org, ***@z.net');
+    expect(scrub('rcpt=<jane@example.com>;bob_1%x@mail.example.org')).toBe(
+      'rcpt=<***@example.com>;***@mail.example.org',
+    );
+  });
+
   it('scrub masks the same patterns in any text, e.g. an error message', () => {
     const text = scrub(`failed for bob@mail.example: /d/${TOKEN} ${CODE}`);
     expect(text).toBe('failed for ***@mail.example: /d/[REDACTED:token] [REDACTED:code]');
+  });
+});
+
+describe('scrubbing has a budget: cut first, linear-time patterns', () => {
+  // What the patterns look for, and what makes a backtracking engine read a run again and again: runs of
+  // mailbox, code, token and field-name characters with the one character missing that would complete a
+  // match, separators, quotes, escapes and names, repeated to 16-48 KB.
+  const FRAGMENTS = [
+    'a',
+    'A',
+    '1',
+    '.',
+    '-',
+    ' ',
+    '_',
+    '@',
+    ':',
+    '=',
+    '"',
+    "'",
+    '\\',
+    '/',
+    '%',
+    '+',
+    '~',
+    '\t',
+    '\n',
+    '/d/',
+    's.',
+    'hvs.',
+    'hvb.',
+    'Bearer ',
+    'bearer\t',
+    'code',
+    'Code',
+    'serial',
+    'serial_no',
+    'value',
+    'PIN',
+    'cardNumber',
+    'redemption-code',
+    'AAAA',
+    'aaaa',
+    '1111',
+    'AAAA-',
+    'abcd ',
+    '9999 ',
+    'x@',
+    '@a.',
+    '-.',
+    'a-',
+    '.a',
+    '\\"',
+    "\\'",
+    'é',
+  ];
+  const fragment = fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom(...FRAGMENTS) },
+    { weight: 1, arbitrary: fc.string({ maxLength: 3 }) },
+  );
+  const adversarial = fc
+    .record({
+      prefix: fc.array(fragment, { maxLength: 6 }),
+      unit: fc.array(fragment, { minLength: 1, maxLength: 6 }),
+      suffix: fc.array(fragment, { maxLength: 6 }),
+      kb: fc.integer({ min: 16, max: 48 }),
+    })
+    .map(({ prefix, unit, suffix, kb }) => {
+      const run = unit.join('') || 'a';
+      return prefix.join('') + run.repeat(Math.ceil((kb * 1024) / run.length)) + suffix.join('');
+    });
+
+  /** The call's time in ms, best of three when the first is over budget (a noisy neighbour is not a loop). */
+  const timed = (call: () => unknown, budgetMs: number): number => {
+    let best = Number.POSITIVE_INFINITY;
+    for (let attempt = 0; attempt < 3 && best > budgetMs; attempt++) {
+      const t0 = performance.now();
+      call();
+      best = Math.min(best, performance.now() - t0);
+    }
+    return best;
+  };
+
+  // Linear: 48 KB takes about a millisecond. The quadratic mailbox pattern this replaced took 140 ms on
+  // 16 KB of "a.a.a.…" and 600 ms on 32 KB.
+  const UNCUT_BUDGET_MS = 50;
+  const CUT_BUDGET_MS = 10;
+
+  it('every pattern, uncut, on adversarial inputs of 16 KB and more', () => {
+    fc.assert(
+      fc.property(adversarial, (text) => {
+        expect(text.length).toBeGreaterThanOrEqual(16 * 1024);
+        expect(timed(() => scrub(text, Number.POSITIVE_INFINITY), UNCUT_BUDGET_MS)).toBeLessThan(
+          UNCUT_BUDGET_MS,
+        );
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('scrub as logs, spans and errors call it: cut to SCRUB_MAX first', () => {
+    fc.assert(
+      fc.property(adversarial, (text) => {
+        let out = '';
+        expect(timed(() => (out = scrub(text)), CUT_BUDGET_MS)).toBeLessThan(CUT_BUDGET_MS);
+        // Replacements may lengthen what they mask a little; never by more than the text kept.
+        expect(out.length).toBeLessThanOrEqual(2 * SCRUB_MAX + 1);
+        expect(out.endsWith('…')).toBe(true);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it("a log line quoting the issue's 12 KB path (and a 100 KB message) is cut and cheap", () => {
+    const path = `/${'a.'.repeat(6 * 1024)}`;
+    const out = capture();
+    const t0 = performance.now();
+    for (let i = 0; i < 20; i++) out.log.info({ path, body: 'x@'.repeat(50_000) }, path);
+    expect((performance.now() - t0) / 20).toBeLessThan(CUT_BUDGET_MS);
+    const line = out.last();
+    expect(line.path).toHaveLength(SCRUB_MAX + 1);
+    expect(line.path.endsWith('…')).toBe(true);
+    expect(line.msg).toBe(line.path);
+    expect(line.body.length).toBeLessThanOrEqual(SCRUB_MAX + 1);
+  });
+
+  // The secret part of each: no four characters of it in a row may survive.
+  const VAULT = 'hvs.Q7mZ2xW9pL4kT8vR1nB6cY3d';
+  const STRADDLING: Array<[string, string, string]> = [
+    ['a card code', CODE, CODE],
+    ['a card code with spaces', 'ABCD EFGH JKMN PQRS', 'ABCD EFGH JKMN PQRS'],
+    ['a delivery token', `/d/${TOKEN}/reveal`, TOKEN],
+    ['a mailbox', 'alice.smith+gifts@example.com', 'alice.smith+gifts'],
+    ['a Vault token', VAULT, VAULT.slice(4)],
+    ['a serial after its name', 'serial=762207904822', '762207904822'],
+    ['a bearer credential', `Bearer ${TOKEN}`, TOKEN],
+  ];
+  const windows = (secret: string) =>
+    Array.from({ length: secret.length - 3 }, (_, i) => secret.slice(i, i + 4)).filter((w) => w.trim());
+
+  it.each(STRADDLING)('%s across the cut is masked whole, never kept in part', (_what, text, secret) => {
+    for (let offset = SCRUB_MAX - text.length - 2; offset <= SCRUB_MAX + 2; offset++) {
+      const line = `${' '.repeat(offset)}${text} ${'~'.repeat(SCRUB_MAX)}`;
+      for (const out of [scrub(line), redactLine(JSON.stringify({ detail: line }))]) {
+        for (const w of windows(secret)) expect(out, `at ${offset}: ${w}`).not.toContain(w);
+      }
+    }
+  });
+
+  it('keeps a short text whole, and cuts a long one where it said', () => {
+    const text = `order ord_1 failed: ${'z'.repeat(SCRUB_MAX)}`;
+    expect(scrub('order ord_1 failed')).toBe('order ord_1 failed');
+    expect(scrub(text)).toBe(`${text.slice(0, SCRUB_MAX)}…`);
+    expect(scrub(text, 10)).toBe('order ord_…');
   });
 });

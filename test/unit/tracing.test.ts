@@ -14,7 +14,7 @@ import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { traceRequests } from '../../api/http/tracing';
 import { parseConfig } from '../../lib/config';
-import { createLogger } from '../../lib/logger';
+import { createLogger, SCRUB_MAX } from '../../lib/logger';
 import { activeTracing, startTracing, startTracingFromConfig } from '../../lib/tracing';
 import { RedactingSpanExporter } from '../../lib/tracing-sdk';
 import { startCollector } from '../helpers/otlp-collector';
@@ -183,6 +183,36 @@ describe('RedactingSpanExporter', () => {
     });
     expect(exported!.attributes).not.toHaveProperty('memo');
     expect(exported!.spanContext().traceId).toBe(span.spanContext().traceId);
+    await provider.shutdown();
+  });
+
+  it("cuts a span's long strings to SCRUB_MAX before it scrubs them, masking a code across the cut whole", async () => {
+    const memory = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({
+      spanProcessors: [new SimpleSpanProcessor(new RedactingSpanExporter(memory))],
+    });
+    // 64 KB of the issue's path, with a card code straddling the cut.
+    const long = `${'a.'.repeat((SCRUB_MAX - 8) / 2)}${CODE}.${'a.'.repeat(32 * 1024)}`;
+    const span = provider.getTracer('t').startSpan(long, { attributes: { 'url.path': long, list: [long] } });
+    span.addEvent(long, { 'exception.message': long });
+    span.setStatus({ code: SpanStatusCode.ERROR, message: long });
+    span.end();
+    await provider.forceFlush();
+
+    const [exported] = memory.getFinishedSpans();
+    const strings = [
+      exported!.name,
+      exported!.attributes['url.path'] as string,
+      (exported!.attributes.list as string[])[0]!,
+      exported!.events[0]!.name,
+      exported!.events[0]!.attributes!['exception.message'] as string,
+      exported!.status.message!,
+    ];
+    for (const text of strings) {
+      expect(text.length).toBeLessThanOrEqual(SCRUB_MAX + '[REDACTED:code]'.length + 1);
+      expect(text.endsWith('[REDACTED:code]…')).toBe(true);
+      for (const group of CODE.split('-')) expect(text).not.toContain(group);
+    }
     await provider.shutdown();
   });
 });
