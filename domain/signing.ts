@@ -3,7 +3,8 @@
  *
  * - Webhooks we send: Standard Webhooks (https://www.standardwebhooks.com, the scheme of Svix and the
  *   `standardwebhooks` libraries): `webhook-signature: v1,<base64 HMAC-SHA256(key, id + "." + timestamp +
- *   "." + body)>`, the key being the bytes after `whsec_` (base64). The event id is signed.
+ *   "." + body)>`, the key being the bytes after `whsec_` (base64), and/or, for a caller with a signing
+ *   key, `v1a,<base64 Ed25519 signature of the same>` (`whsk_` ours, `whpk_` theirs). The id is signed.
  * - Intake requests callers send us: `x-intake-signature: v2=<hex HMAC-SHA256(secret, "giftcards-intake\n" +
  *   timestamp + "." + payload)>` (the payload: the body's bytes; for a GET, the request line). The label
  *   ends in a line feed, which no HTTP header value can carry: whatever the payload, an intake signature's
@@ -13,7 +14,14 @@
  *   payload)>` (no label), and the webhook headers `X-Webhook-*` (`v1=<hex HMAC(secret, timestamp + "." +
  *   body)>`, the id unsigned), sent only to endpoints whose secret is still in the old form.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import {
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  type KeyObject,
+  sign,
+  timingSafeEqual,
+} from 'node:crypto';
 
 // ---------------------------------------------------------------- Standard Webhooks (what we send)
 
@@ -50,14 +58,59 @@ export function standardWebhookSignature(
   return `v1,${mac.digest('base64')}`;
 }
 
-/** The `webhook-signature` value: one signature per secret (two while a secret rotates), space-separated. */
+/**
+ * The `webhook-signature` value: one `v1` signature per secret and one `v1a` per signing key (two of a
+ * kind while one rotates), space-separated.
+ */
 export function standardWebhookSignatures(
   secrets: readonly string[],
   id: string,
   timestamp: string,
   body: Buffer | string,
+  signingKeys: readonly string[] = [],
 ): string {
-  return secrets.map((s) => standardWebhookSignature(s, id, timestamp, body)).join(' ');
+  return [
+    ...secrets.map((s) => standardWebhookSignature(s, id, timestamp, body)),
+    ...signingKeys.map((k) => asymmetricWebhookSignature(k, id, timestamp, body)),
+  ].join(' ');
+}
+
+// ---------------------------------------------------------------- Standard Webhooks, asymmetric (v1a)
+
+export const WHSK_PREFIX = 'whsk_';
+export const WHPK_PREFIX = 'whpk_';
+
+/** DER prefix of a PKCS#8 Ed25519 private key; the 32-byte seed follows. */
+const ED25519_PKCS8 = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+/**
+ * The Ed25519 private key of a `whsk_` signing key: base64 of its 32-byte seed (or of the seed and the
+ * public key, 64 bytes, as libsodium keeps them).
+ */
+export function signingKeyObject(signingKey: string): KeyObject {
+  const raw = Buffer.from(signingKey.slice(WHSK_PREFIX.length), 'base64');
+  return createPrivateKey({
+    key: Buffer.concat([ED25519_PKCS8, raw.subarray(0, 32)]),
+    format: 'der',
+    type: 'pkcs8',
+  });
+}
+
+/** The `whpk_` public key a receiver verifies v1a signatures with: base64 of the raw 32 bytes. */
+export function webhookPublicKey(signingKey: string): string {
+  const spki = createPublicKey(signingKeyObject(signingKey)).export({ format: 'der', type: 'spki' });
+  return `${WHPK_PREFIX}${spki.subarray(spki.length - 32).toString('base64')}`;
+}
+
+/** One `v1a,<base64>` signature: Ed25519 over `id.timestamp.body`. */
+export function asymmetricWebhookSignature(
+  signingKey: string,
+  id: string,
+  timestamp: string,
+  body: Buffer | string,
+): string {
+  const content = Buffer.concat([Buffer.from(`${id}.${timestamp}.`, 'utf8'), Buffer.from(body)]);
+  return `v1a,${sign(null, content, signingKeyObject(signingKey)).toString('base64')}`;
 }
 
 // ---------------------------------------------------------------- intake (what callers send us)

@@ -37,6 +37,11 @@ export interface WebhookEndpoint {
    * old 32+ character form; two while one replaces the other: every event then carries both signatures.
    */
   secrets: readonly string[];
+  /**
+   * Ed25519 signing keys (`whsk_…`), for callers that verify with our public key (`whpk_…`) instead of a
+   * shared secret: each adds a `v1a` signature; two while one replaces the other.
+   */
+  signingKeys?: readonly string[];
   /** The event types this caller receives; all when absent. */
   events?: readonly WebhookEventType[];
   /** Addresses or ranges this endpoint may resolve to although they are internal (never in production). */
@@ -66,7 +71,7 @@ export function subscribes(endpoint: WebhookEndpoint, type: WebhookEventType): b
 
 /** The signed headers of one event, at this timestamp. */
 export function webhookHeaders(
-  endpoint: Pick<WebhookEndpoint, 'secrets'>,
+  endpoint: Pick<WebhookEndpoint, 'secrets' | 'signingKeys'>,
   eventId: string,
   timestamp: string,
   body: string,
@@ -74,7 +79,13 @@ export function webhookHeaders(
   const headers: Record<string, string> = {
     [WEBHOOK_HEADERS.id]: eventId,
     [WEBHOOK_HEADERS.timestamp]: timestamp,
-    [WEBHOOK_HEADERS.signature]: standardWebhookSignatures(endpoint.secrets, eventId, timestamp, body),
+    [WEBHOOK_HEADERS.signature]: standardWebhookSignatures(
+      endpoint.secrets,
+      eventId,
+      timestamp,
+      body,
+      endpoint.signingKeys,
+    ),
   };
   const legacy = endpoint.secrets.find(isLegacyWebhookSecret);
   if (legacy !== undefined) {

@@ -83,6 +83,16 @@ const webhookSecret = z.string().superRefine((secret, ctx) => {
   }
 });
 
+/** An Ed25519 signing key for v1a signatures: `whsk_` and the base64 of its 32-byte seed (or 64 bytes). */
+const webhookSigningKey = z
+  .string()
+  .refine(
+    (key) =>
+      /^whsk_[A-Za-z0-9+/]+={0,2}$/.test(key) &&
+      [32, 64].includes(Buffer.from(key.slice('whsk_'.length), 'base64').length),
+    'a signing key is "whsk_" and the base64 of a 32-byte Ed25519 seed',
+  );
+
 const addressOrRange = z.string().refine((entry) => {
   const [net = '', prefix, ...rest] = entry.split('/');
   const family = isIP(net);
@@ -101,16 +111,25 @@ function webhookEndpointSchema() {
         .min(1)
         .max(2, 'at most two secrets: the new one and the old one')
         .optional(),
+      signingKeys: z
+        .array(webhookSigningKey)
+        .min(1)
+        .max(2, 'at most two signing keys: the new one and the old one')
+        .optional(),
       events: z.array(z.enum(WEBHOOK_EVENT_TYPES)).min(1).optional(),
       allowPrivate: z.array(addressOrRange).min(1).optional(),
     })
     .strict()
-    .refine((e) => (e.secret === undefined) !== (e.secrets === undefined), {
-      message: 'give either "secret" or "secrets" (two while rotating)',
+    .refine((e) => e.secret === undefined || e.secrets === undefined, {
+      message: 'give "secret" or "secrets" (two while rotating), not both',
     })
-    .transform(({ url: endpointUrl, secret, secrets, events, allowPrivate }) => ({
+    .refine((e) => e.secret !== undefined || e.secrets !== undefined || e.signingKeys !== undefined, {
+      message: 'give "secret" (or "secrets"), or "signingKeys" for v1a signatures',
+    })
+    .transform(({ url: endpointUrl, secret, secrets, signingKeys, events, allowPrivate }) => ({
       url: endpointUrl,
-      secrets: secrets ?? [secret as string],
+      secrets: secrets ?? (secret === undefined ? [] : [secret]),
+      ...(signingKeys ? { signingKeys } : {}),
       ...(events ? { events: [...new Set(events)] } : {}),
       ...(allowPrivate ? { allowPrivate } : {}),
     }));
@@ -265,8 +284,9 @@ const envSchema = z.object({
   INTAKE_ACCEPT_V1_SIGNATURES: bool.default(false),
 
   // Webhooks to intake callers (DESIGN 7, docs/webhooks.md): JSON {"caller": {"url": "https://…",
-  // "secret": "whsec_…"}}; or "secrets": [new, old] while rotating, "events": [types] to receive only
-  // those, "allowPrivate": ["127.0.0.1"] for a receiver on an internal address (refused in production).
+  // "secret": "whsec_…"}}; or "secrets": [new, old] while rotating, "signingKeys": ["whsk_…"] for v1a
+  // (Ed25519) signatures, "events": [types] to receive only those, "allowPrivate": ["127.0.0.1"] for a
+  // receiver on an internal address (refused in production).
   WEBHOOK_ENDPOINTS: z
     .string()
     .transform((text, ctx) => {
@@ -502,7 +522,10 @@ export function productionRefusals(cfg: Config, env: NodeJS.ProcessEnv): string[
       .filter(Boolean)
       .map((entry): [string, string] => ['INTAKE_CLIENTS', entry.slice(entry.indexOf(':') + 1)]),
     ...[...(cfg.WEBHOOK_ENDPOINTS?.values() ?? [])].flatMap((e) =>
-      e.secrets.map((secret): [string, string] => ['WEBHOOK_ENDPOINTS', secret]),
+      [...e.secrets, ...(e.signingKeys ?? [])].map((secret): [string, string] => [
+        'WEBHOOK_ENDPOINTS',
+        secret,
+      ]),
     ),
   ];
   const published = new Set(secrets.filter(([, v]) => v && isPublishedSecret(v)).map(([name]) => name));

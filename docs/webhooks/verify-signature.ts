@@ -6,7 +6,7 @@
  * deduplicate by the `webhook-id` header: an event can arrive more than once (retries, replays).
  * docs/webhooks.md is the guide (Python, svix, secret rotation, the event types).
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createPublicKey, timingSafeEqual, verify } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -52,4 +52,34 @@ export function verifyWithoutLibrary(opts: {
     if (presented.length === expected.length && timingSafeEqual(presented, expected)) valid = true;
   }
   return valid;
+}
+
+/** DER prefix of an Ed25519 public key (SubjectPublicKeyInfo); the raw 32 bytes follow. */
+const ED25519_SPKI = Buffer.from('302a300506032b6570032100', 'hex');
+
+/**
+ * Asymmetric (`v1a`, Ed25519), for a caller given our public key (`whpk_…`) rather than a shared secret:
+ * the signature of `${webhook-id}.${webhook-timestamp}.${body}` under that key, the same timestamp rule.
+ * (The `standardwebhooks` libraries verify `v1` only.)
+ */
+export function verifyAsymmetric(opts: {
+  publicKey: string;
+  headers: Headers;
+  rawBody: Buffer | string;
+  toleranceSeconds?: number;
+  nowMs?: number;
+}): boolean {
+  const { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': signatures } = opts.headers;
+  if (typeof id !== 'string' || typeof signatures !== 'string') return false;
+  if (typeof timestamp !== 'string' || !/^\d{1,12}$/.test(timestamp)) return false;
+  const ageSeconds = Math.abs((opts.nowMs ?? Date.now()) / 1000 - Number(timestamp));
+  if (ageSeconds > (opts.toleranceSeconds ?? 300)) return false;
+  const raw = Buffer.from(opts.publicKey.replace(/^whpk_/, ''), 'base64');
+  if (raw.length !== 32) return false;
+  const key = createPublicKey({ key: Buffer.concat([ED25519_SPKI, raw]), format: 'der', type: 'spki' });
+  const content = Buffer.concat([Buffer.from(`${id}.${timestamp}.`), Buffer.from(opts.rawBody)]);
+  return signatures.split(' ').some((versioned) => {
+    const [version, signature] = versioned.split(',');
+    return version === 'v1a' && !!signature && verify(null, content, key, Buffer.from(signature, 'base64'));
+  });
 }

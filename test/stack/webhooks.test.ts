@@ -2,7 +2,8 @@
  * Events for the upstream caller, on the real stack with a real receiver: the receiver verifies every
  * request with the reference Standard Webhooks library (npm `standardwebhooks`), sees each event of an
  * order once per id and in sequence; during a secret's rotation every event carries both signatures and a
- * receiver with either secret verifies it; a caller subscribed to some types gets only those; an endpoint
+ * receiver with either secret verifies it; a caller with a signing key also gets v1a (Ed25519)
+ * signatures that verify with the published public key; a caller subscribed to some types gets only those; an endpoint
  * that resolves to an internal address gets nothing (refused and audited before any connection); a
  * webhook's signature opens no intake request, even under the caller's own intake secret; a receiver
  * that is down gets the events when it comes back while the order itself never waited; 410 stops them;
@@ -18,8 +19,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../api/app';
 import type { FulfillmentStatus } from '../../api/intake/status';
 import { purgeNowSignal, type WebhookEvent, workflowIdFor } from '../../contracts/order';
+import { verifyAsymmetric } from '../../docs/webhooks/verify-signature';
 import { defaultPolicy, startOrder } from '../../domain/orders';
-import { signatureHeader, standardWebhookSecret } from '../../domain/signing';
+import { signatureHeader, standardWebhookSecret, webhookPublicKey } from '../../domain/signing';
 import { config, repoRoot } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
 import { connectVault, type VaultSession } from '../../lib/vault';
@@ -50,7 +52,19 @@ let vault: VaultSession;
 let app: FastifyInstance;
 let baseUrl: string;
 /** One endpoint per behaviour, so that tests running side by side do not share a receiver's answer. */
-const NAMES = ['main', 'outage', 'gone', 'failing', 'rotating', 'picky', 'internal', 'legacy'] as const;
+const NAMES = [
+  'main',
+  'outage',
+  'gone',
+  'failing',
+  'rotating',
+  'picky',
+  'internal',
+  'legacy',
+  'signed',
+] as const;
+/** The signed caller's Ed25519 signing key (v1a); it verifies with the public key. */
+const SIGNING_KEY = `whsk_${randomBytes(32).toString('base64')}`;
 const receivers: Record<(typeof NAMES)[number], Receiver> = {} as never;
 /** The rotating caller's old secret (its receiver is configured with the new one). */
 const OLD_SECRET = newWebhookSecret();
@@ -67,6 +81,7 @@ beforeAll(async () => {
       ...Object.entries(receivers).map(([caller, r]) => [caller, r.endpoint()] as const),
       ['rotating', rotating.endpoint({ secrets: [rotating.secret, OLD_SECRET] })],
       ['picky', picky.endpoint({ events: PICKY_TYPES })],
+      ['signed', receivers.signed.endpoint({ signingKeys: [SIGNING_KEY] })],
       // As production configures every endpoint: no internal address allowed.
       ['internal', { url: internal.url, secrets: [internal.secret] }],
     ]),
@@ -363,6 +378,33 @@ describe('delivery of events', () => {
       expect(verifiesWithStandardWebhooks(newWebhookSecret(), r.rawBody, r.headers)).toBe(false);
     }
     console.log(`rotation: webhook-signature: ${requests[0]!.headers['webhook-signature']}`);
+  });
+
+  it('a caller with a signing key gets v1a signatures too: each event verifies with the published public key', async () => {
+    const receiver = receivers.signed;
+    const orderId = uniqueOrderId('instant');
+    await p.start(
+      { orderId, userId: 'u-12', email: uniqueRecipient(), policy: { retention: '1s' } },
+      { caller: 'signed' },
+    );
+    await p.client.workflow.getHandle(workflowIdFor(orderId)).result();
+    await eventsOf(receiver, orderId, 4);
+    const requests = receiver.requests.filter((r) => r.event.orderId === orderId);
+    const publicKey = webhookPublicKey(SIGNING_KEY);
+    for (const r of requests) {
+      expect(r.verified).toBe(true); // v1, by standardwebhooks
+      expect(verifyAsymmetric({ publicKey, headers: r.headers, rawBody: r.rawBody })).toBe(true);
+      expect(
+        verifyAsymmetric({
+          publicKey: webhookPublicKey(`whsk_${randomBytes(32).toString('base64')}`),
+          headers: r.headers,
+          rawBody: r.rawBody,
+        }),
+      ).toBe(false);
+    }
+    console.log(
+      `v1a: public key ${publicKey}; webhook-signature: ${requests[0]!.headers['webhook-signature']}`,
+    );
   });
 
   it('a caller subscribed to some event types gets only those (the sequence keeps its numbers)', async () => {

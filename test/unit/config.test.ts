@@ -79,6 +79,7 @@ describe('parseConfig', () => {
     const secret = 'webhook-secret-that-is-32-chars-long!';
     const whsec = `whsec_${Buffer.alloc(32, 1).toString('base64')}`;
     const older = `whsec_${Buffer.alloc(24, 2).toString('base64')}`;
+    const signingKey = `whsk_${Buffer.alloc(32, 4).toString('base64')}`;
     const spec = {
       checkout: { url: 'https://checkout.example/hooks', secret },
       shop: {
@@ -91,6 +92,7 @@ describe('parseConfig', () => {
         secret: whsec,
         allowPrivate: ['127.0.0.1', '10.0.0.0/8', '::1'],
       },
+      signed: { url: 'https://signed.example/hooks', signingKeys: [signingKey] },
     };
     const cfg = parseConfig({ ...VALID, WEBHOOK_ENDPOINTS: JSON.stringify(spec) });
     expect(cfg.WEBHOOK_ENDPOINTS?.get('checkout')).toEqual({ url: spec.checkout.url, secrets: [secret] });
@@ -104,6 +106,11 @@ describe('parseConfig', () => {
       secrets: [whsec],
       allowPrivate: spec.local.allowPrivate,
     });
+    expect(cfg.WEBHOOK_ENDPOINTS?.get('signed')).toEqual({
+      url: spec.signed.url,
+      secrets: [],
+      signingKeys: [signingKey],
+    });
     for (const bad of [
       `{"checkout": {"url": "https://x", "secret": "${secret}"`, // not JSON
       JSON.stringify({ checkout: { url: 'ftp://x', secret } }),
@@ -115,6 +122,8 @@ describe('parseConfig', () => {
       JSON.stringify({ checkout: { url: 'https://x' } }), // neither
       JSON.stringify({ checkout: { url: 'https://x', secrets: [secret, whsec, older] } }), // three
       JSON.stringify({ checkout: { url: 'https://x', secret, events: ['card.revealed'] } }),
+      JSON.stringify({ checkout: { url: 'https://x', signingKeys: [whsec] } }), // not a signing key
+      JSON.stringify({ checkout: { url: 'https://x', signingKeys: ['whsk_c2hvcnQ='] } }),
       JSON.stringify({ checkout: { url: 'https://x', secret, allowPrivate: ['localhost'] } }),
       JSON.stringify({ checkout: { url: 'https://x', secret, allowPrivate: ['10.0.0.0/33'] } }),
     ]) {

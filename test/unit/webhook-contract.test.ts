@@ -11,12 +11,17 @@ import { validateHeaderValue } from 'node:http';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import type { WebhookEvent } from '../../contracts/order';
-import { verifyGiftcardWebhook, verifyWithoutLibrary } from '../../docs/webhooks/verify-signature';
+import {
+  verifyAsymmetric,
+  verifyGiftcardWebhook,
+  verifyWithoutLibrary,
+} from '../../docs/webhooks/verify-signature';
 import {
   INTAKE_SIGNATURE_LABEL,
   signatureHeader,
   standardWebhookSecret,
   verifySignature,
+  webhookPublicKey,
 } from '../../domain/signing';
 import { webhookEventJsonSchema, webhookHeaders } from '../../domain/webhooks';
 import { compileWebhookSchema, schemaPath } from '../helpers/webhook-schema';
@@ -121,6 +126,49 @@ describe('what we send', () => {
     expect(h['x-webhook-id']).toBe(event.id);
     expect(h['x-webhook-timestamp']).toBe(timestamp);
     expect(h['x-webhook-signature']).toBe(signatureHeader(legacy, timestamp, rawBody, 'v1'));
+  });
+});
+
+describe('asymmetric signatures (v1a, Ed25519)', () => {
+  const secret = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
+  const signingKey = `whsk_${Buffer.alloc(32, 5).toString('base64')}`;
+  const otherKey = `whsk_${Buffer.alloc(32, 6).toString('base64')}`;
+  const publicKey = webhookPublicKey(signingKey);
+  const rawBody = JSON.stringify(event);
+  const now = Date.now();
+  const timestamp = String(Math.floor(now / 1000));
+
+  it('verify with the published public key, beside the v1 signature the libraries check', () => {
+    expect(publicKey).toMatch(/^whpk_[A-Za-z0-9+/]{43}=$/);
+    const h = webhookHeaders({ secrets: [secret], signingKeys: [signingKey] }, event.id, timestamp, rawBody);
+    const [v1, v1a] = h['webhook-signature']!.split(' ');
+    expect(v1).toMatch(/^v1,/);
+    expect(v1a).toMatch(/^v1a,[A-Za-z0-9+/]{86}==$/);
+    expect(verifyAsymmetric({ publicKey, headers: h, rawBody, nowMs: now })).toBe(true);
+    expect(libraryAccepts(secret, rawBody, h)).toBe(true); // the library skips v1a and checks v1
+    // Only the key pair's own: another key, a tampered body or id, a stale timestamp fail.
+    expect(verifyAsymmetric({ publicKey: webhookPublicKey(otherKey), headers: h, rawBody, nowMs: now })).toBe(
+      false,
+    );
+    expect(verifyAsymmetric({ publicKey, headers: h, rawBody: `${rawBody} `, nowMs: now })).toBe(false);
+    expect(
+      verifyAsymmetric({ publicKey, headers: { ...h, 'webhook-id': 'evt_other' }, rawBody, nowMs: now }),
+    ).toBe(false);
+    expect(verifyAsymmetric({ publicKey, headers: h, rawBody, nowMs: now + 301_000 })).toBe(false);
+  });
+
+  it('an endpoint with signing keys only sends v1a; two while one rotates, each verifying with its public key', () => {
+    const h = webhookHeaders(
+      { secrets: [], signingKeys: [signingKey, otherKey] },
+      event.id,
+      timestamp,
+      rawBody,
+    );
+    expect(h['webhook-signature']!.split(' ').map((s) => s.split(',')[0])).toEqual(['v1a', 'v1a']);
+    for (const key of [signingKey, otherKey])
+      expect(verifyAsymmetric({ publicKey: webhookPublicKey(key), headers: h, rawBody, nowMs: now })).toBe(
+        true,
+      );
   });
 });
 
