@@ -10,6 +10,7 @@
  *   webhook-timestamp: <unix seconds>
  *   webhook-signature: v1,<base64 HMAC-SHA256(key, id + "." + timestamp + "." + rawBody)> [v1,<…> while rotating]
  *
+ * (and `v1a,<base64 Ed25519 signature of the same>` per signing key, for callers given our public key).
  * An endpoint whose secret is still in the old form also gets, for one deprecation period, the old
  * X-Webhook-Id, X-Webhook-Timestamp and X-Webhook-Signature (v1=<hex HMAC(secret, timestamp.body)>).
  * A 2xx acknowledges the event; 410 means "send nothing more for this order"; anything else is retried.

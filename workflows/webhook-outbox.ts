@@ -2,7 +2,8 @@
  * The order's events for its caller (DESIGN 7), beside the story and never holding it up: `emit` queues an
  * event in the carried WebhookState, and `send` delivers them one at a time, in sequence, each retried with
  * backoff until the caller's endpoint acknowledges it (2xx), says it wants no more (410), or the event is
- * older than the policy's webhookMaxAge (then it is marked undeliverable and the next one goes).
+ * older than the policy's webhookMaxAge (then it is marked undeliverable and the next one goes). An event of
+ * a type the caller does not receive is skipped by the activity (`not-subscribed`) and stops nothing.
  */
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
