@@ -139,7 +139,9 @@ describe('a recipient refused for good', () => {
       ['tsx', 'scripts/ops.ts', 'resend', '--order-id', orderId, '--email', corrected, '--operator', 'ann'],
       { cwd: repoRoot, env: { ...process.env, LOG_FILE: '' } },
     );
-    expect(stdout).toContain('A new link for 3 card(s) was sent to the corrected address.');
+    expect(stdout).toContain(
+      'A new link for 3 card(s) no link had revealed was sent to the corrected address; the previous address was told.',
+    );
     expect(stdout).not.toContain(corrected);
     const mail = accepted.find((m) => m.to.includes(corrected));
     expect(mail?.raw).toContain('This email replaces an earlier one');
