@@ -6,11 +6,14 @@
  * only the cards no link revealed, and the previous address told without a link. The mail server is the
  * test's own (nodemailer's smtp-server), so every message each address got is known.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signatureHeader } from '../../domain/signing';
+import { repoRoot } from '../../lib/config';
 import { auditRows } from '../helpers/audit';
 import { waitForStatus } from '../helpers/orders';
 import { type Pipeline, startPipeline, uniqueOrderId } from '../helpers/pipeline';
@@ -171,6 +174,38 @@ describe("the caller's secret re-routes a live order (the issue's attack)", () =
       expect(rows.filter((r) => r.event === 'REVOKED')).toEqual([]);
       expect(JSON.stringify(rows)).not.toContain(attacker);
     }
+  });
+});
+
+describe("an operator's correction through the ops CLI", () => {
+  it('is refused the same way for an order whose recipient was not refused, and the CLI says why', async () => {
+    const orderId = uniqueOrderId('instant');
+    const customer = `customer-${orderId}@example.test`;
+    await p.start({ orderId, userId: 'u-4', email: customer });
+    await waitForStatus(p.client, orderId, (s) => s.outcome === 'DELIVERED' && s.phase === 'delivered');
+    const before = await holdings(orderId);
+    const elsewhere = `elsewhere-${orderId}@example.test`;
+    const args = ['resend', '--order-id', orderId, '--email', elsewhere, '--operator', 'ann'];
+    const run = await promisify(execFile)('npx', ['tsx', 'scripts/ops.ts', ...args], {
+      cwd: repoRoot,
+      env: { ...process.env, LOG_FILE: '' },
+    }).catch((err: { code?: number; stdout: string; stderr: string }) => err);
+    expect('code' in run ? run.code : 0).toBe(1);
+    expect(run.stderr).toContain(
+      "ops: the order refused the resend: the order's recipient was not refused: only a refused recipient can be corrected",
+    );
+    expect(`${run.stdout}${run.stderr}`).not.toContain(elsewhere);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(sentTo(elsewhere)).toEqual([]);
+    expect(await holdings(orderId)).toEqual(before);
+    const rows = await auditRows(p.db, orderId);
+    expect(rows.filter((r) => r.event === 'RESEND_REQUESTED')).toEqual([
+      expect.objectContaining({
+        actor: 'operator:ann',
+        method: 'ops resend',
+        detail: { recipientChanged: true, outcome: 'rejected', reason: 'RecipientNotRefused' },
+      }),
+    ]);
   });
 });
 
