@@ -45,12 +45,14 @@ export const RECIPIENT_REFUSED = 'RecipientRefused';
  * Why the order refused a resendLink request (DESIGN 3.13), the failure type the update fails with: a new
  * recipient while the order's last link email was not refused; a caller asking for anything but a
  * correction (a re-delivery of revealed cards is an operator's decision); a correction with every card
- * already revealed by a link (nothing it may send). Nothing was revoked or sent for the first two.
+ * already revealed by a link (nothing it may send); a correction while another one is still under way.
+ * Nothing was revoked or sent but for the third.
  */
 export const ResendRefusal = {
   recipientNotRefused: 'RecipientNotRefused',
   callerMayOnlyCorrect: 'CallerMayOnlyCorrect',
   nothingUnrevealed: 'NothingUnrevealed',
+  correctionUnderWay: 'CorrectionUnderWay',
 } as const;
 export type ResendRefusalType = (typeof ResendRefusal)[keyof typeof ResendRefusal];
 

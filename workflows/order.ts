@@ -101,6 +101,8 @@ class Order {
   private deliverScope: wf.CancellationScope | undefined;
   private readonly armed = new Set<string>();
   private registered = false;
+  /** A recipient correction is being carried out (its validator refuses another one meanwhile). */
+  private correcting = false;
   private readonly outbox: WebhookOutbox;
 
   constructor(
@@ -145,6 +147,12 @@ class Order {
           throw wf.ApplicationFailure.nonRetryable(
             "the order's recipient was not refused: only a refused recipient can be corrected",
             ResendRefusal.recipientNotRefused,
+          );
+        // One correction at a time: a second one while the first is still being sent is refused, not queued.
+        if (request?.recipient !== undefined && this.correcting)
+          throw wf.ApplicationFailure.nonRetryable(
+            'a correction of this order is already under way',
+            ResendRefusal.correctionUnderWay,
           );
         // A resend to the same address re-delivers revealed cards: an operator's decision, never a caller's.
         if (request?.recipient === undefined && isCallerRequest(request))
@@ -453,8 +461,14 @@ class Order {
   }
 
   private async resend(request: ResendRequest = {}): Promise<DeliverResult> {
-    if (request.recipient && wf.patched(PATCHES.recipientCorrection))
-      return this.correct(request.recipient, request);
+    if (request.recipient && wf.patched(PATCHES.recipientCorrection)) {
+      this.correcting = true;
+      try {
+        return await this.correct(request.recipient, request);
+      } finally {
+        this.correcting = false;
+      }
+    }
     if (request.recipient) this.state.recipientOverride = request.recipient;
     await this.revokeLinks('resend');
     rules.supersedeDeliveries(this.state);

@@ -93,6 +93,7 @@ const CORRECTION_REFUSED: Record<ResendRefusalType, string> = {
   [ResendRefusal.callerMayOnlyCorrect]: 'a caller may only correct a refused recipient',
   [ResendRefusal.nothingUnrevealed]:
     'every card of the order was already revealed by a link: a correction has nothing to send',
+  [ResendRefusal.correctionUnderWay]: 'a correction of this order is already under way',
 };
 
 /** An order request is a few hundred bytes; this leaves room for a policy and then some. */

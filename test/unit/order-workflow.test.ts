@@ -3,7 +3,7 @@
  * real default timers (24 h link, 30-day retention, 24 h deadline, 5 s–5 min polling). The stubs record
  * each activity call, so a test says what the provider answered and checks what the order did.
  */
-import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowUpdateFailedError, WorkflowUpdateStage } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -678,6 +678,27 @@ describe('a recipient correction is a correction (DESIGN 3.13)', () => {
       })
       .catch((e: unknown) => e);
     expect(updateFailure(again)).toBe(ResendRefusal.recipientNotRefused);
+    await o.handle.signal(purgeNowSignal);
+    await o.handle.result();
+  });
+
+  it('one correction at a time: another while the first is being sent is refused, and only the first goes out', async () => {
+    const o = await orders.start([FULFILLED], { recipient: 'refused@example.test' });
+    await until(o.handle, (s) => s.outcome !== null && s.recipientRefused !== null);
+    o.hold();
+    const first = await o.handle.startUpdate(resendLinkUpdate, {
+      args: [{ recipient: 'corrected@example.test', requestedBy: 'caller:checkout' }],
+      waitForStage: WorkflowUpdateStage.ACCEPTED,
+    });
+    const second = await o.handle
+      .executeUpdate(resendLinkUpdate, {
+        args: [{ recipient: 'other@example.test', requestedBy: 'caller:checkout' }],
+      })
+      .catch((e: unknown) => e);
+    expect(updateFailure(second)).toBe(ResendRefusal.correctionUnderWay);
+    o.release();
+    expect((await first.result()).cardCount).toBe(3);
+    expect(o.callsOf('deliver').map((c) => c.input.recipient)).not.toContain('other@example.test');
     await o.handle.signal(purgeNowSignal);
     await o.handle.result();
   });

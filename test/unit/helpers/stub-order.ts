@@ -276,6 +276,10 @@ export async function startStubbedOrders() {
         orderId,
         handle,
         release: () => release(),
+        /** Holds the next links again, until release(). */
+        hold: () => {
+          script.deliverGate = new Promise<void>((r) => (release = r));
+        },
         /** A link revealed this many of the order's cards (as the real deliver would find in the database). */
         reveal: (cards: number) => {
           script.revealed = cards;
