@@ -493,6 +493,8 @@ class Order {
     const result = await this.deliver('resend', request, undefined, { recipient, unrevealedOnly: true });
     if (state.recipientRefused)
       throw wf.ApplicationFailure.nonRetryable(state.recipientRefused, RECIPIENT_REFUSED);
+    // Interrupted by an operator's stop: nothing was sent, and the order is ending anyway.
+    if (result.cardCount === 0 && this.stopRequest) return result;
     if (result.cardCount === 0) {
       // Nothing was sent: the order's recipient is still the refused one, and the caller is told why.
       state.recipientRefused = refusedBefore;
