@@ -65,12 +65,18 @@ export function deliverActivity(deps: ActivityDeps): OrderActivities['deliver'] 
 }
 
 /**
- * The cards a delivery covers ($2 its order, $3 its kind): a batch, those no earlier batch covered; a
- * resend, every stored card of the order.
+ * The cards a delivery covers ($2 its order, $3 its kind, the parameter `revealedOut` whether cards a link
+ * revealed are left out): a batch, those no earlier batch covered; a resend, every stored card of the
+ * order, or for a recipient correction only those in no delivery whose link was used (revealed or
+ * downloaded: its token consumed), so that a correction never re-delivers what someone already saw.
  */
-const COVERED_CARDS = `SELECT c.id FROM cards c WHERE c.order_id = $2 AND ($3::text = 'resend' OR NOT EXISTS (
-  SELECT 1 FROM delivery_cards dc JOIN deliveries d ON d.id = dc.delivery_id
-  WHERE dc.card_id = c.id AND d.kind = 'batch'))`;
+const coveredCards = (revealedOut: string) => `SELECT c.id FROM cards c WHERE c.order_id = $2 AND (
+  ($3::text = 'resend' AND (NOT ${revealedOut}::boolean OR NOT EXISTS (
+    SELECT 1 FROM delivery_cards dc JOIN delivery_tokens t ON t.delivery_id = dc.delivery_id
+    WHERE dc.card_id = c.id AND t.consumed_at IS NOT NULL)))
+  OR ($3::text <> 'resend' AND NOT EXISTS (
+    SELECT 1 FROM delivery_cards dc JOIN deliveries d ON d.id = dc.delivery_id
+    WHERE dc.card_id = c.id AND d.kind = 'batch')))`;
 
 interface Prepared {
   delivery: { card_count: number; expires_at: Date; sent_at: Date | null };
@@ -87,7 +93,7 @@ interface Prepared {
 async function createDelivery(db: ActivityDeps['db'], input: DeliverInput, token: string) {
   const { rows } = await db.query<{ card_count: number; expires_at: Date }>({
     name: 'deliver-create',
-    text: `WITH covered AS (${COVERED_CARDS}),
+    text: `WITH covered AS (${coveredCards('$6')}),
      created AS (
        INSERT INTO deliveries (id, order_id, kind, card_count, expires_at)
        SELECT $1, $2, $3, count(*), now() + make_interval(secs => $4::double precision / 1000) FROM covered
@@ -97,7 +103,14 @@ async function createDelivery(db: ActivityDeps['db'], input: DeliverInput, token
        INSERT INTO delivery_tokens (token_hash, delivery_id, order_id, expires_at)
        SELECT $5, $1, $2, expires_at FROM created WHERE card_count > 0)
      SELECT card_count, expires_at FROM created`,
-    values: [input.deliveryId, input.orderId, input.kind, input.linkTtlMs, hashToken(token)],
+    values: [
+      input.deliveryId,
+      input.orderId,
+      input.kind,
+      input.linkTtlMs,
+      hashToken(token),
+      input.unrevealedOnly === true,
+    ],
   });
   const created = rows[0];
   if (!created) return undefined;
@@ -123,9 +136,9 @@ async function prepareAgain(tx: pg.PoolClient, input: DeliverInput, token: strin
   if (delivery.sent_at !== null) return { delivery, token: null, revoked: 0 };
   if (delivery.card_count === 0) {
     const { rowCount } = await tx.query(
-      `INSERT INTO delivery_cards (delivery_id, card_id) SELECT $1, id FROM (${COVERED_CARDS}) covered
+      `INSERT INTO delivery_cards (delivery_id, card_id) SELECT $1, id FROM (${coveredCards('$4')}) covered
        ON CONFLICT DO NOTHING`,
-      [deliveryId, input.orderId, input.kind],
+      [deliveryId, input.orderId, input.kind, input.unrevealedOnly === true],
     );
     delivery.card_count = rowCount ?? 0;
     if (delivery.card_count === 0) return { delivery, token: null, revoked: 0 };
@@ -169,6 +182,7 @@ async function recordSent(
         // Free text in an update's argument: only a plain name reaches the append-only trail.
         ...(input.requestedBy ? { requestedBy: auditActor(input.requestedBy) } : {}),
         ...(input.recipientChanged ? { recipientChanged: true } : {}),
+        ...(input.unrevealedOnly ? { unrevealedOnly: true } : {}),
       },
     },
     3,

@@ -30,11 +30,12 @@ export function lifecycleActivities(
     registerOrder: (input) => registerOrder(deps, input),
 
     /**
-     * One notice per order and kind, as deliver is one link per delivery: a row (kind 'notice') records it
-     * as sent, so a retry after a lost reply sends nothing twice and audits nothing twice.
+     * One notice per order and kind (per delivery, for a notice about one), as deliver is one link per
+     * delivery: a row (kind 'notice') records it as sent, so a retry after a lost reply sends nothing twice
+     * and audits nothing twice.
      */
     async notifyCustomer(input: NotifyInput): Promise<void> {
-      const noticeId = `${input.orderId}#notice-${input.kind}`;
+      const noticeId = `${input.deliveryId ?? input.orderId}#notice-${input.kind}`;
       const { rows } = await db.query<{ sent_at: Date | null }>(
         `WITH new AS (INSERT INTO deliveries (id, order_id, kind, card_count, expires_at)
                       VALUES ($1, $2, 'notice', 0, now()) ON CONFLICT (id) DO NOTHING RETURNING sent_at)
@@ -43,6 +44,7 @@ export function lifecycleActivities(
       );
       if (rows.some((r) => r.sent_at !== null)) return;
       const { orderId, kind, deliveredCards, quantity } = input;
+      const about = input.deliveryId ? { deliveryId: input.deliveryId } : {};
       try {
         await deps.mailer.send(
           input.recipient,
@@ -56,7 +58,7 @@ export function lifecycleActivities(
           event: 'NOTICE_FAILED',
           actor: 'worker',
           method: 'activity:notifyCustomer',
-          detail: { kind, smtpCode: err.smtpCode },
+          detail: { kind, ...about, smtpCode: err.smtpCode },
         });
         return;
       }
@@ -71,7 +73,7 @@ export function lifecycleActivities(
           event: 'NOTIFIED',
           actor: 'worker',
           method: 'activity:notifyCustomer',
-          detail: { kind },
+          detail: { kind, ...about },
         });
       });
     },

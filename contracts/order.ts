@@ -42,6 +42,21 @@ export const ProviderFailureType = {
 export const RECIPIENT_REFUSED = 'RecipientRefused';
 
 /**
+ * Why the order refused a resendLink request (DESIGN 3.13), the failure type the update fails with: a new
+ * recipient while the order's last link email was not refused; a caller asking for anything but a
+ * correction (a re-delivery of revealed cards is an operator's decision); a correction with every card
+ * already revealed by a link (nothing it may send); a correction while another one is still under way.
+ * Nothing was revoked or sent but for the third.
+ */
+export const ResendRefusal = {
+  recipientNotRefused: 'RecipientNotRefused',
+  callerMayOnlyCorrect: 'CallerMayOnlyCorrect',
+  nothingUnrevealed: 'NothingUnrevealed',
+  correctionUnderWay: 'CorrectionUnderWay',
+} as const;
+export type ResendRefusalType = (typeof ResendRefusal)[keyof typeof ResendRefusal];
+
+/**
  * An activity was asked to act on an order by a workflow that is not the one registered for it (DESIGN
  * 3.10): nothing was changed or sent, and the attempt is audited. Never retried; the workflow ends.
  */
@@ -248,15 +263,23 @@ export const extendRetentionSignal = defineSignal<[{ by: string; requestedBy?: s
 export const purgeNowSignal = defineSignal('purgeNow');
 /**
  * Revoke the live link and send a new one, to a corrected recipient when given (PII: the update's
- * arguments travel codec-encrypted); refused (validator) when there is nothing to send or the address is
- * not one. Fails with RecipientRefused when the mail server refuses the new email for good.
+ * arguments travel codec-encrypted); refused (validator) when there is nothing to send, the address is
+ * not one, a new recipient is asked for while the order's recipient was not refused, or a caller asks for
+ * anything but such a correction (ResendRefusal). A correction covers only the cards no link has revealed
+ * (NothingUnrevealed when there are none) and tells the previous address, without a link. Fails with
+ * RecipientRefused when the mail server refuses the new email for good.
  */
 export const resendLinkUpdate = defineUpdate<DeliverResult, [ResendRequest]>('resendLink');
 
 export interface ResendRequest {
   recipient?: string;
-  /** Who asked, for the audit row: "operator", "caller:<name>". */
+  /** Who asked, for the audit row: "operator", "operator:<name>", "caller:<name>". */
   requestedBy?: string;
+}
+
+/** A request from an intake caller (the recipient route): it may only correct a refused recipient. */
+export function isCallerRequest(request: ResendRequest | undefined): boolean {
+  return typeof request?.requestedBy === 'string' && request.requestedBy.startsWith('caller:');
 }
 
 // ---------------------------------------------------------------- search attributes
@@ -380,8 +403,12 @@ export type DeliveryKind = 'batch' | 'resend';
 export interface DeliverInput extends OrderStepInput {
   deliveryId: string;
   recipient: string;
-  /** batch: the order's cards not yet in any delivery; resend: all the order's stored cards. */
+  /**
+   * batch: the order's cards not yet in any delivery; resend: all the order's stored cards, or with
+   * `unrevealedOnly` (a recipient correction) those no link has revealed or downloaded.
+   */
   kind: DeliveryKind;
+  unrevealedOnly?: boolean;
   linkTtlMs: number;
   retentionMs: number;
   /** For the audit row of a resend: who asked, and whether the recipient was corrected. */
@@ -403,11 +430,14 @@ export interface DeliverResult {
   finished?: boolean;
 }
 
-export type NoticeKind = 'failed' | 'cancelled' | 'deadline';
+/** recipient-changed: to the previous address after a correction, without a link, code or new address. */
+export type NoticeKind = 'failed' | 'cancelled' | 'deadline' | 'recipient-changed';
 
 export interface NotifyInput extends OrderStepInput {
   recipient: string;
   kind: NoticeKind;
+  /** The delivery the notice is about: one notice per delivery then, not one per order and kind. */
+  deliveryId?: string;
   deliveredCards: number;
   quantity: number | null;
 }

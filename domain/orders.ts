@@ -20,6 +20,8 @@ import {
   type OrderPolicy,
   type OrderWorkflow,
   RECIPIENT_REFUSED,
+  ResendRefusal,
+  type ResendRefusalType,
   type ResendRequest,
   resendLinkUpdate,
   STARTING_SEARCH_ATTRIBUTES,
@@ -200,8 +202,14 @@ export type ResendOutcome =
   | { outcome: 'pending' }
   /** The mail server refused the new address for good too. */
   | { outcome: 'recipientRefused' }
-  /** The order refused it (nothing stored to send, purged, cancelled), or its own workflow is not running. */
-  | { outcome: 'rejected' };
+  /**
+   * The order refused it (nothing stored to send, purged, cancelled), or its own workflow is not running;
+   * `reason` when it refused it by DESIGN 3.13 (a recipient not refused, a caller asking for more than a
+   * correction, every card already revealed).
+   */
+  | { outcome: 'rejected'; reason?: ResendRefusalType };
+
+const REFUSALS: readonly string[] = Object.values(ResendRefusal);
 
 /**
  * Revokes the order's live link and sends a new one, to `request.recipient` when given, through the
@@ -230,8 +238,11 @@ export async function resendLink(
     return result === 'pending' ? { outcome: 'pending' } : { outcome: 'sent', result };
   } catch (err) {
     if (!(err instanceof WorkflowUpdateFailedError)) throw err;
-    const refused = err.cause instanceof ApplicationFailure && err.cause.type === RECIPIENT_REFUSED;
-    return { outcome: refused ? 'recipientRefused' : 'rejected' };
+    const type = err.cause instanceof ApplicationFailure ? err.cause.type : undefined;
+    if (type === RECIPIENT_REFUSED) return { outcome: 'recipientRefused' };
+    return type && REFUSALS.includes(type)
+      ? { outcome: 'rejected', reason: type as ResendRefusalType }
+      : { outcome: 'rejected' };
   } finally {
     clearTimeout(timer);
   }

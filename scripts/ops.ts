@@ -2,19 +2,25 @@
 //        npm run ops -- extend-retention --order-id <id> --by 30d [--operator <name>]  keep one order's cards longer
 //        npm run ops -- cancel --order-id <id> [--reason "..."]      stop an order, revoke its links, purge
 //        npm run ops -- webhooks --order-id <id> [--replay <event id>]  list its events, re-send one
-//        npm run ops -- resend --order-id <id> [--email <corrected address>]  a new link, revoking the old
+//        npm run ops -- resend --order-id <id> [--email <corrected address>] [--operator <name>]  a new link, revoking the old
+//          without --email: every stored card again, to the same address (revealed ones too: an operator's
+//          decision, audited by name); with --email: only while the order's recipient was refused, for the
+//          cards no link revealed, and the previous address is told (DESIGN 3.13)
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import {
   cancelSignal,
   extendRetentionSignal,
   purgeNowSignal,
+  RECIPIENT_REFUSED,
   resendLinkUpdate,
   statusQuery,
 } from '../contracts/order';
 import { purgeOrder } from '../domain/cards';
 import { orderIdSchema, orderWorkflow } from '../domain/orders';
+import { audit } from '../lib/audit';
 import { configFor, durationSchema } from '../lib/config';
 import { createPool } from '../lib/db';
 import { connectClient } from '../lib/temporal';
@@ -81,16 +87,30 @@ async function main() {
     } else if (command === 'resend') {
       if (!handle) throw new Error(`${notRunning}; its cards are already purged`);
       // The address travels only inside the update's codec-encrypted arguments, and is never printed.
-      const request = values.email
-        ? { recipient: values.email, requestedBy: operatorActor(values.operator) }
-        : { requestedBy: operatorActor(values.operator) };
-      const sent = await handle.executeUpdate(resendLinkUpdate, { args: [request] }).catch((err: unknown) => {
-        const cause =
-          err instanceof WorkflowUpdateFailedError && err.cause instanceof Error ? err.cause.message : '';
-        throw new Error(`the order refused the resend${cause ? `: ${cause}` : ''}`);
-      });
+      const requestedBy = operatorActor(values.operator);
+      const request = values.email ? { recipient: values.email, requestedBy } : { requestedBy };
+      const requested = (outcome: string, reason?: string) =>
+        audit(db, {
+          orderId,
+          event: 'RESEND_REQUESTED',
+          actor: requestedBy,
+          method: 'ops resend',
+          detail: { recipientChanged: values.email !== undefined, outcome, ...(reason ? { reason } : {}) },
+        });
+      const sent = await handle
+        .executeUpdate(resendLinkUpdate, { args: [request] })
+        .catch(async (err: unknown) => {
+          const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
+          const type = cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
+          await requested(type === RECIPIENT_REFUSED ? 'recipientRefused' : 'rejected', type);
+          const why = cause instanceof Error ? cause.message : '';
+          throw new Error(`the order refused the resend${why ? `: ${why}` : ''}`);
+        });
+      await requested('sent');
       console.log(
-        `A new link for ${sent.cardCount} card(s) was sent${values.email ? ' to the corrected address' : ''}.`,
+        values.email
+          ? `A new link for ${sent.cardCount} card(s) no link had revealed was sent to the corrected address; the previous address was told.`
+          : `A new link for ${sent.cardCount} card(s) was sent (re-delivered by ${requestedBy}).`,
       );
     } else if (command === 'webhooks') {
       if (values.replay) {

@@ -17,6 +17,7 @@ import {
   type DeliveryKind,
   type DeliveryRecord,
   extendRetentionSignal,
+  isCallerRequest,
   isFinalProviderStatus,
   NON_RETRYABLE_PROVIDER_FAILURES,
   type NoticeKind,
@@ -30,6 +31,7 @@ import {
   providerTaskQueue,
   purgeNowSignal,
   RECIPIENT_REFUSED,
+  ResendRefusal,
   type ResendRequest,
   resendLinkUpdate,
   retrievedSignal,
@@ -55,6 +57,11 @@ const HISTORY_LIMIT = 5_000;
 const PATCHES = {
   /** A link used before the step that sent it reported back counts as retrieved once recorded. */
   retrievedBeforeRecorded: 'retrieved-before-recorded',
+  /**
+   * A recipient correction sends only the cards no link revealed (none: it fails, NothingUnrevealed) and
+   * then tells the previous address, without a link (DESIGN 3.13).
+   */
+  recipientCorrection: 'recipient-correction',
 } as const;
 
 export async function giftCardOrder(input: OrderInput, carried?: OrderState): Promise<OrderStatusView> {
@@ -94,6 +101,8 @@ class Order {
   private deliverScope: wf.CancellationScope | undefined;
   private readonly armed = new Set<string>();
   private registered = false;
+  /** A recipient correction is being carried out (its validator refuses another one meanwhile). */
+  private correcting = false;
   private readonly outbox: WebhookOutbox;
 
   constructor(
@@ -122,6 +131,8 @@ class Order {
       if (state.phase === 'collecting') this.requestStop('purge requested by an operator');
       else this.purgeRequested = true;
     });
+    // The validator decides from the order's state alone, before anything is revoked or sent; it is not
+    // part of the history (a rejected update leaves none), so its rules change without a patch.
     wf.setHandler(resendLinkUpdate, (request) => this.resend(request), {
       validator: (request) => {
         if (state.stored === 0) throw new Error('this order has no stored cards to send');
@@ -130,6 +141,25 @@ class Order {
         // Never echo the value: it is an address, or meant to be one.
         if (request?.recipient !== undefined && !rules.isRecipient(request.recipient))
           throw new Error('recipient: not an email address');
+        // A new recipient only for an order whose link email the mail server refused (DESIGN 3.13): a
+        // caller's secret, or an operator, cannot re-route an order that reached its customer.
+        if (request?.recipient !== undefined && !state.recipientRefused)
+          throw wf.ApplicationFailure.nonRetryable(
+            "the order's recipient was not refused: only a refused recipient can be corrected",
+            ResendRefusal.recipientNotRefused,
+          );
+        // One correction at a time: a second one while the first is still being sent is refused, not queued.
+        if (request?.recipient !== undefined && this.correcting)
+          throw wf.ApplicationFailure.nonRetryable(
+            'a correction of this order is already under way',
+            ResendRefusal.correctionUnderWay,
+          );
+        // A resend to the same address re-delivers revealed cards: an operator's decision, never a caller's.
+        if (request?.recipient === undefined && isCallerRequest(request))
+          throw wf.ApplicationFailure.nonRetryable(
+            'a caller may only correct a refused recipient',
+            ResendRefusal.callerMayOnlyCorrect,
+          );
       },
     });
   }
@@ -353,6 +383,7 @@ class Order {
     kind: DeliveryKind,
     request: ResendRequest = {},
     finish?: DeliverInput['finish'],
+    correction?: { recipient: string; unrevealedOnly: true },
   ): Promise<DeliverResult> {
     const deliveryId = rules.nextDeliveryId(this.state, this.orderId);
     let result: DeliverResult;
@@ -362,6 +393,7 @@ class Order {
         mail.deliver({
           ...this.step,
           ...rules.linkFields(this.state, this.input, deliveryId),
+          ...(correction ?? {}),
           kind,
           ...(request.requestedBy ? { requestedBy: request.requestedBy } : {}),
           ...(request.recipient ? { recipientChanged: true } : {}),
@@ -429,6 +461,14 @@ class Order {
   }
 
   private async resend(request: ResendRequest = {}): Promise<DeliverResult> {
+    if (request.recipient && wf.patched(PATCHES.recipientCorrection)) {
+      this.correcting = true;
+      try {
+        return await this.correct(request.recipient, request);
+      } finally {
+        this.correcting = false;
+      }
+    }
     if (request.recipient) this.state.recipientOverride = request.recipient;
     await this.revokeLinks('resend');
     rules.supersedeDeliveries(this.state);
@@ -436,6 +476,42 @@ class Order {
     // The caller learns that this one was refused too (and why), not a link that went nowhere.
     if (this.state.recipientRefused)
       throw wf.ApplicationFailure.nonRetryable(this.state.recipientRefused, RECIPIENT_REFUSED);
+    return result;
+  }
+
+  /**
+   * A recipient correction (the validator let it through: the order's recipient was refused): the live
+   * links revoked, a new one to the new address for the cards no link revealed, and the previous address
+   * told, without a link. The new address becomes the order's only once its link went out.
+   */
+  private async correct(recipient: string, request: ResendRequest): Promise<DeliverResult> {
+    const { state } = this;
+    const previous = state.recipientOverride ?? this.input.recipient;
+    const refusedBefore = state.recipientRefused;
+    await this.revokeLinks('resend');
+    rules.supersedeDeliveries(state);
+    const result = await this.deliver('resend', request, undefined, { recipient, unrevealedOnly: true });
+    if (state.recipientRefused)
+      throw wf.ApplicationFailure.nonRetryable(state.recipientRefused, RECIPIENT_REFUSED);
+    // Interrupted by an operator's stop: nothing was sent, and the order is ending anyway.
+    if (result.cardCount === 0 && this.stopRequest) return result;
+    if (result.cardCount === 0) {
+      // Nothing was sent: the order's recipient is still the refused one, and the caller is told why.
+      state.recipientRefused = refusedBefore;
+      throw wf.ApplicationFailure.nonRetryable(
+        'every card of the order was already revealed by a link: a correction sends nothing',
+        ResendRefusal.nothingUnrevealed,
+      );
+    }
+    state.recipientOverride = recipient;
+    await mail.notifyCustomer({
+      ...this.step,
+      recipient: previous,
+      kind: 'recipient-changed',
+      deliveryId: result.deliveryId,
+      deliveredCards: state.delivered,
+      quantity: state.quantity,
+    });
     return result;
   }
 

@@ -25,11 +25,19 @@
  * (its resendLink update: the address travels only inside the update's codec-encrypted arguments, and is
  * never logged or answered back); audited with the caller as actor. 200 { orderId, cardCount, expiresAt }
  * once sent, 202 while the mail server keeps saying "later", 422 invalid email when the mail server refused
- * the new address too, 409 when the order has nothing to send (purged, cancelled, over), 404 for anyone
- * else's order and an unknown one alike.
+ * the new address too, 409 when the order has nothing to send (purged, cancelled, over), 409 with a
+ * `detail` when the order's recipient was not refused or every card was already revealed by a link (a
+ * correction covers only cards no link revealed, DESIGN 3.13), 404 for anyone else's order and an unknown
+ * one alike.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { OrderInput, OrderPolicy, ResendRequest } from '../../contracts/order';
+import {
+  type OrderInput,
+  type OrderPolicy,
+  ResendRefusal,
+  type ResendRefusalType,
+  type ResendRequest,
+} from '../../contracts/order';
 import {
   buildOrderInput,
   orderIdSchema,
@@ -83,6 +91,16 @@ export interface IntakeRoutesOptions extends IntakeSettings {
   /** A new link through the order's own workflow (domain/orders resendLink); without it, no recipient route. */
   resendLink?: (orderId: string, request: ResendRequest) => Promise<ResendOutcome>;
 }
+
+/** Why the order refused a correction (DESIGN 3.13), as the recipient route says it. */
+const CORRECTION_REFUSED: Record<ResendRefusalType, string> = {
+  [ResendRefusal.recipientNotRefused]:
+    "the order's recipient was not refused: only a recipient the mail server refused can be corrected",
+  [ResendRefusal.callerMayOnlyCorrect]: 'a caller may only correct a refused recipient',
+  [ResendRefusal.nothingUnrevealed]:
+    'every card of the order was already revealed by a link: a correction has nothing to send',
+  [ResendRefusal.correctionUnderWay]: 'a correction of this order is already under way',
+};
 
 /** An order request is a few hundred bytes; this leaves room for a policy and then some. */
 export const INTAKE_BODY_LIMIT = 64 * 1024;
@@ -294,9 +312,21 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
           actor: `caller:${caller}`,
           method: 'POST /v1/fulfillments/:orderId/recipient',
           ...requesterOf(request),
-          detail: { recipientChanged: true, outcome: result.outcome },
+          detail: {
+            recipientChanged: true,
+            outcome: result.outcome,
+            ...(result.outcome === 'rejected' && result.reason ? { reason: result.reason } : {}),
+          },
         });
-        request.log.info({ caller, orderId, outcome: result.outcome }, 'recipient correction');
+        request.log.info(
+          {
+            caller,
+            orderId,
+            outcome: result.outcome,
+            ...(result.outcome === 'rejected' && result.reason ? { reason: result.reason } : {}),
+          },
+          'recipient correction',
+        );
         switch (result.outcome) {
           case 'sent': {
             const { cardCount, expiresAt } = result.result;
@@ -309,7 +339,9 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
           case 'recipientRefused':
             return sendError(reply, 422, { invalid: ['email'] });
           default:
-            return sendError(reply, 409);
+            return result.reason
+              ? sendError(reply, 409, { detail: CORRECTION_REFUSED[result.reason] })
+              : sendError(reply, 409);
         }
       },
     );

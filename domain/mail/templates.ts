@@ -112,12 +112,14 @@ Order reference: {{orderRef}}
 export function noticeMail(
   v: {
     orderRef: string;
-    kind: 'failed' | 'cancelled' | 'deadline';
+    kind: 'failed' | 'cancelled' | 'deadline' | 'recipient-changed';
     deliveredCards: number;
     quantity: number | null;
   },
   templates: NoticeTemplates = DEFAULT_NOTICE,
 ): RenderedMail {
+  // Not the business's wording to choose (its templates know only the order's end): a security notice.
+  if (v.kind === 'recipient-changed') return recipientChangedMail(v.orderRef);
   const view = {
     orderRef: v.orderRef,
     failed: v.kind === 'failed',
@@ -160,4 +162,39 @@ export function loadNoticeTemplates(dir: string | undefined): NoticeTemplates {
     templates[part] = text;
   }
   return templates;
+}
+
+const RECIPIENT_CHANGED_MESSAGE =
+  'The email with the link to your gift cards for this order could not be delivered to this address, so the sender of the gift cards had it sent to another address. The earlier link no longer works, and the cards will not be sent here.';
+
+/**
+ * To the previous address when an order's recipient is corrected (DESIGN 3.13): it learns that the cards
+ * went elsewhere, without a link, a code or the new address. Its only variable is the order reference.
+ */
+export const RECIPIENT_CHANGED: NoticeTemplates = {
+  subject: 'Your gift card order {{orderRef}} was sent to another address',
+  text: `Hello,
+
+${RECIPIENT_CHANGED_MESSAGE}
+
+If you did not expect this, contact the sender of the gift cards with your order reference.
+
+Order reference: {{orderRef}}
+`,
+  html: layout(`<h1 style="font-size:1.3rem">Your gift card order was sent to another address</h1>
+<p>${RECIPIENT_CHANGED_MESSAGE}</p>
+<p>If you did not expect this, contact the sender of the gift cards with your order reference.</p>
+<p>Order reference: <strong>{{orderRef}}</strong></p>`),
+};
+
+export function recipientChangedMail(orderRef: string): RenderedMail {
+  const view = { orderRef };
+  const plain = { escape: (s: unknown) => String(s) };
+  const subject = Mustache.render(RECIPIENT_CHANGED.subject, view, {}, plain).trim();
+  return {
+    kind: 'notice',
+    subject,
+    text: Mustache.render(RECIPIENT_CHANGED.text, view, {}, plain),
+    html: Mustache.render(RECIPIENT_CHANGED.html, { ...view, subject }),
+  };
 }

@@ -112,7 +112,9 @@ function claimedState(): OrderState {
     failureReason: null,
     polls: 1,
     webhooks: { nextSequence: 1, outbox: [], delivered: 0, undeliverable: [], stopped: null },
-    recipientRefused: null,
+    // The attacker writes the carried state: it claims a refused recipient, so that resendLink's validator
+    // (DESIGN 3.13) lets its correction through and the ownership check is what stops it.
+    recipientRefused: 'the mail server refused the message permanently (SMTP 550)',
   };
 }
 

@@ -139,7 +139,9 @@ describe('a recipient refused for good', () => {
       ['tsx', 'scripts/ops.ts', 'resend', '--order-id', orderId, '--email', corrected, '--operator', 'ann'],
       { cwd: repoRoot, env: { ...process.env, LOG_FILE: '' } },
     );
-    expect(stdout).toContain('A new link for 3 card(s) was sent to the corrected address.');
+    expect(stdout).toContain(
+      'A new link for 3 card(s) no link had revealed was sent to the corrected address; the previous address was told.',
+    );
     expect(stdout).not.toContain(corrected);
     const mail = accepted.find((m) => m.to.includes(corrected));
     expect(mail?.raw).toContain('This email replaces an earlier one');
@@ -147,8 +149,17 @@ describe('a recipient refused for good', () => {
     expect((await fetch(link)).status).toBe(200);
     const after = await waitForStatus(p.client, orderId, (s) => s.recipientRefused === null);
     expect(after.deliveries.map((d) => d.cardCount)).toEqual([3]);
-    const resent = (await auditRows(p.db, orderId)).find((r) => r.event === 'DELIVERED');
+    const trail = await auditRows(p.db, orderId);
+    const resent = trail.find((r) => r.event === 'DELIVERED');
     expect(resent?.detail).toMatchObject({ requestedBy: 'operator:ann', recipientChanged: true });
+    // The operator's request is on the trail by name, as a caller's is.
+    expect(trail.filter((r) => r.event === 'RESEND_REQUESTED')).toEqual([
+      expect.objectContaining({
+        actor: 'operator:ann',
+        method: 'ops resend',
+        detail: { recipientChanged: true, outcome: 'sent' },
+      }),
+    ]);
     expect(accepted.some((m) => m.to.includes(refused))).toBe(false);
   });
 });

@@ -42,4 +42,21 @@ describe('notice emails', () => {
       /MAIL_TEMPLATES_DIR: notice\.html is not a valid Mustache template/,
     );
   });
+
+  it('tell a previous address that the cards went elsewhere: no link, no code, no new address, whatever the business templates say', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'notice-'));
+    writeFileSync(path.join(dir, 'notice.txt'), '{{#failed}}Sorry.{{/failed}}');
+    for (const templates of [DEFAULT_NOTICE, loadNoticeTemplates(dir)]) {
+      const mail = noticeMail(
+        { orderRef: 'ord-9', kind: 'recipient-changed', deliveredCards: 3, quantity: 3 },
+        templates,
+      );
+      expect(mail.kind).toBe('notice');
+      expect(mail.subject).toBe('Your gift card order ord-9 was sent to another address');
+      expect(mail.text).toContain('could not be delivered to this address');
+      expect(mail.text).toContain('The earlier link no longer works');
+      const all = `${mail.subject}${mail.text}${mail.html}`;
+      expect(all).not.toMatch(/https?:|\/d\/|@/);
+    }
+  });
 });

@@ -3,7 +3,7 @@
  * real default timers (24 h link, 30-day retention, 24 h deadline, 5 s–5 min polling). The stubs record
  * each activity call, so a test says what the provider answered and checks what the order did.
  */
-import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowUpdateFailedError, WorkflowUpdateStage } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -14,6 +14,7 @@ import {
   type OrderState,
   type OrderStatusView,
   purgeNowSignal,
+  ResendRefusal,
   resendLinkUpdate,
   retrievedSignal,
   statusQuery,
@@ -219,7 +220,7 @@ describe("the operator's stop", () => {
       failureReason: 'stuck mail',
       deliveries: [],
     });
-    const names = o.names();
+    const names = o.names().filter((n) => n !== 'expireDelivery'); // time skips while an update is awaited
     expect(names.indexOf('revokeLinks')).toBeGreaterThan(names.indexOf('deliver'));
     expect(o.callsOf('purgeOrder')[0]?.input).toMatchObject({ reason: 'cancelled' });
   });
@@ -511,7 +512,7 @@ describe('events for the caller', () => {
     // the step completes, on its second attempt.
     const o = await orders.start([PENDING, FULFILLED], { caller: { endpoint: 'ok' } });
     await o.handle.result();
-    const names = o.names();
+    const names = o.names().filter((n) => n !== 'expireDelivery'); // time skips while an update is awaited
     expect(names.slice(0, 2)).toEqual(['collect', 'collect']);
     expect(names.indexOf('sendWebhook')).toBeGreaterThan(1);
     expect(o.callsOf('collect')[0]?.input).toHaveProperty('register');
@@ -593,6 +594,136 @@ describe('a link email refused for good', () => {
     expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
     expect(String(err.cause?.message)).toBe('recipient: not an email address');
     expect(o.callsOf('deliver')).toHaveLength(deliveriesBefore);
+    await o.handle.signal(purgeNowSignal);
+    await o.handle.result();
+  });
+});
+
+/** The failure type a refused or failed update carries. */
+function updateFailure(err: unknown): string | undefined {
+  const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
+  return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
+}
+
+describe('a recipient correction is a correction (DESIGN 3.13)', () => {
+  it("refuses a new recipient for an order whose email was not refused, a caller's or an operator's: nothing revoked or sent", async () => {
+    const o = await orders.start([FULFILLED]);
+    await until(o.handle, (s) => s.phase === 'delivered');
+    const acted = () => ['revokeLinks', 'deliver', 'notifyCustomer'].map((n) => o.callsOf(n as never).length);
+    const before = acted();
+    for (const requestedBy of ['caller:checkout', 'operator:ann', undefined]) {
+      const err = await o.handle
+        .executeUpdate(resendLinkUpdate, {
+          args: [{ recipient: 'attacker@example.test', ...(requestedBy ? { requestedBy } : {}) }],
+        })
+        .catch((e: unknown) => e);
+      expect(updateFailure(err), String(requestedBy)).toBe(ResendRefusal.recipientNotRefused);
+      expect(String((err as WorkflowUpdateFailedError).cause?.message)).not.toContain('attacker');
+    }
+    // A caller may not have revealed cards re-delivered to the same address either.
+    const same = await o.handle
+      .executeUpdate(resendLinkUpdate, { args: [{ requestedBy: 'caller:checkout' }] })
+      .catch((e: unknown) => e);
+    expect(updateFailure(same)).toBe(ResendRefusal.callerMayOnlyCorrect);
+    expect(acted()).toEqual(before);
+    const s = await o.handle.query(statusQuery);
+    expect(s.deliveries.map((d) => d.superseded)).toEqual([false]);
+    // An operator's resend to the same address still re-delivers every card, under the operator's name.
+    const resent = await o.handle.executeUpdate(resendLinkUpdate, {
+      args: [{ requestedBy: 'operator:ann' }],
+    });
+    expect(resent.cardCount).toBe(3);
+    expect(o.callsOf('deliver').at(-1)?.input).toMatchObject({ kind: 'resend', requestedBy: 'operator:ann' });
+    expect(o.callsOf('deliver').at(-1)?.input.unrevealedOnly).toBeUndefined();
+    expect(o.callsOf('notifyCustomer')).toHaveLength(0);
+    await o.handle.signal(purgeNowSignal);
+    await o.handle.result();
+  });
+
+  it('a correction of a refused recipient covers only the cards no link revealed, and tells the previous address', async () => {
+    const o = await orders.start([FULFILLED], { recipient: 'refused@example.test' });
+    await until(o.handle, (s) => s.outcome !== null && s.recipientRefused !== null);
+    o.reveal(1);
+    const resent = await o.handle.executeUpdate(resendLinkUpdate, {
+      args: [{ recipient: 'corrected@example.test', requestedBy: 'caller:checkout' }],
+    });
+    expect(resent.cardCount).toBe(2);
+    expect(o.callsOf('deliver').at(-1)?.input).toMatchObject({
+      kind: 'resend',
+      recipient: 'corrected@example.test',
+      recipientChanged: true,
+      unrevealedOnly: true,
+      requestedBy: 'caller:checkout',
+    });
+    const names = o.names().filter((n) => n !== 'expireDelivery'); // time skips while an update is awaited
+    expect(names.slice(names.lastIndexOf('revokeLinks'))).toEqual([
+      'revokeLinks',
+      'deliver',
+      'notifyCustomer',
+    ]);
+    expect(o.callsOf('notifyCustomer')).toEqual([
+      expect.objectContaining({
+        input: expect.objectContaining({
+          recipient: 'refused@example.test',
+          kind: 'recipient-changed',
+          deliveryId: resent.deliveryId,
+        }),
+      }),
+    ]);
+    expect(await o.handle.query(statusQuery)).toMatchObject({ recipientRefused: null });
+    // Corrected once: the order's recipient is no longer refused, so nobody can re-route it now.
+    const again = await o.handle
+      .executeUpdate(resendLinkUpdate, {
+        args: [{ recipient: 'attacker@example.test', requestedBy: 'caller:checkout' }],
+      })
+      .catch((e: unknown) => e);
+    expect(updateFailure(again)).toBe(ResendRefusal.recipientNotRefused);
+    await o.handle.signal(purgeNowSignal);
+    await o.handle.result();
+  });
+
+  it('one correction at a time: another while the first is being sent is refused, and only the first goes out', async () => {
+    const o = await orders.start([FULFILLED], { recipient: 'refused@example.test' });
+    await until(o.handle, (s) => s.outcome !== null && s.recipientRefused !== null);
+    o.hold();
+    const first = await o.handle.startUpdate(resendLinkUpdate, {
+      args: [{ recipient: 'corrected@example.test', requestedBy: 'caller:checkout' }],
+      waitForStage: WorkflowUpdateStage.ACCEPTED,
+    });
+    const second = await o.handle
+      .executeUpdate(resendLinkUpdate, {
+        args: [{ recipient: 'other@example.test', requestedBy: 'caller:checkout' }],
+      })
+      .catch((e: unknown) => e);
+    expect(updateFailure(second)).toBe(ResendRefusal.correctionUnderWay);
+    o.release();
+    expect((await first.result()).cardCount).toBe(3);
+    expect(o.callsOf('deliver').map((c) => c.input.recipient)).not.toContain('other@example.test');
+    await o.handle.signal(purgeNowSignal);
+    await o.handle.result();
+  });
+
+  it('every card already revealed: the correction sends nothing, says so, and the order stays correctable', async () => {
+    const o = await orders.start([FULFILLED], { recipient: 'refused@example.test' });
+    await until(o.handle, (s) => s.outcome !== null && s.recipientRefused !== null);
+    o.reveal(3);
+    const err = await o.handle
+      .executeUpdate(resendLinkUpdate, {
+        args: [{ recipient: 'corrected@example.test', requestedBy: 'caller:checkout' }],
+      })
+      .catch((e: unknown) => e);
+    expect(updateFailure(err)).toBe(ResendRefusal.nothingUnrevealed);
+    expect(o.callsOf('notifyCustomer')).toHaveLength(0);
+    const s = await o.handle.query(statusQuery);
+    expect(s.recipientRefused).toMatch(/SMTP 550/);
+    expect(s.deliveries).toEqual([]);
+    o.reveal(0);
+    const resent = await o.handle.executeUpdate(resendLinkUpdate, {
+      args: [{ recipient: 'corrected@example.test', requestedBy: 'operator:ann' }],
+    });
+    expect(resent.cardCount).toBe(3);
+    // The previous address is still the refused one: the failed correction changed nothing.
+    expect(o.callsOf('notifyCustomer').map((c) => c.input.recipient)).toEqual(['refused@example.test']);
     await o.handle.signal(purgeNowSignal);
     await o.handle.result();
   });

@@ -50,6 +50,8 @@ interface Script {
   /** Cards the provider has issued so far (what the real activity would have stored). */
   stored: number;
   delivered: number;
+  /** Cards a link has revealed (what the real deliver reads from used tokens); a correction leaves them out. */
+  revealed: number;
   /** Holds every link (the deliver step's, or the poll's) until released, to act while one is in flight. */
   deliverGate?: Promise<void>;
   /** The poll that finds the order complete sends its link, as the real collect does. */
@@ -103,7 +105,8 @@ export async function startStubbedOrders() {
         RECIPIENT_REFUSED,
       );
     }
-    const cardCount = input.kind === 'resend' ? script.stored : script.stored - script.delivered;
+    const resent = input.unrevealedOnly ? script.stored - script.revealed : script.stored;
+    const cardCount = input.kind === 'resend' ? resent : script.stored - script.delivered;
     if (input.kind === 'batch') script.delivered += cardCount;
     const result = { deliveryId: input.deliveryId, cardCount, expiresAt: Date.now() + input.linkTtlMs };
     return input.finish?.expectCards === cardCount ? { ...result, finished: true } : result;
@@ -247,6 +250,7 @@ export async function startStubbedOrders() {
         calls: [],
         stored: 0,
         delivered: 0,
+        revealed: 0,
         endpoint: opts.caller?.endpoint ?? 'ok',
         received: [],
         linkWithPoll: opts.linkWithPoll ?? false,
@@ -272,6 +276,14 @@ export async function startStubbedOrders() {
         orderId,
         handle,
         release: () => release(),
+        /** Holds the next links again, until release(). */
+        hold: () => {
+          script.deliverGate = new Promise<void>((r) => (release = r));
+        },
+        /** A link revealed this many of the order's cards (as the real deliver would find in the database). */
+        reveal: (cards: number) => {
+          script.revealed = cards;
+        },
         calls: script.calls,
         received: script.received,
         /** The calls of one activity, in order. */
