@@ -1,7 +1,8 @@
 /**
  * Records the histories the replay tests replay (test/unit/replay.test.ts): every branch of an order's life,
  * run for real on the local stack (Temporal, Vault, PostgreSQL, the provider sandbox, a fulfillment worker
- * and the API in this process, a mail server of its own that refuses `refused-…` and delays `slow-…`).
+ * and the API in this process, a mail server of its own that refuses `refused-…`, delays `slow-…`, and holds
+ * its acknowledgement of a message to `hold-…` after it has it).
  *
  *   npm run histories:record      (the stack up)
  *
@@ -270,6 +271,16 @@ describe('the provider sandbox scenarios', () => {
       scenario: 'instant',
       policy: { purgeOnRetrieval: true, retention: '1h' },
       drive: revealOnceRecorded,
+    },
+  );
+  branch(
+    'retrieved-before-recorded',
+    'instant with purgeOnRetrieval: the link revealed while the poll that sent it has not reported back (patched: purged on retrieval)',
+    {
+      scenario: 'instant',
+      policy: { purgeOnRetrieval: true, retention: '1h' },
+      recipientPrefix: 'hold-',
+      drive: async ({ recipient }) => reveal(await linkOf(recipient)),
     },
   );
   branch('slow', 'slow: PENDING and PROCESSING polls, then FULFILLED; the link never opened', {
