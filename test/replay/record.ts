@@ -81,11 +81,11 @@ beforeAll(async () => {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
-        mails.push({
-          to: session.envelope.rcptTo.map((r) => r.address),
-          raw: Buffer.concat(chunks).toString(),
-        });
-        callback();
+        const to = session.envelope.rcptTo.map((r) => r.address);
+        mails.push({ to, raw: Buffer.concat(chunks).toString() });
+        // The link is out, but the step that sent it has not heard so: the customer can be faster.
+        if (to.some((a) => a.startsWith('hold-'))) setTimeout(callback, 3_000);
+        else callback();
       });
     },
   });

@@ -30,6 +30,7 @@ describe('recorded histories', () => {
       'instant-revealed',
       'partial-then-full-batches',
       'recipient-correction',
+      'retrieved-before-recorded',
       'continued-run',
       'retention-sweep',
     ])
