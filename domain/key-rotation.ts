@@ -73,6 +73,9 @@ export interface BucketRotationResult {
   vaultCalls: number;
   rewrapCalls: number;
   ms: number;
+  /** Of `ms`: waiting for the rewrap calls, for the page reads and the updates. */
+  vaultMs: number;
+  dbMs: number;
   minDecryptionVersion: number | null;
   interrupted: boolean;
   /** Cards still under an older version when the run ended (0 unless interrupted or refused). */
@@ -159,12 +162,12 @@ async function unfinishedRun(
   };
 }
 
-const STALE = `(substring(value_ct from '^vault:v(\\d+):')::int < $2 OR substring(serial_ct from '^vault:v(\\d+):')::int < $2)`;
+const STALE = `(substring(c.value_ct from '^vault:v(\\d+):')::int < $2 OR substring(c.serial_ct from '^vault:v(\\d+):')::int < $2)`;
 
 /** Cards of the bucket whose value or serial is still under a version older than `version`. */
 export async function staleCards(db: Pick<Db, 'query'>, key: string, version: number): Promise<number> {
   const { rows } = await db.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM cards WHERE key_name = $1 AND ${STALE}`,
+    `SELECT count(*)::int AS n FROM cards c WHERE c.key_name = $1 AND ${STALE}`,
     [key, version],
   );
   return rows[0]?.n ?? 0;
@@ -193,6 +196,8 @@ export async function rotateCardBucket(
   const say = deps.progress ?? (() => {});
   const calls = { n: 0 };
   let rewrapCalls = 0;
+  let vaultMs = 0;
+  let dbMs = 0;
   const started = Date.now();
 
   const lock: pg.PoolClient = await db.connect();
@@ -232,9 +237,15 @@ export async function rotateCardBucket(
       say(`${key}: rotated v${fromVersion} → v${target} (run ${run})`);
     }
 
-    const total = (
-      await db.query<{ n: number }>('SELECT count(*)::int AS n FROM cards WHERE key_name = $1', [key])
-    ).rows[0]!.n;
+    const bounds = (
+      await db.query<{ n: number; lo: string | null; hi: string | null }>(
+        'SELECT count(*)::int AS n, min(id)::text AS lo, max(id)::text AS hi FROM cards WHERE key_name = $1',
+        [key],
+      )
+    ).rows[0]!;
+    const total = bounds.n;
+    const hi = bounds.hi ?? '0';
+    if (bounds.lo && BigInt(cursor) < BigInt(bounds.lo) - 1n) cursor = (BigInt(bounds.lo) - 1n).toString();
 
     let rewrapped = 0;
     let alreadyCurrent = 0;
@@ -269,18 +280,26 @@ export async function rotateCardBucket(
           interrupted = true;
           break;
         }
+        const tPage = Date.now();
         const page = await db.query<CardPageRow>(
-          `SELECT id::text, order_id, value_ct, serial_ct FROM cards
-            WHERE key_name = $1 AND id > $3::bigint ${onlyStale ? `AND ${STALE}` : 'AND $2::int IS NOT NULL'}
-            ORDER BY id LIMIT $4`,
-          [key, target, cursor, batchSize],
+          // Along the primary key from the cursor to the bucket's last id at the start (newer rows are
+          // encrypted under the new version anyway), the bucket's name a filter, not an index condition:
+          // each page costs its own rows (plus other buckets' rows in between), never a scan and a sort of
+          // the whole bucket, so a run reads the id range once however large the bucket is.
+          `SELECT c.id::text AS id, c.order_id, c.value_ct, c.serial_ct FROM cards c
+            WHERE c.id > $3::bigint AND c.id <= $5::bigint AND (c.key_name || '') = $1
+              ${onlyStale ? `AND ${STALE}` : 'AND $2::int IS NOT NULL'}
+            ORDER BY c.id LIMIT $4`,
+          [key, target, cursor, batchSize, onlyStale ? '9223372036854775807' : hi],
         );
+        dbMs += Date.now() - tPage;
         if (page.rows.length === 0) break;
         const stale = page.rows.filter(
           (r) => ciphertextVersion(r.value_ct) < target || ciphertextVersion(r.serial_ct) < target,
         );
         let fresh: string[] = [];
         if (stale.length > 0) {
+          const tVault = Date.now();
           fresh = await vault.transit.rewrapBatch(
             key,
             stale.flatMap((r) => [
@@ -290,17 +309,19 @@ export async function rotateCardBucket(
           );
           calls.n++;
           rewrapCalls++;
+          vaultMs += Date.now() - tVault;
         }
         const firstId = page.rows[0]!.id;
         const lastId = page.rows[page.rows.length - 1]!.id;
         // The rows and the checkpoint in one statement: both or neither.
+        const tDb = Date.now();
         const res = await db.query<{ n: number }>(
           `WITH x AS (
              SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[])
                         AS x(id, old_v, old_s, new_v, new_s)),
            u AS (
              UPDATE cards c SET value_ct = x.new_v, serial_ct = x.new_s FROM x
-              WHERE c.id = x.id AND c.key_name = $6 AND c.value_ct = x.old_v AND c.serial_ct = x.old_s
+              WHERE c.id = x.id AND (c.key_name || '') = $6 AND c.value_ct = x.old_v AND c.serial_ct = x.old_s
               RETURNING c.id)
            INSERT INTO audit_log (event, actor, method, count, detail)
            SELECT 'KEY_REWRAPPED', $7, 'keys:rotate', count(*),
@@ -326,6 +347,7 @@ export async function rotateCardBucket(
             page.rows.length - stale.length,
           ],
         );
+        dbMs += Date.now() - tDb;
         rewrapped += res.rows[0]?.n ?? 0;
         alreadyCurrent += page.rows.length - stale.length;
         read += page.rows.length;
@@ -390,6 +412,8 @@ export async function rotateCardBucket(
       alreadyCurrent,
       batches,
       vaultCalls: calls.n,
+      vaultMs,
+      dbMs,
       rewrapCalls,
       ms: Date.now() - started,
       minDecryptionVersion,
