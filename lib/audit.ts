@@ -18,6 +18,12 @@ export type AuditEvent =
   | 'CANCELLED'
   | 'RETENTION_EXTENDED'
   | 'KEY_DESTROYED'
+  /** A key rotated by `npm run keys:rotate` (key, run, versions); starts a run. */
+  | 'KEY_ROTATED'
+  /** One batch of a run's rewrap: key, run, id range, counts (never a ciphertext); the run's checkpoint. */
+  | 'KEY_REWRAPPED'
+  /** A run done: every card under the new version, min_decryption_version raised (or not, and why). */
+  | 'KEY_ROTATION_FINISHED'
   | 'SWEEP'
   | 'WEBHOOK_GONE'
   | 'WEBHOOK_UNDELIVERABLE'

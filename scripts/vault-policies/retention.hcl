@@ -1,22 +1,40 @@
-# Retention manages the card key buckets: creates the coming months' keys ahead of time, and destroys
-# buckets past retention (crypto-shredding). It is the only identity that may delete keys (DESIGN 3.7).
+# Retention manages the card key buckets: creates the coming months' keys ahead of time, destroys
+# buckets past retention (crypto-shredding), and rotates keys (`npm run keys:rotate`: rotate, rewrap the
+# stored cards, raise min_decryption_version). It is the only identity that may delete keys (DESIGN 3.7).
 path "@MOUNT@/keys" {
   capabilities = ["list"]
 }
 # Vault's policy paths take a glob only at their end, so this one stanza also covers a key's /config and
-# /rotate: its parameters are the union of what creating a bucket (an aes256-gcm96 key derived per order)
-# and destroying one (deletion_allowed) send. Anything else (exportable, allow_plaintext_backup, another
-# type, convergent encryption, min_decryption_version…) is refused with 403.
+# /rotate: its parameters are the union of what creating a bucket (an aes256-gcm96 key derived per order),
+# destroying one (deletion_allowed) and finishing a rotation (`npm run keys:rotate`: min_decryption_version,
+# once every card is rewrapped) send. Anything else (exportable, allow_plaintext_backup, another type,
+# convergent encryption, min_encryption_version, auto-rotation…) is refused with 403.
 path "@MOUNT@/keys/cards-*" {
   capabilities = ["create", "read", "update", "delete"]
   allowed_parameters = {
-    "type"             = ["aes256-gcm96"]
-    "derived"          = [true]
-    "deletion_allowed" = [true]
+    "type"                   = ["aes256-gcm96"]
+    "derived"                = [true]
+    "deletion_allowed"       = [true]
+    "min_decryption_version" = []
   }
 }
 path "@MOUNT@/rewrap/cards-*" {
   capabilities = ["update"]
+}
+# Key rotation (`npm run keys:rotate -- --codec`): the codec key is rotated and read; its
+# min_decryption_version is raised only as far as the open workflows allow (domain/key-rotation.ts). No
+# rewrap: what it wraps lives in Temporal histories.
+path "@MOUNT@/keys/temporal-codec" {
+  capabilities = ["read"]
+}
+path "@MOUNT@/keys/temporal-codec/rotate" {
+  capabilities = ["update"]
+}
+path "@MOUNT@/keys/temporal-codec/config" {
+  capabilities = ["update"]
+  allowed_parameters = {
+    "min_decryption_version" = []
+  }
 }
 path "@MOUNT@/datakey/plaintext/temporal-codec" {
   capabilities = ["update"]
