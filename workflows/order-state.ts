@@ -154,7 +154,8 @@ export function mayBeInFlight(state: OrderState, orderId: string, deliveryId: st
 
 /** Keeps a link used before it was recorded (a few at most: a delivery that never records leaves one). */
 export function rememberEarlyRetrieval(state: OrderState, deliveryId: string): void {
-  const early = (state.retrievedEarly ??= []);
+  state.retrievedEarly ??= [];
+  const early = state.retrievedEarly;
   if (early.includes(deliveryId)) return;
   if (early.length >= EARLY_RETRIEVALS_KEPT) early.shift();
   early.push(deliveryId);
