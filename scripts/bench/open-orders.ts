@@ -1,30 +1,34 @@
 // npm run bench:open-orders [-- --open 20000 --orders 200 --concurrency 50 --rounds 3 --fill-concurrency 50
 //                              --due 1000 --retention 30d --link-ttl 24h --mail sink|stack]
 // The cost of time: what N open orders parked in aftercare (each with its link-expiry and purge timers
-// armed, as weeks of real orders are) do to the figures that should stay flat. On a private Temporal dev
-// server (started here with stack.sh's flags, on free loopback ports and a temporary SQLite file, so the
-// shared one is not filled), with an in-process fulfillment worker and retention worker on the real
-// activities (the stack's Vault, PostgreSQL and provider sandbox), it measures on the empty server:
-//   - new instant orders' throughput and p50/p99, start -> link sent (R rounds of M, C in flight, medians);
+// armed, as weeks of real orders are) do to the figures that should stay flat. Two private Temporal dev
+// servers (started here with stack.sh's flags, on free loopback ports and temporary SQLite files, so the
+// shared one is not filled): the subject, which gets filled, and a reference, which stays empty. Each has an
+// in-process fulfillment worker on the real activities (the stack's Vault, PostgreSQL and provider sandbox);
+// a retention worker runs on the subject's. On the empty subject it measures
+//   - new instant orders' throughput and p50/p99, start -> link sent (R rounds of M, C in flight), each
+//     round followed by the same on the reference, so a noisy minute falls on both (bench:throughput's
+//     rounds): the medians, and the median of the subject/reference ratios;
 //   - the retention sweep's time over D seeded due orders (R sweeps, median);
-//   - this process's memory (rss, heap used after a GC) and the dev server's rss, at rest;
-// then fills the server with N orders (C' in flight, instant scenario, retention 30d), waits until all are
+//   - this process's memory (rss, heap used after a GC) and the subject's dev server's rss, at rest;
+// then fills the subject with N orders (C' in flight, instant scenario, retention 30d), waits until all are
 // parked in aftercare, measures the same again and prints both side by side with their ratios.
 // The link emails go to a discarding SMTP listener of this process (--mail sink, the default), not to the
 // stack's MailDev, whose inbox every test reads; --mail stack sends them there. Every order id starts with
 // bench-open-<run>-: their rows (orders, cards, deliveries, tokens) are deleted at the end (the audit trail
 // is append-only and keeps its rows); the sandbox forgets each order once its link is sent, so N orders do
-// not evict other processes' orders from it. Needs the stack up (scripts/stack.sh up --services).
+// not evict other processes' orders from it. The sweep purges every due order of the shared database, as
+// bench:sweep's does. Needs the stack's services up (scripts/stack.sh up --services); fails if one is not.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { Connection } from '@temporalio/client';
+import { type Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Runtime } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { RETENTION_SWEEP_WORKFLOW_TYPE, type RetentionSweepWorkflow } from '../../contracts/retention';
@@ -33,7 +37,12 @@ import { buildOrderInput, defaultPolicy, startOrder } from '../../domain/orders'
 import { configFor, repoRoot } from '../../lib/config';
 import { createLogger, TemporalPinoLogger } from '../../lib/logger';
 import { connectClient, connectionOptions, createCodec, type TemporalTarget } from '../../lib/temporal';
-import { createOrderWorkers, createRetentionWorker, WORKER_GUARDS } from '../../workers/create';
+import {
+  createOrderWorkers,
+  createRetentionWorker,
+  WORKER_GUARDS,
+  type WorkerGroup,
+} from '../../workers/create';
 import { fulfillmentDeps, retentionDeps } from '../../workers/deps';
 
 interface Figures {
@@ -44,6 +53,8 @@ interface Figures {
 
 interface Phase {
   orders: Figures;
+  /** The subject's figures over the reference's, round by round (medians). */
+  againstReference: Figures;
   sweepMs: number;
   sweepPurged: number;
   rssMb: number;
@@ -235,6 +246,18 @@ function memory(serverPid: number | undefined): { rssMb: number; heapMb: number;
   return { rssMb: m.rss / 2 ** 20, heapMb: m.heapUsed / 2 ** 20, serverRssMb };
 }
 
+/** A private dev server with its client and an in-process fulfillment worker on it. */
+interface Side {
+  name: string;
+  target: TemporalTarget;
+  server: ChildProcess;
+  client: Client;
+  orders: WorkerGroup;
+  taskQueue: string;
+  /** Orders started on it so far. */
+  started: number;
+}
+
 async function main() {
   const { values } = parseArgs({
     options: {
@@ -257,7 +280,10 @@ async function main() {
   const due = Number(values.due);
   for (const [name, v] of Object.entries({ open, orders: m, concurrency, rounds, due, fillConcurrency }))
     if (!Number.isInteger(v) || v < 0) throw new Error(`--${name}: a whole number, not ${v}`);
+  if (m < 1 || rounds < 1 || concurrency < 1 || fillConcurrency < 1)
+    throw new Error('--orders, --rounds, --concurrency and --fill-concurrency: at least 1');
   if (values.mail !== 'sink' && values.mail !== 'stack') throw new Error('--mail: sink or stack');
+  process.env.LOG_LEVEL ??= 'warn';
   Runtime.install({ logger: new TemporalPinoLogger(createLogger({ level: 'error' })) });
 
   // A worker and a client in one process: the test processes' union of identities. Vault and PostgreSQL
@@ -265,6 +291,8 @@ async function main() {
   const cfg = configFor('test');
   const deps = await fulfillmentDeps(cfg);
   deps.log = createLogger({ level: 'warn' });
+  const retention = await retentionDeps(cfg);
+  retention.log = createLogger({ level: 'warn' });
   await deps.db.query('SELECT 1');
   const sandboxUrl = cfg.PROVIDER_BASE_URL!;
   const health = await fetch(`${sandboxUrl}/healthz`).catch((err) => {
@@ -276,38 +304,25 @@ async function main() {
     deps.mailer.close();
     deps.mailer = createMailer({ smtpUrl: sink.url, from: cfg.MAIL_FROM, requireTls: false });
   }
-  const retention = await retentionDeps(cfg);
-  retention.log = createLogger({ level: 'warn' });
 
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-open-orders-'));
-  let server: ChildProcess | undefined;
+  const servers: ChildProcess[] = [];
   const run = `bench-open-${randomUUID().slice(0, 8)}`;
   const cleanups: Array<() => Promise<unknown>> = [];
-  const stopServer = () => {
-    if (server && server.exitCode === null && server.signalCode === null) server.kill('SIGTERM');
+  const stopServers = () => {
+    for (const s of servers) if (s.exitCode === null && s.signalCode === null) s.kill('SIGTERM');
   };
   process.once('exit', () => {
-    stopServer();
+    stopServers();
     rmSync(dir, { recursive: true, force: true });
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 
   try {
-    let t = Date.now();
-    const dev = await startDevServer(dir);
-    server = dev.process;
-    console.log(
-      `private Temporal dev server on ${dev.target.address} (pid ${server.pid}, ${dir}), up in ${Date.now() - t} ms`,
-    );
-
     const codec = createCodec(deps.transit);
     await codec.ready();
-    const client = await connectClient({ component: 'api', target: dev.target });
-    cleanups.push(() => client.connection.close());
-    const connection = await NativeConnection.connect(connectionOptions(dev.target));
-    cleanups.push(() => connection.close());
-    t = Date.now();
-    // One bundle for both workers, with the guard's interceptors built in (as createWorker's would be).
+    let t = Date.now();
+    // One bundle for every worker, with the guard's interceptors built in (as createWorker's would be).
     const workflowBundle = await bundleWorkflowCode({
       workflowsPath: require.resolve('../../workflows'),
       workflowInterceptorModules: WORKER_GUARDS.workflowModules ?? [],
@@ -319,51 +334,78 @@ async function main() {
     // that found it complete, or the deliver step), as in bench:throughput.
     const sent = completions();
     const real = createActivities(deps);
-    const taskQueue = `${run}-orders`;
-    const orderWorkers = await createOrderWorkers(
-      {
-        connection,
-        namespace: dev.target.namespace,
-        taskQueue,
-        providerMaxRps: cfg.PROVIDER_MAX_RPS,
-        codec,
-        workflowBundle,
+    const activities = {
+      ...real,
+      async collect(input: Parameters<typeof real.collect>[0]) {
+        const result = await real.collect(input);
+        if (result.delivery && 'cardCount' in result.delivery && result.delivery.cardCount > 0)
+          sent.done(input.orderId);
+        return result;
       },
-      {
-        ...real,
-        async collect(input: Parameters<typeof real.collect>[0]) {
-          const result = await real.collect(input);
-          if (result.delivery && 'cardCount' in result.delivery && result.delivery.cardCount > 0)
-            sent.done(input.orderId);
-          return result;
-        },
-        async deliver(input: Parameters<typeof real.deliver>[0]) {
-          const result = await real.deliver(input);
-          if (result.cardCount > 0) sent.done(input.orderId);
-          return result;
-        },
+      async deliver(input: Parameters<typeof real.deliver>[0]) {
+        const result = await real.deliver(input);
+        if (result.cardCount > 0) sent.done(input.orderId);
+        return result;
       },
-    );
+    };
+
+    /** A private dev server, a client and the order's workers on it. */
+    async function side(name: string): Promise<Side & { connection: NativeConnection }> {
+      const sideDir = path.join(dir, name);
+      mkdirSync(sideDir);
+      const t0 = Date.now();
+      const dev = await startDevServer(sideDir);
+      servers.push(dev.process);
+      console.log(
+        `${name}: private Temporal dev server on ${dev.target.address} (pid ${dev.process.pid}), up in ${Date.now() - t0} ms`,
+      );
+      const client = await connectClient({ component: 'api', target: dev.target });
+      cleanups.push(() => client.connection.close());
+      const connection = await NativeConnection.connect(connectionOptions(dev.target));
+      cleanups.push(() => connection.close());
+      const taskQueue = `${run}-orders`;
+      const orders = await createOrderWorkers(
+        {
+          connection,
+          namespace: dev.target.namespace,
+          taskQueue,
+          providerMaxRps: cfg.PROVIDER_MAX_RPS,
+          codec,
+          workflowBundle,
+        },
+        activities,
+      );
+      const running = orders.run();
+      cleanups.push(async () => {
+        orders.shutdown();
+        await running;
+      });
+      return { name, ...dev, server: dev.process, client, connection, orders, taskQueue, started: 0 };
+    }
+    // The subject is filled; the reference stays empty. Each round runs on one, then on the other, so a
+    // noisy minute of this shared machine falls on both (bench:throughput's rounds).
+    const subject = await side('subject');
+    const reference = await side('reference');
+
+    // The sweep runs on the subject's server (its time is the database's: the open orders' rows).
     const retentionQueue = `${run}-retention`;
     const retentionWorker = await createRetentionWorker({
-      connection,
-      namespace: dev.target.namespace,
+      connection: subject.connection,
+      namespace: subject.target.namespace,
       taskQueue: retentionQueue,
       deps: retention,
       codec: createCodec(retention.vault.transit),
       workflowBundle,
     });
-    const maxCached = orderWorkers.workers[0]!.options.maxCachedWorkflows;
-    const running = Promise.all([orderWorkers.run(), retentionWorker.run()]);
+    const retentionRunning = retentionWorker.run();
     cleanups.push(async () => {
-      orderWorkers.shutdown();
       retentionWorker.shutdown();
-      await running;
+      await retentionRunning;
     });
+    const maxCached = subject.orders.workers[0]!.options.maxCachedWorkflows;
 
-    let started = 0;
     const policy = { ...defaultPolicy(cfg), retention: values.retention, linkTtl: values['link-ttl'] };
-    async function startOne(kind: string): Promise<number> {
+    async function startOne(on: Side, kind: string): Promise<number> {
       const orderId = `${run}-${kind}-${randomUUID().slice(0, 8)}`;
       const input = buildOrderInput(
         { orderId, userId: 'bench', email: `bench-${randomUUID().slice(0, 8)}@example.test` },
@@ -371,8 +413,8 @@ async function main() {
       );
       const t0 = performance.now();
       const done = sent.wait(orderId);
-      await startOrder(client, input, taskQueue);
-      started++;
+      await startOrder(on.client, input, on.taskQueue);
+      on.started++;
       await done;
       const ms = performance.now() - t0;
       // The sandbox keeps its last 10,000 orders: forgotten once collected, N orders evict no one else's.
@@ -383,16 +425,18 @@ async function main() {
       return ms;
     }
 
-    /** Every order started so far parked in aftercare (its last workflow task after the link done). */
-    async function settled(): Promise<void> {
+    /** Every order started on `on` parked in aftercare (its last workflow task comes after the link). */
+    async function settled(on: Side): Promise<void> {
       const t0 = Date.now();
       for (;;) {
-        const { count } = await client.workflow.count(
-          `TaskQueue = "${taskQueue}" AND ExecutionStatus = "Running" AND OrderStatus = "delivered"`,
+        const { count } = await on.client.workflow.count(
+          `TaskQueue = "${on.taskQueue}" AND ExecutionStatus = "Running" AND OrderStatus = "delivered"`,
         );
-        if (count >= started) return;
+        if (count >= on.started) return;
         if (Date.now() - t0 > 300_000)
-          throw new Error(`only ${count} of ${started} orders reached aftercare within 5 minutes`);
+          throw new Error(
+            `${on.name}: only ${count} of ${on.started} orders reached aftercare within 5 minutes`,
+          );
         await new Promise((r) => setTimeout(r, 1000));
       }
     }
@@ -403,24 +447,32 @@ async function main() {
       const prefix = `${run}-due-${phase}-${++sweeps}`;
       await seedDueOrders(retention.db, prefix, due);
       const t0 = performance.now();
-      const counts = await client.workflow.execute<RetentionSweepWorkflow>(RETENTION_SWEEP_WORKFLOW_TYPE, {
-        taskQueue: retentionQueue,
-        workflowId: `${prefix}-sweep`,
-        args: [{ batchSize: 500, maxBatches: Math.ceil(due / 500) + 50 }],
-      });
+      const counts = await subject.client.workflow.execute<RetentionSweepWorkflow>(
+        RETENTION_SWEEP_WORKFLOW_TYPE,
+        {
+          taskQueue: retentionQueue,
+          workflowId: `${prefix}-sweep`,
+          args: [{ batchSize: 500, maxBatches: Math.ceil(due / 500) + 50 }],
+        },
+      );
       return { ms: performance.now() - t0, purged: counts.ordersPurged };
     }
 
-    async function measure(name: string, openOrders: number): Promise<Phase> {
-      const rows: Figures[] = [];
+    const fmt = (f: Figures) =>
+      `${f.perSecond.toFixed(1).padStart(5)} orders/s, p50 ${Math.round(f.p50).toString().padStart(5)} ms, p99 ${Math.round(f.p99).toString().padStart(5)} ms`;
+    async function measure(name: string): Promise<Phase> {
+      const openOrders = subject.started;
+      const own: Figures[] = [];
+      const ratios: Figures[] = [];
       for (let round = 1; round <= rounds; round++) {
-        const f = await drive(m, concurrency, () => startOne(`new-${name}`));
-        rows.push(f);
-        console.log(
-          `  ${name}, round ${round}: ${f.perSecond.toFixed(1)} orders/s, p50 ${Math.round(f.p50)} ms, p99 ${Math.round(f.p99)} ms`,
-        );
+        const s = await drive(m, concurrency, () => startOne(subject, `new-${name}`));
+        const r = await drive(m, concurrency, () => startOne(reference, `ref-${name}`));
+        own.push(s);
+        ratios.push({ perSecond: s.perSecond / r.perSecond, p50: s.p50 / r.p50, p99: s.p99 / r.p99 });
+        console.log(`  ${name}, round ${round}: subject ${fmt(s)}  |  reference ${fmt(r)}`);
       }
-      await settled();
+      await settled(subject);
+      await settled(reference);
       const sweepRuns: Array<{ ms: number; purged: number }> = [];
       for (let round = 1; round <= rounds; round++) {
         const s = await sweepOnce(name);
@@ -428,33 +480,37 @@ async function main() {
         console.log(`  ${name}, sweep ${round}: ${s.purged} due orders purged in ${Math.round(s.ms)} ms`);
       }
       await new Promise((r) => setTimeout(r, 3000)); // at rest
-      const mem = memory(server?.pid);
+      const pick = (xs: Figures[]) => ({
+        perSecond: median(xs.map((x) => x.perSecond)),
+        p50: median(xs.map((x) => x.p50)),
+        p99: median(xs.map((x) => x.p99)),
+      });
       return {
-        orders: {
-          perSecond: median(rows.map((r) => r.perSecond)),
-          p50: median(rows.map((r) => r.p50)),
-          p99: median(rows.map((r) => r.p99)),
-        },
+        orders: pick(own),
+        againstReference: pick(ratios),
         sweepMs: median(sweepRuns.map((s) => s.ms)),
         sweepPurged: median(sweepRuns.map((s) => s.purged)),
-        ...mem,
+        ...memory(subject.server.pid),
         openOrders,
       };
     }
 
-    await Promise.all(Array.from({ length: 5 }, () => startOne('warm')));
+    // Warm: both workers, the codec's keys, the sandbox, the retention worker.
+    await Promise.all(Array.from({ length: 5 }, () => startOne(subject, 'warm')));
+    await Promise.all(Array.from({ length: 5 }, () => startOne(reference, 'warm')));
+    await sweepOnce('warm');
     console.log(
-      `${rounds} round(s) of ${m} new instant orders, ${concurrency} in flight, start -> link sent; ${rounds} sweep(s) of ${due} seeded due orders; retention ${values.retention}, link TTL ${values['link-ttl']}; mail: ${values.mail}`,
+      `${rounds} round(s) of ${m} new instant orders on each server, ${concurrency} in flight, start -> link sent; ${rounds} sweep(s) of ${due} seeded due orders; retention ${values.retention}, link TTL ${values['link-ttl']}; mail: ${values.mail}`,
     );
-    await settled();
-    const empty = await measure('empty', started);
+    await settled(subject);
+    const empty = await measure('empty');
 
-    console.log(`filling: ${open} orders, ${fillConcurrency} in flight`);
+    console.log(`filling the subject: ${open} orders, ${fillConcurrency} in flight`);
     let lastReport = 0;
     const fill = await drive(
       open,
       fillConcurrency,
-      () => startOne('open'),
+      () => startOne(subject, 'open'),
       (done, ms) => {
         if (done === open || ms - lastReport >= 60_000) {
           lastReport = ms;
@@ -462,37 +518,43 @@ async function main() {
         }
       },
     );
-    const settleStart = Date.now();
-    await settled();
+    t = Date.now();
+    await settled(subject);
     console.log(
-      `filled: ${open} orders in ${(fill.ms / 1000).toFixed(0)} s (${fill.perSecond.toFixed(1)} orders/s, p50 ${Math.round(fill.p50)} ms, p99 ${Math.round(fill.p99)} ms), all ${started} open orders in aftercare ${((Date.now() - settleStart) / 1000).toFixed(0)} s later`,
+      `filled: ${open} orders in ${(fill.ms / 1000).toFixed(0)} s (${fill.perSecond.toFixed(1)} orders/s, p50 ${Math.round(fill.p50)} ms, p99 ${Math.round(fill.p99)} ms); all ${subject.started} of the subject's orders parked in aftercare ${((Date.now() - t) / 1000).toFixed(0)} s later`,
     );
-    const loaded = await measure('loaded', started);
+    const loaded = await measure('loaded');
 
-    const cols = [`empty (${empty.openOrders} open)`, `loaded (${loaded.openOrders} open)`];
-    const line = (label: string, a: number, b: number, digits = 0, higherIsBetter = false) => {
-      const ratio = b / a;
-      const mark = Math.abs(ratio - 1) > 0.15 ? (ratio > 1 === higherIsBetter ? '' : '  <-') : '';
+    const line = (label: string, a: number, b: number, digits = 0) =>
       console.log(
-        `${label.padEnd(30)}${a.toFixed(digits).padStart(20)}${b.toFixed(digits).padStart(22)}${`${ratio.toFixed(2)}x`.padStart(10)}${mark}`,
+        `${label.padEnd(44)}${a.toFixed(digits).padStart(16)}${b.toFixed(digits).padStart(18)}${`${(b / a).toFixed(2)}x`.padStart(9)}`,
       );
-    };
     console.log('');
-    console.log(`${''.padEnd(30)}${cols[0]!.padStart(20)}${cols[1]!.padStart(22)}${'ratio'.padStart(10)}`);
-    line('new orders/s (median)', empty.orders.perSecond, loaded.orders.perSecond, 1, true);
-    line('p50 start -> link sent, ms', empty.orders.p50, loaded.orders.p50);
-    line('p99 start -> link sent, ms', empty.orders.p99, loaded.orders.p99);
-    line(`sweep of ${due} due orders, ms`, empty.sweepMs, loaded.sweepMs);
-    line('bench process rss, MB', empty.rssMb, loaded.rssMb);
-    line('bench process heap used, MB', empty.heapMb, loaded.heapMb);
-    line('dev server rss, MB', empty.serverRssMb, loaded.serverRssMb);
     console.log(
-      `(the worker's workflow cache: maxCachedWorkflows ${maxCached}; rss and heap after a full GC, at rest; the sweep purged a median ${empty.sweepPurged} and ${loaded.sweepPurged} orders: the shared database's other due orders too)`,
+      `${'subject server'.padEnd(44)}${`${empty.openOrders} open`.padStart(16)}${`${loaded.openOrders} open`.padStart(18)}${'ratio'.padStart(9)}`,
+    );
+    line('new orders/s (median of rounds)', empty.orders.perSecond, loaded.orders.perSecond, 1);
+    line('  p50 start -> link sent, ms', empty.orders.p50, loaded.orders.p50);
+    line('  p99 start -> link sent, ms', empty.orders.p99, loaded.orders.p99);
+    line(
+      'new orders/s, subject/reference (median)',
+      empty.againstReference.perSecond,
+      loaded.againstReference.perSecond,
+      2,
+    );
+    line('  p50, subject/reference (median)', empty.againstReference.p50, loaded.againstReference.p50, 2);
+    line('  p99, subject/reference (median)', empty.againstReference.p99, loaded.againstReference.p99, 2);
+    line(`sweep of ${due} due orders, ms (median)`, empty.sweepMs, loaded.sweepMs);
+    line('bench process rss, MB (both workers)', empty.rssMb, loaded.rssMb);
+    line('bench process heap used, MB', empty.heapMb, loaded.heapMb);
+    line("subject's dev server rss, MB", empty.serverRssMb, loaded.serverRssMb);
+    console.log(
+      `(workflow cache per worker: maxCachedWorkflows ${maxCached}; memory after a full GC, at rest; the sweeps purged a median ${empty.sweepPurged} and ${loaded.sweepPurged} orders, the shared database's other due orders included)`,
     );
     if (sink) console.log(`(${sink.received()} link emails taken and discarded by the mail sink)`);
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((err) => console.error(err));
-    stopServer();
+    stopServers();
     const removed = await deleteRows(deps.db, run).catch((err) => {
       console.error(err);
       return undefined;
@@ -501,8 +563,11 @@ async function main() {
     sink?.server.close();
     await deps.close();
     await retention.close();
-    if (server && server.exitCode === null && server.signalCode === null)
-      await new Promise((r) => server?.once('exit', r));
+    await Promise.all(
+      servers.map((s) =>
+        s.exitCode === null && s.signalCode === null ? new Promise((r) => s.once('exit', r)) : undefined,
+      ),
+    );
     rmSync(dir, { recursive: true, force: true });
   }
 }
