@@ -1,5 +1,5 @@
 // npm run bench:open-orders [-- --open 20000 --orders 200 --concurrency 50 --rounds 3 --fill-concurrency 50
-//                              --due 1000 --retention 30d --link-ttl 24h --mail sink|stack]
+//                              --due 1000 --retention 30d --link-ttl 24h --mail sink|stack --fill-minutes 0]
 // The cost of time: what N open orders parked in aftercare (each with its link-expiry and purge timers
 // armed, as weeks of real orders are) do to the figures that should stay flat. Two private Temporal dev
 // servers (started here with stack.sh's flags, on free loopback ports and temporary SQLite files, so the
@@ -11,8 +11,10 @@
 //     rounds): the medians, and the median of the subject/reference ratios;
 //   - the retention sweep's time over D seeded due orders (R sweeps, median);
 //   - this process's memory (rss, heap used after a GC) and the subject's dev server's rss, at rest;
-// then fills the subject with N orders (C' in flight, instant scenario, retention 30d), waits until all are
-// parked in aftercare, measures the same again and prints both side by side with their ratios.
+// then fills the subject with N orders (C' in flight, instant scenario, retention 30d; --fill-minutes T:
+// as many as start within T minutes, at most N), waits until all are parked in aftercare, measures the same
+// again and prints both side by side with their ratios. SIGINT or SIGTERM: it stops starting orders and
+// cleans up (rows, servers, files); a second signal exits at once.
 // The link emails go to a discarding SMTP listener of this process (--mail sink, the default), not to the
 // stack's MailDev, whose inbox every test reads; --mail stack sends them there. Every order id starts with
 // bench-open-<run>-: their rows (orders, cards, deliveries, tokens) are deleted at the end (the audit trail
@@ -65,28 +67,37 @@ interface Phase {
 
 const HOST = '127.0.0.1';
 
-/** Runs `n` jobs, `concurrency` at a time; each resolves with its latency in ms. */
+/** Set by SIGINT or SIGTERM: no new order starts, and the run cleans up after those in flight. */
+let interrupted = false;
+
+/**
+ * Runs `n` jobs, `concurrency` at a time, starting none after `stop()` says so; each resolves with its
+ * latency in ms. `done`: how many ran.
+ */
 async function drive(
   n: number,
   concurrency: number,
   job: (i: number) => Promise<number>,
-  progress?: (done: number, ms: number) => void,
-): Promise<Figures & { ms: number }> {
+  opts: { progress?: (done: number, ms: number) => void; stop?: (ms: number) => boolean } = {},
+): Promise<Figures & { ms: number; done: number }> {
   const latencies: number[] = [];
   let next = 0;
   const t0 = performance.now();
+  const more = () => next < n && !interrupted && !opts.stop?.(performance.now() - t0);
   await Promise.all(
     Array.from({ length: Math.min(concurrency, n) }, async () => {
-      while (next < n) {
+      while (more()) {
         latencies.push(await job(next++));
-        progress?.(latencies.length, performance.now() - t0);
+        opts.progress?.(latencies.length, performance.now() - t0);
       }
     }),
   );
+  if (interrupted) throw new Error('interrupted');
   const ms = performance.now() - t0;
   const sorted = latencies.sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-  return { perSecond: n / (ms / 1000), p50: at(0.5), p99: at(0.99), ms };
+  const done = latencies.length;
+  return { perSecond: done / (ms / 1000), p50: at(0.5), p99: at(0.99), ms, done };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
@@ -270,6 +281,7 @@ async function main() {
       retention: { type: 'string', default: '30d' },
       'link-ttl': { type: 'string', default: '24h' },
       mail: { type: 'string', default: 'sink' },
+      'fill-minutes': { type: 'string', default: '0' },
     },
   });
   const open = Number(values.open);
@@ -278,13 +290,17 @@ async function main() {
   const rounds = Number(values.rounds);
   const fillConcurrency = Number(values['fill-concurrency']);
   const due = Number(values.due);
+  // A time budget for the fill (0: none): it stops starting orders then, and the run goes on with those.
+  const fillMs = Number(values['fill-minutes']) * 60_000;
+  if (!(fillMs >= 0)) throw new Error(`--fill-minutes: a number of minutes, not ${values['fill-minutes']}`);
   for (const [name, v] of Object.entries({ open, orders: m, concurrency, rounds, due, fillConcurrency }))
     if (!Number.isInteger(v) || v < 0) throw new Error(`--${name}: a whole number, not ${v}`);
   if (m < 1 || rounds < 1 || concurrency < 1 || fillConcurrency < 1)
     throw new Error('--orders, --rounds, --concurrency and --fill-concurrency: at least 1');
   if (values.mail !== 'sink' && values.mail !== 'stack') throw new Error('--mail: sink or stack');
   process.env.LOG_LEVEL ??= 'warn';
-  Runtime.install({ logger: new TemporalPinoLogger(createLogger({ level: 'error' })) });
+  // No shutdown signals of the SDK's own: on a signal, the workers finish the orders in flight (below).
+  Runtime.install({ logger: new TemporalPinoLogger(createLogger({ level: 'error' })), shutdownSignals: [] });
 
   // A worker and a client in one process: the test processes' union of identities. Vault and PostgreSQL
   // are reached here, the provider sandbox just below: a missing service fails the run before anything.
@@ -316,7 +332,14 @@ async function main() {
     stopServers();
     rmSync(dir, { recursive: true, force: true });
   });
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+  // The first signal stops new orders and lets the run clean up (rows, servers, files); a second one exits.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.on(signal, () => {
+      if (interrupted) process.exit(130);
+      interrupted = true;
+      console.error(`${signal}: no new orders; cleaning up after those in flight (again to exit at once)`);
+    });
+  console.log(`run ${run}: its order ids start with ${run}-`);
 
   try {
     const codec = createCodec(deps.transit);
@@ -415,7 +438,13 @@ async function main() {
       const done = sent.wait(orderId);
       await startOrder(on.client, input, on.taskQueue);
       on.started++;
-      await done;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        done,
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`${orderId}: no link sent within 120 s`)), 120_000);
+        }),
+      ]).finally(() => clearTimeout(timer));
       const ms = performance.now() - t0;
       // The sandbox keeps its last 10,000 orders: forgotten once collected, N orders evict no one else's.
       await fetch(`${sandboxUrl}/sandbox/orders/${orderId}`, {
@@ -505,23 +534,25 @@ async function main() {
     await settled(subject);
     const empty = await measure('empty');
 
-    console.log(`filling the subject: ${open} orders, ${fillConcurrency} in flight`);
+    console.log(
+      `filling the subject: ${open} orders, ${fillConcurrency} in flight${fillMs ? `, for ${values['fill-minutes']} minutes at most` : ''}`,
+    );
     let lastReport = 0;
-    const fill = await drive(
-      open,
-      fillConcurrency,
-      () => startOne(subject, 'open'),
-      (done, ms) => {
+    const fill = await drive(open, fillConcurrency, () => startOne(subject, 'open'), {
+      progress(done, ms) {
         if (done === open || ms - lastReport >= 60_000) {
           lastReport = ms;
           console.log(`  ${done}/${open} in ${Math.round(ms / 1000)} s`);
         }
       },
-    );
+      stop: (ms) => fillMs > 0 && ms >= fillMs,
+    });
+    if (fill.done < open)
+      console.log(`  the fill's ${values['fill-minutes']} minutes are up: ${fill.done} of ${open} orders`);
     t = Date.now();
     await settled(subject);
     console.log(
-      `filled: ${open} orders in ${(fill.ms / 1000).toFixed(0)} s (${fill.perSecond.toFixed(1)} orders/s, p50 ${Math.round(fill.p50)} ms, p99 ${Math.round(fill.p99)} ms); all ${subject.started} of the subject's orders parked in aftercare ${((Date.now() - t) / 1000).toFixed(0)} s later`,
+      `filled: ${fill.done} orders in ${(fill.ms / 1000).toFixed(0)} s (${fill.perSecond.toFixed(1)} orders/s, p50 ${Math.round(fill.p50)} ms, p99 ${Math.round(fill.p99)} ms); all ${subject.started} of the subject's orders parked in aftercare ${((Date.now() - t) / 1000).toFixed(0)} s later`,
     );
     const loaded = await measure('loaded');
 
