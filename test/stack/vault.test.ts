@@ -262,11 +262,14 @@ describe('retention creates card keys only with the expected parameters', () => 
     expect(
       await statusOf(retention.vault.write(`${mount}/keys/${key}`, { type: 'aes256-gcm96', derived: true })),
     ).toBe('succeeded');
-    // Nor may it loosen an existing bucket afterwards.
+    // Nor may it loosen an existing bucket afterwards. (It may set min_decryption_version: the end of a
+    // rotation, npm run keys:rotate; lowering it again re-enables only versions an admin has not trimmed,
+    // docs/operations/key-compromise.md.)
     for (const forbidden of [
       { exportable: true },
       { allow_plaintext_backup: true },
-      { min_decryption_version: 1 },
+      { min_encryption_version: 1 },
+      { auto_rotate_period: '1h' },
     ]) {
       expect(
         await statusOf(retention.vault.write(`${mount}/keys/${key}/config`, forbidden)),
