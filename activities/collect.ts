@@ -123,12 +123,14 @@ async function storeCards(
     7,
     'n.inserted',
   );
+  // The symbology each card's provider named (not secret: stored in clear beside the ciphertext).
+  const formatsParam = 8 + audited.params.length;
   // The final SELECT sees the cards as they were when the statement began, its own inserts not yet.
   const { rows } = await deps.db.query<{ inserted: number; stored: number }>({
     name: 'collect-store-cards',
     text: `WITH new AS (
-       INSERT INTO cards (order_id, blind_index, value_ct, serial_ct, key_name)
-       SELECT $1, i, v, s, $5 FROM unnest($2::text[], $3::text[], $4::text[]) AS t(i, v, s)
+       INSERT INTO cards (order_id, blind_index, value_ct, serial_ct, key_name, barcode_format)
+       SELECT $1, i, v, s, $5, f FROM unnest($2::text[], $3::text[], $4::text[], $${formatsParam}::text[]) AS t(i, v, s, f)
        ON CONFLICT (order_id, blind_index) DO NOTHING RETURNING 1),
      n AS (SELECT count(*)::int AS inserted FROM new),
      audited AS (${audited.sql}),
@@ -144,6 +146,7 @@ async function storeCards(
       order.status,
       order.quantity,
       ...audited.params,
+      fresh.map((c) => c.barcodeFormat),
     ],
   });
   const { inserted, stored } = rows[0]!;
@@ -173,12 +176,12 @@ async function unstoredCards(deps: ActivityDeps, input: CollectInput, order: Pro
     );
     for (const r of rows) seen.add(r.blind_index);
   }
-  const fresh: Array<{ index: string; value: string; serial: string }> = [];
+  const fresh: Array<{ index: string; value: string; serial: string; barcodeFormat: string | null }> = [];
   order.cards.forEach((card, i) => {
     const index = indexes[i] as string;
     if (seen.has(index)) return;
     seen.add(index);
-    fresh.push({ index, value: card.value, serial: card.serial });
+    fresh.push({ index, value: card.value, serial: card.serial, barcodeFormat: card.barcodeFormat ?? null });
   });
   return fresh;
 }

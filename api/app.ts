@@ -14,6 +14,7 @@ import { logger as rootLogger } from '../lib/logger';
 import type { Transit } from '../lib/vault';
 import { type CodecEndpointSettings, codecRoutes } from './codec-endpoint/routes';
 import { deliveryRoutes, type RetrievedEvent } from './delivery-links/routes';
+import { addCustomerPages, type CustomerPageSettings } from './http/customer-page';
 import { errorHandler, frameworkErrors, notFoundHandler } from './http/errors';
 import { healthRoutes } from './http/health';
 import { registerRateLimits } from './http/rate-limits';
@@ -36,6 +37,8 @@ export interface AppDeps {
    */
   limitScope: string;
   onRetrieved?: (e: RetrievedEvent) => Promise<void>;
+  /** The customer's pages: the business's default language and its brands (defaults: English, built-in look). */
+  customerPages?: Partial<CustomerPageSettings>;
   /** Behind a reverse proxy, trust its X-Forwarded-For so rate limits and audit rows see the client's IP. */
   trustProxy?: false | number | string[];
   /** The in-app API (customer app JWTs, reveal keys); not served without it. */
@@ -80,6 +83,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await traceRequests(app);
   app.decorate('publicOrigin', publicOrigin);
   addSecurityHeaders(app, { hsts: new URL(deps.publicBaseUrl).protocol === 'https:' });
+  addCustomerPages(app, deps.customerPages ?? {});
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
   await app.register(formbody, { bodyLimit: BODY_LIMIT });
