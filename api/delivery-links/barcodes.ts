@@ -70,10 +70,19 @@ export function cardSymbols(value: string, requested: BarcodeFormat | undefined)
   return qr === undefined ? { format, barcode } : { format, barcode, qr };
 }
 
-/** The svg element labelled for assistive technology (`role="img"`, its accessible name). */
+/**
+ * The svg element labelled for assistive technology (`role="img"`, its accessible name), drawn at its own
+ * size (one module = 2 CSS px) with crisp edges: a barcode scaled down below a pixel per module blurs into
+ * something no scanner reads. The page's CSS only lets it shrink on a screen narrower than that.
+ */
 export function labelledSvg(svg: string, label: string, className: string): string {
   const escaped = label.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const [, width = '', height = ''] = /viewBox="0 0 (\d+) (\d+)"/.exec(svg) ?? [];
+  const size = width && height ? `width="${width}" height="${height}" ` : '';
   return svg
     .trim()
-    .replace(/^<svg /, `<svg role="img" aria-label="${escaped}" class="${className}" focusable="false" `);
+    .replace(
+      /^<svg /,
+      `<svg role="img" aria-label="${escaped}" class="${className}" focusable="false" shape-rendering="crispEdges" ${size}`,
+    );
 }

@@ -21,8 +21,7 @@ const STYLE = `  .actions { display: flex; gap: 1rem; flex-wrap: wrap; margin: 1
   code { font-size: 1.15rem; letter-spacing: .05em; background: #f1f3f4; color: #1d1d1f; padding: .1rem .4rem; border-radius: .2rem; }
   .label { color: var(--muted); font-size: .9rem; margin-right: .3rem; }
   .symbols { display: flex; gap: 1rem; flex-wrap: wrap; align-items: center; margin-top: .6rem; }
-  .symbols svg.barcode { width: 100%; max-width: 22rem; height: auto; }
-  .symbols svg.qrcode { width: 9rem; height: 9rem; }
+  .symbols svg { max-width: 100%; height: auto; }
   .copy-status { min-height: 1.5em; margin: .3rem 0; }`;
 
 const LANDING = `<h1>{{heading}}</h1>
@@ -68,7 +67,6 @@ const REVEAL = `<h1>{{title}}</h1>
   var notice = document.getElementById('hidden-notice');
   var seconds = document.getElementById('seconds');
   var visibleMs = Number(cards.getAttribute('data-visible-ms')) || 60000;
-  var clearMs = Number(cards.getAttribute('data-clear-ms')) || 30000;
   var deadline = Date.now() + visibleMs;
   var ticker;
   var copied = false;
@@ -101,6 +99,7 @@ const REVEAL = `<h1>{{title}}</h1>
         copied = true;
         say(status, 'copied');
         clearTimeout(clearTimer);
+        var clearMs = Number(cards.getAttribute('data-clear-ms')) || 30000;
         clearTimer = setTimeout(function () { clearClipboard(status); }, clearMs);
       }, function () { say(status, 'failed'); });
     });
@@ -164,10 +163,18 @@ export function landingPage(
 
 export function revealPage(
   page: PageContext,
-  view: { nonce: string; orderId: string; cards: ReadonlyArray<Card>; visibleMs: number },
+  view: {
+    nonce: string;
+    orderId: string;
+    cards: ReadonlyArray<Card>;
+    visibleMs: number;
+    /** How long a copied code stays on the clipboard (tests shorten it). */
+    clipboardClearMs?: number;
+  },
 ): string {
   const { t } = page;
-  const clearSeconds = Math.round(CLIPBOARD_CLEAR_MS / 1000);
+  const clearMs = view.clipboardClearMs ?? CLIPBOARD_CLEAR_MS;
+  const clearSeconds = Math.max(1, Math.round(clearMs / 1000));
   const cards = view.cards.map((card, i) => {
     const symbols = cardSymbols(card.value, card.barcodeFormat);
     return {
@@ -201,7 +208,7 @@ export function revealPage(
       cards,
       visibleMs: view.visibleMs,
       visibleSeconds: Math.ceil(view.visibleMs / 1000),
-      clearMs: CLIPBOARD_CLEAR_MS,
+      clearMs,
       msgCopied: t('reveal.copied', { seconds: clearSeconds }),
       msgKept: t('reveal.copiedKept'),
       msgCleared: t('reveal.cleared'),

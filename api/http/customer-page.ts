@@ -40,7 +40,11 @@ export function pageContext(request: FastifyRequest, caller?: string | null): Pa
     typeof header === 'string' ? header : undefined,
     settings.defaultLocale,
   );
+  return contextFor(locale, settings.brands.of(caller));
+}
+
+/** A page's context for a known locale and brand (emails' previews, tests). */
+export function contextFor(locale: string, brand: Brand): PageContext {
   const tr = translator(locale);
-  const brand = settings.brands.of(caller);
   return { ...tr, brand, support: brand.support?.name ?? tr.t('support.default') };
 }
