@@ -5,6 +5,7 @@
  * Nothing here logs the token or a card: log lines name the order, the delivery and the outcome.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { supportedLocale } from '../../domain/i18n';
 import { audit } from '../../lib/audit';
 import type { Db } from '../../lib/db';
 import { looksLikeToken } from '../../lib/tokens';
@@ -106,7 +107,8 @@ export async function deliveryRoutes(app: FastifyInstance, opts: DeliveryRoutesO
         landingPage(page, {
           nonce: request.cspNonce,
           token,
-          lang: typeof request.query.lang === 'string' ? page.locale : undefined,
+          // The order's language, kept on the forms so the reveal and download answer in it too.
+          lang: typeof request.query.lang === 'string' ? supportedLocale(request.query.lang) : undefined,
           orderId: link.orderId,
           cardCount: link.cardCount,
           expiresAt: link.expiresAt,

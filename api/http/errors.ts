@@ -17,11 +17,12 @@ export function sendMessage(
   /** The order's caller, when the link is known: its brand. */
   caller?: string | null,
 ): FastifyReply {
+  const page = pageContext(request, caller);
   return reply
     .code(status)
     .type('text/html; charset=utf-8')
-    .header('content-language', pageContext(request, caller).locale)
-    .send(messagePage(kind, request.cspNonce || newNonce(), pageContext(request, caller)));
+    .header('content-language', page.locale)
+    .send(messagePage(kind, request.cspNonce || newNonce(), page));
 }
 
 function isLinkPath(request: FastifyRequest): boolean {
