@@ -123,14 +123,21 @@ async function storeCards(
     7,
     'n.inserted',
   );
-  // The symbology each card's provider named (not secret: stored in clear beside the ciphertext).
+  // The symbology each card's provider named (not secret: stored in clear beside the ciphertext). Only a
+  // poll that brings one writes the column, so a worker deployed before its migration stores format-less
+  // cards as it always did.
+  const withFormats = fresh.some((c) => c.barcodeFormat !== null);
   const formatsParam = 8 + audited.params.length;
+  const insert = withFormats
+    ? `INSERT INTO cards (order_id, blind_index, value_ct, serial_ct, key_name, barcode_format)
+       SELECT $1, i, v, s, $5, f FROM unnest($2::text[], $3::text[], $4::text[], $${formatsParam}::text[]) AS t(i, v, s, f)`
+    : `INSERT INTO cards (order_id, blind_index, value_ct, serial_ct, key_name)
+       SELECT $1, i, v, s, $5 FROM unnest($2::text[], $3::text[], $4::text[]) AS t(i, v, s)`;
   // The final SELECT sees the cards as they were when the statement began, its own inserts not yet.
   const { rows } = await deps.db.query<{ inserted: number; stored: number }>({
-    name: 'collect-store-cards',
+    name: withFormats ? 'collect-store-cards-formats' : 'collect-store-cards',
     text: `WITH new AS (
-       INSERT INTO cards (order_id, blind_index, value_ct, serial_ct, key_name, barcode_format)
-       SELECT $1, i, v, s, $5, f FROM unnest($2::text[], $3::text[], $4::text[], $${formatsParam}::text[]) AS t(i, v, s, f)
+       ${insert}
        ON CONFLICT (order_id, blind_index) DO NOTHING RETURNING 1),
      n AS (SELECT count(*)::int AS inserted FROM new),
      audited AS (${audited.sql}),
@@ -146,7 +153,7 @@ async function storeCards(
       order.status,
       order.quantity,
       ...audited.params,
-      fresh.map((c) => c.barcodeFormat),
+      ...(withFormats ? [fresh.map((c) => c.barcodeFormat)] : []),
     ],
   });
   const { inserted, stored } = rows[0]!;
