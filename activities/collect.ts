@@ -123,12 +123,21 @@ async function storeCards(
     7,
     'n.inserted',
   );
+  // The symbology each card's provider named (not secret: stored in clear beside the ciphertext). Only a
+  // poll that brings one writes the column, so a worker deployed before its migration stores format-less
+  // cards as it always did.
+  const withFormats = fresh.some((c) => c.barcodeFormat !== null);
+  const formatsParam = 8 + audited.params.length;
+  const insert = withFormats
+    ? `INSERT INTO cards (order_id, blind_index, value_ct, serial_ct, key_name, barcode_format)
+       SELECT $1, i, v, s, $5, f FROM unnest($2::text[], $3::text[], $4::text[], $${formatsParam}::text[]) AS t(i, v, s, f)`
+    : `INSERT INTO cards (order_id, blind_index, value_ct, serial_ct, key_name)
+       SELECT $1, i, v, s, $5 FROM unnest($2::text[], $3::text[], $4::text[]) AS t(i, v, s)`;
   // The final SELECT sees the cards as they were when the statement began, its own inserts not yet.
   const { rows } = await deps.db.query<{ inserted: number; stored: number }>({
-    name: 'collect-store-cards',
+    name: withFormats ? 'collect-store-cards-formats' : 'collect-store-cards',
     text: `WITH new AS (
-       INSERT INTO cards (order_id, blind_index, value_ct, serial_ct, key_name)
-       SELECT $1, i, v, s, $5 FROM unnest($2::text[], $3::text[], $4::text[]) AS t(i, v, s)
+       ${insert}
        ON CONFLICT (order_id, blind_index) DO NOTHING RETURNING 1),
      n AS (SELECT count(*)::int AS inserted FROM new),
      audited AS (${audited.sql}),
@@ -144,6 +153,7 @@ async function storeCards(
       order.status,
       order.quantity,
       ...audited.params,
+      ...(withFormats ? [fresh.map((c) => c.barcodeFormat)] : []),
     ],
   });
   const { inserted, stored } = rows[0]!;
@@ -173,12 +183,12 @@ async function unstoredCards(deps: ActivityDeps, input: CollectInput, order: Pro
     );
     for (const r of rows) seen.add(r.blind_index);
   }
-  const fresh: Array<{ index: string; value: string; serial: string }> = [];
+  const fresh: Array<{ index: string; value: string; serial: string; barcodeFormat: string | null }> = [];
   order.cards.forEach((card, i) => {
     const index = indexes[i] as string;
     if (seen.has(index)) return;
     seen.add(index);
-    fresh.push({ index, value: card.value, serial: card.serial });
+    fresh.push({ index, value: card.value, serial: card.serial, barcodeFormat: card.barcodeFormat ?? null });
   });
   return fresh;
 }

@@ -12,7 +12,7 @@ import { audit, auditEach } from '../lib/audit';
 import { withTransaction } from '../lib/db';
 import { metrics } from '../lib/metrics';
 import { generateToken, hashToken } from '../lib/tokens';
-import type { ActivityDeps } from './deps';
+import { type ActivityDeps, mailVoiceOf } from './deps';
 import { auditActor, recordOutcome } from './lifecycle';
 
 /**
@@ -32,11 +32,15 @@ export function deliverActivity(deps: ActivityDeps): OrderActivities['deliver'] 
     const result = { deliveryId, cardCount: delivery.card_count, expiresAt: delivery.expires_at.getTime() };
     if (token === null) return result;
 
-    const link = `${deps.publicBaseUrl.replace(/\/+$/, '')}/d/${token}`;
+    // The order's language travels with the link, so its pages speak it too (the browser's otherwise).
+    const lang = input.locale ? `?lang=${encodeURIComponent(input.locale)}` : '';
+    const link = `${deps.publicBaseUrl.replace(/\/+$/, '')}/d/${token}${lang}`;
+    const mailVoice = await mailVoiceOf(deps, orderId, input.locale);
     try {
       await deps.mailer.send(
         input.recipient,
         deliveryMail({
+          ...mailVoice,
           orderRef: orderId,
           cardCount: delivery.card_count,
           link,

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Brands } from '../domain/brand';
 import type { Mailer } from '../domain/mail/mailer';
 import type { NoticeTemplates } from '../domain/mail/templates';
 import type { ProviderClient } from '../domain/provider';
@@ -17,8 +18,28 @@ export interface ActivityDeps {
   cardKeyPrefix: string;
   indexKey: string;
   indexKeyVersion: number;
-  /** The wording of the notice an order that fell short sends (MAIL_TEMPLATES_DIR, or the default). */
+  /** The business's own wording of the notice an order that fell short sends (MAIL_TEMPLATES_DIR). */
   noticeTemplates: NoticeTemplates;
+  /**
+   * The emails' language when the order names none (DEFAULT_LOCALE) and each caller's brand (BRANDS);
+   * without them, English and the built-in look.
+   */
+  customerMail?: { defaultLocale: string; brands: Brands };
   /** Each intake caller's webhook endpoint (WEBHOOK_ENDPOINTS); a caller without one gets no events. */
   webhookEndpoints: WebhookEndpoints;
+}
+
+/** An order's email voice: its locale, else the business default; its caller's brand, else the default. */
+export async function mailVoiceOf(
+  deps: Pick<ActivityDeps, 'db' | 'customerMail'>,
+  orderId: string,
+  locale: string | undefined,
+): Promise<{ locale: string; brand?: ReturnType<Brands['of']> }> {
+  const resolved = locale ?? deps.customerMail?.defaultLocale ?? 'en';
+  if (!deps.customerMail) return { locale: resolved };
+  const { rows } = await deps.db.query<{ caller: string | null }>(
+    'SELECT caller FROM orders WHERE order_id = $1',
+    [orderId],
+  );
+  return { locale: resolved, brand: deps.customerMail.brands.of(rows[0]?.caller) };
 }

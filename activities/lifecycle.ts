@@ -18,7 +18,7 @@ import { durationMs } from '../lib/config';
 import { withTransaction } from '../lib/db';
 import { scrub } from '../lib/logger';
 import { metrics } from '../lib/metrics';
-import type { ActivityDeps } from './deps';
+import { type ActivityDeps, mailVoiceOf } from './deps';
 import { askedByOrdersOwnWorkflow, checkOwnership } from './ownership';
 
 /** The order's bookkeeping: its row, its outcome, its links' expiry and revocation, its purge. */
@@ -45,10 +45,14 @@ export function lifecycleActivities(
       if (rows.some((r) => r.sent_at !== null)) return;
       const { orderId, kind, deliveredCards, quantity } = input;
       const about = input.deliveryId ? { deliveryId: input.deliveryId } : {};
+      const mailVoice = await mailVoiceOf(deps, orderId, input.locale);
       try {
         await deps.mailer.send(
           input.recipient,
-          noticeMail({ orderRef: orderId, kind, deliveredCards, quantity }, deps.noticeTemplates),
+          noticeMail(
+            { orderRef: orderId, kind, deliveredCards, quantity, ...mailVoice },
+            deps.noticeTemplates,
+          ),
         );
       } catch (err) {
         if (!(err instanceof MailRefused && err.permanent)) throw err; // retried, as an outage is

@@ -19,6 +19,7 @@ import { logger as rootLogger } from '../lib/logger';
 import type { Transit } from '../lib/vault';
 import { type CodecEndpointSettings, codecRoutes } from './codec-endpoint/routes';
 import { deliveryRoutes, type RetrievedEvent } from './delivery-links/routes';
+import { addCustomerPages, type CustomerPageSettings } from './http/customer-page';
 import { errorHandler, frameworkErrors, notFoundHandler } from './http/errors';
 import { healthRoutes } from './http/health';
 import { clientIp, createLimiters, type Limiter, registerRateLimits } from './http/rate-limits';
@@ -45,6 +46,8 @@ export interface AppDeps {
   unmatchedPerMinute?: number;
   /** GET /healthz per client and minute, in each process (http/health.ts HEALTH_PER_MINUTE). */
   healthPerMinute?: number;
+  /** The customer's pages: the business's default language and its brands (defaults: English, built-in look). */
+  customerPages?: Partial<CustomerPageSettings>;
   /** Behind a reverse proxy, trust its X-Forwarded-For so rate limits and audit rows see the client's IP. */
   trustProxy?: false | number | string[];
   /** The in-app API (customer app JWTs, reveal keys); not served without it. */
@@ -107,6 +110,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await traceRequests(app);
   app.decorate('publicOrigin', publicOrigin);
   addSecurityHeaders(app, { hsts: new URL(deps.publicBaseUrl).protocol === 'https:' });
+  addCustomerPages(app, deps.customerPages ?? {});
   app.setErrorHandler(errorHandler);
   await app.register(formbody, { bodyLimit: BODY_LIMIT });
   await registerRateLimits(app, deps.db, deps.limitScope);

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { retrievedSignal, workflowIdFor } from '../contracts/order';
+import { customerSettings } from '../domain/brand';
 import { defaultPolicy, resendLink, startOrder } from '../domain/orders';
 import { type Config, durationMs, requireSetting } from '../lib/config';
 import { createPool } from '../lib/db';
@@ -30,6 +31,7 @@ export async function apiFromConfig(cfg: Config): Promise<ConfiguredApi> {
   const publicBaseUrl = requireSetting(cfg, 'PUBLIC_BASE_URL', 'the delivery API');
   // Without it an order id could not be bound to its first caller and request.
   if (cfg.INTAKE_CLIENTS) requireSetting(cfg, 'INTAKE_REQUEST_KEY', 'the intake API (INTAKE_CLIENTS is set)');
+  const customerPages = customerSettings(cfg);
   const db = createPool();
   const vault = await connectVault('api');
   // One codec (and key cache) for the API's own client and the codec endpoint.
@@ -43,6 +45,7 @@ export async function apiFromConfig(cfg: Config): Promise<ConfiguredApi> {
     logger: logger(),
     publicBaseUrl,
     revealVisibleMs: durationMs(cfg.REVEAL_VISIBLE),
+    customerPages,
     rateLimitPerMinute: cfg.RATE_LIMIT_PER_MINUTE,
     limitScope: API_LIMIT_SCOPE,
     trustProxy: cfg.TRUST_PROXY,

@@ -107,6 +107,11 @@ export interface OrderInput {
   policy: OrderPolicy;
   /** The intake caller that started the order; it alone hears of it (webhooks). None from the CLI. */
   caller?: string;
+  /**
+   * The customer's language for the link pages and emails (a BCP 47 tag whose language has messages,
+   * validated at intake and in the CLI). None: the browser's Accept-Language, else the business default.
+   */
+  locale?: string;
 }
 
 export type OrderPhase = 'collecting' | 'delivering' | 'delivered' | 'purged' | 'failed' | 'cancelled';
@@ -341,7 +346,7 @@ export interface CollectInput extends OrderStepInput {
 /** What deliver would be given for the link that completes the order, and the cards already linked. */
 export type CompletingDelivery = Pick<
   DeliverInput,
-  'deliveryId' | 'recipient' | 'linkTtlMs' | 'retentionMs'
+  'deliveryId' | 'recipient' | 'linkTtlMs' | 'retentionMs' | 'locale'
 > & {
   deliveredCards: number;
 };
@@ -403,6 +408,8 @@ export type DeliveryKind = 'batch' | 'resend';
 export interface DeliverInput extends OrderStepInput {
   deliveryId: string;
   recipient: string;
+  /** The order's locale (OrderInput.locale): the email's language, and the link's `?lang=`. */
+  locale?: string;
   /**
    * batch: the order's cards not yet in any delivery; resend: all the order's stored cards, or with
    * `unrevealedOnly` (a recipient correction) those no link has revealed or downloaded.
@@ -435,6 +442,8 @@ export type NoticeKind = 'failed' | 'cancelled' | 'deadline' | 'recipient-change
 
 export interface NotifyInput extends OrderStepInput {
   recipient: string;
+  /** The order's locale (OrderInput.locale): the notice's language. */
+  locale?: string;
   kind: NoticeKind;
   /** The delivery the notice is about: one notice per delivery then, not one per order and kind. */
   deliveryId?: string;

@@ -7,10 +7,13 @@ import type { PurgeReason, PurgeResult } from '../contracts/order';
 import { type Db, withTransaction } from '../lib/db';
 import { metrics } from '../lib/metrics';
 import type { Transit } from '../lib/vault';
+import { BARCODE_FORMATS, type BarcodeFormat } from './provider';
 
 export interface Card {
   value: string;
   serial: string;
+  /** The provider's symbology for the card, when it named one (stored in clear: it is not secret). */
+  barcodeFormat?: BarcodeFormat;
 }
 
 /** The transit key of the month a card is stored in (crypto-shredding buckets, docs/security.md). */
@@ -43,7 +46,8 @@ export async function readCards(
   scope: { orderId: string; deliveryId?: string; userId?: string },
 ): Promise<CardsRead> {
   const { rows } = await client.query<CardRow>(
-    `SELECT c.id, c.value_ct, c.serial_ct, c.key_name FROM cards c
+    // to_jsonb(c): the column may not exist yet while the API is deployed ahead of its migration.
+    `SELECT c.id, c.value_ct, c.serial_ct, c.key_name, to_jsonb(c)->>'barcode_format' AS barcode_format FROM cards c
       WHERE c.order_id = $1
         AND ($2::text IS NULL OR c.id IN (SELECT card_id FROM delivery_cards WHERE delivery_id = $2))
         AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM orders o WHERE o.order_id = c.order_id AND o.user_id = $3))
@@ -64,6 +68,7 @@ interface CardRow {
   value_ct: string;
   serial_ct: string;
   key_name: string;
+  barcode_format: string | null;
 }
 
 /**
@@ -93,7 +98,14 @@ async function decryptCards(
       });
       const plain = await transit.decryptBatch(keyName, items);
       indexes.forEach((rowIndex, n) => {
-        cards[rowIndex] = { value: plain[2 * n]!, serial: plain[2 * n + 1]! };
+        const format = rows[rowIndex]!.barcode_format;
+        cards[rowIndex] = {
+          value: plain[2 * n]!,
+          serial: plain[2 * n + 1]!,
+          ...((BARCODE_FORMATS as readonly (string | null)[]).includes(format)
+            ? { barcodeFormat: format as BarcodeFormat }
+            : {}),
+        };
       });
     }),
   );

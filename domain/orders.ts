@@ -30,6 +30,7 @@ import {
 import { type Config, durationMs, durationSchema } from '../lib/config';
 import type { Db } from '../lib/db';
 import { describeIssues } from '../lib/validation';
+import { localeSchema } from './i18n/locales';
 
 export const orderIdSchema = z
   .string()
@@ -55,6 +56,8 @@ export const orderRequestSchema = z.object({
   orderId: orderIdSchema,
   userId: userIdSchema,
   email: z.email('a valid email address').max(254),
+  /** The customer's language for pages and emails (docs/customer-page.md); canonicalised ("DE-ch" → "de-CH"). */
+  locale: localeSchema.optional(),
   policy: z
     .object({
       deliverPartial: z.boolean(),
@@ -104,8 +107,14 @@ export function buildOrderInput(request: unknown, defaults: OrderPolicy, caller?
   if (!parsed.success) {
     throw new OrderValidationError(`invalid order: ${describeIssues(parsed.error).join('; ')}`);
   }
-  const { orderId, userId, email, policy } = parsed.data;
-  const input: OrderInput = { orderId, userId, recipient: email, policy: { ...defaults, ...policy } };
+  const { orderId, userId, email, locale, policy } = parsed.data;
+  const input: OrderInput = {
+    orderId,
+    userId,
+    recipient: email,
+    policy: { ...defaults, ...policy },
+    ...(locale ? { locale } : {}),
+  };
   return caller ? { ...input, caller } : input;
 }
 

@@ -10,9 +10,26 @@ import { z } from 'zod';
 import { isFinalProviderStatus, PROVIDER_STATUSES, type ProviderStatus } from '../contracts/order';
 import { metrics, observed } from '../lib/metrics';
 
+/**
+ * The symbologies a provider may name for a card (`barcodeFormat`): how a cashier's scanner expects the
+ * code. Not secret (it says nothing about the value); stored beside the card's ciphertext.
+ */
+export const BARCODE_FORMATS = [
+  'code128',
+  'code39',
+  'ean13',
+  'upca',
+  'qrcode',
+  'pdf417',
+  'datamatrix',
+] as const;
+export type BarcodeFormat = (typeof BARCODE_FORMATS)[number];
+
 export interface ProviderCard {
   value: string;
   serial: string;
+  /** The provider's symbology for this card, when it gives one; the page uses Code 128 otherwise. */
+  barcodeFormat?: BarcodeFormat;
 }
 
 export interface ProviderOrder {
@@ -93,6 +110,7 @@ export const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
 const cardSchema = z.object({
   value: z.string().min(1).max(128),
   serial: z.string().min(1).max(128),
+  barcodeFormat: z.enum(BARCODE_FORMATS).optional(),
 });
 
 const orderSchema = z.object({
@@ -103,7 +121,7 @@ const orderSchema = z.object({
 });
 
 // Only these names may appear in an error: issue paths can otherwise carry keys chosen by the body.
-const KNOWN_FIELDS = new Set(['orderId', 'status', 'quantity', 'cards', 'value', 'serial']);
+const KNOWN_FIELDS = new Set(['orderId', 'status', 'quantity', 'cards', 'value', 'serial', 'barcodeFormat']);
 
 export function createProviderClient(options: ProviderClientOptions): ProviderClient {
   const base = new URL(options.baseUrl);

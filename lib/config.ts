@@ -225,6 +225,17 @@ const envSchema = z.object({
   /** A folder with the business's own notice wording (domain/mail/templates.ts lists the files and variables). */
   MAIL_TEMPLATES_DIR: z.string().min(1).optional(),
 
+  /** The business's language for pages and emails when neither the order nor the browser names one (en, de, fr, es, ja). */
+  DEFAULT_LOCALE: z
+    .string()
+    .regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'a BCP 47 language tag such as "en" or "de-CH"')
+    .default('en'),
+  /**
+   * The business's look per intake caller and a default (domain/brand.ts): JSON {"default": {"displayName":
+   * …, "accent": "#rrggbb", …}, "<caller>": {…}}; checked at start-up, contrast included.
+   */
+  BRANDS: z.string().min(2).optional(),
+
   PUBLIC_BASE_URL: url.optional(),
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: port.default(3000),

@@ -36,6 +36,8 @@ export const DEFAULTS = {
 export interface SandboxCard {
   value: string;
   serial: string;
+  /** The symbology the provider names for the card (domain/provider.ts BARCODE_FORMATS); optional, as in the contract. */
+  barcodeFormat?: string;
 }
 
 export interface OrderOptions {
@@ -100,7 +102,11 @@ export function generateSerial(): string {
 
 /** Cards for an order: the explicit ones first, then fresh random ones up to `quantity`, no duplicates. */
 export function generateCards(quantity: number, explicit: SandboxCard[] = []): SandboxCard[] {
-  const cards = explicit.map((c) => ({ value: c.value, serial: c.serial }));
+  const cards: SandboxCard[] = explicit.map((c) =>
+    c.barcodeFormat
+      ? { value: c.value, serial: c.serial, barcodeFormat: c.barcodeFormat }
+      : { value: c.value, serial: c.serial },
+  );
   const seen = new Set(cards.map((c) => c.value));
   while (cards.length < quantity) {
     const card = { value: generateCode(), serial: generateSerial() };

@@ -38,7 +38,12 @@ export interface SandboxOptions {
 const MAX_ORDERS = 10_000;
 const MAX_QUANTITY = 10_000;
 
-const cardInput = z.object({ value: z.string().min(1).max(128), serial: z.string().min(1).max(128) });
+// barcodeFormat is passed through as given: a test may register one the contract refuses.
+const cardInput = z.object({
+  value: z.string().min(1).max(128),
+  serial: z.string().min(1).max(128),
+  barcodeFormat: z.string().min(1).max(32).optional(),
+});
 
 const registration = z
   .object({

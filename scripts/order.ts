@@ -1,4 +1,4 @@
-// npm run order -- --order-id <id> --user-id <id> --email <addr> [--deliver-partial] [--purge-on-retrieval]
+// npm run order -- --order-id <id> --user-id <id> --email <addr> [--locale de] [--deliver-partial] [--purge-on-retrieval]
 //   [--link-ttl 24h] [--retention 30d] [--deadline 24h] [--wait]
 import { parseArgs } from 'node:util';
 import { statusQuery } from '../contracts/order';
@@ -7,7 +7,7 @@ import { type Config, configFor } from '../lib/config';
 import { connectClient } from '../lib/temporal';
 import { startTracingFromConfig } from '../lib/tracing';
 
-const USAGE = `usage: npm run order -- --order-id <id> --user-id <id> --email <addr>
+const USAGE = `usage: npm run order -- --order-id <id> --user-id <id> --email <addr> [--locale en|de|fr|es|ja]
   [--deliver-partial] [--purge-on-retrieval] [--link-ttl 24h] [--retention 30d] [--deadline 24h] [--wait]`;
 
 /** The `temporal` CLI's connection flags for this configuration (its address and, over mTLS, the CLI's certificate). */
@@ -29,6 +29,7 @@ async function main() {
       'order-id': { type: 'string' },
       'user-id': { type: 'string' },
       email: { type: 'string' },
+      locale: { type: 'string' },
       'deliver-partial': { type: 'boolean', default: false },
       'purge-on-retrieval': { type: 'boolean', default: false },
       'link-ttl': { type: 'string' },
@@ -53,7 +54,13 @@ async function main() {
     }).filter(([, v]) => v !== undefined),
   );
   const input = buildOrderInput(
-    { orderId: values['order-id'], userId: values['user-id'], email: values.email, policy },
+    {
+      orderId: values['order-id'],
+      userId: values['user-id'],
+      email: values.email,
+      ...(values.locale !== undefined ? { locale: values.locale } : {}),
+      policy,
+    },
     defaultPolicy(cfg),
   );
   // Traced, the order's trace starts at this CLI's StartWorkflow span.

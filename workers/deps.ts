@@ -4,6 +4,7 @@
  */
 import type { ActivityDeps } from '../activities';
 import type { RetentionDeps } from '../activities/retention';
+import { customerSettings } from '../domain/brand';
 import { createMailer } from '../domain/mail/mailer';
 import { loadNoticeTemplates } from '../domain/mail/templates';
 import { createProviderClient } from '../domain/provider';
@@ -27,6 +28,7 @@ export async function fulfillmentDeps(
     smtpUrl: requireSetting(cfg, 'SMTP_URL', who),
     publicBaseUrl: requireSetting(cfg, 'PUBLIC_BASE_URL', who),
   };
+  const customerMail = customerSettings(cfg);
   const db = createPool(cfg.DATABASE_URL, cfg.DATABASE_POOL_MAX);
   const vault = await connectVault('worker');
   const mailer = createMailer({
@@ -51,6 +53,7 @@ export async function fulfillmentDeps(
     indexKeyVersion: cfg.VAULT_INDEX_KEY_VERSION,
     webhookEndpoints: cfg.WEBHOOK_ENDPOINTS ?? new Map(),
     noticeTemplates: loadNoticeTemplates(cfg.MAIL_TEMPLATES_DIR),
+    customerMail,
     async close() {
       vault.close();
       deps.mailer.close(); // the one in use: a test may have swapped it

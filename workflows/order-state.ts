@@ -205,6 +205,8 @@ export function linkFields(
     recipient: state.recipientOverride ?? input.recipient,
     linkTtlMs: msToNumber(input.policy.linkTtl as Duration),
     retentionMs: retentionMs(state, input.policy),
+    // Only when the order has one: an order without stays the input it always was.
+    ...(input.locale ? { locale: input.locale } : {}),
   };
 }
 

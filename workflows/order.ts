@@ -351,6 +351,7 @@ class Order {
       await mail.notifyCustomer({
         ...this.step,
         recipient: this.input.recipient,
+        ...(this.input.locale ? { locale: this.input.locale } : {}),
         kind: end.notice,
         deliveredCards: state.delivered,
         quantity: state.quantity,

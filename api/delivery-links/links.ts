@@ -25,16 +25,22 @@ export interface LinkView {
   state: LinkState;
   /** Cards still stored for the delivery (0 once purged). */
   cardCount: number;
+  /** The intake caller that started the order (its brand on the pages); null from the CLI. */
+  caller: string | null;
 }
 
 export type RetrievalMethod = 'reveal' | 'download';
 
+type Known = { orderId: string; deliveryId: string; caller: string | null };
+
 export type Retrieval =
-  | { outcome: 'retrieved'; orderId: string; deliveryId: string; cards: Card[] }
-  | { outcome: 'unknown' }
-  | { outcome: 'gone'; orderId: string; deliveryId: string }
-  | { outcome: 'purged'; orderId: string; deliveryId: string }
-  | { outcome: 'unavailable'; orderId: string; deliveryId: string; error: unknown };
+  | ({ outcome: 'retrieved'; cards: Card[] } & Known)
+  | { outcome: 'unknown'; caller?: undefined }
+  | ({ outcome: 'gone' } & Known)
+  | ({ outcome: 'purged' } & Known)
+  | ({ outcome: 'unavailable'; error: unknown } & Known);
+
+const CALLER = '(SELECT o.caller FROM orders o WHERE o.order_id = delivery_tokens.order_id) AS caller';
 
 /** Read-only: the landing page must never consume a link (mail scanners and previews fetch it). */
 export async function findLink(db: Db, token: string): Promise<LinkView | undefined> {
@@ -44,8 +50,10 @@ export async function findLink(db: Db, token: string): Promise<LinkView | undefi
     expires_at: Date;
     state: LinkState;
     card_count: number;
+    caller: string | null;
   }>(
     `SELECT t.order_id, t.delivery_id, t.expires_at,
+            (SELECT o.caller FROM orders o WHERE o.order_id = t.order_id) AS caller,
             CASE WHEN t.consumed_at IS NOT NULL THEN 'consumed'
                  WHEN t.revoked_at IS NOT NULL THEN 'revoked'
                  WHEN t.expired_at IS NOT NULL OR t.expires_at <= now() THEN 'expired'
@@ -63,6 +71,7 @@ export async function findLink(db: Db, token: string): Promise<LinkView | undefi
     expiresAt: row.expires_at,
     state: row.state,
     cardCount: row.card_count,
+    caller: row.caller,
   };
 }
 
@@ -75,21 +84,28 @@ export async function consumeLink(
 ): Promise<Retrieval> {
   const tokenHash = hashToken(token);
   const retrieval = await withTransaction(db, async (client): Promise<Retrieval> => {
-    const claimed = await client.query<{ order_id: string; delivery_id: string }>(
+    const claimed = await client.query<{ order_id: string; delivery_id: string; caller: string | null }>(
       `UPDATE delivery_tokens SET consumed_at = now()
           WHERE token_hash = $1 AND consumed_at IS NULL AND revoked_at IS NULL AND expired_at IS NULL
             AND expires_at > now()
-          RETURNING order_id, delivery_id`,
+          RETURNING order_id, delivery_id, ${CALLER}`,
       [tokenHash],
     );
     const link = claimed.rows[0];
     if (!link) return classifyUnclaimed(client, tokenHash);
-    const { order_id: orderId, delivery_id: deliveryId } = link;
+    const { order_id: orderId, delivery_id: deliveryId, caller } = link;
 
     const read = await readCards(client, transit, { orderId, deliveryId });
-    if (read.outcome === 'none') throw new Rollback<Retrieval>({ outcome: 'purged', orderId, deliveryId });
+    if (read.outcome === 'none')
+      throw new Rollback<Retrieval>({ outcome: 'purged', orderId, deliveryId, caller });
     if (read.outcome === 'unavailable')
-      throw new Rollback<Retrieval>({ outcome: 'unavailable', orderId, deliveryId, error: read.error });
+      throw new Rollback<Retrieval>({
+        outcome: 'unavailable',
+        orderId,
+        deliveryId,
+        caller,
+        error: read.error,
+      });
     const { cards } = read;
 
     await audit(client, {
@@ -102,7 +118,7 @@ export async function consumeLink(
       count: cards.length,
       detail: { deliveryId, via: method },
     });
-    return { outcome: 'retrieved', orderId, deliveryId, cards } as const;
+    return { outcome: 'retrieved', orderId, deliveryId, caller, cards } as const;
   });
   if (retrieval.outcome === 'retrieved')
     metrics.links.inc({ event: method === 'reveal' ? 'revealed' : 'downloaded' });
@@ -111,12 +127,12 @@ export async function consumeLink(
 
 /** A second lookup by hash, whether the token exists or not, so unknown and used links take the same path. */
 async function classifyUnclaimed(client: pg.PoolClient, tokenHash: Buffer): Promise<Retrieval> {
-  const { rows } = await client.query<{ order_id: string; delivery_id: string }>(
-    'SELECT order_id, delivery_id FROM delivery_tokens WHERE token_hash = $1',
+  const { rows } = await client.query<{ order_id: string; delivery_id: string; caller: string | null }>(
+    `SELECT order_id, delivery_id, ${CALLER} FROM delivery_tokens WHERE token_hash = $1`,
     [tokenHash],
   );
   const row = rows[0];
   return row
-    ? { outcome: 'gone', orderId: row.order_id, deliveryId: row.delivery_id }
+    ? { outcome: 'gone', orderId: row.order_id, deliveryId: row.delivery_id, caller: row.caller }
     : { outcome: 'unknown' };
 }

@@ -5,15 +5,17 @@
  * Nothing here logs the token or a card: log lines name the order, the delivery and the outcome.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { supportedLocale } from '../../domain/i18n';
 import { audit } from '../../lib/audit';
 import type { Db } from '../../lib/db';
 import { looksLikeToken } from '../../lib/tokens';
 import type { Transit } from '../../lib/vault';
+import { pageContext } from '../http/customer-page';
 import { sendMessage } from '../http/errors';
 import { clientIp, createLimiters, everyone, overallMax } from '../http/rate-limits';
 import { requesterOf } from '../http/requester';
 import { consumeLink, findLink, type RetrievalMethod } from './links';
-import { cardsText, landingPage, revealPage } from './pages';
+import { cardsPdf, cardsText, landingPage, revealPage } from './pages';
 
 export interface RetrievedEvent {
   orderId: string;
@@ -31,7 +33,11 @@ export interface DeliveryRoutesOptions {
   onRetrieved?: (e: RetrievedEvent) => Promise<void>;
 }
 
-type TokenRequest = FastifyRequest<{ Params: { token: string } }>;
+type TokenRequest = FastifyRequest<{
+  Params: { token: string };
+  Querystring: { lang?: string };
+  Body: { format?: string } | undefined;
+}>;
 
 export async function deliveryRoutes(app: FastifyInstance, opts: DeliveryRoutesOptions): Promise<void> {
   const { db, transit, revealVisibleMs } = opts;
@@ -91,18 +97,24 @@ export async function deliveryRoutes(app: FastifyInstance, opts: DeliveryRoutesO
       'link viewed',
     );
 
-    if (link.state !== 'active') return sendMessage(reply, request, 'gone');
-    if (link.cardCount === 0) return sendMessage(reply, request, 'purged');
-    return reply.type('text/html; charset=utf-8').send(
-      landingPage({
-        nonce: request.cspNonce,
-        token,
-        orderId: link.orderId,
-        cardCount: link.cardCount,
-        expiresAt: link.expiresAt,
-        visibleMs: revealVisibleMs,
-      }),
-    );
+    if (link.state !== 'active') return sendMessage(reply, request, 'gone', undefined, link.caller);
+    if (link.cardCount === 0) return sendMessage(reply, request, 'purged', undefined, link.caller);
+    const page = pageContext(request, link.caller);
+    return reply
+      .type('text/html; charset=utf-8')
+      .header('content-language', page.locale)
+      .send(
+        landingPage(page, {
+          nonce: request.cspNonce,
+          token,
+          // The order's language, kept on the forms so the reveal and download answer in it too.
+          lang: typeof request.query.lang === 'string' ? supportedLocale(request.query.lang) : undefined,
+          orderId: link.orderId,
+          cardCount: link.cardCount,
+          expiresAt: link.expiresAt,
+          visibleMs: revealVisibleMs,
+        }),
+      );
   });
 
   const retrieve = (method: RetrievalMethod) => async (request: TokenRequest, reply: FastifyReply) => {
@@ -118,36 +130,43 @@ export async function deliveryRoutes(app: FastifyInstance, opts: DeliveryRoutesO
           { orderId: result.orderId, deliveryId: result.deliveryId, method },
           'link refused: used, expired or revoked',
         );
-        return sendMessage(reply, request, 'gone');
+        return sendMessage(reply, request, 'gone', undefined, result.caller);
       case 'purged':
         request.log.warn(
           { orderId: result.orderId, deliveryId: result.deliveryId, method },
           'link refused: its cards were purged',
         );
-        return sendMessage(reply, request, 'purged');
+        return sendMessage(reply, request, 'purged', undefined, result.caller);
       case 'unavailable':
         request.log.error(
           { orderId: result.orderId, deliveryId: result.deliveryId, method, err: result.error },
           'card decryption failed; link left unused',
         );
-        return sendMessage(reply, request, 'unavailable');
+        return sendMessage(reply, request, 'unavailable', undefined, result.caller);
       case 'retrieved':
         break;
     }
 
     const { orderId, deliveryId, cards } = result;
+    const page = pageContext(request, result.caller);
     request.log.info({ orderId, deliveryId, method, count: cards.length }, 'cards retrieved');
     notify(request, { orderId, deliveryId, method });
 
     if (method === 'download') {
+      const pdf = request.body?.format === 'pdf';
       return reply
-        .type('text/plain; charset=utf-8')
-        .header('content-disposition', `attachment; filename="giftcards-${fileSafe(orderId)}.txt"`)
-        .send(cardsText(orderId, cards));
+        .type(pdf ? 'application/pdf' : 'text/plain; charset=utf-8')
+        .header('content-language', page.locale)
+        .header(
+          'content-disposition',
+          `attachment; filename="giftcards-${fileSafe(orderId)}.${pdf ? 'pdf' : 'txt'}"`,
+        )
+        .send(pdf ? await cardsPdf(page, orderId, cards) : cardsText(page, orderId, cards));
     }
     return reply
       .type('text/html; charset=utf-8')
-      .send(revealPage({ nonce: request.cspNonce, orderId, cards, visibleMs: revealVisibleMs }));
+      .header('content-language', page.locale)
+      .send(revealPage(page, { nonce: request.cspNonce, orderId, cards, visibleMs: revealVisibleMs }));
   };
 
   app.post('/d/:token/reveal', retrieve('reveal'));

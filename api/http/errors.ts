@@ -5,6 +5,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { pageContext } from './customer-page';
 import { MESSAGES, type MessageKind, messagePage } from './message-pages';
 import { applySecurityHeaders, newNonce } from './security-headers';
 
@@ -13,11 +14,15 @@ export function sendMessage(
   request: FastifyRequest,
   kind: MessageKind,
   status: number = MESSAGES[kind].status,
+  /** The order's caller, when the link is known: its brand. */
+  caller?: string | null,
 ): FastifyReply {
+  const page = pageContext(request, caller);
   return reply
     .code(status)
     .type('text/html; charset=utf-8')
-    .send(messagePage(kind, request.cspNonce || newNonce()));
+    .header('content-language', page.locale)
+    .send(messagePage(kind, request.cspNonce || newNonce(), page));
 }
 
 function isLinkPath(request: FastifyRequest): boolean {

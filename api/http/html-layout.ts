@@ -1,12 +1,14 @@
 /**
  * The one HTML frame of every page the API serves (link pages, operator sign-in). Mustache with `{{ }}`
  * only, so every value is HTML-escaped; the inline style carries the response's CSP nonce. Pages add their
- * own rules and body as partials (templates of this code, never data).
+ * own rules and body as partials (templates of this code, never data). `lang` is the page's language; the
+ * brand's colours (validated #rrggbb, contrast-checked at start-up: domain/brand.ts) become CSS variables.
  */
 import Mustache from 'mustache';
+import { type Brand, DEFAULT_BRAND } from '../../domain/brand';
 
 const LAYOUT = `<!doctype html>
-<html lang="en">
+<html lang="{{lang}}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -14,24 +16,55 @@ const LAYOUT = `<!doctype html>
 <meta name="referrer" content="no-referrer">
 <title>{{title}}</title>
 <style nonce="{{nonce}}">
-  body { font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem; color: #1d1d1f; line-height: 1.5; }
+  :root { --accent: {{brand.accent}}; --on-accent: {{brand.onAccent}}; --text: {{brand.text}}; --bg: {{brand.background}}; --muted: {{brand.muted}}; }
+  body { font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem; color: var(--text); background: var(--bg); line-height: 1.5; }
   h1 { font-size: 1.5rem; }
-  button { font: inherit; padding: .6rem 1.4rem; border-radius: .4rem; border: 1px solid #0b57d0; background: #0b57d0; color: #fff; cursor: pointer; }
-  .note { color: #5f6368; font-size: .9rem; }
+  a { color: var(--accent); }
+  button { font: inherit; padding: .6rem 1.4rem; border-radius: .4rem; border: 1px solid var(--accent); background: var(--accent); color: var(--on-accent); cursor: pointer; }
+  button:focus-visible { outline: 3px solid var(--text); outline-offset: 2px; }
+  .note { color: var(--muted); font-size: .9rem; }
+  header.brand { font-weight: 600; color: var(--text); border-bottom: 2px solid var(--accent); padding-bottom: .4rem; }
+  footer { margin-top: 2rem; color: var(--muted); font-size: .9rem; }
+  @media print { button, .actions, .no-print { display: none !important; } body { margin: 0; } }
 {{> style}}
 </style>
 </head>
 <body>
+{{#brandHeader}}<header class="brand">{{brand.displayName}}</header>{{/brandHeader}}
 <main>
 {{> body}}
 </main>
+{{#footer}}<footer>{{footer}}{{#supportEmail}} · <a href="mailto:{{supportEmail}}">{{supportEmail}}</a>{{/supportEmail}}{{#supportUrl}} · <a href="{{supportUrl}}" rel="noreferrer">{{supportUrl}}</a>{{/supportUrl}}</footer>{{/footer}}
 </body>
 </html>
 `;
 
+export interface PageFrame {
+  /** A BCP 47 tag; "en" when not given (operator pages). */
+  lang?: string;
+  brand?: Brand;
+  /** A header with the brand's name and a footer with its support contact (the customer's pages). */
+  branded?: boolean;
+  /** The footer's text, already in the page's language. */
+  footer?: string;
+}
+
 export function renderPage(
   parts: { body: string; style: string },
-  view: { title: string; nonce: string } & object,
+  view: { title: string; nonce: string } & PageFrame & Record<string, unknown>,
 ): string {
-  return Mustache.render(LAYOUT, view, parts);
+  const brand = view.brand ?? DEFAULT_BRAND;
+  return Mustache.render(
+    LAYOUT,
+    {
+      ...view,
+      lang: view.lang ?? 'en',
+      brand,
+      brandHeader: view.branded === true,
+      footer: view.branded ? view.footer : undefined,
+      supportEmail: view.branded ? brand.support?.email : undefined,
+      supportUrl: view.branded ? brand.support?.url : undefined,
+    },
+    parts,
+  );
 }

@@ -1,10 +1,17 @@
 /**
- * Customer emails. They carry a link and counts, never a card code: the code is only ever shown on the
- * reveal page to whoever holds the single-use link.
+ * Customer emails, in the customer's language (the order's locale, else the business default) and the
+ * business's look (the order's caller's brand). They carry a link and counts, never a card code: the code
+ * is only ever shown on the reveal page to whoever holds the single-use link.
+ *
+ * Each email has a plain-text part and an HTML part (multipart/alternative): the HTML is one self-contained
+ * document, styles inline, no script, no stylesheet, and no remote image unless the brand configures an
+ * email logo (emailLogoUrl, https, with its alt text).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Mustache from 'mustache';
+import { type Brand, DEFAULT_BRAND } from '../brand';
+import { type Translate, translator } from '../i18n';
 
 export interface RenderedMail {
   /** Which kind of email, for the metrics: a link to cards, or a notice about the order. */
@@ -14,75 +21,121 @@ export interface RenderedMail {
   html: string;
 }
 
-const layout = (body: string) => `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+/** Who the email comes from and speaks for: its language and its brand. */
+export interface MailVoice {
+  /** A supported BCP 47 tag (domain/i18n); English when not given. */
+  locale?: string;
+  brand?: Brand;
+}
+
+const plain = { escape: (s: unknown) => String(s) };
+
+const LAYOUT = `<!doctype html>
+<html lang="{{lang}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<meta http-equiv="Content-Type" content="text/html; charset=utf-8">
 <title>{{subject}}</title></head>
-<body style="font-family:system-ui,sans-serif;max-width:36rem;margin:2rem auto;color:#1d2433">
-${body}
-<p style="color:#6b7280;font-size:.85rem">You receive this email because gift cards were bought for you.
-We never send gift card codes by email and will never ask you for them.</p>
+<body style="margin:0;padding:0;background:{{brand.background}}">
+<div style="font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:36rem;margin:0 auto;padding:2rem 1rem;color:{{brand.text}};background:{{brand.background}};line-height:1.5">
+<p style="font-weight:600;border-bottom:2px solid {{brand.accent}};padding-bottom:.4rem;margin-top:0">{{#brand.emailLogoUrl}}<img src="{{brand.emailLogoUrl}}" alt="{{brand.displayName}}" height="32" style="height:32px;border:0"> {{/brand.emailLogoUrl}}{{^brand.emailLogoUrl}}{{brand.displayName}}{{/brand.emailLogoUrl}}</p>
+{{> body}}
+<p style="color:{{brand.muted}};font-size:.85rem">{{footer}}</p>
+{{#supportLine}}<p style="color:{{brand.muted}};font-size:.85rem">{{supportLine}}</p>{{/supportLine}}
+</div>
 </body></html>`;
 
-const DELIVERY_TEXT = `Hello,
+function frame(t: Translate, locale: string, brand: Brand, subject: string) {
+  const support = brand.support;
+  const contact = [support?.email, support?.url].filter(Boolean).join(' · ');
+  return {
+    lang: locale,
+    brand,
+    subject,
+    footer: t('mail.footer'),
+    supportLine: contact ? `${support?.name ?? brand.displayName}: ${contact}` : '',
+  };
+}
 
-Your gift cards for order {{orderRef}} are ready: {{cardCount}} card(s).
-{{#replacesEarlier}}
-This email replaces an earlier one about the same gift cards: the link in that email no longer works.
-{{/replacesEarlier}}
+function voice(v: MailVoice) {
+  const { t, locale } = translator(v.locale ?? 'en');
+  const brand = v.brand ?? DEFAULT_BRAND;
+  return { t, locale, brand, support: brand.support?.name ?? t('support.default') };
+}
 
-Open this link to reveal or download them:
+const DELIVERY_TEXT = `{{hello}}
+
+{{ready}}
+{{#replaces}}
+{{replaces}}
+{{/replaces}}
+
+{{open}}
 {{link}}
 
-The link works once and expires on {{expiresAt}}. After you reveal or download the cards, the link
-stops working, so keep the codes somewhere safe. If it has expired, ask the sender for a new link.
+{{once}}
+
+-- 
+{{brand.displayName}}{{#supportLine}}
+{{supportLine}}{{/supportLine}}
+{{footer}}
 `;
 
-const DELIVERY_HTML = layout(`<h1 style="font-size:1.3rem">Your gift cards are ready</h1>
-<p>Order <strong>{{orderRef}}</strong>: {{cardCount}} card(s).</p>
-{{#replacesEarlier}}<p><strong>This email replaces an earlier one about the same gift cards: the link in that email no longer works.</strong></p>{{/replacesEarlier}}
-<p><a href="{{link}}" style="display:inline-block;padding:.7rem 1.2rem;background:#1f6feb;color:#fff;border-radius:6px;text-decoration:none">Open your gift cards</a></p>
-<p>The link works once and expires on {{expiresAt}}. After you reveal or download the cards, the link stops
-working, so keep the codes somewhere safe.</p>`);
+const DELIVERY_HTML = `<h1 style="font-size:1.3rem">{{heading}}</h1>
+<p>{{ready}}</p>
+{{#replaces}}<p><strong>{{replaces}}</strong></p>{{/replaces}}
+<p><a href="{{link}}" style="display:inline-block;padding:.7rem 1.2rem;background:{{brand.accent}};color:{{brand.onAccent}};border-radius:6px;text-decoration:none">{{button}}</a></p>
+<p>{{once}}</p>`;
 
-export function deliveryMail(v: {
-  orderRef: string;
-  cardCount: number;
-  link: string;
-  expiresAt: Date;
-  /** An earlier email's link for these cards was revoked (a resend, or a retried send): say so. */
-  replacesEarlier?: boolean;
-}): RenderedMail {
+export function deliveryMail(
+  v: {
+    orderRef: string;
+    cardCount: number;
+    link: string;
+    expiresAt: Date;
+    /** An earlier email's link for these cards was revoked (a resend, or a retried send): say so. */
+    replacesEarlier?: boolean;
+  } & MailVoice,
+): RenderedMail {
+  const { t, locale, brand, support } = voice(v);
+  const subject = t('mail.link.subject', { orderRef: v.orderRef });
   const view = {
-    ...v,
-    expiresAt: v.expiresAt.toUTCString(),
-    subject: `Your gift cards (order ${v.orderRef})`,
+    ...frame(t, locale, brand, subject),
+    hello: t('mail.hello'),
+    heading: t('mail.link.heading'),
+    ready: t('mail.link.ready', { orderRef: v.orderRef, count: v.cardCount }),
+    replaces: v.replacesEarlier ? t('mail.link.replaces') : '',
+    open: t('mail.link.open'),
+    button: t('mail.link.button'),
+    link: v.link,
+    once: t('mail.link.once', { expires: v.expiresAt, support }),
   };
   return {
     kind: 'link',
-    subject: view.subject,
-    text: Mustache.render(DELIVERY_TEXT, view, {}, { escape: (s) => String(s) }),
-    html: Mustache.render(DELIVERY_HTML, view),
+    subject,
+    text: Mustache.render(DELIVERY_TEXT, view, {}, plain),
+    html: Mustache.render(LAYOUT, view, { body: DELIVERY_HTML }),
   };
 }
 
 /**
- * The notice an order that fell short sends (failed, cancelled, or past its deadline). Its wording is the
- * business's to choose (MAIL_TEMPLATES_DIR: `notice.subject.txt`, `notice.txt`, `notice.html`, Mustache);
- * every template sees only these variables, and none of them can carry a code:
+ * The notice an order that fell short sends (failed, cancelled, or past its deadline), in the customer's
+ * language. The business may replace its wording (MAIL_TEMPLATES_DIR: `notice.subject.txt`, `notice.txt`,
+ * `notice.html`, Mustache; a file not there keeps the localized default); every template sees only these
+ * variables, and none of them can carry a code:
  *
  *   orderRef        the order id
  *   failed, cancelled, deadline   true for the notice's kind
  *   deliveredCards  cards delivered (by a separate link email)
  *   quantity        cards ordered, when the provider said
  *   someDelivered   deliveredCards > 0
+ *   locale          the customer's language (a BCP 47 tag), for templates that choose by it
  *
  * The default says only what the pipeline knows: what was and was not delivered. Nothing about charges or
  * refunds, which are the business's.
  */
 export interface NoticeTemplates {
-  subject: string;
-  text: string;
-  html: string;
+  subject?: string;
+  text?: string;
+  html?: string;
 }
 
 export const NOTICE_TEMPLATE_FILES = {
@@ -91,23 +144,24 @@ export const NOTICE_TEMPLATE_FILES = {
   html: 'notice.html',
 } as const;
 
-const NOTICE_MESSAGE = `{{#failed}}We could not complete your gift card order.{{/failed}}{{#cancelled}}Your gift card order was cancelled.{{/cancelled}}{{#deadline}}Your gift card order could not be completed in time.{{/deadline}} {{#someDelivered}}{{deliveredCards}} of {{quantity}} card(s) were delivered to you in a separate email; the rest will not be.{{/someDelivered}}{{^someDelivered}}No card could be delivered.{{/someDelivered}}`;
+const NOTICE_TEXT = `{{hello}}
 
-export const DEFAULT_NOTICE: NoticeTemplates = {
-  subject: 'About your gift card order {{orderRef}}',
-  text: `Hello,
+{{message}}
 
-${NOTICE_MESSAGE}
+{{questions}}
 
-If you have questions, contact the sender of the gift cards with your order reference.
+{{ref}}
 
-Order reference: {{orderRef}}
-`,
-  html: layout(`<h1 style="font-size:1.3rem">About your gift card order</h1>
-<p>${NOTICE_MESSAGE}</p>
-<p>If you have questions, contact the sender of the gift cards with your order reference.</p>
-<p>Order reference: <strong>{{orderRef}}</strong></p>`),
-};
+-- 
+{{brand.displayName}}{{#supportLine}}
+{{supportLine}}{{/supportLine}}
+{{footer}}
+`;
+
+const NOTICE_HTML = `<h1 style="font-size:1.3rem">{{heading}}</h1>
+<p>{{message}}</p>
+<p>{{questions}}</p>
+<p>{{ref}}</p>`;
 
 export function noticeMail(
   v: {
@@ -115,37 +169,89 @@ export function noticeMail(
     kind: 'failed' | 'cancelled' | 'deadline' | 'recipient-changed';
     deliveredCards: number;
     quantity: number | null;
-  },
-  templates: NoticeTemplates = DEFAULT_NOTICE,
+  } & MailVoice,
+  templates: NoticeTemplates = {},
 ): RenderedMail {
+  const { t, locale, brand, support } = voice(v);
   // Not the business's wording to choose (its templates know only the order's end): a security notice.
-  if (v.kind === 'recipient-changed') return recipientChangedMail(v.orderRef);
-  const view = {
+  if (v.kind === 'recipient-changed') return recipientChangedMail(v.orderRef, t, locale, brand, support);
+  const quantity = v.quantity ?? v.deliveredCards;
+  const variables = {
     orderRef: v.orderRef,
     failed: v.kind === 'failed',
     cancelled: v.kind === 'cancelled',
     deadline: v.kind === 'deadline',
     deliveredCards: v.deliveredCards,
-    quantity: v.quantity ?? v.deliveredCards,
+    quantity,
     someDelivered: v.deliveredCards > 0,
+    locale,
   };
-  const plain = { escape: (s: unknown) => String(s) };
-  const subject = Mustache.render(templates.subject, view, {}, plain).trim();
+  const subject = templates.subject
+    ? Mustache.render(templates.subject, variables, {}, plain).trim()
+    : t('mail.notice.subject', { orderRef: v.orderRef });
+  const message = [
+    t(`mail.notice.${v.kind}`),
+    v.deliveredCards > 0
+      ? t('mail.notice.some', { delivered: v.deliveredCards, quantity })
+      : t('mail.notice.none'),
+  ].join(' ');
+  const view = {
+    ...variables,
+    ...frame(t, locale, brand, subject),
+    hello: t('mail.hello'),
+    heading: t('mail.notice.heading'),
+    message,
+    questions: t('mail.notice.questions', { support }),
+    ref: t('mail.notice.ref', { orderRef: v.orderRef }),
+  };
   return {
     kind: 'notice',
     subject,
-    text: Mustache.render(templates.text, view, {}, plain),
-    html: Mustache.render(templates.html, { ...view, subject }),
+    text: templates.text
+      ? Mustache.render(templates.text, variables, {}, plain)
+      : Mustache.render(NOTICE_TEXT, view, {}, plain),
+    html: templates.html
+      ? Mustache.render(templates.html, { ...variables, subject })
+      : Mustache.render(LAYOUT, view, { body: NOTICE_HTML }),
   };
 }
 
 /**
- * The notice templates from a folder (MAIL_TEMPLATES_DIR); a file that is not there keeps the default. A
- * template that does not parse stops start-up naming its file, not at the first failed order.
+ * To the previous address when an order's recipient is corrected (DESIGN 3.13): it learns that the cards
+ * went elsewhere, without a link, a code or the new address. Its only variable is the order reference.
+ */
+function recipientChangedMail(
+  orderRef: string,
+  t: Translate,
+  locale: string,
+  brand: Brand,
+  support: string,
+): RenderedMail {
+  const subject = t('mail.recipientChanged.subject', { orderRef });
+  const view = {
+    ...frame(t, locale, brand, subject),
+    hello: t('mail.hello'),
+    heading: t('mail.recipientChanged.heading'),
+    message: t('mail.notice.recipient-changed'),
+    questions: t('mail.notice.questions', { support }),
+    ref: t('mail.notice.ref', { orderRef }),
+  };
+  return {
+    kind: 'notice',
+    subject,
+    text: Mustache.render(NOTICE_TEXT, view, {}, plain),
+    html: Mustache.render(LAYOUT, view, { body: NOTICE_HTML }),
+  };
+}
+
+/**
+ * The business's notice templates from a folder (MAIL_TEMPLATES_DIR); a file that is not there keeps the
+ * localized default. A template that does not parse stops start-up naming its file, not at the first
+ * failed order.
  */
 export function loadNoticeTemplates(dir: string | undefined): NoticeTemplates {
-  if (!dir) return DEFAULT_NOTICE;
-  const templates = { ...DEFAULT_NOTICE };
+  if (!dir) return {};
+  const templates: NoticeTemplates = {};
   for (const [part, file] of Object.entries(NOTICE_TEMPLATE_FILES) as Array<
     [keyof NoticeTemplates, string]
   >) {
@@ -162,39 +268,4 @@ export function loadNoticeTemplates(dir: string | undefined): NoticeTemplates {
     templates[part] = text;
   }
   return templates;
-}
-
-const RECIPIENT_CHANGED_MESSAGE =
-  'The email with the link to your gift cards for this order could not be delivered to this address, so the sender of the gift cards had it sent to another address. The earlier link no longer works, and the cards will not be sent here.';
-
-/**
- * To the previous address when an order's recipient is corrected (DESIGN 3.13): it learns that the cards
- * went elsewhere, without a link, a code or the new address. Its only variable is the order reference.
- */
-export const RECIPIENT_CHANGED: NoticeTemplates = {
-  subject: 'Your gift card order {{orderRef}} was sent to another address',
-  text: `Hello,
-
-${RECIPIENT_CHANGED_MESSAGE}
-
-If you did not expect this, contact the sender of the gift cards with your order reference.
-
-Order reference: {{orderRef}}
-`,
-  html: layout(`<h1 style="font-size:1.3rem">Your gift card order was sent to another address</h1>
-<p>${RECIPIENT_CHANGED_MESSAGE}</p>
-<p>If you did not expect this, contact the sender of the gift cards with your order reference.</p>
-<p>Order reference: <strong>{{orderRef}}</strong></p>`),
-};
-
-export function recipientChangedMail(orderRef: string): RenderedMail {
-  const view = { orderRef };
-  const plain = { escape: (s: unknown) => String(s) };
-  const subject = Mustache.render(RECIPIENT_CHANGED.subject, view, {}, plain).trim();
-  return {
-    kind: 'notice',
-    subject,
-    text: Mustache.render(RECIPIENT_CHANGED.text, view, {}, plain),
-    html: Mustache.render(RECIPIENT_CHANGED.html, { ...view, subject }),
-  };
 }

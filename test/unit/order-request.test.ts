@@ -47,4 +47,11 @@ describe('buildOrderInput', () => {
       buildOrderInput({ ...valid, policy: { retention: '400d', linkTtl: '1s' } }, DEFAULT_POLICY).policy,
     ).toMatchObject({ retention: '400d', linkTtl: '1s' });
   });
+
+  it('carries the customer locale, canonicalised, and refuses a language without messages', () => {
+    expect(buildOrderInput({ ...valid, locale: 'DE-ch' }, DEFAULT_POLICY).locale).toBe('de-CH');
+    expect('locale' in buildOrderInput(valid, DEFAULT_POLICY)).toBe(false);
+    expect(() => buildOrderInput({ ...valid, locale: 'pt-BR' }, DEFAULT_POLICY)).toThrow(/locale/);
+    expect(() => buildOrderInput({ ...valid, locale: 42 }, DEFAULT_POLICY)).toThrow(/locale/);
+  });
 });

@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROVIDER_STATUSES } from '../../contracts/order';
 import {
+  BARCODE_FORMATS,
   createProviderClient,
   MAX_BODY_BYTES,
   MAX_CARDS,
@@ -84,6 +85,11 @@ const card = fc.record(
   {
     value: fc.oneof({ weight: 4, arbitrary: markedString }, fc.string({ maxLength: 200 }), anyJson),
     serial: fc.oneof({ weight: 4, arbitrary: markedString }, fc.stringMatching(/^\d{1,20}$/), anyJson),
+    barcodeFormat: fc.oneof(
+      { weight: 3, arbitrary: fc.constantFrom(...BARCODE_FORMATS) },
+      markedString,
+      anyJson,
+    ),
     [`${MARKER}extra`]: anyJson,
   },
   { requiredKeys: [] },
@@ -113,10 +119,15 @@ const validOrder = fc.record({
   status: fc.constantFrom(...PROVIDER_STATUSES),
   quantity: fc.nat(50),
   cards: fc.array(
-    fc.record({
-      value: marker,
-      serial: fc.stringMatching(/^\d{6,20}$/),
-    }),
+    fc.record(
+      {
+        value: marker,
+        serial: fc.stringMatching(/^\d{6,20}$/),
+        // Optional in the contract: the provider names a symbology for some cards.
+        barcodeFormat: fc.constantFrom(...BARCODE_FORMATS),
+      },
+      { requiredKeys: ['value', 'serial'] },
+    ),
     { maxLength: 8 },
   ),
 });
@@ -188,7 +199,12 @@ function expectValidOrder(order: ProviderOrder): void {
   expect(Number.isSafeInteger(order.quantity) && order.quantity >= 0).toBe(true);
   expect(Array.isArray(order.cards) && order.cards.length <= MAX_CARDS).toBe(true);
   for (const c of order.cards) {
-    expect(Object.keys(c).sort()).toEqual(['serial', 'value']);
+    const keys = Object.keys(c).sort();
+    expect([
+      ['serial', 'value'],
+      ['barcodeFormat', 'serial', 'value'],
+    ]).toContainEqual(keys);
+    if (c.barcodeFormat !== undefined) expect(BARCODE_FORMATS).toContain(c.barcodeFormat);
     expect(typeof c.value === 'string' && c.value.length >= 1 && c.value.length <= 128).toBe(true);
     expect(typeof c.serial === 'string' && c.serial.length >= 1 && c.serial.length <= 128).toBe(true);
   }

@@ -301,6 +301,35 @@ describe('provider sandbox through the real adapter', () => {
     expect(e2.message).toMatch(/not valid JSON/);
   });
 
+  it('a card registered with a barcodeFormat carries it; one the contract does not know is a contract error', async () => {
+    const orderId = id('instant');
+    await register({
+      orderId,
+      scenario: 'instant',
+      cards: [
+        { value: '4006381333931', serial: '100000000001', barcodeFormat: 'ean13' },
+        { value: 'PLAIN-CARD-0001', serial: '100000000002' },
+      ],
+    });
+    const order = await client.checkOrder(orderId);
+    expect(order.cards).toEqual([
+      { value: '4006381333931', serial: '100000000001', barcodeFormat: 'ean13' },
+      { value: 'PLAIN-CARD-0001', serial: '100000000002' },
+    ]);
+
+    const odd = id('instant');
+    await register({
+      orderId: odd,
+      scenario: 'instant',
+      cards: [{ value: 'ODD-FORMAT-0001', serial: '100000000003', barcodeFormat: 'maxicode' }],
+    });
+    const err = await providerError(client.checkOrder(odd));
+    expect(err).toMatchObject({ kind: 'contract', retryable: false });
+    expect(err.message).toMatch(/barcodeFormat/);
+    expect(`${err.message}${err.stack}`).not.toContain('ODD-FORMAT-0001');
+    expect(`${err.message}${err.stack}`).not.toContain('maxicode');
+  });
+
   it('unknown-status: SHIPPED is a contract error, not a success', async () => {
     const orderId = id('unknown-status');
     const err = await providerError(client.checkOrder(orderId));
