@@ -13,12 +13,10 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { createActivities } from '../../activities';
 import {
@@ -41,6 +39,7 @@ import { createCodec } from '../../lib/temporal';
 import { connectVault, type VaultSession } from '../../lib/vault';
 import { fulfillmentDeps } from '../../workers/deps';
 import { newState } from '../../workflows/order-state';
+import { type AcceptedMail, startMailServer } from '../helpers/mail-server';
 import { asOrderWorkflow, waitForStatus } from '../helpers/orders';
 import { FAST_POLLING, type Pipeline, startPipeline, uniqueOrderId } from '../helpers/pipeline';
 import { startRetentionWorker } from '../helpers/retention';
@@ -60,43 +59,28 @@ const recording: Recording = { code: commit, recordedAt: new Date().toISOString(
 let p: Pipeline;
 let vault: VaultSession;
 let codec: ReturnType<typeof createCodec>;
-let smtp: SMTPServer;
-const mails: Array<{ to: string[]; raw: string }> = [];
+let smtp: Awaited<ReturnType<typeof startMailServer>>;
+let mails: AcceptedMail[] = [];
 const receivers: Record<'main' | 'gone' | 'failing', Receiver> = {} as never;
 let retention: Awaited<ReturnType<typeof startRetentionWorker>>;
 let deps: Awaited<ReturnType<typeof fulfillmentDeps>>;
 
 beforeAll(async () => {
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onRcptTo(address, _session, callback) {
-      if (address.address.startsWith('refused-'))
-        return callback(Object.assign(new Error('5.1.1 no such user'), { responseCode: 550 }));
-      if (address.address.startsWith('slow-')) return void setTimeout(() => callback(), 4_000);
-      callback();
-    },
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        const to = session.envelope.rcptTo.map((r) => r.address);
-        mails.push({ to, raw: Buffer.concat(chunks).toString() });
-        // The link is out, but the step that sent it has not heard so: the customer can be faster.
-        if (to.some((a) => a.startsWith('hold-'))) setTimeout(callback, 3_000);
-        else callback();
-      });
-    },
+  smtp = await startMailServer({
+    refuse: (address) =>
+      address.startsWith('refused-') ? { code: 550, text: '5.1.1 no such user' } : undefined,
+    delayMs: (address) => (address.startsWith('slow-') ? 4_000 : 0),
+    // The link is out, but the step that sent it has not heard so: the customer can be faster.
+    holdMs: (to) => (to.some((a) => a.startsWith('hold-')) ? 3_000 : 0),
   });
-  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+  mails = smtp.accepted;
   receivers.main = await startReceiver();
   receivers.gone = await startReceiver();
   receivers.gone.status = 410;
   receivers.failing = await startReceiver();
   receivers.failing.status = 500;
   p = await startPipeline({
-    smtpUrl: `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`,
+    smtpUrl: smtp.url,
     webhookEndpoints: new Map(Object.entries(receivers).map(([c, r]) => [c, r.endpoint()])),
   });
   vault = await connectVault('api');
@@ -120,7 +104,7 @@ afterAll(async () => {
   await deps?.close();
   vault?.close();
   for (const r of Object.values(receivers)) await r?.stop();
-  await new Promise<void>((resolve) => (smtp ? smtp.close(resolve) : resolve()));
+  await smtp?.close();
 });
 
 // ---------------------------------------------------------------- what every branch shares

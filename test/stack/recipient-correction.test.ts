@@ -8,25 +8,19 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signatureHeader } from '../../domain/signing';
 import { repoRoot } from '../../lib/config';
 import { auditRows } from '../helpers/audit';
+import { type AcceptedMail, startMailServer } from '../helpers/mail-server';
 import { waitForStatus } from '../helpers/orders';
 import { type Pipeline, startPipeline, uniqueOrderId } from '../helpers/pipeline';
 import { registerScenario, sandboxOrder } from '../helpers/sandbox';
 
-interface Accepted {
-  to: string[];
-  raw: string;
-}
-
 let p: Pipeline;
-let smtp: SMTPServer;
-const accepted: Accepted[] = [];
+let smtp: Awaited<ReturnType<typeof startMailServer>>;
+let accepted: AcceptedMail[] = [];
 /** Recipients the mail server refuses for good (550) while they are in here. */
 const refusing = new Set<string>();
 
@@ -61,7 +55,7 @@ async function reveal(link: string) {
   return { status: res.status, body: await res.text() };
 }
 
-async function mailFor(address: string, count = 1, timeoutMs = 30_000): Promise<Accepted[]> {
+async function mailFor(address: string, count = 1, timeoutMs = 30_000): Promise<AcceptedMail[]> {
   const until = Date.now() + timeoutMs;
   while (sentTo(address).length < count) {
     if (Date.now() > until) throw new Error(`${address} got ${sentTo(address).length} of ${count} mail(s)`);
@@ -93,35 +87,16 @@ async function holdings(orderId: string) {
 }
 
 beforeAll(async () => {
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onRcptTo(address, _session, callback) {
-      if (refusing.has(address.address))
-        return callback(Object.assign(new Error('5.1.1 no such user'), { responseCode: 550 }));
-      callback();
-    },
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        accepted.push({
-          to: session.envelope.rcptTo.map((r) => r.address),
-          raw: Buffer.concat(chunks).toString('utf8'),
-        });
-        callback();
-      });
-    },
+  smtp = await startMailServer({
+    refuse: (address) => (refusing.has(address) ? { code: 550, text: '5.1.1 no such user' } : undefined),
   });
-  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-  const port = (smtp.server.address() as AddressInfo).port;
-  p = await startPipeline({ smtpUrl: `smtp://127.0.0.1:${port}`, intakeClients: `checkout:${SECRET}` });
+  accepted = smtp.accepted;
+  p = await startPipeline({ smtpUrl: smtp.url, intakeClients: `checkout:${SECRET}` });
 });
 
 afterAll(async () => {
   await p?.stop();
-  await new Promise<void>((resolve) => (smtp ? smtp.close(resolve) : resolve()));
+  await smtp?.close();
 });
 
 describe("the caller's secret re-routes a live order (the issue's attack)", () => {

@@ -7,27 +7,21 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cancelSignal, workflowIdFor } from '../../contracts/order';
 import { signatureHeader } from '../../domain/signing';
 import { repoRoot } from '../../lib/config';
 import { auditRows } from '../helpers/audit';
+import { type AcceptedMail, startMailServer } from '../helpers/mail-server';
 import { waitForStatus } from '../helpers/orders';
 import { type Pipeline, startPipeline, uniqueOrderId } from '../helpers/pipeline';
 
-interface Accepted {
-  to: string[];
-  raw: string;
-}
-
 let p: Pipeline;
-let smtp: SMTPServer;
+let smtp: Awaited<ReturnType<typeof startMailServer>>;
 /** Until the test says so, "later-" recipients get 451 (the server is having a bad day). */
 let saysLater = true;
-const accepted: Accepted[] = [];
+let accepted: AcceptedMail[] = [];
 /** Recipients answered 451 only after a long pause: an attempt is surely in flight when a cancel comes. */
 const slowlyLater = new Set<string>();
 
@@ -50,41 +44,20 @@ function intake(path: string, body: object, caller: keyof typeof SECRETS = 'chec
   });
 }
 
-function refusal(code: number, text: string): Error {
-  return Object.assign(new Error(text), { responseCode: code });
-}
-
 beforeAll(async () => {
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onRcptTo(address, _session, callback) {
-      // The answers real servers give, quoting the address as they often do.
-      if (address.address.startsWith('refused-'))
-        return callback(refusal(550, `5.1.1 <${address.address}>: no such user`));
-      if (address.address.startsWith('later-') && saysLater)
-        return callback(refusal(451, '4.3.0 try again later'));
-      if (slowlyLater.has(address.address))
-        return void setTimeout(() => callback(refusal(451, '4.3.0 try again later')), 6_000);
-      callback();
+  smtp = await startMailServer({
+    // The answers real servers give, quoting the address as they often do.
+    refuse(address) {
+      if (address.startsWith('refused-')) return { code: 550, text: `5.1.1 <${address}>: no such user` };
+      if (address.startsWith('later-') && saysLater) return { code: 451, text: '4.3.0 try again later' };
+      if (slowlyLater.has(address)) return { code: 451, text: '4.3.0 try again later' };
+      return undefined;
     },
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        accepted.push({
-          to: session.envelope.rcptTo.map((r) => r.address),
-          raw: Buffer.concat(chunks).toString('utf8'),
-        });
-        callback();
-      });
-    },
+    delayMs: (address) => (slowlyLater.has(address) ? 6_000 : 0),
   });
-  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-  const port = (smtp.server.address() as AddressInfo).port;
+  accepted = smtp.accepted;
   p = await startPipeline({
-    smtpUrl: `smtp://127.0.0.1:${port}`,
+    smtpUrl: smtp.url,
     intakeClients: Object.entries(SECRETS)
       .map(([caller, secret]) => `${caller}:${secret}`)
       .join(','),
@@ -93,7 +66,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await p?.stop();
-  await new Promise<void>((resolve) => (smtp ? smtp.close(resolve) : resolve()));
+  await smtp?.close();
 });
 
 const linkIn = (raw: string) =>
