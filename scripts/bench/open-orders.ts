@@ -46,12 +46,14 @@ import {
   type WorkerGroup,
 } from '../../workers/create';
 import { fulfillmentDeps, retentionDeps } from '../../workers/deps';
-
-interface Figures {
-  perSecond: number;
-  p50: number;
-  p99: number;
-}
+import {
+  completions,
+  drive as driveJobs,
+  type Figures,
+  linkSentActivities,
+  median,
+  seedDueOrders,
+} from './shared';
 
 interface Phase {
   orders: Figures;
@@ -70,48 +72,14 @@ const HOST = '127.0.0.1';
 /** Set by SIGINT or SIGTERM: no new order starts, and the run cleans up after those in flight. */
 let interrupted = false;
 
-/**
- * Runs `n` jobs, `concurrency` at a time, starting none after `stop()` says so; each resolves with its
- * latency in ms. `done`: how many ran.
- */
-async function drive(
-  n: number,
-  concurrency: number,
-  job: (i: number) => Promise<number>,
-  opts: { progress?: (done: number, ms: number) => void; stop?: (ms: number) => boolean } = {},
-): Promise<Figures & { ms: number; done: number }> {
-  const latencies: number[] = [];
-  let next = 0;
-  const t0 = performance.now();
-  const more = () => next < n && !interrupted && !opts.stop?.(performance.now() - t0);
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, n) }, async () => {
-      while (more()) {
-        latencies.push(await job(next++));
-        opts.progress?.(latencies.length, performance.now() - t0);
-      }
-    }),
-  );
+/** shared.ts's drive, stopping at an interrupt too (and then failing, so nothing is reported). */
+async function drive(...[n, concurrency, job, opts = {}]: Parameters<typeof driveJobs>) {
+  const figures = await driveJobs(n, concurrency, job, {
+    ...opts,
+    stop: (ms) => interrupted || (opts.stop?.(ms) ?? false),
+  });
   if (interrupted) throw new Error('interrupted');
-  const ms = performance.now() - t0;
-  const sorted = latencies.sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-  const done = latencies.length;
-  return { perSecond: done / (ms / 1000), p50: at(0.5), p99: at(0.99), ms, done };
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
-
-/** Resolves when `key` is marked done by an activity running in this process. */
-function completions() {
-  const waiting = new Map<string, () => void>();
-  return {
-    wait: (key: string) => new Promise<void>((resolve) => waiting.set(key, resolve)),
-    done(key: string) {
-      waiting.get(key)?.();
-      waiting.delete(key);
-    },
-  };
+  return figures;
 }
 
 async function freePort(): Promise<number> {
@@ -356,21 +324,7 @@ async function main() {
     // The order, on the real activities; "link sent" is when the step that sent its link returns (the poll
     // that found it complete, or the deliver step), as in bench:throughput.
     const sent = completions();
-    const real = createActivities(deps);
-    const activities = {
-      ...real,
-      async collect(input: Parameters<typeof real.collect>[0]) {
-        const result = await real.collect(input);
-        if (result.delivery && 'cardCount' in result.delivery && result.delivery.cardCount > 0)
-          sent.done(input.orderId);
-        return result;
-      },
-      async deliver(input: Parameters<typeof real.deliver>[0]) {
-        const result = await real.deliver(input);
-        if (result.cardCount > 0) sent.done(input.orderId);
-        return result;
-      },
-    };
+    const activities = linkSentActivities(createActivities(deps), sent);
 
     /** A private dev server, a client and the order's workers on it. */
     async function side(name: string): Promise<Side & { connection: NativeConnection }> {
@@ -601,30 +555,6 @@ async function main() {
     );
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** N delivered orders past retention: 3 card rows, a delivery and a token each (bench:sweep's seed). */
-async function seedDueOrders(db: Awaited<ReturnType<typeof retentionDeps>>['db'], prefix: string, n: number) {
-  if (n === 0) return;
-  await db.query(
-    `WITH o AS (
-       INSERT INTO orders (order_id, user_id, workflow_id, provider_status, quantity, outcome, delivered_at, purge_after)
-       SELECT $1 || '-' || i, 'bench', 'bench', 'FULFILLED', 3, 'DELIVERED', now() - interval '31 days',
-              now() - interval '1 day'
-       FROM generate_series(1, $2) AS i RETURNING order_id),
-     c AS (
-       INSERT INTO cards (order_id, blind_index, value_ct, serial_ct, key_name)
-       SELECT order_id, order_id || ':' || k, 'vault:v1:' || md5(order_id || k), 'vault:v1:' || md5(k || order_id),
-              'cards-bench' FROM o, generate_series(1, 3) AS k RETURNING id, order_id),
-     d AS (
-       INSERT INTO deliveries (id, order_id, kind, card_count, expires_at, sent_at)
-       SELECT order_id || '#1', order_id, 'batch', 3, now() - interval '30 days', now() - interval '31 days'
-       FROM o RETURNING id, order_id),
-     dc AS (INSERT INTO delivery_cards (delivery_id, card_id) SELECT order_id || '#1', id FROM c)
-     INSERT INTO delivery_tokens (token_hash, delivery_id, order_id, expires_at)
-     SELECT sha256(convert_to(d.id, 'UTF8')), d.id, d.order_id, now() + interval '1 day' FROM d`,
-    [prefix, n],
-  );
 }
 
 /** This run's rows, every table but the append-only audit trail; the number of orders. */

@@ -12,6 +12,7 @@ import { createLogger, TemporalPinoLogger } from '../../lib/logger';
 import { connectClient, connectionOptions, createCodec, temporalTarget } from '../../lib/temporal';
 import { createRetentionWorker } from '../../workers/create';
 import { retentionDeps } from '../../workers/deps';
+import { seedDueOrders } from './shared';
 
 async function main() {
   const { values } = parseArgs({
@@ -26,25 +27,7 @@ async function main() {
   const run = `bench-${randomUUID().slice(0, 8)}`;
 
   let t = Date.now();
-  await db.query(
-    `WITH o AS (
-       INSERT INTO orders (order_id, user_id, workflow_id, provider_status, quantity, outcome, delivered_at, purge_after)
-       SELECT $1 || '-' || i, 'bench', 'bench', 'FULFILLED', 3, 'DELIVERED', now() - interval '31 days',
-              now() - interval '1 day'
-       FROM generate_series(1, $2) AS i RETURNING order_id),
-     c AS (
-       INSERT INTO cards (order_id, blind_index, value_ct, serial_ct, key_name)
-       SELECT order_id, order_id || ':' || k, 'vault:v1:' || md5(order_id || k), 'vault:v1:' || md5(k || order_id),
-              'cards-bench' FROM o, generate_series(1, 3) AS k RETURNING id, order_id),
-     d AS (
-       INSERT INTO deliveries (id, order_id, kind, card_count, expires_at, sent_at)
-       SELECT order_id || '#1', order_id, 'batch', 3, now() - interval '30 days', now() - interval '31 days'
-       FROM o RETURNING id, order_id),
-     dc AS (INSERT INTO delivery_cards (delivery_id, card_id) SELECT order_id || '#1', id FROM c)
-     INSERT INTO delivery_tokens (token_hash, delivery_id, order_id, expires_at)
-     SELECT sha256(convert_to(d.id, 'UTF8')), d.id, d.order_id, now() + interval '1 day' FROM d`,
-    [run, n],
-  );
+  await seedDueOrders(db, run, n);
   console.log(`seeded ${n} due orders (${3 * n} cards, ${n} tokens) in ${Date.now() - t} ms`);
 
   const deps = await retentionDeps(cfg);

@@ -17,40 +17,7 @@ import { connectClient, connectionOptions, createCodec, temporalTarget } from '.
 import { createOrderWorkers, WORKER_GUARDS, WORKER_TUNING } from '../../workers/create';
 import { fulfillmentDeps } from '../../workers/deps';
 import type { NoopActivities } from './baseline/three-steps';
-
-interface Figures {
-  perSecond: number;
-  p50: number;
-  p99: number;
-}
-
-/** Runs `n` jobs, `concurrency` at a time; each resolves with its latency in ms. */
-async function drive(n: number, concurrency: number, job: (i: number) => Promise<number>): Promise<Figures> {
-  const latencies: number[] = [];
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, n) }, async () => {
-      while (next < n) latencies.push(await job(next++));
-    }),
-  );
-  const seconds = (performance.now() - t0) / 1000;
-  const sorted = latencies.sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-  return { perSecond: n / seconds, p50: at(0.5), p99: at(0.99) };
-}
-
-/** Resolves when `key` is marked done by an activity running in this process. */
-function completions() {
-  const waiting = new Map<string, () => void>();
-  return {
-    wait: (key: string) => new Promise<void>((resolve) => waiting.set(key, resolve)),
-    done(key: string) {
-      waiting.get(key)?.();
-      waiting.delete(key);
-    },
-  };
-}
+import { completions, drive, type Figures, linkSentActivities } from './shared';
 
 async function main() {
   const { values } = parseArgs({
@@ -84,7 +51,6 @@ async function main() {
   // The order, on the real activities; "link sent" is when the step that sent its link returns (the poll
   // that found it complete, or the deliver step).
   const sent = completions();
-  const real = createActivities(deps);
   const orderQueue = `bench-orders-${run}`;
   const orderWorker = await createOrderWorkers(
     {
@@ -94,20 +60,7 @@ async function main() {
       providerMaxRps: cfg.PROVIDER_MAX_RPS,
       codec,
     },
-    {
-      ...real,
-      async collect(input: Parameters<typeof real.collect>[0]) {
-        const result = await real.collect(input);
-        if (result.delivery && 'cardCount' in result.delivery && result.delivery.cardCount > 0)
-          sent.done(input.orderId);
-        return result;
-      },
-      async deliver(input: Parameters<typeof real.deliver>[0]) {
-        const result = await real.deliver(input);
-        if (result.cardCount > 0) sent.done(input.orderId);
-        return result;
-      },
-    },
+    linkSentActivities(createActivities(deps), sent),
   );
   async function startOne(kind: string): Promise<number> {
     const orderId = `instant-${kind}-${run}-${randomUUID().slice(0, 8)}`;
