@@ -10,9 +10,9 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signatureHeader } from '../../domain/signing';
 import { repoRoot } from '../../lib/config';
 import { auditRows } from '../helpers/audit';
+import { signedIntake } from '../helpers/intake';
 import { type AcceptedMail, startMailServer } from '../helpers/mail-server';
 import { waitForStatus } from '../helpers/orders';
 import { type Pipeline, startPipeline, uniqueOrderId } from '../helpers/pipeline';
@@ -27,20 +27,8 @@ const refusing = new Set<string>();
 const SECRET = randomBytes(32).toString('hex');
 
 /** A request signed with the caller's own secret, exactly as the caller signs its orders. */
-function intake(path: string, body: object) {
-  const text = JSON.stringify(body);
-  const timestamp = String(Math.floor(Date.now() / 1000));
-  return fetch(`${p.apiUrl}${path}`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-intake-client': 'checkout',
-      'x-intake-timestamp': timestamp,
-      'x-intake-signature': signatureHeader(SECRET, timestamp, text),
-    },
-    body: text,
-  });
-}
+const intake = (path: string, body: object) =>
+  signedIntake(p.apiUrl, { name: 'checkout', secret: SECRET }, path, body);
 
 const correct = (orderId: string, email: string) =>
   intake(`/v1/fulfillments/${orderId}/recipient`, { orderId, email });

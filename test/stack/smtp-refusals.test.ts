@@ -10,9 +10,9 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cancelSignal, workflowIdFor } from '../../contracts/order';
-import { signatureHeader } from '../../domain/signing';
 import { repoRoot } from '../../lib/config';
 import { auditRows } from '../helpers/audit';
+import { signedIntake } from '../helpers/intake';
 import { type AcceptedMail, startMailServer } from '../helpers/mail-server';
 import { waitForStatus } from '../helpers/orders';
 import { type Pipeline, startPipeline, uniqueOrderId } from '../helpers/pipeline';
@@ -29,20 +29,8 @@ const slowlyLater = new Set<string>();
 const SECRETS = { checkout: randomBytes(32).toString('hex'), partner: randomBytes(32).toString('hex') };
 
 /** A signed intake request to the pipeline's API. */
-function intake(path: string, body: object, caller: keyof typeof SECRETS = 'checkout') {
-  const text = JSON.stringify(body);
-  const timestamp = String(Math.floor(Date.now() / 1000));
-  return fetch(`${p.apiUrl}${path}`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-intake-client': caller,
-      'x-intake-timestamp': timestamp,
-      'x-intake-signature': signatureHeader(SECRETS[caller], timestamp, text),
-    },
-    body: text,
-  });
-}
+const intake = (path: string, body: object, caller: keyof typeof SECRETS = 'checkout') =>
+  signedIntake(p.apiUrl, { name: caller, secret: SECRETS[caller] }, path, body);
 
 beforeAll(async () => {
   smtp = await startMailServer({
