@@ -1,61 +1,18 @@
-import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import type { FastifyInstance } from 'fastify';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { buildApp } from '../../api/app';
-import { config } from '../../lib/config';
-import { createPool, type Db } from '../../lib/db';
-import { createLogger } from '../../lib/logger';
-import { connectVault, type VaultSession } from '../../lib/vault';
-import { launchChromium } from '../helpers/browser';
-import { createSeeder, type Seeder } from '../helpers/seed';
+import { expect, it } from 'vitest';
+import { linkPagesInBrowser } from '../helpers/browser';
 
 const VISIBLE_MS = 1500;
 
-let db: Db;
-let vault: VaultSession;
-let seeder: Seeder;
-let app: FastifyInstance;
-let browser: Browser;
-let baseUrl: string;
-
-beforeAll(async () => {
-  db = createPool();
-  vault = await connectVault('api');
-  seeder = await createSeeder(db);
-  app = await buildApp({
-    db,
-    transit: vault.transit,
-    logger: createLogger({ level: 'warn', name: 'reveal-browser-test' }),
-    publicBaseUrl: config().PUBLIC_BASE_URL!,
-    revealVisibleMs: VISIBLE_MS,
-    rateLimitPerMinute: 1000,
-    limitScope: `test-${randomUUID()}`,
-  });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  browser = await launchChromium();
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  await seeder?.cleanup();
-  seeder?.close();
-  vault?.close();
-  await db?.end();
+const stack = linkPagesInBrowser({
+  name: 'reveal-browser-test',
+  revealVisibleMs: VISIBLE_MS,
+  rateLimitPerMinute: 1000,
 });
 
 it('reveals the codes, then hides them after the timer and says how to get a new link', async () => {
+  const { baseUrl, seeder } = stack;
   const order = await seeder.seed({ cards: 2 });
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const consoleErrors: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error' || /content security policy/i.test(m.text())) consoleErrors.push(m.text());
-  });
-  page.on('pageerror', (e) => consoleErrors.push(e.message));
+  const { context, page, errors: consoleErrors } = await stack.newPage();
 
   const landing = await page.goto(`${baseUrl}/d/${order.token}`);
   expect(landing?.status()).toBe(200);
