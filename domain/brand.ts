@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { ConfigError } from '../lib/config';
+import { type Logo, loadLogo } from './brand-logo';
 import { supportedLocale } from './i18n/locales';
 
 const hex = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour as #rrggbb');
@@ -20,8 +21,24 @@ const brandSchema = z
     /** Secondary text (notes, labels) on the background. */
     muted: hex.default('#5f6368'),
     /**
-     * The logo for emails only, an https URL: a remote image in an email is a tracking pixel to some mail
-     * clients, so there is none unless configured. Pages show the display name (their CSP allows no image).
+     * A PNG or JPEG file (brand-logo.ts: type, size and pixels checked here, at start-up), shown with the
+     * display name as its alt text: inline on the pages, attached by Content-ID to the emails.
+     */
+    logo: z
+      .string()
+      .min(1)
+      .transform((file, ctx): Logo => {
+        try {
+          return loadLogo(file);
+        } catch (err) {
+          ctx.issues.push({ code: 'custom', message: (err as Error).message, input: file });
+          return z.NEVER;
+        }
+      })
+      .optional(),
+    /**
+     * The emails' logo as a remote https image instead of the attached one: a remote image in an email is
+     * a tracking pixel to some mail clients, so there is none unless configured.
      */
     emailLogoUrl: z.url({ protocol: /^https$/ }).optional(),
     support: z
@@ -35,7 +52,7 @@ const brandSchema = z
   })
   .strict();
 
-export type Brand = z.infer<typeof brandSchema>;
+export type Brand = z.output<typeof brandSchema>;
 
 export const DEFAULT_BRAND: Brand = brandSchema.parse({ displayName: 'Gift cards' });
 

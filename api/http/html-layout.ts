@@ -2,10 +2,12 @@
  * The one HTML frame of every page the API serves (link pages, operator sign-in). Mustache with `{{ }}`
  * only, so every value is HTML-escaped; the inline style carries the response's CSP nonce. Pages add their
  * own rules and body as partials (templates of this code, never data). `lang` is the page's language; the
- * brand's colours (validated #rrggbb, contrast-checked at start-up: domain/brand.ts) become CSS variables.
+ * brand's colours (validated #rrggbb, contrast-checked at start-up: domain/brand.ts) become CSS variables;
+ * its logo (a PNG or JPEG checked at start-up) is a `data:` image, the only image source the CSP allows.
  */
 import Mustache from 'mustache';
 import { type Brand, DEFAULT_BRAND } from '../../domain/brand';
+import type { Logo } from '../../domain/brand-logo';
 
 const LAYOUT = `<!doctype html>
 <html lang="{{lang}}">
@@ -24,13 +26,14 @@ const LAYOUT = `<!doctype html>
   button:focus-visible { outline: 3px solid var(--text); outline-offset: 2px; }
   .note { color: var(--muted); font-size: .9rem; }
   header.brand { font-weight: 600; color: var(--text); border-bottom: 2px solid var(--accent); padding-bottom: .4rem; }
+  header.brand img { display: block; max-width: 100%; height: auto; }
   footer { margin-top: 2rem; color: var(--muted); font-size: .9rem; }
   @media print { button, .actions, .no-print { display: none !important; } body { margin: 0; } }
 {{> style}}
 </style>
 </head>
 <body>
-{{#brandHeader}}<header class="brand">{{brand.displayName}}</header>{{/brandHeader}}
+{{#brandHeader}}<header class="brand">{{#logo}}<img src="{{dataUri}}" alt="{{brand.displayName}}" width="{{width}}" height="{{height}}">{{/logo}}{{^logo}}{{brand.displayName}}{{/logo}}</header>{{/brandHeader}}
 <main>
 {{> body}}
 </main>
@@ -49,6 +52,17 @@ export interface PageFrame {
   footer?: string;
 }
 
+/** The header draws a logo 40 pixels high (its width in proportion), so the page does not move as it loads. */
+const LOGO_HEIGHT = 40;
+
+function logoBox(logo: Logo): { dataUri: string; width: number; height: number } {
+  return {
+    dataUri: logo.dataUri,
+    width: Math.max(1, Math.round((logo.width * LOGO_HEIGHT) / logo.height)),
+    height: LOGO_HEIGHT,
+  };
+}
+
 export function renderPage(
   parts: { body: string; style: string },
   view: { title: string; nonce: string } & PageFrame & Record<string, unknown>,
@@ -61,6 +75,7 @@ export function renderPage(
       lang: view.lang ?? 'en',
       brand,
       brandHeader: view.branded === true,
+      logo: brand.logo && logoBox(brand.logo),
       footer: view.branded ? view.footer : undefined,
       supportEmail: view.branded ? brand.support?.email : undefined,
       supportUrl: view.branded ? brand.support?.url : undefined,

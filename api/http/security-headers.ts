@@ -27,6 +27,10 @@ export function contentSecurityPolicy(nonce: string): string {
     "default-src 'none'",
     `script-src 'nonce-${nonce}'`,
     `style-src 'nonce-${nonce}'`,
+    // The brand's logo is inline (a data: URI, html-layout.ts): no image is ever fetched, from anywhere.
+    // An image cannot run script (an SVG in <img> neither), and a data: image reaches no server, so an
+    // injected <img> could carry nothing out.
+    'img-src data:',
     "form-action 'self'",
     "base-uri 'none'",
     "frame-ancestors 'none'",

@@ -60,6 +60,8 @@ export function createMailer(opts: { smtpUrl: string; from: string; requireTls: 
           subject: mail.subject,
           text: mail.text,
           html: mail.html,
+          // Inline images by Content-ID: nodemailer wraps the alternatives in multipart/related.
+          ...(mail.attachments ? { attachments: mail.attachments } : {}),
         });
       } catch (err) {
         const refused = classifySmtpError(err);

@@ -4,8 +4,9 @@
  * is only ever shown on the reveal page to whoever holds the single-use link.
  *
  * Each email has a plain-text part and an HTML part (multipart/alternative): the HTML is one self-contained
- * document, styles inline, no script, no stylesheet, and no remote image unless the brand configures an
- * email logo (emailLogoUrl, https, with its alt text).
+ * document, styles inline, no script, no stylesheet, and no remote image: the brand's logo travels with the
+ * message as an inline attachment named by Content-ID (multipart/related), with the display name as its alt
+ * text, unless the brand configures a remote one (emailLogoUrl, https).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -19,6 +20,15 @@ export interface RenderedMail {
   subject: string;
   text: string;
   html: string;
+  /** Images the HTML names by `cid:` (the brand's logo); nodemailer sends them inline. */
+  attachments?: MailAttachment[];
+}
+
+export interface MailAttachment {
+  filename: string;
+  content: Buffer;
+  contentType: string;
+  cid: string;
 }
 
 /** Who the email comes from and speaks for: its language and its brand. */
@@ -36,7 +46,7 @@ const LAYOUT = `<!doctype html>
 <title>{{subject}}</title></head>
 <body style="margin:0;padding:0;background:{{brand.background}}">
 <div style="font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:36rem;margin:0 auto;padding:2rem 1rem;color:{{brand.text}};background:{{brand.background}};line-height:1.5">
-<p style="font-weight:600;border-bottom:2px solid {{brand.accent}};padding-bottom:.4rem;margin-top:0">{{#brand.emailLogoUrl}}<img src="{{brand.emailLogoUrl}}" alt="{{brand.displayName}}" height="32" style="height:32px;border:0"> {{/brand.emailLogoUrl}}{{^brand.emailLogoUrl}}{{brand.displayName}}{{/brand.emailLogoUrl}}</p>
+<p style="font-weight:600;border-bottom:2px solid {{brand.accent}};padding-bottom:.4rem;margin-top:0">{{#logoSrc}}<img src="{{logoSrc}}" alt="{{brand.displayName}}" height="32" style="height:32px;border:0">{{/logoSrc}}{{^logoSrc}}{{brand.displayName}}{{/logoSrc}}</p>
 {{> body}}
 <p style="color:{{brand.muted}};font-size:.85rem">{{footer}}</p>
 {{#supportLine}}<p style="color:{{brand.muted}};font-size:.85rem">{{supportLine}}</p>{{/supportLine}}
@@ -49,9 +59,25 @@ function frame(t: Translate, locale: string, brand: Brand, subject: string) {
   return {
     lang: locale,
     brand,
+    logoSrc: brand.emailLogoUrl ?? (brand.logo ? `cid:${brand.logo.cid}` : undefined),
     subject,
     footer: t('mail.footer'),
     supportLine: contact ? `${support?.name ?? brand.displayName}: ${contact}` : '',
+  };
+}
+
+/**
+ * The mail as sent: the brand's logo attached when its HTML shows it (a business's own notice template may
+ * not, and then nothing rides along).
+ */
+function withLogo(mail: RenderedMail, brand: Brand): RenderedMail {
+  const logo = brand.logo;
+  if (!logo || !mail.html.includes(`cid:${logo.cid}`)) return mail;
+  return {
+    ...mail,
+    attachments: [
+      { filename: logo.filename, content: logo.bytes, contentType: logo.contentType, cid: logo.cid },
+    ],
   };
 }
 
@@ -108,12 +134,15 @@ export function deliveryMail(
     link: v.link,
     once: t('mail.link.once', { expires: v.expiresAt, support }),
   };
-  return {
-    kind: 'link',
-    subject,
-    text: Mustache.render(DELIVERY_TEXT, view, {}, plain),
-    html: Mustache.render(LAYOUT, view, { body: DELIVERY_HTML }),
-  };
+  return withLogo(
+    {
+      kind: 'link',
+      subject,
+      text: Mustache.render(DELIVERY_TEXT, view, {}, plain),
+      html: Mustache.render(LAYOUT, view, { body: DELIVERY_HTML }),
+    },
+    brand,
+  );
 }
 
 /**
@@ -204,16 +233,19 @@ export function noticeMail(
     questions: t('mail.notice.questions', { support }),
     ref: t('mail.notice.ref', { orderRef: v.orderRef }),
   };
-  return {
-    kind: 'notice',
-    subject,
-    text: templates.text
-      ? Mustache.render(templates.text, variables, {}, plain)
-      : Mustache.render(NOTICE_TEXT, view, {}, plain),
-    html: templates.html
-      ? Mustache.render(templates.html, { ...variables, subject })
-      : Mustache.render(LAYOUT, view, { body: NOTICE_HTML }),
-  };
+  return withLogo(
+    {
+      kind: 'notice',
+      subject,
+      text: templates.text
+        ? Mustache.render(templates.text, variables, {}, plain)
+        : Mustache.render(NOTICE_TEXT, view, {}, plain),
+      html: templates.html
+        ? Mustache.render(templates.html, { ...variables, subject })
+        : Mustache.render(LAYOUT, view, { body: NOTICE_HTML }),
+    },
+    brand,
+  );
 }
 
 /**
@@ -236,12 +268,15 @@ function recipientChangedMail(
     questions: t('mail.notice.questions', { support }),
     ref: t('mail.notice.ref', { orderRef }),
   };
-  return {
-    kind: 'notice',
-    subject,
-    text: Mustache.render(NOTICE_TEXT, view, {}, plain),
-    html: Mustache.render(LAYOUT, view, { body: NOTICE_HTML }),
-  };
+  return withLogo(
+    {
+      kind: 'notice',
+      subject,
+      text: Mustache.render(NOTICE_TEXT, view, {}, plain),
+      html: Mustache.render(LAYOUT, view, { body: NOTICE_HTML }),
+    },
+    brand,
+  );
 }
 
 /**

@@ -175,7 +175,8 @@ describe('reveal', () => {
     const nonce = csp.match(/script-src 'nonce-([A-Za-z0-9_-]+)'/)?.[1];
     expect(nonce).toBeTruthy();
     expect(csp).toBe(
-      `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; ` +
+      // img-src data: only: the brand's logo is inline, no image is fetched (docs/customer-page.md).
+      `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; img-src data:; ` +
         "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
     );
     const html = await res.text();
