@@ -3,9 +3,9 @@
  * Card codes appear only in the reveal page and the downloads: as text, and as a barcode and a QR code
  * drawn here as inline SVG (barcodes.ts), never as a request the browser makes.
  */
+import { readFileSync } from 'node:fs';
 import PDFDocument from 'pdfkit';
 import type { Card } from '../../domain/cards';
-import { translator } from '../../domain/i18n';
 import type { PageContext } from '../http/customer-page';
 import { renderPage } from '../http/html-layout';
 import { cardSymbols, FORMAT_NAMES, labelledSvg } from './barcodes';
@@ -242,53 +242,67 @@ export function cardsText(page: PageContext, orderId: string, cards: ReadonlyArr
 }
 
 /**
- * The PDF a Download returns: one card per block, code in a monospaced face. The standard PDF fonts cover
- * Latin scripts only: a language they cannot write (Japanese) gets the English labels, the codes are ASCII.
+ * Noto Sans JP (OFL, @expo-google-fonts/noto-sans-jp), for the text the standard PDF fonts cannot write:
+ * they cover Latin scripts only. Read once, on the first PDF that needs it; pdfkit embeds only the glyphs
+ * a document uses.
+ */
+const NOTO_SANS_JP = require.resolve('@expo-google-fonts/noto-sans-jp/400Regular/NotoSansJP_400Regular.ttf');
+let notoSansJp: Buffer | undefined;
+function wideFont(): Buffer {
+  notoSansJp ??= readFileSync(NOTO_SANS_JP);
+  return notoSansJp;
+}
+
+/** What the standard fonts write (WinAnsiEncoding: Latin-1 and a few typographic marks); the rest is wide. */
+const WIN_ANSI =
+  /^[\u0020-\u007E\u00A0-\u00FF\u0152\u0153\u0160\u0161\u0178\u017D\u017E\u0192\u02C6\u02DC\u2013\u2014\u2018-\u201A\u201C-\u201E\u2020-\u2022\u2026\u2030\u2039\u203A\u20AC\u2122]*$/;
+
+/**
+ * The PDF a Download returns: one card per block, the code in a monospaced face. Labels and names are in
+ * the page's language: Helvetica where it can write them, Noto Sans JP otherwise (Japanese, or a brand's
+ * name in another script). Codes and serials are ASCII, in Courier.
  */
 export function cardsPdf(page: PageContext, orderId: string, cards: ReadonlyArray<Card>): Promise<Buffer> {
-  const latin = /^[ -\u024F\u2000-\u206F]*$/;
-  const { t } = page.language === 'ja' ? { t: englishT } : page;
-  const safe = (s: string) => (latin.test(s) ? s : s.replace(/[^ -\u024F\u2000-\u206F]/g, '?'));
+  const { t } = page;
   return new Promise((resolve, reject) => {
     const doc = new PDFDocument({
       size: 'A4',
       margin: 56,
-      info: { Title: safe(t('download.title', { orderId })), Author: safe(page.brand.displayName) },
-      lang: page.language === 'ja' ? 'en' : page.locale,
+      // Non-ASCII info strings are written as UTF-16: any script is fine here.
+      info: { Title: t('download.title', { orderId }), Author: page.brand.displayName },
+      lang: page.locale,
       pdfVersion: '1.7',
     } as PDFKit.PDFDocumentOptions);
     const chunks: Buffer[] = [];
     doc.on('data', (c: Buffer) => chunks.push(c));
     doc.on('end', () => resolve(Buffer.concat(chunks)));
     doc.on('error', reject);
-    doc.font('Helvetica-Bold').fontSize(16).text(safe(page.brand.displayName));
-    doc
-      .font('Helvetica')
-      .fontSize(12)
-      .text(safe(t('download.title', { orderId })))
-      .moveDown();
+    let wideRegistered = false;
+    /** Sets the face that can write `text`: the standard one named, else Noto Sans JP. */
+    const face = (text: string, standard: string) => {
+      if (WIN_ANSI.test(text)) return doc.font(standard);
+      if (!wideRegistered) {
+        doc.registerFont('NotoSansJP', wideFont());
+        wideRegistered = true;
+      }
+      return doc.font('NotoSansJP');
+    };
+    const name = page.brand.displayName;
+    face(name, 'Helvetica-Bold').fontSize(16).text(name);
+    const title = t('download.title', { orderId });
+    face(title, 'Helvetica').fontSize(12).text(title).moveDown();
     cards.forEach((card, i) => {
-      doc
-        .font('Helvetica-Bold')
-        .fontSize(12)
-        .text(safe(t('reveal.card', { n: i + 1 })));
-      doc
-        .font('Helvetica')
-        .fontSize(11)
-        .text(`${safe(t('reveal.code'))}: `, { continued: true });
+      const heading = t('reveal.card', { n: i + 1 });
+      face(heading, 'Helvetica-Bold').fontSize(12).text(heading);
+      const code = `${t('reveal.code')}: `;
+      face(code, 'Helvetica').fontSize(11).text(code, { continued: true });
       doc.font('Courier-Bold').fontSize(13).text(card.value);
-      doc
-        .font('Helvetica')
-        .fontSize(11)
-        .text(`${safe(t('reveal.serial'))}: `, { continued: true });
+      const serial = `${t('reveal.serial')}: `;
+      face(serial, 'Helvetica').fontSize(11).text(serial, { continued: true });
       doc.font('Courier').fontSize(11).text(card.serial).moveDown();
     });
-    doc
-      .font('Helvetica-Oblique')
-      .fontSize(10)
-      .text(safe(t('download.private')));
+    const note = t('download.private');
+    face(note, 'Helvetica-Oblique').fontSize(10).text(note);
     doc.end();
   });
 }
-
-const englishT = translator('en').t;

@@ -5,36 +5,31 @@
  * button copies and then clears the clipboard; the downloads are well-formed. Screenshots of each page go
  * to .data/test/screenshots/.
  */
-import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
-import type { FastifyInstance } from 'fastify';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareZXingModule, readBarcodes } from 'zxing-wasm/reader';
-import { buildApp } from '../../api/app';
 import { cardsText, revealPage } from '../../api/delivery-links/pages';
 import { contextFor } from '../../api/http/customer-page';
 import { MESSAGES, type MessageKind, messagePage } from '../../api/http/message-pages';
 import { type Brand, DEFAULT_BRAND, parseBrands } from '../../domain/brand';
 import { SUPPORTED_LANGUAGES } from '../../domain/i18n';
-import { deliveryMail, noticeMail } from '../../domain/mail/templates';
+import { deliveryMail, noticeMail, type RenderedMail } from '../../domain/mail/templates';
 import type { BarcodeFormat } from '../../domain/provider';
-import { config, repoRoot } from '../../lib/config';
-import { createPool, type Db } from '../../lib/db';
-import { createLogger } from '../../lib/logger';
-import { connectVault, type VaultSession } from '../../lib/vault';
-import { launchChromium } from '../helpers/browser';
-import { createSeeder, type Seeder } from '../helpers/seed';
+import { repoRoot } from '../../lib/config';
+import { linkPagesInBrowser } from '../helpers/browser';
+import { pdfText } from '../helpers/pdf-text';
 
 const SCREENSHOTS = path.join(repoRoot, '.data', 'test', 'screenshots');
 const WCAG = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
+const ACME_LOGO = path.join(repoRoot, 'test', 'fixtures', 'acme-logo.png');
 
 const BRANDS_JSON = JSON.stringify({
   acme: {
     displayName: 'Acme Rewards',
+    logo: ACME_LOGO,
     accent: '#7a1fa2',
     onAccent: '#ffffff',
     text: '#1b1b1f',
@@ -49,14 +44,14 @@ const LOOKS: Array<{ name: string; caller: string | null; brand: Brand }> = [
   { name: 'acme', caller: 'acme', brand: brands.of('acme') },
 ];
 
-let db: Db;
-let vault: VaultSession;
-let seeder: Seeder;
-let app: FastifyInstance;
-let browser: Browser;
-let baseUrl: string;
+const stack = linkPagesInBrowser({
+  name: 'customer-page-test',
+  revealVisibleMs: 60_000,
+  rateLimitPerMinute: 10_000,
+  customerPages: { defaultLocale: 'en', brands },
+});
 
-beforeAll(async () => {
+beforeAll(() => {
   mkdirSync(SCREENSHOTS, { recursive: true });
   const wasm = readFileSync(path.join(repoRoot, 'node_modules/zxing-wasm/dist/reader/zxing_reader.wasm'));
   // No CDN here: the decoder's wasm comes from node_modules.
@@ -65,31 +60,6 @@ beforeAll(async () => {
       wasmBinary: wasm.buffer.slice(wasm.byteOffset, wasm.byteOffset + wasm.byteLength) as ArrayBuffer,
     },
   });
-  db = createPool();
-  vault = await connectVault('api');
-  seeder = await createSeeder(db);
-  app = await buildApp({
-    db,
-    transit: vault.transit,
-    logger: createLogger({ level: 'warn', name: 'customer-page-test' }),
-    publicBaseUrl: config().PUBLIC_BASE_URL!,
-    revealVisibleMs: 60_000,
-    rateLimitPerMinute: 10_000,
-    limitScope: `test-${randomUUID()}`,
-    customerPages: { defaultLocale: 'en', brands },
-  });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  browser = await launchChromium();
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await app?.close();
-  await seeder?.cleanup();
-  seeder?.close();
-  vault?.close();
-  await db?.end();
 });
 
 const axeSummary: string[] = [];
@@ -114,21 +84,31 @@ async function decode(page: Page, selector: string): Promise<string[]> {
   return results.filter((r) => r.isValid).map((r) => r.text);
 }
 
-async function newPage(locale: string): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
-  const context = await browser.newContext({ locale, viewport: { width: 800, height: 900 } });
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error' || /content security policy/i.test(m.text())) errors.push(m.text());
-  });
-  page.on('pageerror', (e) => errors.push(e.message));
-  return { context, page, errors };
+function newPage(locale: string) {
+  return stack.newPage({ locale, viewport: { width: 800, height: 900 } });
 }
 
-describe.each(LOOKS)('the $name look', ({ name: look, caller }) => {
+/** The logo the header shows: the brand's file, inline, named by the brand's display name. */
+async function expectLogo(page: Page, brand: Brand): Promise<void> {
+  const img = page.locator('header.brand img');
+  if (!brand.logo) {
+    expect(await img.count()).toBe(0);
+    expect(await page.locator('header.brand').textContent()).toBe(brand.displayName);
+    return;
+  }
+  expect(await img.getAttribute('alt')).toBe(brand.displayName);
+  expect(await img.getAttribute('src')).toBe(
+    `data:image/png;base64,${readFileSync(ACME_LOGO).toString('base64')}`,
+  );
+  // Drawn, not refused by the CSP (a refused image has no natural width).
+  expect(await img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth)).toBe(brand.logo.width);
+}
+
+describe.each(LOOKS)('the $name look', ({ name: look, caller, brand }) => {
   it.each(SUPPORTED_LANGUAGES)(
     '%s: landing, reveal, expiry and error pages are accessible, in the language, and the codes scan',
     async (locale) => {
+      const { baseUrl, seeder, db } = stack;
       const order = await seeder.seed({ cards: 2 });
       if (caller)
         await db.query('UPDATE orders SET caller = $2 WHERE order_id = $1', [order.orderId, caller]);
@@ -138,6 +118,7 @@ describe.each(LOOKS)('the $name look', ({ name: look, caller }) => {
       const landing = await page.goto(`${baseUrl}/d/${order.token}?lang=${locale}`);
       expect(landing?.status()).toBe(200);
       expect(await page.getAttribute('html', 'lang')).toBe(locale);
+      await expectLogo(page, brand);
       await expectAccessible(page, `${look}-${locale}-landing`);
       await shoot(page, `${look}-${locale}-landing`);
 
@@ -145,13 +126,14 @@ describe.each(LOOKS)('the $name look', ({ name: look, caller }) => {
         page.waitForResponse((r) => r.url().includes('/reveal')),
         page.click('#reveal'),
       ]);
-      // The strict CSP is unchanged: nonce'd script and style only, no image, no other source.
+      // The strict CSP: nonce'd script and style only, and images only inline (the logo: data:, no fetch).
       expect(revealed.headers()['content-security-policy']).toMatch(
-        /^default-src 'none'; script-src 'nonce-[\w-]+'; style-src 'nonce-[\w-]+'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'$/,
+        /^default-src 'none'; script-src 'nonce-[\w-]+'; style-src 'nonce-[\w-]+'; img-src data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'$/,
       );
       expect(revealed.headers()['cache-control']).toBe('no-store');
       await page.waitForURL(/\/reveal/);
       expect(await page.getAttribute('html', 'lang')).toBe(locale);
+      await expectLogo(page, brand);
       await expectAccessible(page, `${look}-${locale}-reveal`);
       await shoot(page, `${look}-${locale}-reveal`);
       for (const [i, card] of order.cards.entries()) {
@@ -166,6 +148,7 @@ describe.each(LOOKS)('the $name look', ({ name: look, caller }) => {
       const gone = await page.goto(`${baseUrl}/d/${order.token}?lang=${locale}`);
       expect(gone?.status()).toBe(410);
       expect(await page.getAttribute('html', 'lang')).toBe(locale);
+      await expectLogo(page, brand);
       await expectAccessible(page, `${look}-${locale}-expired`);
       await shoot(page, `${look}-${locale}-expired`);
       await context.close();
@@ -179,7 +162,7 @@ describe('error pages', () => {
     '%s (from Accept-Language): every message page is accessible',
     async (locale) => {
       const { context, page } = await newPage(locale);
-      const notFound = await page.goto(`${baseUrl}/d/${'A'.repeat(43)}`);
+      const notFound = await page.goto(`${stack.baseUrl}/d/${'A'.repeat(43)}`);
       expect(notFound?.status()).toBe(404);
       expect(await page.getAttribute('html', 'lang')).toBe(locale);
       await expectAccessible(page, `${locale}-not-found`);
@@ -238,13 +221,12 @@ describe('barcodes', () => {
 
 describe('moving the code', () => {
   it('the copy button copies the code, says so, and clears the clipboard after the time it names', async () => {
-    const order = await seeder.seed({ cards: 1 });
-    const context = await browser.newContext({
+    const order = await stack.seeder.seed({ cards: 1 });
+    const { context, page } = await stack.newPage({
       permissions: ['clipboard-read', 'clipboard-write'],
       locale: 'de-DE',
     });
-    const page = await context.newPage();
-    await page.goto(`${baseUrl}/d/${order.token}`);
+    await page.goto(`${stack.baseUrl}/d/${order.token}`);
     await Promise.all([page.waitForURL(/\/reveal/), page.click('#reveal')]);
     expect(await page.getAttribute('html', 'lang')).toBe('de-DE');
     expect(await page.locator('#cards .note').textContent()).toMatch(/Zwischenablage.*30 Sekunden/);
@@ -260,8 +242,9 @@ describe('moving the code', () => {
   }, 30_000);
 
   it('prints without buttons and downloads well-formed text and PDF files, once', async () => {
+    const { baseUrl, seeder } = stack;
     const order = await seeder.seed({ cards: 2 });
-    const pdf = await fetch(`${baseUrl}/d/${order.token}/download?lang=fr`, {
+    const pdf = await fetch(`${baseUrl}/d/${order.token}/download?lang=ja`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: 'format=pdf',
@@ -274,6 +257,12 @@ describe('moving the code', () => {
     const bytes = Buffer.from(await pdf.arrayBuffer());
     expect(bytes.subarray(0, 5).toString('latin1')).toBe('%PDF-');
     expect(bytes.subarray(-6).toString('latin1')).toMatch(/%%EOF\s*$/);
+    // In the link's language: Japanese labels (Noto Sans JP, embedded), the codes as they are.
+    const extracted = pdfText(bytes);
+    expect(extracted).toContain(`ご注文 ${order.orderId} のギフトカード`);
+    expect(extracted).toContain('ギフトカード 2');
+    expect(extracted).toContain('コード: ');
+    for (const card of order.cards) expect(extracted).toContain(card.value);
     // Single use, as before: the text download of the same link is refused.
     const again = await fetch(`${baseUrl}/d/${order.token}/download`, { method: 'POST' });
     expect(again.status).toBe(410);
@@ -300,6 +289,16 @@ describe('moving the code', () => {
     await context.close();
   }, 30_000);
 });
+
+/** The HTML with its inline attachments in place of their `cid:` names, as a mail client draws it. */
+function asMailClientShows(mail: RenderedMail): string {
+  let html = mail.html;
+  for (const a of mail.attachments ?? []) {
+    html = html.replaceAll(`cid:${a.cid}`, `data:${a.contentType};base64,${a.content.toString('base64')}`);
+  }
+  expect(html).not.toContain('cid:');
+  return html;
+}
 
 describe('emails', () => {
   it.each(SUPPORTED_LANGUAGES)(
@@ -341,7 +340,14 @@ describe('emails', () => {
         for (const [kind, mail] of Object.entries(mails)) {
           expect(mail.text.length).toBeGreaterThan(50);
           expect(mail.html).toContain(`<html lang="${locale}">`);
-          await page.setContent(mail.html);
+          await page.setContent(asMailClientShows(mail));
+          if (brand.logo) {
+            const logo = page.locator('img');
+            expect(await logo.getAttribute('alt')).toBe(brand.displayName);
+            expect(await logo.evaluate((el: HTMLImageElement) => el.naturalWidth)).toBe(brand.logo.width);
+          } else {
+            expect(await page.locator('img').count()).toBe(0);
+          }
           await expectAccessible(page, `${name}-${locale}-mail-${kind}`);
           if (kind === 'link') await shoot(page, `${name}-${locale}-mail-link`);
         }
