@@ -23,10 +23,11 @@ import { SUPPORTED_LANGUAGES } from '../../domain/i18n';
 import { deliveryMail, noticeMail } from '../../domain/mail/templates';
 import type { BarcodeFormat } from '../../domain/provider';
 import { config, repoRoot } from '../../lib/config';
-import { createPool, type Db } from '../../lib/db';
+import type { Db } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
 import { connectVault, type VaultSession } from '../../lib/vault';
 import { launchChromium } from '../helpers/browser';
+import { fixturePool } from '../helpers/fixture-db';
 import { createSeeder, type Seeder } from '../helpers/seed';
 
 const SCREENSHOTS = path.join(repoRoot, '.data', 'test', 'screenshots');
@@ -65,7 +66,7 @@ beforeAll(async () => {
       wasmBinary: wasm.buffer.slice(wasm.byteOffset, wasm.byteOffset + wasm.byteLength) as ArrayBuffer,
     },
   });
-  db = createPool();
+  db = fixturePool();
   vault = await connectVault('api');
   seeder = await createSeeder(db);
   app = await buildApp({

@@ -16,6 +16,7 @@ import { connectClient, createCodec } from '../../lib/temporal';
 import { connectVault, VaultError } from '../../lib/vault';
 import { fulfillmentDeps } from '../../workers/deps';
 import { auditRows } from '../helpers/audit';
+import { fixturePool, fixtureUrl } from '../helpers/fixture-db';
 import { linkIn, mailFor, waitForMail } from '../helpers/mailbox';
 import { asOrderWorkflow, waitForStatus } from '../helpers/orders';
 import { FAST_POLLING, runFulfillmentWorker, uniqueOrderId, uniqueRecipient } from '../helpers/pipeline';
@@ -23,7 +24,7 @@ import { registerScenario, sandboxOrder } from '../helpers/sandbox';
 
 let db: Db;
 beforeAll(() => {
-  db = createPool();
+  db = fixturePool();
 });
 afterAll(async () => {
   await db?.end();
@@ -31,7 +32,7 @@ afterAll(async () => {
 
 describe('PostgreSQL', () => {
   it('a backend terminated under a checked-out client (57P01) fails that transaction; the process lives on', async () => {
-    const pool = createPool(config().DATABASE_URL, 2);
+    const pool = createPool(fixtureUrl(), 2);
     try {
       const inFlight = withTransaction(pool, async (tx) => {
         const { rows } = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');

@@ -5,10 +5,11 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildApp } from '../../api/app';
 import { config } from '../../lib/config';
-import { createPool, type Db } from '../../lib/db';
+import type { Db } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
 import { connectVault, type VaultSession } from '../../lib/vault';
 import { launchChromium } from '../helpers/browser';
+import { fixturePool } from '../helpers/fixture-db';
 import { createSeeder, type Seeder } from '../helpers/seed';
 
 const VISIBLE_MS = 1500;
@@ -21,7 +22,7 @@ let browser: Browser;
 let baseUrl: string;
 
 beforeAll(async () => {
-  db = createPool();
+  db = fixturePool();
   vault = await connectVault('api');
   seeder = await createSeeder(db);
   app = await buildApp({
