@@ -346,7 +346,7 @@ describe('a Vault that stalls', () => {
           async () =>
             (
               await db.query(
-                "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'DELETE FROM delivery_tokens%'",
+                "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%FROM purge_orders(%'",
               )
             ).rowCount,
         )
