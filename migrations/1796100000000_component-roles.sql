@@ -95,6 +95,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
   d deliveries%ROWTYPE;
+  request_id bigint;
   request_kind text;
   n integer;
   r integer := 0;
@@ -148,15 +149,21 @@ BEGIN
      WHERE x.id = p_id RETURNING * INTO d;
   ELSE
     IF p_kind = 'resend' THEN
-      UPDATE resend_requests q SET delivery_id = p_id, consumed_at = now()
-       WHERE q.id = (SELECT o.id FROM resend_requests o
-                      WHERE o.order_id = p_order_id AND o.consumed_at IS NULL AND o.expires_at > now()
-                      ORDER BY o.id LIMIT 1 FOR UPDATE)
-       RETURNING q.kind INTO request_kind;
+      SELECT o.id, o.kind INTO request_id, request_kind FROM resend_requests o
+       WHERE o.order_id = p_order_id AND o.consumed_at IS NULL AND o.expires_at > now()
+       ORDER BY o.id LIMIT 1 FOR UPDATE;
       IF NOT FOUND THEN
         RAISE EXCEPTION 'mint_delivery: a resend needs a request by the order''s caller or an operator'
           USING ERRCODE = 'insufficient_privilege';
       END IF;
+    END IF;
+    -- No card to cover: no row, no token, and the request stays open.
+    IF NOT EXISTS (SELECT 1 FROM delivery_candidates(p_order_id, p_kind, coalesce(request_kind = 'correction', false))) THEN
+      RETURN QUERY SELECT 0, now() + make_interval(secs => p_ttl_ms / 1000), NULL::timestamptz, false, 0, false;
+      RETURN;
+    END IF;
+    IF p_kind = 'resend' THEN
+      UPDATE resend_requests q SET delivery_id = p_id, consumed_at = now() WHERE q.id = request_id;
     END IF;
     INSERT INTO deliveries (id, order_id, kind, card_count, expires_at)
       VALUES (p_id, p_order_id, p_kind, 0, now() + make_interval(secs => p_ttl_ms / 1000));
@@ -164,10 +171,6 @@ BEGIN
       SELECT p_id, id FROM delivery_candidates(p_order_id, p_kind, coalesce(request_kind = 'correction', false)) AS id;
     GET DIAGNOSTICS n = ROW_COUNT;
     UPDATE deliveries x SET card_count = n WHERE x.id = p_id RETURNING * INTO d;
-    IF n = 0 THEN
-      RETURN QUERY SELECT 0, d.expires_at, d.sent_at, false, 0, false;
-      RETURN;
-    END IF;
   END IF;
   INSERT INTO delivery_tokens (token_hash, delivery_id, order_id, expires_at)
     VALUES (p_token_hash, p_id, p_order_id, d.expires_at);

@@ -23,7 +23,7 @@ import {
   rotateCodecKey,
   scanCodecVersions,
 } from '../../domain/key-rotation';
-import { config, repoRoot } from '../../lib/config';
+import { config, databaseUrl, repoRoot } from '../../lib/config';
 import type { Db } from '../../lib/db';
 import { connectClient, createCodec } from '../../lib/temporal';
 import { connectVault, type VaultSession } from '../../lib/vault';
@@ -270,6 +270,8 @@ describe('card key bucket rotation', () => {
           HOME: process.env.HOME ?? '',
           NODE_ENV: 'development',
           STACK_ENV_FILE: path.join(repoRoot, '.data', 'env', 'retention-worker.env'),
+          // The tests' database (the retention worker's role on it), whichever the env file names.
+          RETENTION_DATABASE_URL: databaseUrl('retention'),
           VAULT_ADDR: addr,
           VAULT_TRANSIT_MOUNT: 'transit',
           ...retentionEnv,
