@@ -16,7 +16,7 @@ mkdir -p "$secrets"
 password() { # component: its password, made on first use
   local file=$secrets/pg-$1-password
   if [ ! -s "$file" ]; then
-    (umask 077 && openssl rand -hex 24 >"$file")
+    (umask 077 && node -e 'process.stdout.write(require("crypto").randomBytes(32).toString("base64url"))' >"$file")
   fi
   cat "$file"
 }
