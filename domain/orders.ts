@@ -30,7 +30,7 @@ import {
 import { type Config, durationMs, durationSchema } from '../lib/config';
 import type { Db } from '../lib/db';
 import { describeIssues } from '../lib/validation';
-import { requestResend } from '../store/deliveries';
+import { REFUSED_BY_DATABASE, requestResend } from '../store/deliveries';
 import { orderOwner } from '../store/orders';
 import { localeSchema } from './i18n/locales';
 
@@ -233,12 +233,18 @@ export async function resendLink(
 ): Promise<ResendOutcome> {
   const own = await orderWorkflow(client, db, orderId);
   if (!own.running) return { outcome: 'rejected' };
-  // The request the worker's delivery consumes: without it the database mints no resend link.
-  await requestResend(db, {
-    orderId,
-    requestedBy: request.requestedBy ?? 'operator',
-    kind: request.recipient !== undefined ? 'correction' : 'redeliver',
-  });
+  // The request the worker's delivery consumes: without it the database mints no resend link. The database
+  // refuses one from anyone but the order's own caller (or an operator): the order refuses it too, then.
+  try {
+    await requestResend(db, {
+      orderId,
+      requestedBy: request.requestedBy ?? 'operator',
+      kind: request.recipient !== undefined ? 'correction' : 'redeliver',
+    });
+  } catch (err) {
+    if ((err as { code?: string }).code === REFUSED_BY_DATABASE) return { outcome: 'rejected' };
+    throw err;
+  }
   let timer: NodeJS.Timeout | undefined;
   try {
     const update = await own.handle.startUpdate(resendLinkUpdate, {

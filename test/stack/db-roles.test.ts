@@ -267,6 +267,19 @@ describe("the worker's link-maker (mint_delivery), the worker's only way to a to
   });
 });
 
+describe('the shared role of earlier versions', () => {
+  it('holds no grant on any table once the component roles are configured', async () => {
+    const { rows } = await fixtures.query<{ roles: string[]; grants: number }>(
+      `SELECT array_remove(ARRAY[current_setting('giftcards.worker_role', true), current_setting('giftcards.api_role', true),
+                                 current_setting('giftcards.retention_role', true), current_setting('giftcards.cli_role', true)], NULL) AS roles,
+              (SELECT count(*)::int FROM information_schema.role_table_grants
+                WHERE grantee = current_setting('giftcards.app_role', true) AND table_schema = 'public') AS grants`,
+    );
+    expect(rows[0]!.roles).toHaveLength(4);
+    expect(rows[0]!.grants).toBe(0);
+  });
+});
+
 describe('after every forgery', () => {
   it('the chosen token reveals nothing', async () => {
     const res = await reveal(chosen);
