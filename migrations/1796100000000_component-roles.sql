@@ -285,17 +285,19 @@ BEGIN
     SELECT coalesce(array_agg(t.order_id), '{}') INTO token_orders FROM t;
   WITH c AS (DELETE FROM cards WHERE order_id = ANY(ids) RETURNING order_id)
     SELECT coalesce(array_agg(c.order_id), '{}') INTO card_orders FROM c;
-  WITH marked AS (
+  -- Per-order counts by grouping (never an array searched per order: a batch is hundreds of orders).
+  WITH c AS (SELECT k AS order_id, count(*)::int AS n FROM unnest(card_orders) k GROUP BY k),
+  t AS (SELECT k AS order_id, count(*)::int AS n FROM unnest(token_orders) k GROUP BY k),
+  marked AS (
     UPDATE orders x SET purged_at = now(), updated_at = now()
-     WHERE x.order_id = ANY(ids) AND (x.purged_at IS NULL OR x.order_id = ANY(card_orders))
+     WHERE x.order_id = ANY(ids) AND (x.purged_at IS NULL OR x.order_id IN (SELECT c.order_id FROM c))
      RETURNING x.order_id),
   audited AS (
     INSERT INTO audit_log (order_id, event, actor, method, count, detail)
-    SELECT m.order_id, 'PURGED', p_actor, 'purge:' || p_reason,
-           (SELECT count(*) FROM unnest(card_orders) k WHERE k = m.order_id)::int,
-           jsonb_build_object('tokensDeleted', (SELECT count(*) FROM unnest(token_orders) k WHERE k = m.order_id)::int,
-                              'reason', p_reason)
-      FROM marked m RETURNING 1)
+    SELECT m.order_id, 'PURGED', p_actor, 'purge:' || p_reason, coalesce(c.n, 0),
+           jsonb_build_object('tokensDeleted', coalesce(t.n, 0), 'reason', p_reason)
+      FROM marked m LEFT JOIN c ON c.order_id = m.order_id LEFT JOIN t ON t.order_id = m.order_id
+    RETURNING 1)
   SELECT count(*)::int INTO n_orders FROM audited;
   RETURN QUERY SELECT n_orders, cardinality(card_orders), cardinality(token_orders);
 END
