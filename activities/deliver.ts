@@ -40,7 +40,11 @@ export function deliverActivity(deps: ActivityDeps): OrderActivities['deliver'] 
     const finished = input.finish !== undefined && delivery.card_count === input.finish.expectCards;
     const result = { deliveryId, cardCount: delivery.card_count, expiresAt: delivery.expires_at.getTime() };
     // An earlier attempt's link was used before it reported back: it was sent, and is recorded as such.
-    if (minted.linkUsed && minted.sentAt === null) await recordSent(deps.db, input, delivery);
+    if (minted.linkUsed && minted.sentAt === null) {
+      await recordSent(deps.db, input, delivery);
+      if (finished) await recordOutcome(deps.db, input.finish!, `activity:deliver:${input.kind}`);
+      return finished ? { ...result, finished } : result;
+    }
     if (token === null) return result;
 
     // The order's language travels with the link, so its pages speak it too (the browser's otherwise).
