@@ -5,8 +5,8 @@
 -- mint_delivery() alone, a function owned by the schema's owner (SECURITY DEFINER) that only the worker may
 -- execute, and that mints a token only for a delivery it is creating for cards no sent link covers, or for
 -- a resend an authorised party asked for (resend_requests, which the worker's role cannot write). Rows
--- that make a link work never go back: a used, revoked or expired token stays so, a sent delivery never
--- changes, a card changes only its ciphertext (the key rotation's rewrap).
+-- that make a link work never go back for any role but the owner: a used, revoked or expired token stays
+-- so, a sent delivery never changes, a card changes only its ciphertext (the key rotation's rewrap).
 
 -- A resend of stored cards, asked for by the order's caller (through the API: a correction of a refused
 -- recipient only) or by an operator by name (the ops CLI); consumed by the delivery that carries it out.
@@ -31,6 +31,10 @@ CREATE UNIQUE INDEX resend_requests_delivery ON resend_requests (delivery_id) WH
 -- ---------------------------------------------------------------- rows that never go back
 CREATE FUNCTION delivery_tokens_one_way() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+  -- The schema's owner (the migrations, the tests' fixtures) is not held: it could drop the trigger anyway.
+  IF current_user = (SELECT r.rolname FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE c.oid = TG_RELID) THEN
+    RETURN NEW;
+  END IF;
   IF NEW.token_hash <> OLD.token_hash OR NEW.delivery_id <> OLD.delivery_id OR NEW.order_id <> OLD.order_id
      OR NEW.expires_at <> OLD.expires_at OR NEW.created_at <> OLD.created_at
      OR (OLD.consumed_at IS NOT NULL AND NEW.consumed_at IS DISTINCT FROM OLD.consumed_at)
@@ -46,6 +50,10 @@ CREATE TRIGGER delivery_tokens_one_way BEFORE UPDATE ON delivery_tokens
 
 CREATE FUNCTION deliveries_sent_once() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+  -- The schema's owner (the migrations, the tests' fixtures) is not held: it could drop the trigger anyway.
+  IF current_user = (SELECT r.rolname FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE c.oid = TG_RELID) THEN
+    RETURN NEW;
+  END IF;
   IF NEW.id <> OLD.id OR NEW.order_id <> OLD.order_id OR NEW.kind <> OLD.kind
      OR (OLD.sent_at IS NOT NULL AND (NEW.sent_at IS DISTINCT FROM OLD.sent_at
          OR NEW.card_count <> OLD.card_count OR NEW.expires_at <> OLD.expires_at)) THEN
@@ -59,6 +67,10 @@ CREATE TRIGGER deliveries_sent_once BEFORE UPDATE ON deliveries
 
 CREATE FUNCTION cards_rewrap_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+  -- The schema's owner (the migrations, the tests' fixtures) is not held: it could drop the trigger anyway.
+  IF current_user = (SELECT r.rolname FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE c.oid = TG_RELID) THEN
+    RETURN NEW;
+  END IF;
   IF NEW.id <> OLD.id OR NEW.order_id <> OLD.order_id OR NEW.blind_index <> OLD.blind_index
      OR NEW.key_name <> OLD.key_name OR NEW.stored_at <> OLD.stored_at
      OR NEW.barcode_format IS DISTINCT FROM OLD.barcode_format THEN
