@@ -23,6 +23,7 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY package.json tsconfig.json ./
 COPY contracts ./contracts
 COPY lib ./lib
+COPY store ./store
 COPY domain ./domain
 COPY workflows ./workflows
 COPY activities ./activities

@@ -11,8 +11,8 @@ import {
 } from '../contracts/order';
 import { cardKeyName } from '../domain/cards';
 import { ProviderError, type ProviderOrder } from '../domain/provider';
-import { auditEach } from '../lib/audit';
 import { metrics } from '../lib/metrics';
+import { storeCards as storeCardRows, storedIndexes } from '../store/cards';
 import type { ActivityDeps } from './deps';
 import { registerOrder } from './lifecycle';
 import { checkOwnership } from './ownership';
@@ -111,8 +111,20 @@ async function storeCards(
             { plaintext: c.serial, context: orderId },
           ]),
         );
-  const audited = auditEach(
-    'n WHERE n.inserted > 0',
+  const { inserted, stored } = await storeCardRows(
+    deps.db,
+    {
+      orderId,
+      key,
+      status: order.status,
+      quantity: order.quantity,
+      cards: fresh.map((c, i) => ({
+        index: c.index,
+        valueCt: ciphertexts[2 * i]!,
+        serialCt: ciphertexts[2 * i + 1]!,
+        barcodeFormat: c.barcodeFormat,
+      })),
+    },
     {
       orderId,
       event: 'CARDS_STORED',
@@ -120,43 +132,7 @@ async function storeCards(
       method: 'activity:collect',
       detail: { key, providerStatus: order.status },
     },
-    7,
-    'n.inserted',
   );
-  // The symbology each card's provider named (not secret: stored in clear beside the ciphertext). Only a
-  // poll that brings one writes the column, so a worker deployed before its migration stores format-less
-  // cards as it always did.
-  const withFormats = fresh.some((c) => c.barcodeFormat !== null);
-  const formatsParam = 8 + audited.params.length;
-  const insert = withFormats
-    ? `INSERT INTO cards (order_id, blind_index, value_ct, serial_ct, key_name, barcode_format)
-       SELECT $1, i, v, s, $5, f FROM unnest($2::text[], $3::text[], $4::text[], $${formatsParam}::text[]) AS t(i, v, s, f)`
-    : `INSERT INTO cards (order_id, blind_index, value_ct, serial_ct, key_name)
-       SELECT $1, i, v, s, $5 FROM unnest($2::text[], $3::text[], $4::text[]) AS t(i, v, s)`;
-  // The final SELECT sees the cards as they were when the statement began, its own inserts not yet.
-  const { rows } = await deps.db.query<{ inserted: number; stored: number }>({
-    name: withFormats ? 'collect-store-cards-formats' : 'collect-store-cards',
-    text: `WITH new AS (
-       ${insert}
-       ON CONFLICT (order_id, blind_index) DO NOTHING RETURNING 1),
-     n AS (SELECT count(*)::int AS inserted FROM new),
-     audited AS (${audited.sql}),
-     answered AS (
-       UPDATE orders SET provider_status = $6, quantity = $7, updated_at = now() WHERE order_id = $1)
-     SELECT n.inserted, n.inserted + (SELECT count(*)::int FROM cards WHERE order_id = $1) AS stored FROM n`,
-    values: [
-      orderId,
-      fresh.map((c) => c.index),
-      fresh.map((_, i) => ciphertexts[2 * i]),
-      fresh.map((_, i) => ciphertexts[2 * i + 1]),
-      key,
-      order.status,
-      order.quantity,
-      ...audited.params,
-      ...(withFormats ? [fresh.map((c) => c.barcodeFormat)] : []),
-    ],
-  });
-  const { inserted, stored } = rows[0]!;
   metrics.cardsStored.inc(inserted);
   return { inserted, stored };
 }
@@ -177,11 +153,7 @@ async function unstoredCards(deps: ActivityDeps, input: CollectInput, order: Pro
   );
   const seen = new Set<string>();
   if (input.knownStored > 0) {
-    const { rows } = await deps.db.query<{ blind_index: string }>(
-      'SELECT blind_index FROM cards WHERE order_id = $1 AND blind_index = ANY($2)',
-      [orderId, indexes],
-    );
-    for (const r of rows) seen.add(r.blind_index);
+    for (const index of await storedIndexes(deps.db, orderId, indexes)) seen.add(index);
   }
   const fresh: Array<{ index: string; value: string; serial: string; barcodeFormat: string | null }> = [];
   order.cards.forEach((card, i) => {

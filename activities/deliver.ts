@@ -1,5 +1,4 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import type pg from 'pg';
 import {
   type DeliverInput,
   type DeliverResult,
@@ -8,10 +7,17 @@ import {
 } from '../contracts/order';
 import { MailRefused } from '../domain/mail/mailer';
 import { deliveryMail } from '../domain/mail/templates';
-import { audit, auditEach } from '../lib/audit';
 import { withTransaction } from '../lib/db';
 import { metrics } from '../lib/metrics';
 import { generateToken, hashToken } from '../lib/tokens';
+import { audit } from '../store/audit';
+import {
+  type Minted,
+  mintDelivery,
+  REFUSED_BY_DATABASE,
+  recordSent as recordSentRow,
+  refuseDelivery,
+} from '../store/deliveries';
 import { type ActivityDeps, mailVoiceOf } from './deps';
 import { auditActor, recordOutcome } from './lifecycle';
 
@@ -21,15 +27,24 @@ import { auditActor, recordOutcome } from './lifecycle';
  * own, so a retry after a crash never leaves two live links for the same delivery.
  */
 export function deliverActivity(deps: ActivityDeps): OrderActivities['deliver'] {
+  const mint = mintWith(deps);
   return async function deliver(input: DeliverInput): Promise<DeliverResult> {
     const { orderId, deliveryId } = input;
     const newToken = generateToken();
-    const { delivery, token, revoked } =
-      (await createDelivery(deps.db, input, newToken)) ??
-      (await withTransaction(deps.db, (tx) => prepareAgain(tx, input, newToken)));
+    const minted = await mint(input, newToken);
+    const delivery = { card_count: minted.cardCount, expires_at: minted.expiresAt };
+    const token = minted.minted ? newToken : null;
+    const revoked = minted.revoked;
+    if (revoked > 0) await recordRevoked(deps, input, revoked, 'delivery retried');
     // This link completes the order only with the cards the workflow counted on; otherwise it finishes it.
     const finished = input.finish !== undefined && delivery.card_count === input.finish.expectCards;
     const result = { deliveryId, cardCount: delivery.card_count, expiresAt: delivery.expires_at.getTime() };
+    // An earlier attempt's link was used before it reported back: it was sent, and is recorded as such.
+    if (minted.linkUsed && minted.sentAt === null) {
+      await recordSent(deps.db, input, delivery);
+      if (finished) await recordOutcome(deps.db, input.finish!, `activity:deliver:${input.kind}`);
+      return finished ? { ...result, finished } : result;
+    }
     if (token === null) return result;
 
     // The order's language travels with the link, so its pages speak it too (the browser's otherwise).
@@ -69,98 +84,35 @@ export function deliverActivity(deps: ActivityDeps): OrderActivities['deliver'] 
 }
 
 /**
- * The cards a delivery covers ($2 its order, $3 its kind, the parameter `revealedOut` whether cards a link
- * revealed are left out): a batch, those no earlier batch covered; a resend, every stored card of the
- * order, or for a recipient correction only those in no delivery whose link was used (revealed or
- * downloaded: its token consumed), so that a correction never re-delivers what someone already saw.
+ * The delivery's row, cards and token by the database's mint_delivery() (store/deliveries): the only way a
+ * link is made. It decides which cards (a batch: those no earlier batch covered; a resend: those its
+ * request allows) and refuses a resend nobody asked for, which is final for this attempt and every other.
  */
-const coveredCards = (revealedOut: string) => `SELECT c.id FROM cards c WHERE c.order_id = $2 AND (
-  ($3::text = 'resend' AND (NOT ${revealedOut}::boolean OR NOT EXISTS (
-    SELECT 1 FROM delivery_cards dc JOIN delivery_tokens t ON t.delivery_id = dc.delivery_id
-    WHERE dc.card_id = c.id AND t.consumed_at IS NOT NULL)))
-  OR ($3::text <> 'resend' AND NOT EXISTS (
-    SELECT 1 FROM delivery_cards dc JOIN deliveries d ON d.id = dc.delivery_id
-    WHERE dc.card_id = c.id AND d.kind = 'batch')))`;
-
-interface Prepared {
-  delivery: { card_count: number; expires_at: Date; sent_at: Date | null };
-  /** The link's token, minted and stored (its hash) with the delivery; null: nothing to send. */
-  token: string | null;
-  /** Tokens of earlier attempts revoked before this one was minted. */
-  revoked: number;
+function mintWith(deps: ActivityDeps) {
+  return async (input: DeliverInput, token: string): Promise<Minted> => {
+    try {
+      return await mintDelivery(deps.db, {
+        deliveryId: input.deliveryId,
+        orderId: input.orderId,
+        kind: input.kind,
+        ttlMs: input.linkTtlMs,
+        tokenHash: hashToken(token),
+      });
+    } catch (err) {
+      if ((err as { code?: string }).code !== REFUSED_BY_DATABASE) throw err;
+      deps.log.warn({ orderId: input.orderId, deliveryId: input.deliveryId }, 'link refused by the database');
+      throw ApplicationFailure.nonRetryable(
+        input.kind === 'resend'
+          ? "no resend request of the order's caller or an operator is open for this order"
+          : 'the database refused this delivery',
+        LINK_REFUSED,
+      );
+    }
+  };
 }
 
-/**
- * A delivery's first attempt, in one statement: the row, its cards, and when it has any, the token. Nothing
- * (undefined) when the row exists already: a retry, which prepareAgain handles.
- */
-async function createDelivery(db: ActivityDeps['db'], input: DeliverInput, token: string) {
-  const { rows } = await db.query<{ card_count: number; expires_at: Date }>({
-    name: 'deliver-create',
-    text: `WITH covered AS (${coveredCards('$6')}),
-     created AS (
-       INSERT INTO deliveries (id, order_id, kind, card_count, expires_at)
-       SELECT $1, $2, $3, count(*), now() + make_interval(secs => $4::double precision / 1000) FROM covered
-       ON CONFLICT (id) DO NOTHING RETURNING card_count, expires_at),
-     linked AS (INSERT INTO delivery_cards (delivery_id, card_id) SELECT $1, covered.id FROM covered, created),
-     minted AS (
-       INSERT INTO delivery_tokens (token_hash, delivery_id, order_id, expires_at)
-       SELECT $5, $1, $2, expires_at FROM created WHERE card_count > 0)
-     SELECT card_count, expires_at FROM created`,
-    values: [
-      input.deliveryId,
-      input.orderId,
-      input.kind,
-      input.linkTtlMs,
-      hashToken(token),
-      input.unrevealedOnly === true,
-    ],
-  });
-  const created = rows[0];
-  if (!created) return undefined;
-  return {
-    delivery: { ...created, sent_at: null },
-    token: created.card_count > 0 ? token : null,
-    revoked: 0,
-  } satisfies Prepared;
-}
-
-/**
- * A later attempt of a delivery, with its row locked: a sent one sends nothing; one that found no cards yet
- * looks again; one whose earlier attempt minted a token (whose email may have gone out before the attempt
- * was lost) revokes it, and the new link lives its full TTL from now.
- */
-async function prepareAgain(tx: pg.PoolClient, input: DeliverInput, token: string): Promise<Prepared> {
-  const { deliveryId } = input;
-  const { rows } = await tx.query<Prepared['delivery']>(
-    'SELECT card_count, expires_at, sent_at FROM deliveries WHERE id = $1 FOR UPDATE',
-    [deliveryId],
-  );
-  const delivery = rows[0]!;
-  if (delivery.sent_at !== null) return { delivery, token: null, revoked: 0 };
-  if (delivery.card_count === 0) {
-    const { rowCount } = await tx.query(
-      `INSERT INTO delivery_cards (delivery_id, card_id) SELECT $1, id FROM (${coveredCards('$4')}) covered
-       ON CONFLICT DO NOTHING`,
-      [deliveryId, input.orderId, input.kind, input.unrevealedOnly === true],
-    );
-    delivery.card_count = rowCount ?? 0;
-    if (delivery.card_count === 0) return { delivery, token: null, revoked: 0 };
-  }
-  const revoked = await revokeTokens(tx, input, 'delivery retried');
-  const minted = await tx.query<{ expires_at: Date }>(
-    `UPDATE deliveries SET card_count = $2,
-       expires_at = now() + make_interval(secs => $3::double precision / 1000)
-     WHERE id = $1 RETURNING expires_at`,
-    [deliveryId, delivery.card_count, input.linkTtlMs],
-  );
-  delivery.expires_at = minted.rows[0]!.expires_at;
-  await tx.query(
-    'INSERT INTO delivery_tokens (token_hash, delivery_id, order_id, expires_at) VALUES ($1, $2, $3, $4)',
-    [hashToken(token), deliveryId, input.orderId, delivery.expires_at],
-  );
-  return { delivery, token, revoked };
-}
+/** The failure type of a delivery the database refused to make a link for. */
+export const LINK_REFUSED = 'LinkRefused';
 
 /**
  * The link went out: the delivery's sent time, the order's first delivery (and the retention it starts),
@@ -169,10 +121,11 @@ async function prepareAgain(tx: pg.PoolClient, input: DeliverInput, token: strin
 async function recordSent(
   db: ActivityDeps['db'],
   input: DeliverInput,
-  delivery: Prepared['delivery'],
+  delivery: { card_count: number; expires_at: Date },
 ): Promise<number | null> {
-  const audited = auditEach(
-    'delivered',
+  return recordSentRow(
+    db,
+    { deliveryId: input.deliveryId, orderId: input.orderId, retentionMs: input.retentionMs },
     {
       orderId: input.orderId,
       event: 'DELIVERED',
@@ -189,25 +142,7 @@ async function recordSent(
         ...(input.unrevealedOnly ? { unrevealedOnly: true } : {}),
       },
     },
-    3,
   );
-  // now() is the statement's start: delivered_at equals it only when this link is the order's first.
-  const { rows } = await db.query<{ first_link_after: number | null }>({
-    name: 'deliver-sent',
-    text: `WITH sent AS (UPDATE deliveries SET sent_at = now() WHERE id = $1),
-     delivered AS (
-       UPDATE orders SET delivered_at = coalesce(delivered_at, now()),
-         purge_after = CASE WHEN delivered_at IS NULL
-           THEN now() + make_interval(secs => $3::double precision / 1000) ELSE purge_after END,
-         updated_at = now()
-       WHERE order_id = $2
-       RETURNING CASE WHEN delivered_at = now() THEN extract(epoch FROM now() - created_at)::float8 END
-         AS first_link_after),
-     audited AS (${audited.sql})
-     SELECT first_link_after FROM delivered`,
-    values: [input.deliveryId, input.orderId, input.retentionMs, ...audited.params],
-  });
-  return rows[0]?.first_link_after ?? null;
 }
 
 /**
@@ -216,9 +151,8 @@ async function recordSent(
  */
 async function recordRefusal(deps: ActivityDeps, input: DeliverInput, cards: number, err: MailRefused) {
   await withTransaction(deps.db, async (tx) => {
-    await revokeTokens(tx, input, 'recipient refused');
-    await tx.query('DELETE FROM delivery_cards WHERE delivery_id = $1', [input.deliveryId]);
-    await tx.query('UPDATE deliveries SET card_count = 0 WHERE id = $1', [input.deliveryId]);
+    const revoked = await refuseDelivery(tx, input.deliveryId);
+    await recordRevoked({ ...deps, db: tx }, input, revoked, 'recipient refused');
     await audit(tx, {
       orderId: input.orderId,
       event: 'DELIVERY_FAILED',
@@ -234,28 +168,21 @@ async function recordRefusal(deps: ActivityDeps, input: DeliverInput, cards: num
   );
 }
 
-/** Revokes a delivery's tokens that were neither used nor revoked, with a REVOKED audit row; how many. */
-async function revokeTokens(
-  tx: pg.PoolClient,
+/** Tokens of a delivery revoked (by the database's functions): counted, and a REVOKED audit row. */
+async function recordRevoked(
+  deps: { db: Parameters<typeof audit>[0] },
   input: Pick<DeliverInput, 'orderId' | 'deliveryId' | 'kind'>,
+  count: number,
   reason: 'delivery retried' | 'recipient refused',
-): Promise<number> {
-  const { rowCount } = await tx.query(
-    `UPDATE delivery_tokens SET revoked_at = now()
-     WHERE delivery_id = $1 AND consumed_at IS NULL AND revoked_at IS NULL`,
-    [input.deliveryId],
-  );
-  const count = rowCount ?? 0;
+): Promise<void> {
   metrics.links.inc({ event: 'revoked' }, count);
-  if (count > 0) {
-    await audit(tx, {
-      orderId: input.orderId,
-      event: 'REVOKED',
-      actor: 'worker',
-      method: `activity:deliver:${input.kind}`,
-      count,
-      detail: { deliveryId: input.deliveryId, reason },
-    });
-  }
-  return count;
+  if (count === 0) return;
+  await audit(deps.db, {
+    orderId: input.orderId,
+    event: 'REVOKED',
+    actor: 'worker',
+    method: `activity:deliver:${input.kind}`,
+    count,
+    detail: { deliveryId: input.deliveryId, reason },
+  });
 }

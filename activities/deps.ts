@@ -6,6 +6,7 @@ import type { ProviderClient } from '../domain/provider';
 import type { WebhookEndpoints } from '../domain/webhooks';
 import type { Db } from '../lib/db';
 import type { Transit } from '../lib/vault';
+import { orderCaller } from '../store/orders';
 
 /** What the fulfillment activities need; the worker builds it once, tests build it with their own parts. */
 export interface ActivityDeps {
@@ -37,9 +38,5 @@ export async function mailVoiceOf(
 ): Promise<{ locale: string; brand?: ReturnType<Brands['of']> }> {
   const resolved = locale ?? deps.customerMail?.defaultLocale ?? 'en';
   if (!deps.customerMail) return { locale: resolved };
-  const { rows } = await deps.db.query<{ caller: string | null }>(
-    'SELECT caller FROM orders WHERE order_id = $1',
-    [orderId],
-  );
-  return { locale: resolved, brand: deps.customerMail.brands.of(rows[0]?.caller) };
+  return { locale: resolved, brand: deps.customerMail.brands.of(await orderCaller(deps.db, orderId)) };
 }

@@ -1,4 +1,3 @@
-import type pg from 'pg';
 import {
   type FinishInput,
   type NotifyInput,
@@ -13,11 +12,18 @@ import {
 import { purgeOrder } from '../domain/cards';
 import { MailRefused } from '../domain/mail/mailer';
 import { noticeMail } from '../domain/mail/templates';
-import { audit, auditEach } from '../lib/audit';
 import { durationMs } from '../lib/config';
 import { withTransaction } from '../lib/db';
 import { scrub } from '../lib/logger';
 import { metrics } from '../lib/metrics';
+import { audit } from '../store/audit';
+import { endLiveTokens as endTokens, markNoticeSent, openNotice } from '../store/deliveries';
+import {
+  extendBackstop,
+  insertOrder,
+  recordOutcome as recordOutcomeRow,
+  setPurgeAfter,
+} from '../store/orders';
 import { type ActivityDeps, mailVoiceOf } from './deps';
 import { askedByOrdersOwnWorkflow, checkOwnership } from './ownership';
 
@@ -36,13 +42,7 @@ export function lifecycleActivities(
      */
     async notifyCustomer(input: NotifyInput): Promise<void> {
       const noticeId = `${input.deliveryId ?? input.orderId}#notice-${input.kind}`;
-      const { rows } = await db.query<{ sent_at: Date | null }>(
-        `WITH new AS (INSERT INTO deliveries (id, order_id, kind, card_count, expires_at)
-                      VALUES ($1, $2, 'notice', 0, now()) ON CONFLICT (id) DO NOTHING RETURNING sent_at)
-         SELECT sent_at FROM new UNION ALL SELECT sent_at FROM deliveries WHERE id = $1`,
-        [noticeId, input.orderId],
-      );
-      if (rows.some((r) => r.sent_at !== null)) return;
+      if ((await openNotice(db, noticeId, input.orderId)) !== null) return;
       const { orderId, kind, deliveredCards, quantity } = input;
       const about = input.deliveryId ? { deliveryId: input.deliveryId } : {};
       const mailVoice = await mailVoiceOf(deps, orderId, input.locale);
@@ -67,11 +67,7 @@ export function lifecycleActivities(
         return;
       }
       await withTransaction(db, async (tx) => {
-        const sent = await tx.query(
-          'UPDATE deliveries SET sent_at = now() WHERE id = $1 AND sent_at IS NULL',
-          [noticeId],
-        );
-        if (!sent.rowCount) return;
+        if (!(await markNoticeSent(tx, noticeId))) return;
         await audit(tx, {
           orderId,
           event: 'NOTIFIED',
@@ -111,19 +107,9 @@ export function lifecycleActivities(
     /** Keeps the sweep's purge_after in step with the workflow's own purge timer. */
     async recordRetention(input: RecordRetentionInput): Promise<void> {
       await withTransaction(db, async (tx) => {
-        if (input.purgeAt !== null) {
-          await tx.query('UPDATE orders SET purge_after = $2, updated_at = now() WHERE order_id = $1', [
-            input.orderId,
-            new Date(input.purgeAt),
-          ]);
-        } else {
-          // Not delivered yet: push the backstop out; the first delivery adds the extension itself.
-          await tx.query(
-            `UPDATE orders SET purge_after = purge_after + make_interval(secs => $2::double precision / 1000),
-               updated_at = now() WHERE order_id = $1`,
-            [input.orderId, input.byMs],
-          );
-        }
+        if (input.purgeAt !== null) await setPurgeAfter(tx, input.orderId, new Date(input.purgeAt));
+        // Not delivered yet: push the backstop out; the first delivery adds the extension itself.
+        else await extendBackstop(tx, input.orderId, input.byMs);
         await audit(tx, {
           orderId: input.orderId,
           event: 'RETENTION_EXTENDED',
@@ -169,16 +155,8 @@ async function endLiveTokens(
     detail: Record<string, unknown>;
   },
 ): Promise<number> {
-  const column = e.end === 'expired' ? 'expired_at' : 'revoked_at';
-  const [filter, value] =
-    'deliveryId' in e.scope ? ['delivery_id', e.scope.deliveryId] : ['order_id', e.scope.orderId];
   return withTransaction(db, async (tx) => {
-    const { rowCount } = await tx.query(
-      `UPDATE delivery_tokens SET ${column} = now()
-       WHERE ${filter} = $1 AND consumed_at IS NULL AND revoked_at IS NULL AND expired_at IS NULL`,
-      [value],
-    );
-    const count = rowCount ?? 0;
+    const count = await endTokens(tx, e.end, e.scope);
     metrics.links.inc({ event: e.end }, count);
     if (count > 0) {
       await audit(tx, {
@@ -203,8 +181,17 @@ async function endLiveTokens(
 export async function registerOrder(deps: ActivityDeps, input: RegisterOrderInput): Promise<void> {
   // Inserted first and checked only when it was not new: one statement for the common case, a new order.
   if (askedByOrdersOwnWorkflow(input.orderId)) {
-    const audited = auditEach(
-      'registered',
+    const registered = await insertOrder(
+      deps.db,
+      {
+        orderId: input.orderId,
+        userId: input.userId,
+        workflowId: workflowIdFor(input.orderId),
+        firstRunId: input.firstRunId,
+        policy: input.policy,
+        backstopMs: durationMs(input.policy.deadline) + durationMs(input.policy.retention),
+        caller: input.caller,
+      },
       {
         orderId: input.orderId,
         event: 'ORDER_STARTED',
@@ -215,29 +202,8 @@ export async function registerOrder(deps: ActivityDeps, input: RegisterOrderInpu
           purgeOnRetrieval: input.policy.purgeOnRetrieval,
         },
       },
-      7,
     );
-    const { rowCount } = await deps.db.query({
-      name: 'register-order',
-      // purge_after starts as a backstop (deadline + retention) for the sweep, should the workflow be
-      // lost before delivering; the first delivery replaces it with delivery time + retention.
-      text: `WITH registered AS (
-         INSERT INTO orders (order_id, user_id, workflow_id, workflow_first_run_id, policy, caller, purge_after)
-         VALUES ($1, $2, $3, $4, $5, $7, now() + make_interval(secs => $6::double precision / 1000))
-         ON CONFLICT (order_id) DO NOTHING RETURNING order_id)
-       ${audited.sql}`,
-      values: [
-        input.orderId,
-        input.userId,
-        workflowIdFor(input.orderId),
-        input.firstRunId,
-        JSON.stringify(input.policy),
-        durationMs(input.policy.deadline) + durationMs(input.policy.retention),
-        input.caller,
-        ...audited.params,
-      ],
-    });
-    if (rowCount) {
+    if (registered) {
       metrics.ordersStarted.inc();
       deps.log.info({ orderId: input.orderId }, 'order registered');
       return;
@@ -254,41 +220,21 @@ export async function registerOrder(deps: ActivityDeps, input: RegisterOrderInpu
  * completes the order once its link is sent.
  */
 export async function recordOutcome(
-  db: Pick<pg.Pool, 'query'>,
+  db: Parameters<typeof recordOutcomeRow>[0],
   input: FinishInput,
   method: string,
 ): Promise<void> {
   // Failures and cancellations are audited here; a delivered order's DELIVERED row tells it already.
   const audited =
     input.outcome === 'FAILED' || input.outcome === 'CANCELLED'
-      ? auditEach(
-          'ended',
-          {
-            orderId: input.orderId,
-            event: input.outcome,
-            actor: 'worker',
-            method,
-            count: input.deliveredCards,
-            detail: { reason: input.failureReason },
-          },
-          4,
-        )
+      ? {
+          orderId: input.orderId,
+          event: input.outcome,
+          actor: 'worker',
+          method,
+          count: input.deliveredCards,
+          detail: { reason: input.failureReason },
+        }
       : undefined;
-  const { rows } = await db.query<{ ended: number }>({
-    name: audited ? 'record-outcome-audited' : 'record-outcome',
-    text: `WITH ended AS (
-       UPDATE orders SET outcome = $2, failure_reason = $3,
-         provider_status = coalesce($4, provider_status), updated_at = now()
-       WHERE order_id = $1 AND outcome IS NULL RETURNING 1)
-     ${audited ? `, audited AS (${audited.sql})` : ''}
-     SELECT count(*)::int AS ended FROM ended`,
-    values: [
-      input.orderId,
-      input.outcome,
-      input.failureReason,
-      input.providerStatus,
-      ...(audited?.params ?? []),
-    ],
-  });
-  if (rows[0]?.ended) metrics.ordersFinished.inc({ outcome: input.outcome });
+  if (await recordOutcomeRow(db, input, audited)) metrics.ordersFinished.inc({ outcome: input.outcome });
 }

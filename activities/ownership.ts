@@ -14,8 +14,9 @@ import {
   type OrderStepInput,
   workflowIdFor,
 } from '../contracts/order';
-import { audit } from '../lib/audit';
 import { scrub } from '../lib/logger';
+import { audit } from '../store/audit';
+import { bindFirstRun, orderOwner } from '../store/orders';
 import type { ActivityDeps } from './deps';
 
 export type Ownership =
@@ -60,28 +61,18 @@ export async function checkOwnership(
   const asking = askingWorkflow();
   if (!asking || asking.workflowType !== ORDER_WORKFLOW_TYPE)
     return refuse(deps, input, step, asking?.workflowId ?? null, 'not an order workflow');
-  const { rows } = await deps.db.query<{ workflow_id: string; workflow_first_run_id: string | null }>({
-    name: 'order-owner',
-    text: 'SELECT workflow_id, workflow_first_run_id FROM orders WHERE order_id = $1',
-    values: [input.orderId],
-  });
-  const order = rows[0];
+  const order = await orderOwner(deps.db, input.orderId);
   if (!order) {
     // What the registration will require: the order's own id.
     if (asking.workflowId !== workflowIdFor(input.orderId))
       return refuse(deps, input, step, asking.workflowId, 'not the order id');
     return 'unregistered';
   }
-  if (order.workflow_id !== asking.workflowId)
+  if (order.workflowId !== asking.workflowId)
     return refuse(deps, input, step, asking.workflowId, 'another workflow');
-  if (order.workflow_first_run_id === input.firstRunId) return 'owned';
-  if (order.workflow_first_run_id === null) {
-    const bound = await deps.db.query(
-      `UPDATE orders SET workflow_first_run_id = $2
-        WHERE order_id = $1 AND workflow_id = $3 AND workflow_first_run_id IS NULL`,
-      [input.orderId, input.firstRunId, asking.workflowId],
-    );
-    if (bound.rowCount) return 'owned';
+  if (order.firstRunId === input.firstRunId) return 'owned';
+  if (order.firstRunId === null) {
+    if (await bindFirstRun(deps.db, input.orderId, asking.workflowId, input.firstRunId)) return 'owned';
     return checkOwnership(deps, input, step); // bound by a concurrent step meanwhile: compare again
   }
   return refuse(deps, input, step, asking.workflowId, 'another run');

@@ -8,11 +8,14 @@ import {
   type SweepPlan,
 } from '../contracts/retention';
 import { purgeOrders } from '../domain/cards';
-import { audit } from '../lib/audit';
 import type { Db } from '../lib/db';
 import { scrub } from '../lib/logger';
 import { metrics } from '../lib/metrics';
 import { countVault, toVaultError, type VaultSession } from '../lib/vault';
+import { audit } from '../store/audit';
+import { bucketsInUse } from '../store/cards';
+import { deleteExpiredTokens, expiredTokens } from '../store/deliveries';
+import { dueOrders } from '../store/orders';
 import { askingWorkflow } from './ownership';
 
 export interface RetentionDeps {
@@ -103,11 +106,7 @@ function retentionSteps(deps: RetentionDeps): RetentionActivities {
       return end !== null && end.getTime() + deps.retentionMs <= now.getTime();
     });
     if (names.length === 0) return [];
-    const { rows } = await db.query<{ key_name: string }>(
-      'SELECT DISTINCT key_name FROM cards WHERE key_name = ANY($1)',
-      [names],
-    );
-    const live = new Set(rows.map((r) => r.key_name));
+    const live = await bucketsInUse(db, names);
     return names.filter((k) => !live.has(k));
   }
 
@@ -115,16 +114,12 @@ function retentionSteps(deps: RetentionDeps): RetentionActivities {
     /** What the next sweep would do; reads only. */
     async planSweep(): Promise<SweepPlan> {
       const now = new Date();
-      const due = await db.query<{ order_id: string }>(
-        'SELECT order_id FROM orders WHERE purged_at IS NULL AND purge_after <= now() ORDER BY purge_after',
-      );
-      const tokens = await db.query<{ n: number }>(
-        'SELECT count(*)::int AS n FROM delivery_tokens WHERE expires_at <= now()',
-      );
+      const due = await dueOrders(db);
+      const tokens = await expiredTokens(db);
       const existing = new Set(await listBuckets());
       return {
-        dueOrders: due.rows.map((r) => r.order_id),
-        expiredTokens: tokens.rows[0]?.n ?? 0,
+        dueOrders: due,
+        expiredTokens: tokens,
         bucketsToDestroy: await bucketsPastRetention(now),
         bucketsToCreate: upcomingBuckets(prefix, now).filter((k) => !existing.has(k)),
       };
@@ -140,8 +135,7 @@ function retentionSteps(deps: RetentionDeps): RetentionActivities {
 
     /** Token rows past their expiry serve no one: the link is dead either way. */
     async deleteExpiredTokens(): Promise<number> {
-      const { rowCount } = await db.query('DELETE FROM delivery_tokens WHERE expires_at <= now()');
-      return rowCount ?? 0;
+      return deleteExpiredTokens(db);
     },
 
     /**

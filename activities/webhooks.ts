@@ -2,8 +2,9 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { OrderActivities } from '../contracts/order';
 import { WebhookAddressRefused } from '../domain/webhook-address';
 import { postWebhookEvent, recordWebhookAttempt, subscribes } from '../domain/webhooks';
-import { audit } from '../lib/audit';
 import { withTransaction } from '../lib/db';
+import { audit } from '../store/audit';
+import { insertEvent, markUndeliverable } from '../store/webhooks';
 import type { ActivityDeps } from './deps';
 
 /**
@@ -25,11 +26,14 @@ export function webhookActivities(
         return 'no-endpoint';
       }
       if (!subscribes(endpoint, event.type)) return 'not-subscribed'; // nothing recorded, nothing sent
-      await db.query(
-        `INSERT INTO webhook_events (event_id, order_id, caller, sequence, type, body)
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING`,
-        [event.id, event.orderId, caller, event.sequence, event.type, JSON.stringify(event)],
-      );
+      await insertEvent(db, {
+        id: event.id,
+        orderId: event.orderId,
+        caller,
+        sequence: event.sequence,
+        type: event.type,
+        body: event,
+      });
       let status: number;
       try {
         status = await postWebhookEvent(endpoint, event);
@@ -82,18 +86,14 @@ export function webhookActivities(
 
     async webhookUndeliverable({ caller, event }) {
       await withTransaction(db, async (tx) => {
-        const { rows } = await tx.query<{ attempts: number }>(
-          `UPDATE webhook_events SET state = 'undeliverable' WHERE event_id = $1 AND state = 'sending'
-           RETURNING attempts`,
-          [event.id],
-        );
-        if (rows.length === 0) return; // a retry after a lost reply: already recorded
+        const attempts = await markUndeliverable(tx, event.id);
+        if (attempts === undefined) return; // a retry after a lost reply: already recorded
         await audit(tx, {
           orderId: event.orderId,
           event: 'WEBHOOK_UNDELIVERABLE',
           actor: 'worker',
           method: 'activity:webhookUndeliverable',
-          count: rows[0]?.attempts,
+          count: attempts,
           detail: { caller, eventId: event.id, type: event.type, sequence: event.sequence },
         });
       });

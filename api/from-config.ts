@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { retrievedSignal, workflowIdFor } from '../contracts/order';
 import { customerSettings } from '../domain/brand';
 import { defaultPolicy, resendLink, startOrder } from '../domain/orders';
-import { type Config, durationMs, requireSetting } from '../lib/config';
+import { type Config, databaseUrl, durationMs, requireSetting } from '../lib/config';
 import { createPool } from '../lib/db';
 import { logger } from '../lib/logger';
 import { dependencyChecks, type ReadinessCheck } from '../lib/ops-server';
@@ -32,7 +32,7 @@ export async function apiFromConfig(cfg: Config): Promise<ConfiguredApi> {
   // Without it an order id could not be bound to its first caller and request.
   if (cfg.INTAKE_CLIENTS) requireSetting(cfg, 'INTAKE_REQUEST_KEY', 'the intake API (INTAKE_CLIENTS is set)');
   const customerPages = customerSettings(cfg);
-  const db = createPool();
+  const db = createPool(databaseUrl('api', cfg), cfg.DATABASE_POOL_MAX);
   const vault = await connectVault('api');
   // One codec (and key cache) for the API's own client and the codec endpoint.
   const codec = createCodec(vault.transit);

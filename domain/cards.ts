@@ -4,9 +4,13 @@
  */
 import type pg from 'pg';
 import type { PurgeReason, PurgeResult } from '../contracts/order';
-import { type Db, withTransaction } from '../lib/db';
+import type { Db } from '../lib/db';
 import { metrics } from '../lib/metrics';
 import type { Transit } from '../lib/vault';
+import { type CardRow, cardsForShare, type PurgeTarget, purgeOrders as purgeRows } from '../store/cards';
+
+export type { PurgeTarget };
+
 import { BARCODE_FORMATS, type BarcodeFormat } from './provider';
 
 export interface Card {
@@ -45,30 +49,13 @@ export async function readCards(
   transit: Pick<Transit, 'decryptBatch'>,
   scope: { orderId: string; deliveryId?: string; userId?: string },
 ): Promise<CardsRead> {
-  const { rows } = await client.query<CardRow>(
-    // to_jsonb(c): the column may not exist yet while the API is deployed ahead of its migration.
-    `SELECT c.id, c.value_ct, c.serial_ct, c.key_name, to_jsonb(c)->>'barcode_format' AS barcode_format FROM cards c
-      WHERE c.order_id = $1
-        AND ($2::text IS NULL OR c.id IN (SELECT card_id FROM delivery_cards WHERE delivery_id = $2))
-        AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM orders o WHERE o.order_id = c.order_id AND o.user_id = $3))
-      ORDER BY c.id
-        FOR SHARE OF c`,
-    [scope.orderId, scope.deliveryId ?? null, scope.userId ?? null],
-  );
+  const rows = await cardsForShare(client, scope);
   if (rows.length === 0) return { outcome: 'none' };
   try {
     return { outcome: 'decrypted', cards: await decryptCards(transit, scope.orderId, rows) };
   } catch (error) {
     return { outcome: 'unavailable', error };
   }
-}
-
-interface CardRow {
-  id: string;
-  value_ct: string;
-  serial_ct: string;
-  key_name: string;
-  barcode_format: string | null;
 }
 
 /**
@@ -112,17 +99,11 @@ async function decryptCards(
   return cards;
 }
 
-/** Which orders a purge takes: one by id (waiting for its row), or a batch of due ones (skipping held rows). */
-export type PurgeTarget = { orderId: string } | { dueBatch: number };
-
 /**
  * Deletes the card ciphertext and link tokens of the target orders, marks them purged and writes one
- * PURGED audit row per order, set-based, in one transaction. Idempotent: an order already purged with
- * nothing left to delete is not touched again and gets no second row. The per-order purge (workflow, ops
- * CLI) and the retention sweep both come through here.
- *
- * The statements run one after the other, tokens before cards: the order a reveal takes its locks in
- * (it claims the token, then reads the cards FOR SHARE), so the two wait for each other, never deadlock.
+ * PURGED audit row per order, in one transaction (the database's purge_orders(): no role deletes a card
+ * any other way). Idempotent: an order already purged with nothing left to delete is not touched again and
+ * gets no second row. The per-order purge (workflow, ops CLI) and the retention sweep both come through here.
  */
 export async function purgeOrders(
   db: Db,
@@ -130,54 +111,7 @@ export async function purgeOrders(
   reason: PurgeReason,
   actor: string,
 ): Promise<{ orders: number; cards: number; tokens: number }> {
-  const result = await withTransaction(db, async (tx) => {
-    const locked =
-      'orderId' in target
-        ? await tx.query<{ order_id: string }>('SELECT order_id FROM orders WHERE order_id = $1 FOR UPDATE', [
-            target.orderId,
-          ])
-        : await tx.query<{ order_id: string }>(
-            `SELECT order_id FROM orders WHERE purged_at IS NULL AND purge_after <= now()
-             ORDER BY purge_after LIMIT $1 FOR UPDATE SKIP LOCKED`,
-            [target.dueBatch],
-          );
-    const ids = locked.rows.map((r) => r.order_id);
-    if (ids.length === 0) return { orders: 0, cards: 0, tokens: 0 };
-    const tokens = await tx.query<{ order_id: string }>(
-      'DELETE FROM delivery_tokens WHERE order_id = ANY($1) RETURNING order_id',
-      [ids],
-    );
-    const cards = await tx.query<{ order_id: string }>(
-      'DELETE FROM cards WHERE order_id = ANY($1) RETURNING order_id',
-      [ids],
-    );
-    const count = (rows: Array<{ order_id: string }>) => {
-      const n = new Map<string, number>();
-      for (const r of rows) n.set(r.order_id, (n.get(r.order_id) ?? 0) + 1);
-      return n;
-    };
-    const cardsOf = count(cards.rows);
-    const tokensOf = count(tokens.rows);
-    const marked = await tx.query<{ order_id: string }>(
-      `UPDATE orders SET purged_at = now(), updated_at = now()
-        WHERE order_id = ANY($1) AND (purged_at IS NULL OR order_id = ANY($2)) RETURNING order_id`,
-      [ids, [...cardsOf.keys()]],
-    );
-    const purged = marked.rows.map((r) => r.order_id);
-    await tx.query(
-      `INSERT INTO audit_log (order_id, event, actor, method, count, detail)
-       SELECT o, 'PURGED', $2, 'purge:' || $3, c, jsonb_build_object('tokensDeleted', t, 'reason', $3::text)
-         FROM unnest($1::text[], $4::int[], $5::int[]) AS x(o, c, t)`,
-      [
-        purged,
-        actor,
-        reason,
-        purged.map((id) => cardsOf.get(id) ?? 0),
-        purged.map((id) => tokensOf.get(id) ?? 0),
-      ],
-    );
-    return { orders: purged.length, cards: cards.rowCount ?? 0, tokens: tokens.rowCount ?? 0 };
-  });
+  const result = await purgeRows(db, target, reason, actor);
   metrics.purges.inc({ reason }, result.orders);
   return result;
 }

@@ -6,6 +6,8 @@
 import { Gauge } from 'prom-client';
 import type { Db } from '../lib/db';
 import { registry } from '../lib/metrics';
+import { lastSweepAt } from '../store/audit';
+import { overdueOrders } from '../store/orders';
 
 export function registerFleetGauges(db: Db, sweepIntervalMs: number): void {
   new Gauge({
@@ -13,11 +15,7 @@ export function registerFleetGauges(db: Db, sweepIntervalMs: number): void {
     help: 'Orders past their deadline without an outcome.',
     registers: [registry],
     async collect() {
-      const { rows } = await db.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM orders
-          WHERE outcome IS NULL AND created_at + (policy->>'deadline')::interval < now()`,
-      );
-      this.set(rows[0]?.n ?? 0);
+      this.set(await overdueOrders(db));
     },
   });
   new Gauge({
@@ -25,12 +23,7 @@ export function registerFleetGauges(db: Db, sweepIntervalMs: number): void {
     help: 'When the retention sweep last recorded a run (Unix time; 0: never).',
     registers: [registry],
     async collect() {
-      // Backwards along the primary key: only the rows since the last sweep are read.
-      const { rows } = await db.query<{ at: number }>(
-        `SELECT extract(epoch FROM at)::float8 AS at FROM audit_log WHERE event = 'SWEEP'
-          ORDER BY id DESC LIMIT 1`,
-      );
-      this.set(rows[0]?.at ?? 0);
+      this.set((await lastSweepAt(db)) ?? 0);
     },
   });
   new Gauge({

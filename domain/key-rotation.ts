@@ -20,6 +20,8 @@ import { temporal } from '@temporalio/proto';
 import type pg from 'pg';
 import type { Db } from '../lib/db';
 import { countVault, toVaultError, type VaultSession } from '../lib/vault';
+import { audit, unfinishedRotation } from '../store/audit';
+import { bucketBounds, bucketPage, rewrapCards, staleCards } from '../store/cards';
 
 /** `vault:v7:…` → 7; anything else → 0. */
 export function ciphertextVersion(ciphertext: string): number {
@@ -132,56 +134,6 @@ async function raiseMinDecryption(
   }
 }
 
-/** The unfinished run of a key, from the audit trail: its id and where its last recorded batch ended. */
-async function unfinishedRun(
-  db: Db,
-  key: string,
-): Promise<{ run: string; fromVersion: number; toVersion: number; cursor: string; batches: number } | null> {
-  const { rows } = await db.query<{ run: string; from_version: number; to_version: number }>(
-    `SELECT a.detail->>'run' AS run, (a.detail->>'fromVersion')::int AS from_version,
-            (a.detail->>'toVersion')::int AS to_version
-       FROM audit_log a
-      WHERE a.event = 'KEY_ROTATED' AND a.detail->>'key' = $1
-        AND NOT EXISTS (SELECT 1 FROM audit_log f
-                         WHERE f.event = 'KEY_ROTATION_FINISHED' AND f.detail->>'key' = $1
-                           AND f.detail->>'run' = a.detail->>'run')
-      ORDER BY a.id DESC LIMIT 1`,
-    [key],
-  );
-  const found = rows[0];
-  if (!found) return null;
-  const done = await db.query<{ cursor: string | null; batches: number }>(
-    `SELECT max((detail->>'lastId')::bigint)::text AS cursor, count(*)::int AS batches
-       FROM audit_log WHERE event = 'KEY_REWRAPPED' AND detail->>'key' = $1 AND detail->>'run' = $2`,
-    [key, found.run],
-  );
-  return {
-    run: found.run,
-    fromVersion: found.from_version,
-    toVersion: found.to_version,
-    cursor: done.rows[0]?.cursor ?? '0',
-    batches: done.rows[0]?.batches ?? 0,
-  };
-}
-
-const STALE = `(substring(c.value_ct from '^vault:v(\\d+):')::int < $2 OR substring(c.serial_ct from '^vault:v(\\d+):')::int < $2)`;
-
-/** Cards of the bucket whose value or serial is still under a version older than `version`. */
-export async function staleCards(db: Pick<Db, 'query'>, key: string, version: number): Promise<number> {
-  const { rows } = await db.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM cards c WHERE c.key_name = $1 AND ${STALE}`,
-    [key, version],
-  );
-  return rows[0]?.n ?? 0;
-}
-
-interface CardPageRow {
-  id: string;
-  order_id: string;
-  value_ct: string;
-  serial_ct: string;
-}
-
 /**
  * Rotates one card key bucket, rewraps its stored cards and raises its min_decryption_version; or resumes
  * the bucket's unfinished run (found in the audit trail) without rotating again. One run per bucket at a
@@ -210,7 +162,7 @@ export async function rotateCardBucket(
     if (!got.rows[0]?.ok) throw new Error(`${key}: another rotation of this key is running`);
 
     const before = await readKey(vault, key, calls);
-    let pending = await unfinishedRun(db, key);
+    let pending = await unfinishedRotation(db, key);
     if (pending && pending.toVersion > before.latestVersion) {
       // A run of an earlier key of the same name (deleted and created again): nothing to resume.
       say(
@@ -239,10 +191,12 @@ export async function rotateCardBucket(
         ? (await readKey(vault, key, calls)).latestVersion
         : before.latestVersion;
     if (!pending) {
-      await db.query(
-        `INSERT INTO audit_log (event, actor, method, detail) VALUES ('KEY_ROTATED', $1, 'keys:rotate', $2)`,
-        [actor, JSON.stringify({ key, run, fromVersion, toVersion: target, rotated: opts.rotate !== false })],
-      );
+      await audit(db, {
+        event: 'KEY_ROTATED',
+        actor,
+        method: 'keys:rotate',
+        detail: { key, run, fromVersion, toVersion: target, rotated: opts.rotate !== false },
+      });
       say(
         opts.rotate === false
           ? `${key}: not rotated; rewrapping to v${target} (run ${run})`
@@ -250,12 +204,7 @@ export async function rotateCardBucket(
       );
     }
 
-    const bounds = (
-      await db.query<{ n: number; lo: string | null; hi: string | null }>(
-        'SELECT count(*)::int AS n, min(id)::text AS lo, max(id)::text AS hi FROM cards WHERE key_name = $1',
-        [key],
-      )
-    ).rows[0]!;
+    const bounds = await bucketBounds(db, key);
     const total = bounds.n;
     const hi = bounds.hi ?? '0';
     if (bounds.lo && BigInt(cursor) < BigInt(bounds.lo) - 1n) cursor = (BigInt(bounds.lo) - 1n).toString();
@@ -294,19 +243,10 @@ export async function rotateCardBucket(
           break;
         }
         const tPage = Date.now();
-        const page = await db.query<CardPageRow>(
-          // Keyset pages from the cursor to the bucket's last id at the start (newer rows are encrypted
-          // under the new version anyway), ordered by the column (`c.id`: a bare `id` would be the text
-          // alias). PostgreSQL walks the primary key and stops after a page when the bucket is most of the
-          // table (a month of cards), and reads the bucket by cards_key_name when it is small; hiding the
-          // bucket's name from it (to force the primary key) made it misjudge and scan the whole id range
-          // for every page. Measured by `npm run bench:rotation`.
-          `SELECT c.id::text AS id, c.order_id, c.value_ct, c.serial_ct FROM cards c
-            WHERE c.id > $3::bigint AND c.id <= $5::bigint AND c.key_name = $1
-              ${onlyStale ? `AND ${STALE}` : 'AND $2::int IS NOT NULL'}
-            ORDER BY c.id LIMIT $4`,
-          [key, target, cursor, batchSize, onlyStale ? '9223372036854775807' : hi],
-        );
+        // Keyset pages from the cursor to the bucket's last id at the start (store/cards bucketPage).
+        const page = {
+          rows: await bucketPage(db, { key, target, cursor, batchSize, hi, onlyStale }),
+        };
         dbMs += Date.now() - tPage;
         if (page.rows.length === 0) break;
         const stale = page.rows.filter(
@@ -330,40 +270,26 @@ export async function rotateCardBucket(
         const lastId = page.rows[page.rows.length - 1]!.id;
         // The rows and the checkpoint in one statement: both or neither.
         const tDb = Date.now();
-        const res = await db.query<{ n: number }>(
-          `WITH x AS (
-             SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[])
-                        AS x(id, old_v, old_s, new_v, new_s)),
-           u AS (
-             UPDATE cards c SET value_ct = x.new_v, serial_ct = x.new_s FROM x
-              WHERE c.id = x.id AND (c.key_name || '') = $6 AND c.value_ct = x.old_v AND c.serial_ct = x.old_s
-              RETURNING c.id)
-           INSERT INTO audit_log (event, actor, method, count, detail)
-           SELECT 'KEY_REWRAPPED', $7, 'keys:rotate', count(*),
-                  jsonb_build_object('key', $6::text, 'run', $8::text, 'version', $9::int, 'pass', $10::int,
-                                     'firstId', $11::text, 'lastId', $12::text, 'read', $13::int,
-                                     'alreadyCurrent', $14::int, 'rewrapped', count(*))
-             FROM u
-           RETURNING count AS n`,
-          [
-            stale.map((r) => r.id),
-            stale.map((r) => r.value_ct),
-            stale.map((r) => r.serial_ct),
-            stale.map((_, i) => fresh[2 * i]),
-            stale.map((_, i) => fresh[2 * i + 1]),
-            key,
-            actor,
-            run,
-            target,
-            pass,
-            firstId,
-            lastId,
-            page.rows.length,
-            page.rows.length - stale.length,
-          ],
-        );
+        const n = await rewrapCards(db, {
+          rows: stale.map((r, i) => ({
+            id: r.id,
+            oldValue: r.value_ct,
+            oldSerial: r.serial_ct,
+            newValue: fresh[2 * i]!,
+            newSerial: fresh[2 * i + 1]!,
+          })),
+          key,
+          actor,
+          run,
+          version: target,
+          pass,
+          firstId,
+          lastId,
+          read: page.rows.length,
+          alreadyCurrent: page.rows.length - stale.length,
+        });
         dbMs += Date.now() - tDb;
-        rewrapped += res.rows[0]?.n ?? 0;
+        rewrapped += n;
         alreadyCurrent += page.rows.length - stale.length;
         read += page.rows.length;
         batches++;
@@ -396,23 +322,22 @@ export async function rotateCardBucket(
           `${key}: min_decryption_version raised to ${target}: versions before v${target} decrypt nothing now`,
         );
       }
-      await db.query(
-        `INSERT INTO audit_log (event, actor, method, count, detail) VALUES ('KEY_ROTATION_FINISHED', $1, 'keys:rotate', $2, $3)`,
-        [
-          actor,
-          rewrapped,
-          JSON.stringify({
-            key,
-            run,
-            fromVersion,
-            toVersion: target,
-            minDecryptionVersion,
-            cardsInBucket: total,
-            batches: batchesBefore + batches,
-            ms: Date.now() - started,
-          }),
-        ],
-      );
+      await audit(db, {
+        event: 'KEY_ROTATION_FINISHED',
+        actor,
+        method: 'keys:rotate',
+        count: rewrapped,
+        detail: {
+          key,
+          run,
+          fromVersion,
+          toVersion: target,
+          minDecryptionVersion,
+          cardsInBucket: total,
+          batches: batchesBefore + batches,
+          ms: Date.now() - started,
+        },
+      });
     } else {
       say(`${key}: stopped after ${batches} batch(es); run the same command again to resume run ${run}`);
     }
@@ -581,19 +506,18 @@ export async function rotateCodecKey(
   if (opts.rotate) {
     await rotateKey(vault, key, calls);
     after = await readKey(vault, key, calls);
-    await db.query(
-      `INSERT INTO audit_log (event, actor, method, detail) VALUES ('KEY_ROTATED', $1, 'keys:rotate', $2)`,
-      [
-        actor,
-        JSON.stringify({
-          key,
-          run,
-          fromVersion: before.latestVersion,
-          toVersion: after.latestVersion,
-          rotated: true,
-        }),
-      ],
-    );
+    await audit(db, {
+      event: 'KEY_ROTATED',
+      actor,
+      method: 'keys:rotate',
+      detail: {
+        key,
+        run,
+        fromVersion: before.latestVersion,
+        toVersion: after.latestVersion,
+        rotated: true,
+      },
+    });
     say(
       `${key}: rotated v${before.latestVersion} → v${after.latestVersion}; new data keys are wrapped under v${after.latestVersion}`,
     );
@@ -625,13 +549,12 @@ export async function rotateCodecKey(
       } else {
         await raiseMinDecryption(vault, key, target, calls);
         raisedTo = target;
-        await db.query(
-          `INSERT INTO audit_log (event, actor, method, detail) VALUES ('KEY_ROTATION_FINISHED', $1, 'keys:rotate', $2)`,
-          [
-            actor,
-            JSON.stringify({ key, run, minDecryptionVersion: target, openWorkflows: scan.openWorkflows }),
-          ],
-        );
+        await audit(db, {
+          event: 'KEY_ROTATION_FINISHED',
+          actor,
+          method: 'keys:rotate',
+          detail: { key, run, minDecryptionVersion: target, openWorkflows: scan.openWorkflows },
+        });
         say(`${key}: min_decryption_version raised to ${target}`);
       }
     }

@@ -30,6 +30,8 @@ import {
 import { type Config, durationMs, durationSchema } from '../lib/config';
 import type { Db } from '../lib/db';
 import { describeIssues } from '../lib/validation';
+import { REFUSED_BY_DATABASE, requestResend } from '../store/deliveries';
+import { orderOwner } from '../store/orders';
 import { localeSchema } from './i18n/locales';
 
 export const orderIdSchema = z
@@ -185,12 +187,8 @@ export type OrderWorkflowLookup =
  * order not registered yet is its own id's (workflowIdFor), as its registration will require.
  */
 export async function orderWorkflow(client: Client, db: Db, orderId: string): Promise<OrderWorkflowLookup> {
-  const { rows } = await db.query<{ workflow_id: string; workflow_first_run_id: string | null }>(
-    'SELECT workflow_id, workflow_first_run_id FROM orders WHERE order_id = $1',
-    [orderId],
-  );
-  const registered = rows[0];
-  const handle = client.workflow.getHandle(registered?.workflow_id ?? workflowIdFor(orderId));
+  const registered = await orderOwner(db, orderId);
+  const handle = client.workflow.getHandle(registered?.workflowId ?? workflowIdFor(orderId));
   let description: Awaited<ReturnType<WorkflowHandle['describe']>>;
   try {
     description = await handle.describe();
@@ -200,7 +198,7 @@ export async function orderWorkflow(client: Client, db: Db, orderId: string): Pr
   }
   if (description.status.name !== 'RUNNING') return { running: false, impostor: false };
   const firstRunId = description.raw.workflowExecutionInfo?.firstRunId;
-  if (registered?.workflow_first_run_id && firstRunId !== registered.workflow_first_run_id)
+  if (registered?.firstRunId && firstRunId !== registered.firstRunId)
     return { running: false, impostor: true };
   return { running: true, handle };
 }
@@ -222,7 +220,8 @@ const REFUSALS: readonly string[] = Object.values(ResendRefusal);
 
 /**
  * Revokes the order's live link and sends a new one, to `request.recipient` when given, through the
- * order's own workflow (its resendLink update: the address travels only in the update's codec-encrypted
+ * order's own workflow, after recording who asked (store/deliveries requestResend; the database refuses a
+ * request by anyone but the order's caller or an operator) (its resendLink update: the address travels only in the update's codec-encrypted
  * arguments). Waits up to `waitMs` for the email to be sent.
  */
 export async function resendLink(
@@ -234,6 +233,18 @@ export async function resendLink(
 ): Promise<ResendOutcome> {
   const own = await orderWorkflow(client, db, orderId);
   if (!own.running) return { outcome: 'rejected' };
+  // The request the worker's delivery consumes: without it the database mints no resend link. The database
+  // refuses one from anyone but the order's own caller (or an operator): the order refuses it too, then.
+  try {
+    await requestResend(db, {
+      orderId,
+      requestedBy: request.requestedBy ?? 'operator',
+      kind: request.recipient !== undefined ? 'correction' : 'redeliver',
+    });
+  } catch (err) {
+    if ((err as { code?: string }).code === REFUSED_BY_DATABASE) return { outcome: 'rejected' };
+    throw err;
+  }
   let timer: NodeJS.Timeout | undefined;
   try {
     const update = await own.handle.startUpdate(resendLinkUpdate, {

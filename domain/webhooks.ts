@@ -23,6 +23,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { WEBHOOK_EVENT_TYPES, type WebhookEvent, type WebhookEventType } from '../contracts/order';
 import type { Db } from '../lib/db';
+import { recordAttempt } from '../store/webhooks';
 import { isLegacyWebhookSecret, signatureHeader, standardWebhookSignatures } from './signing';
 import {
   addressAllowList,
@@ -194,13 +195,5 @@ export async function postWebhookEvent(
  * counts as an attempt all the same).
  */
 export async function recordWebhookAttempt(db: Db, eventId: string, status: number | null): Promise<void> {
-  const ok = status !== null && status >= 200 && status < 300;
-  const state = ok ? 'delivered' : status === 410 ? 'gone' : 'sending';
-  await db.query(
-    `UPDATE webhook_events SET attempts = attempts + 1, last_status = $2, last_attempt_at = now(),
-       state = CASE WHEN state = 'sending' OR $3 = 'delivered' THEN $3 ELSE state END,
-       delivered_at = CASE WHEN $3 = 'delivered' THEN coalesce(delivered_at, now()) ELSE delivered_at END
-     WHERE event_id = $1`,
-    [eventId, status, state],
-  );
+  await recordAttempt(db, eventId, status);
 }

@@ -137,6 +137,8 @@ function webhookEndpointSchema() {
 
 const VAULT_DEBUG_NAMESPACES = ['node-vault', 'follow-redirects'];
 
+const postgresUrl = z.url({ protocol: /^postgres(ql)?$/ });
+
 const envSchema = z.object({
   /**
    * Unset means production: only an environment that says `development` (the local stack's env files, which
@@ -179,7 +181,15 @@ const envSchema = z.object({
   /** Production only: the connection leaves the process in plain text because a service mesh sidecar wraps it in mTLS. */
   TEMPORAL_TLS_TERMINATED_BY_MESH: bool.default(false),
 
-  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
+  /**
+   * One database role per component (docs/security.md): each connects with its own URL. DATABASE_URL, one
+   * role for every component, only outside production (databaseUrl refuses it there).
+   */
+  WORKER_DATABASE_URL: postgresUrl.optional(),
+  API_DATABASE_URL: postgresUrl.optional(),
+  RETENTION_DATABASE_URL: postgresUrl.optional(),
+  CLI_DATABASE_URL: postgresUrl.optional(),
+  DATABASE_URL: postgresUrl.optional(),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
 
   VAULT_ADDR: url,
@@ -515,7 +525,7 @@ export function productionRefusals(cfg: Config, env: NodeJS.ProcessEnv): string[
   const refusals: string[] = [];
 
   const secrets: Array<[string, string | undefined]> = [
-    ['DATABASE_URL', urlPassword(cfg.DATABASE_URL)],
+    ...DATABASE_URL_SETTINGS.map((name) => [name, urlPassword(cfg[name])] as [string, string | undefined]),
     ['MIGRATION_DATABASE_URL', urlPassword(env.MIGRATION_DATABASE_URL)],
     ['SMTP_URL', urlPassword(cfg.SMTP_URL)],
     ['PROVIDER_API_KEY', cfg.PROVIDER_API_KEY],
@@ -579,7 +589,7 @@ export function productionRefusals(cfg: Config, env: NodeJS.ProcessEnv): string[
   }
 
   for (const [name, value] of [
-    ['DATABASE_URL', cfg.DATABASE_URL],
+    ...DATABASE_URL_SETTINGS.map((name) => [name, cfg[name]] as [string, string | undefined]),
     ['MIGRATION_DATABASE_URL', env.MIGRATION_DATABASE_URL],
   ] as const) {
     const refusal = databaseTlsRefusal(name, value);
@@ -637,4 +647,32 @@ export function vaultCredentials(
     `Vault credentials for the ${component}: set ${prefix}_VAULT_ROLE_ID and ${prefix}_VAULT_SECRET_ID ` +
       '(or VAULT_TOKEN, never the root token)',
   );
+}
+
+/** Components that connect to the database with a role of their own (the migrations' is the owner's). */
+export type DatabaseComponent = 'worker' | 'api' | 'retention' | 'cli';
+
+const DATABASE_URL_SETTINGS = [
+  'WORKER_DATABASE_URL',
+  'API_DATABASE_URL',
+  'RETENTION_DATABASE_URL',
+  'CLI_DATABASE_URL',
+  'DATABASE_URL',
+] as const;
+
+/**
+ * The database URL of one component: `<COMPONENT>_DATABASE_URL` (its own role, with only the grants its
+ * work needs), else, outside production only, DATABASE_URL (one role for everything). A production process
+ * without its own URL does not start.
+ */
+export function databaseUrl(component: DatabaseComponent, cfg: Config = config()): string {
+  const name = `${component.toUpperCase()}_DATABASE_URL` as `${Uppercase<DatabaseComponent>}_DATABASE_URL`;
+  const own = cfg[name];
+  if (own) return own;
+  if (cfg.NODE_ENV === 'production')
+    throw new ConfigError(
+      `${name}: the ${component} connects with a database role of its own in production (DATABASE_URL, one role for every component, is refused)`,
+    );
+  if (cfg.DATABASE_URL) return cfg.DATABASE_URL;
+  throw new ConfigError(`${name} is required by the ${component} but not set (see .env.example)`);
 }

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { config } from './config';
+import { config, type DatabaseComponent, databaseUrl } from './config';
 import { logger } from './logger';
 
 export type Db = pg.Pool;
@@ -10,7 +10,7 @@ export type Db = pg.Pool;
  * pool for idle clients and on the client itself for one that is checked out (inside a transaction,
  * waiting on another call), and an 'error' event without a listener kills Node.
  */
-export function createPool(url = config().DATABASE_URL, max = config().DATABASE_POOL_MAX): Db {
+export function createPool(url: string, max = config().DATABASE_POOL_MAX): Db {
   // A database that does not answer fails a connection attempt after 10 s instead of holding a step until
   // its activity times out.
   const pool = new pg.Pool({
@@ -25,6 +25,11 @@ export function createPool(url = config().DATABASE_URL, max = config().DATABASE_
   pool.on('error', lost);
   pool.on('connect', (client) => client.on('error', lost));
   return pool;
+}
+
+/** A pool of one component's own database role (databaseUrl: `<COMPONENT>_DATABASE_URL`). */
+export function componentPool(component: DatabaseComponent, max = config().DATABASE_POOL_MAX): Db {
+  return createPool(databaseUrl(component), max);
 }
 
 /** Thrown inside withTransaction to roll back and still answer: withTransaction returns its result. */

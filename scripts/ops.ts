@@ -20,10 +20,11 @@ import {
 } from '../contracts/order';
 import { purgeOrder } from '../domain/cards';
 import { orderIdSchema, orderWorkflow } from '../domain/orders';
-import { audit } from '../lib/audit';
 import { configFor, durationSchema } from '../lib/config';
-import { createPool } from '../lib/db';
+import { componentPool } from '../lib/db';
 import { connectClient } from '../lib/temporal';
+import { audit } from '../store/audit';
+import { requestResend } from '../store/deliveries';
 import { formatWebhookEvents, listWebhookEvents, replayWebhookEvent } from './webhooks';
 
 const USAGE =
@@ -53,7 +54,7 @@ async function main() {
   const orderId = orderIdSchema.parse(values['order-id']);
   const cfg = configFor('cli');
   const client = await connectClient({ component: 'cli' });
-  const db = createPool();
+  const db = componentPool('cli');
   // Through the order's own workflow (the one registered for it, DESIGN 3.10), never one that merely runs
   // under its id; without it, directly in the database, or not at all.
   const own = await orderWorkflow(client, db, orderId);
@@ -97,6 +98,8 @@ async function main() {
           method: 'ops resend',
           detail: { recipientChanged: values.email !== undefined, outcome, ...(reason ? { reason } : {}) },
         });
+      // Recorded first: the worker's delivery consumes it, and the database mints no resend link without it.
+      await requestResend(db, { orderId, requestedBy, kind: values.email ? 'correction' : 'redeliver' });
       const sent = await handle
         .executeUpdate(resendLinkUpdate, { args: [request] })
         .catch(async (err: unknown) => {

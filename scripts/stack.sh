@@ -485,6 +485,10 @@ ALTER ROLE giftcards NOCREATEDB NOCREATEROLE NOSUPERUSER PASSWORD '$app_pw';
 SELECT 'CREATE DATABASE giftcards OWNER giftcards_owner' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'giftcards')\gexec
 ALTER DATABASE giftcards SET giftcards.app_role = 'giftcards';
 SQL
+  # One role per component (giftcards_worker, _api, _retention, _cli), passwords in .data/secrets/pg-<c>-password,
+  # named on the database for the grants migration (before `migrate`); the shared giftcards role then loses
+  # every grant. docs/security.md, "One database role per component".
+  PGPASSWORD=$pw bash "$ROOT/scripts/db-roles.sh" "$HOST" "$PG_PORT" postgres giftcards giftcards "$SECRETS"
 }
 
 # ---------------------------------------------------------------- env files, one per component
@@ -522,10 +526,19 @@ temporal_store_env() {
   fi
 }
 
+# A component's database URL line: its own role (scripts/db-roles.sh), or with EXTERNAL_DATABASE_URL that
+# one URL for every component (DATABASE_URL: development only, lib/config.ts databaseUrl).
+db_env() { # component
+  if [ -n "${EXTERNAL_DATABASE_URL:-}" ]; then
+    echo "DATABASE_URL=$EXTERNAL_DATABASE_URL"
+    return
+  fi
+  local url=postgres://giftcards_$1:$(secret "pg-$1-password")@$HOST:$PG_PORT/giftcards
+  [ "$STACK_PROFILE" != tls ] || url="$url?sslmode=verify-full&sslrootcert=$TLS/ca.crt"
+  echo "$(echo "$1" | tr '[:lower:]' '[:upper:]')_DATABASE_URL=$url"
+}
+
 write_envs() {
-  local dburl=${EXTERNAL_DATABASE_URL:-postgres://giftcards:$(secret pg-password)@$HOST:$PG_PORT/giftcards}
-  [ -n "${EXTERNAL_DATABASE_URL:-}" ] || [ "$STACK_PROFILE" != tls ] \
-    || dburl="$dburl?sslmode=verify-full&sslrootcert=$TLS/ca.crt"
   mkdir -p "$ENVS"
   chmod 700 "$ENVS"
   local header='# Written by scripts/stack.sh for one component of the local stack (local only, never commit).'
@@ -537,8 +550,7 @@ write_envs() {
 VAULT_TRANSIT_MOUNT=$VAULT_TRANSIT_MOUNT"
   [ "$STACK_PROFILE" != tls ] || vault_env="$vault_env
 VAULT_CACERT=$TLS/ca.crt"
-  base="DATABASE_URL=$dburl
-$vault_env"
+  base=$vault_env
   local api_secrets="CODEC_AUTH_TOKEN=$(secret codec-auth-token)
 OPERATOR_PASSWORD=$(secret operator-password)
 JWT_SECRET=$(secret jwt-secret)
@@ -550,6 +562,7 @@ $header
 $mode
 $(temporal_env worker)
 $base
+$(db_env worker)
 PROVIDER_BASE_URL=http://$HOST:$PROVIDER_SANDBOX_PORT
 $provider_key
 SMTP_URL=smtp://$HOST:$SMTP_PORT
@@ -561,6 +574,7 @@ $header
 $mode
 $(temporal_env retention-worker)
 $base
+$(db_env retention)
 $(approle retention)
 EOF
   env_file api <<EOF
@@ -569,6 +583,7 @@ $mode
 $(temporal_env api)
 TEMPORAL_UI_URL=http://$HOST:$TEMPORAL_UI_PORT
 $base
+$(db_env api)
 PUBLIC_BASE_URL=http://$HOST:$API_PORT
 API_PORT=$API_PORT
 $api_secrets
@@ -588,10 +603,12 @@ $mode
 $(temporal_env cli)
 TEMPORAL_UI_URL=http://$HOST:$TEMPORAL_UI_PORT
 $base
+$(db_env cli)
 MAIL_WEB_URL=http://$HOST:$MAIL_WEB_PORT
 $(approle cli)
 EOF
-  # The test processes run a worker, an API and the CLIs' code side by side: they get the union.
+  # The test processes run a worker, an API and the CLIs' code side by side: they get the union (each
+  # component's own database URL; the tests' fixtures read the owner's password from .data/secrets).
   env_file test <<EOF
 # Written by scripts/stack.sh for the test processes and benchmarks, which run several components in one
 # process: the union of every component's file (local only, never commit).
@@ -600,6 +617,7 @@ $(temporal_env test)
 $(temporal_store_env)
 TEMPORAL_UI_URL=http://$HOST:$TEMPORAL_UI_PORT
 $base
+$( [ -n "${EXTERNAL_DATABASE_URL:-}" ] && db_env worker || for c in worker api retention cli; do db_env "$c"; done)
 PROVIDER_BASE_URL=http://$HOST:$PROVIDER_SANDBOX_PORT
 $provider_key
 PROVIDER_SANDBOX_PORT=$PROVIDER_SANDBOX_PORT

@@ -6,29 +6,14 @@
  */
 import type { WebhookEvent } from '../contracts/order';
 import { postWebhookEvent, recordWebhookAttempt, type WebhookEndpoints } from '../domain/webhooks';
-import { audit } from '../lib/audit';
 import type { Db } from '../lib/db';
+import { audit } from '../store/audit';
+import { eventsOf, type WebhookRow as StoredWebhookRow } from '../store/webhooks';
 
-export interface WebhookRow {
-  event_id: string;
-  sequence: number;
-  type: string;
-  state: string;
-  attempts: number;
-  last_status: number | null;
-  created_at: Date;
-  delivered_at: Date | null;
-  caller: string;
-  body: WebhookEvent;
-}
+export type WebhookRow = StoredWebhookRow<WebhookEvent>;
 
 export async function listWebhookEvents(db: Db, orderId: string): Promise<WebhookRow[]> {
-  const { rows } = await db.query<WebhookRow>(
-    `SELECT event_id, sequence, type, state, attempts, last_status, created_at, delivered_at, caller, body
-       FROM webhook_events WHERE order_id = $1 ORDER BY sequence`,
-    [orderId],
-  );
-  return rows;
+  return eventsOf<WebhookEvent>(db, orderId);
 }
 
 export function formatWebhookEvents(rows: WebhookRow[]): string {

@@ -8,7 +8,7 @@ import { customerSettings } from '../domain/brand';
 import { createMailer } from '../domain/mail/mailer';
 import { loadNoticeTemplates } from '../domain/mail/templates';
 import { createProviderClient } from '../domain/provider';
-import { type Config, durationMs, requireSetting } from '../lib/config';
+import { type Config, databaseUrl, durationMs, requireSetting } from '../lib/config';
 import { createPool } from '../lib/db';
 import { logger } from '../lib/logger';
 import { connectVault, type VaultSession } from '../lib/vault';
@@ -29,7 +29,7 @@ export async function fulfillmentDeps(
     publicBaseUrl: requireSetting(cfg, 'PUBLIC_BASE_URL', who),
   };
   const customerMail = customerSettings(cfg);
-  const db = createPool(cfg.DATABASE_URL, cfg.DATABASE_POOL_MAX);
+  const db = createPool(databaseUrl('worker', cfg), cfg.DATABASE_POOL_MAX);
   const vault = await connectVault('worker');
   const mailer = createMailer({
     smtpUrl: settings.smtpUrl,
@@ -65,7 +65,7 @@ export async function fulfillmentDeps(
 
 /** The retention sweep's dependencies, as the retention role (the only one that may destroy key buckets). */
 export async function retentionDeps(cfg: Config): Promise<RetentionDeps & Closable> {
-  const db = createPool(cfg.DATABASE_URL, cfg.DATABASE_POOL_MAX);
+  const db = createPool(databaseUrl('retention', cfg), cfg.DATABASE_POOL_MAX);
   const vault = await connectVault('retention');
   return {
     db,

@@ -8,6 +8,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Db } from '../../lib/db';
+import { insertSession, liveSession, revokeSession } from '../../store/operator-sessions';
 
 export const SESSION_COOKIE = 'giftcards_codec_session';
 
@@ -59,46 +60,25 @@ export class OperatorSessions {
 
   /** A new session: the value for the cookie, and a short reference safe to log. */
   async create(): Promise<{ id: string; ref: string; expiresAt: Date }> {
-    await this.db.query('DELETE FROM operator_sessions WHERE expires_at <= now()');
     const id = randomBytes(32).toString('base64url');
     const hash = sha256(id);
-    const { rows } = await this.db.query<{ expires_at: Date }>(
-      `INSERT INTO operator_sessions (session_hash, expires_at)
-       VALUES ($1, now() + $2::integer * interval '1 millisecond') RETURNING expires_at`,
-      [hash, this.ttlMs],
-    );
-    await this.db.query(
-      `UPDATE operator_sessions SET revoked_at = now()
-        WHERE session_hash IN (SELECT session_hash FROM operator_sessions
-                                WHERE revoked_at IS NULL AND expires_at > now()
-                                ORDER BY created_at DESC, session_hash OFFSET $1)`,
-      [this.max],
-    );
-    return { id, ref: refOf(hash), expiresAt: rows[0]!.expires_at };
+    const expiresAt = await insertSession(this.db, hash, this.ttlMs, this.max);
+    return { id, ref: refOf(hash), expiresAt };
   }
 
   /** The live session's log reference and expiry; undefined for an unknown, expired or revoked id. */
   async check(id: string | undefined): Promise<{ ref: string; expiresAt: Date } | undefined> {
     if (!id) return undefined;
     const hash = sha256(id);
-    const { rows } = await this.db.query<{ expires_at: Date }>(
-      `SELECT expires_at FROM operator_sessions
-        WHERE session_hash = $1 AND revoked_at IS NULL AND expires_at > now()`,
-      [hash],
-    );
-    return rows[0] ? { ref: refOf(hash), expiresAt: rows[0].expires_at } : undefined;
+    const expiresAt = await liveSession(this.db, hash);
+    return expiresAt ? { ref: refOf(hash), expiresAt } : undefined;
   }
 
   /** Revokes the session for every process; the reference of the session it ended, if it was live. */
   async destroy(id: string | undefined): Promise<string | undefined> {
     if (!id) return undefined;
     const hash = sha256(id);
-    const { rowCount } = await this.db.query(
-      `UPDATE operator_sessions SET revoked_at = now()
-        WHERE session_hash = $1 AND revoked_at IS NULL AND expires_at > now()`,
-      [hash],
-    );
-    return rowCount ? refOf(hash) : undefined;
+    return (await revokeSession(this.db, hash)) ? refOf(hash) : undefined;
   }
 }
 

@@ -10,10 +10,10 @@
 import cors from '@fastify/cors';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { audit } from '../../lib/audit';
 import { isCodecEncrypted, PayloadCodecError } from '../../lib/codec';
 import { type Config, ConfigError, durationMs } from '../../lib/config';
 import type { Db } from '../../lib/db';
+import { audit } from '../../store/audit';
 import { clientIp, createLimiters } from '../http/rate-limits';
 import { requesterOf } from '../http/requester';
 import {

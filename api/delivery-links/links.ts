@@ -9,14 +9,15 @@
  */
 import type pg from 'pg';
 import { type Card, readCards } from '../../domain/cards';
-import { audit } from '../../lib/audit';
 import { type Db, Rollback, withTransaction } from '../../lib/db';
 import { metrics } from '../../lib/metrics';
 import { hashToken } from '../../lib/tokens';
 import type { Transit } from '../../lib/vault';
+import { audit } from '../../store/audit';
+import { claimLink, findLink as findLinkRow, type LinkState, linkByHash } from '../../store/deliveries';
 import type { Requester } from '../http/requester';
 
-export type LinkState = 'active' | 'consumed' | 'revoked' | 'expired';
+export type { LinkState };
 
 export interface LinkView {
   orderId: string;
@@ -40,30 +41,9 @@ export type Retrieval =
   | ({ outcome: 'purged' } & Known)
   | ({ outcome: 'unavailable'; error: unknown } & Known);
 
-const CALLER = '(SELECT o.caller FROM orders o WHERE o.order_id = delivery_tokens.order_id) AS caller';
-
 /** Read-only: the landing page must never consume a link (mail scanners and previews fetch it). */
 export async function findLink(db: Db, token: string): Promise<LinkView | undefined> {
-  const { rows } = await db.query<{
-    order_id: string;
-    delivery_id: string;
-    expires_at: Date;
-    state: LinkState;
-    card_count: number;
-    caller: string | null;
-  }>(
-    `SELECT t.order_id, t.delivery_id, t.expires_at,
-            (SELECT o.caller FROM orders o WHERE o.order_id = t.order_id) AS caller,
-            CASE WHEN t.consumed_at IS NOT NULL THEN 'consumed'
-                 WHEN t.revoked_at IS NOT NULL THEN 'revoked'
-                 WHEN t.expired_at IS NOT NULL OR t.expires_at <= now() THEN 'expired'
-                 ELSE 'active' END AS state,
-            (SELECT count(*)::int FROM delivery_cards dc WHERE dc.delivery_id = t.delivery_id) AS card_count
-       FROM delivery_tokens t
-      WHERE t.token_hash = $1`,
-    [hashToken(token)],
-  );
-  const row = rows[0];
+  const row = await findLinkRow(db, hashToken(token));
   if (!row) return undefined;
   return {
     orderId: row.order_id,
@@ -84,14 +64,7 @@ export async function consumeLink(
 ): Promise<Retrieval> {
   const tokenHash = hashToken(token);
   const retrieval = await withTransaction(db, async (client): Promise<Retrieval> => {
-    const claimed = await client.query<{ order_id: string; delivery_id: string; caller: string | null }>(
-      `UPDATE delivery_tokens SET consumed_at = now()
-          WHERE token_hash = $1 AND consumed_at IS NULL AND revoked_at IS NULL AND expired_at IS NULL
-            AND expires_at > now()
-          RETURNING order_id, delivery_id, ${CALLER}`,
-      [tokenHash],
-    );
-    const link = claimed.rows[0];
+    const link = await claimLink(client, tokenHash);
     if (!link) return classifyUnclaimed(client, tokenHash);
     const { order_id: orderId, delivery_id: deliveryId, caller } = link;
 
@@ -127,11 +100,7 @@ export async function consumeLink(
 
 /** A second lookup by hash, whether the token exists or not, so unknown and used links take the same path. */
 async function classifyUnclaimed(client: pg.PoolClient, tokenHash: Buffer): Promise<Retrieval> {
-  const { rows } = await client.query<{ order_id: string; delivery_id: string; caller: string | null }>(
-    `SELECT order_id, delivery_id, ${CALLER} FROM delivery_tokens WHERE token_hash = $1`,
-    [tokenHash],
-  );
-  const row = rows[0];
+  const row = await linkByHash(client, tokenHash);
   return row
     ? { outcome: 'gone', orderId: row.order_id, deliveryId: row.delivery_id, caller: row.caller }
     : { outcome: 'unknown' };

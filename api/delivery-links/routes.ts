@@ -6,10 +6,10 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { supportedLocale } from '../../domain/i18n';
-import { audit } from '../../lib/audit';
 import type { Db } from '../../lib/db';
 import { looksLikeToken } from '../../lib/tokens';
 import type { Transit } from '../../lib/vault';
+import { audit } from '../../store/audit';
 import { pageContext } from '../http/customer-page';
 import { sendMessage } from '../http/errors';
 import { clientIp, createLimiters, everyone, overallMax } from '../http/rate-limits';

@@ -17,31 +17,15 @@ import { createHash } from 'node:crypto';
 import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import LocalStore from '@fastify/rate-limit/store/LocalStore';
 import type { Db } from '../../lib/db';
+import { increment, SWEEP_BATCH, sweepEnded } from '../../store/rate-limits';
 
 const SWEEP_INTERVAL_MS = 60_000;
-const SWEEP_BATCH = 5_000;
 /** Longer keys are stored as their hash: the primary key's index has a row size limit. */
 const MAX_KEY_LENGTH = 200;
 /** Spent buckets remembered per process; past this many the ended ones are forgotten, then all. */
 const MAX_REMEMBERED = 10_000;
 /** Clients a per-process bucket counts at once (an LRU: the least recently seen is forgotten first). */
 const PER_PROCESS_CLIENTS = 10_000;
-
-// Each SET expression sees the row as it was before this update, so both agree on whether it had ended.
-const INCREMENT = `
-  INSERT INTO rate_limit_counters AS c (bucket, key, count, window_ends)
-  VALUES ($1, $2, 1, now() + $3::integer * interval '1 millisecond')
-  ON CONFLICT (bucket, key) DO UPDATE SET
-    count = CASE WHEN c.window_ends <= now() THEN 1 ELSE LEAST(c.count, 2147483646) + 1 END,
-    window_ends = CASE WHEN c.window_ends <= now() THEN EXCLUDED.window_ends ELSE c.window_ends END
-  RETURNING count, greatest(0, extract(epoch FROM window_ends - now()) * 1000)::float8 AS ttl_ms`;
-
-// The outer condition is checked again on the row as it is when deleted: a window that restarted
-// meanwhile stays.
-const SWEEP = `
-  DELETE FROM rate_limit_counters c
-   USING (SELECT bucket, key FROM rate_limit_counters WHERE window_ends < now() LIMIT ${SWEEP_BATCH}) ended
-   WHERE c.bucket = ended.bucket AND c.key = ended.key AND c.window_ends < now()`;
 
 export interface SharedCounters {
   /** For `@fastify/rate-limit`'s `store` option. */
@@ -80,9 +64,8 @@ export function postgresCounters(db: Db, scope: string): SharedCounters {
     const now = Date.now();
     if (sweeping || now < nextSweep) return;
     nextSweep = now + SWEEP_INTERVAL_MS;
-    sweeping = db
-      .query(SWEEP)
-      .then(({ rowCount }) => {
+    sweeping = sweepEnded(db)
+      .then((rowCount) => {
         // A full batch means more are waiting: the next request sweeps again.
         if (rowCount === SWEEP_BATCH) nextSweep = 0;
       })
@@ -118,14 +101,8 @@ export function postgresCounters(db: Db, scope: string): SharedCounters {
         spent.delete(id);
       }
       maybeSweep();
-      // Named: each connection plans the statement once.
-      db.query<{ count: number; ttl_ms: number }>({
-        name: 'rate-limit-increment',
-        text: INCREMENT,
-        values: [this.bucket, stored, timeWindow],
-      }).then(
-        ({ rows }) => {
-          const { count, ttl_ms: ttl } = rows[0]!;
+      increment(db, this.bucket, stored, timeWindow).then(
+        ({ count, ttlMs: ttl }) => {
           if (count > max) remember(id, Date.now() + ttl);
           callback(null, { current: count, ttl });
         },

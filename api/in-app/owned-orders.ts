@@ -6,18 +6,12 @@
 
 import type { PoolClient } from 'pg';
 import { type Card, readCards } from '../../domain/cards';
-import { audit } from '../../lib/audit';
 import { type Db, withTransaction } from '../../lib/db';
 import type { Transit } from '../../lib/vault';
+import { audit } from '../../store/audit';
 import type { Requester } from '../http/requester';
 
-export async function ownsOrder(db: Db, orderId: string, userId: string): Promise<boolean> {
-  const { rowCount } = await db.query('SELECT 1 FROM orders WHERE order_id = $1 AND user_id = $2', [
-    orderId,
-    userId,
-  ]);
-  return (rowCount ?? 0) > 0;
-}
+export { ownsOrder } from '../../store/orders';
 
 export type OwnedCards = { outcome: 'shown'; cards: Card[] } | { outcome: 'unavailable'; error: unknown };
 

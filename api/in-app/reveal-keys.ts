@@ -10,10 +10,16 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { type Card, readCards } from '../../domain/cards';
-import { audit } from '../../lib/audit';
 import { type Db, Rollback, withTransaction } from '../../lib/db';
 import { generateToken, hashToken } from '../../lib/tokens';
 import type { Transit } from '../../lib/vault';
+import { audit } from '../../store/audit';
+import {
+  consumeRevealKey,
+  deleteStaleRevealKeys,
+  insertRevealKey,
+  lockRevealKey,
+} from '../../store/deliveries';
 import type { Requester } from '../http/requester';
 import { auditOwnerReveal } from './owned-orders';
 
@@ -54,13 +60,13 @@ export async function issueRevealKey(
   const revealKey = generateToken();
   const keyHash = hashToken(revealKey);
   return withTransaction(db, async (client) => {
-    const { rows } = await client.query<{ expires_at: Date }>(
-      `INSERT INTO reveal_keys (key_hash, order_id, user_id, nonce_hash, expires_at)
-       VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5::double precision / 1000))
-       RETURNING expires_at`,
-      [keyHash, input.orderId, input.userId, sha256(input.nonce), input.ttlMs],
-    );
-    const expiresAt = rows[0]!.expires_at;
+    const expiresAt = await insertRevealKey(client, {
+      keyHash,
+      orderId: input.orderId,
+      userId: input.userId,
+      nonceHash: sha256(input.nonce),
+      ttlMs: input.ttlMs,
+    });
     await audit(client, {
       orderId: input.orderId,
       event: 'REVEAL_KEY_ISSUED',
@@ -70,10 +76,7 @@ export async function issueRevealKey(
       detail: { key: revealKeyRef(keyHash), expiresAt: expiresAt.toISOString() },
     });
     // Spent and expired keys are worth nothing; the user's own old rows go while we are here.
-    await client.query(
-      `DELETE FROM reveal_keys WHERE user_id = $1 AND expires_at < now() - interval '1 hour'`,
-      [input.userId],
-    );
+    await deleteStaleRevealKeys(client, input.userId);
     return { revealKey, expiresAt };
   });
 }
@@ -106,18 +109,11 @@ export async function redeemRevealKey(
   const presented = sha256(clientNonce(input.clientSecret, input.timestamp));
   const keyHash = hashToken(input.revealKey);
   return withTransaction(db, async (client) => {
-    const { rows: keys } = await client.query<{ nonce_hash: Buffer }>(
-      `SELECT nonce_hash FROM reveal_keys
-          WHERE key_hash = $1 AND order_id = $2 AND user_id = $3
-            AND consumed_at IS NULL AND expires_at > now()
-            FOR UPDATE`,
-      [keyHash, input.orderId, input.userId],
-    );
-    const key = keys[0];
-    if (!key) return { outcome: 'refused' } as const;
+    const nonceHash = await lockRevealKey(client, { keyHash, orderId: input.orderId, userId: input.userId });
+    if (!nonceHash) return { outcome: 'refused' } as const;
 
-    await client.query('UPDATE reveal_keys SET consumed_at = now() WHERE key_hash = $1', [keyHash]);
-    if (!timingSafeEqual(key.nonce_hash, presented)) {
+    await consumeRevealKey(client, keyHash);
+    if (!timingSafeEqual(nonceHash, presented)) {
       // Whoever holds the key without the device's secret is not the device that asked for it.
       await audit(client, {
         orderId: input.orderId,

@@ -8,6 +8,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import type pg from 'pg';
 import type { Db } from '../../lib/db';
+import { bindingOf, deleteBinding, insertBinding } from '../../store/intake';
+import { orderCaller } from '../../store/orders';
 
 /** new: this request is the order id's first; same: the first was this caller's, with this request. */
 export type Binding = 'new' | 'same' | 'conflict';
@@ -16,21 +18,12 @@ export async function bindOrderRequest(
   client: pg.PoolClient,
   entry: { orderId: string; caller: string; requestHash: Buffer },
 ): Promise<Binding> {
-  const { rowCount } = await client.query(
-    `INSERT INTO intake_requests (order_id, caller, request_hash) VALUES ($1, $2, $3)
-     ON CONFLICT (order_id) DO NOTHING`,
-    [entry.orderId, entry.caller, entry.requestHash],
-  );
-  if (rowCount === 1) return 'new';
-  const { rows } = await client.query<{ caller: string; request_hash: Buffer }>(
-    'SELECT caller, request_hash FROM intake_requests WHERE order_id = $1',
-    [entry.orderId],
-  );
-  const first = rows[0];
+  if (await insertBinding(client, entry)) return 'new';
+  const first = await bindingOf(client, entry.orderId);
   const same =
     first !== undefined &&
     first.caller === entry.caller &&
-    timingSafeEqual(first.request_hash, entry.requestHash);
+    timingSafeEqual(first.requestHash, entry.requestHash);
   return same ? 'same' : 'conflict';
 }
 
@@ -44,12 +37,8 @@ export async function keepBindingIfStartedBy(
   orderId: string,
   caller: string,
 ): Promise<boolean> {
-  const { rows } = await client.query<{ caller: string | null }>(
-    'SELECT caller FROM orders WHERE order_id = $1',
-    [orderId],
-  );
-  if (rows[0]?.caller === caller) return true;
-  await client.query('DELETE FROM intake_requests WHERE order_id = $1 AND caller = $2', [orderId, caller]);
+  if ((await orderCaller(client, orderId)) === caller) return true;
+  await deleteBinding(client, orderId, caller);
   return false;
 }
 
@@ -58,11 +47,5 @@ export async function keepBindingIfStartedBy(
  * bindings, the caller its row names. Undefined when no intake caller started it.
  */
 export async function boundCaller(db: Db, orderId: string): Promise<string | undefined> {
-  const { rows } = await db.query<{ caller: string }>(
-    `SELECT caller FROM intake_requests WHERE order_id = $1
-     UNION ALL SELECT caller FROM orders WHERE order_id = $1 AND caller IS NOT NULL
-     LIMIT 1`,
-    [orderId],
-  );
-  return rows[0]?.caller;
+  return (await bindingOf(db, orderId))?.caller ?? (await orderCaller(db, orderId)) ?? undefined;
 }

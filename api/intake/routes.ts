@@ -48,9 +48,9 @@ import {
   type StartedOrder,
 } from '../../domain/orders';
 import { freshTimestamp, verifySignature } from '../../domain/signing';
-import { audit } from '../../lib/audit';
 import { type Db, withTransaction } from '../../lib/db';
 import { invalidFields } from '../../lib/validation';
+import { audit } from '../../store/audit';
 import { sendError } from '../http/json-replies';
 import { clientIp, createLimiters, everyone, overallMax } from '../http/rate-limits';
 import { requesterOf } from '../http/requester';

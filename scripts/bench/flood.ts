@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import pino from 'pino';
 import { buildApp } from '../../api/app';
-import { configFor, durationMs } from '../../lib/config';
+import { configFor, databaseUrl, durationMs } from '../../lib/config';
 import { createPool } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
 import { connectVault } from '../../lib/vault';
@@ -125,7 +125,7 @@ async function main() {
   const path = shapes[values.shape] ?? shapes.unknown!;
 
   const cfg = configFor('api');
-  const db = createPool();
+  const db = createPool(databaseUrl('api', cfg), cfg.DATABASE_POOL_MAX);
   const vault = await connectVault('api');
   // The production logger's redaction at the production level, written nowhere.
   const log = createLogger({ level: 'info', name: 'bench-flood' }, pino.destination({ dest: '/dev/null' }));

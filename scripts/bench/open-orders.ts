@@ -46,14 +46,8 @@ import {
   type WorkerGroup,
 } from '../../workers/create';
 import { fulfillmentDeps, retentionDeps } from '../../workers/deps';
-import {
-  completions,
-  drive as driveJobs,
-  type Figures,
-  linkSentActivities,
-  median,
-  seedDueOrders,
-} from './shared';
+import { deleteRunRows, fixturePool, seedDueOrders } from './fixtures';
+import { completions, drive as driveJobs, type Figures, linkSentActivities, median } from './shared';
 
 interface Phase {
   orders: Figures;
@@ -276,6 +270,8 @@ async function main() {
   const deps = await fulfillmentDeps(cfg);
   deps.log = createLogger({ level: 'warn' });
   const retention = await retentionDeps(cfg);
+  // Seeding due orders and removing the run's rows are fixtures (the schema owner's), no component's work.
+  const fixtures = fixturePool(2);
   retention.log = createLogger({ level: 'warn' });
   await deps.db.query('SELECT 1');
   const sandboxUrl = cfg.PROVIDER_BASE_URL!;
@@ -428,7 +424,7 @@ async function main() {
     /** Seeds `due` orders past retention (as bench:sweep does), then times one sweep workflow. */
     async function sweepOnce(phase: string): Promise<{ ms: number; purged: number }> {
       const prefix = `${run}-due-${phase}-${++sweeps}`;
-      await seedDueOrders(retention.db, prefix, due);
+      await seedDueOrders(fixtures, prefix, due);
       const t0 = performance.now();
       const counts = await subject.client.workflow.execute<RetentionSweepWorkflow>(
         RETENTION_SWEEP_WORKFLOW_TYPE,
@@ -540,7 +536,7 @@ async function main() {
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((err) => console.error(err));
     stopServers();
-    const removed = await deleteRows(deps.db, run).catch((err) => {
+    const removed = await deleteRunRows(fixtures, run).catch((err) => {
       console.error(err);
       return undefined;
     });
@@ -548,36 +544,13 @@ async function main() {
     sink?.server.close();
     await deps.close();
     await retention.close();
+    await fixtures.end();
     await Promise.all(
       servers.map((s) =>
         s.exitCode === null && s.signalCode === null ? new Promise((r) => s.once('exit', r)) : undefined,
       ),
     );
     rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** This run's rows, every table but the append-only audit trail; the number of orders. */
-async function deleteRows(
-  db: Awaited<ReturnType<typeof fulfillmentDeps>>['db'],
-  run: string,
-): Promise<number> {
-  const like = `${run}-%`;
-  const client = await db.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query('DELETE FROM delivery_tokens WHERE order_id LIKE $1', [like]);
-    await client.query('DELETE FROM deliveries WHERE order_id LIKE $1', [like]); // delivery_cards cascade
-    await client.query('DELETE FROM cards WHERE order_id LIKE $1', [like]);
-    await client.query('DELETE FROM reveal_keys WHERE order_id LIKE $1', [like]);
-    const { rowCount } = await client.query('DELETE FROM orders WHERE order_id LIKE $1', [like]);
-    await client.query('COMMIT');
-    return rowCount ?? 0;
-  } catch (err) {
-    await client.query('ROLLBACK');
-    throw err;
-  } finally {
-    client.release();
   }
 }
 

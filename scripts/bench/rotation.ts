@@ -18,9 +18,17 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { rotateCardBucket } from '../../domain/key-rotation';
-import { configFor } from '../../lib/config';
+import { configFor, databaseUrl } from '../../lib/config';
 import { createPool } from '../../lib/db';
 import { connectVault } from '../../lib/vault';
+import { bucketBounds } from '../../store/cards';
+import {
+  cardsNotUnder,
+  deleteRotationRows,
+  fixturePool,
+  readOrderCards,
+  seedRotationBucket,
+} from './fixtures';
 
 const CODE = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
 const randomCode = () =>
@@ -49,7 +57,9 @@ async function main() {
   const batchSize = Number(values.batch);
   const liveEveryMs = 1000 / Number(values['live-rate']);
   const cfg = configFor('test');
-  const db = createPool(cfg.DATABASE_URL, 4);
+  // The rotation runs as keys:rotate does (the retention worker's role); seeding and tidying as fixtures.
+  const db = createPool(databaseUrl('retention', cfg), 4);
+  const fixtures = fixturePool(2);
   const [worker, api, retention] = await Promise.all([
     connectVault('worker'),
     connectVault('api'),
@@ -63,8 +73,7 @@ async function main() {
 
   const cleanup = async () => {
     let t = Date.now();
-    await db.query('DELETE FROM cards WHERE order_id LIKE $1', [`${run}-%`]);
-    await db.query('DELETE FROM orders WHERE order_id LIKE $1', [`${run}-%`]);
+    await deleteRotationRows(fixtures, run);
     console.log(`cleanup: the run's card and order rows deleted in ${Date.now() - t} ms`);
     t = Date.now();
     try {
@@ -84,9 +93,8 @@ async function main() {
       () => false,
     );
     if (exists) {
-      const live = await db.query('SELECT count(*)::int AS n FROM cards WHERE key_name = $1', [bucket]);
-      if (live.rows[0].n > 0)
-        throw new Error(`${bucket} holds ${live.rows[0].n} card rows: not a leftover to destroy`);
+      const live = (await bucketBounds(db, bucket)).n;
+      if (live > 0) throw new Error(`${bucket} holds ${live} card rows: not a leftover to destroy`);
       await retention.vault.write(`${mount}/keys/${bucket}/config`, { deletion_allowed: true });
       await retention.vault.delete(`${mount}/keys/${bucket}`);
     }
@@ -113,31 +121,19 @@ async function main() {
     }
     const encryptMs = Date.now() - t;
     t = Date.now();
-    await db.query(
-      `INSERT INTO orders (order_id, user_id, workflow_id)
-       SELECT id, 'bench-rotation', id FROM unnest($1::text[]) AS id
-       UNION ALL SELECT $2, 'bench-rotation', $2`,
-      [ids, liveOrder],
-    );
-    for (let from = 0; from < n; from += 100_000) {
-      await db.query(
-        `WITH tmpl AS (SELECT k - 1 AS k, o, v, s FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS x(o, v, s, k))
-         INSERT INTO cards (order_id, blind_index, value_ct, serial_ct, key_name)
-         SELECT tmpl.o, 'bench:' || g, tmpl.v, tmpl.s, $4
-           FROM generate_series($5::int, $6::int) AS g JOIN tmpl ON tmpl.k = g % $7`,
-        [ids, values_, serials, bucket, from, Math.min(n, from + 100_000) - 1, orders],
-      );
-    }
     // A live order's row, under the month's real bucket, for the live stream's database read.
     const liveCt = await worker.transit.encryptBatch(month, [
       { plaintext: randomCode(), context: liveOrder },
       { plaintext: '123456789012', context: liveOrder },
     ]);
-    await db.query(
-      `INSERT INTO cards (order_id, blind_index, value_ct, serial_ct, key_name) VALUES ($1, 'bench:live', $2, $3, $4)`,
-      [liveOrder, liveCt[0], liveCt[1], month],
-    );
-    await db.query('ANALYZE cards');
+    await seedRotationBucket(fixtures, {
+      ids,
+      values: values_,
+      serials,
+      bucket,
+      n,
+      live: { orderId: liveOrder, valueCt: liveCt[0]!, serialCt: liveCt[1]!, bucket: month },
+    });
     console.log(
       `seeded ${n} cards over ${orders} orders in bucket ${bucket}: ${orders} real encryptions in ${encryptMs} ms, ` +
         `rows in ${Date.now() - t} ms`,
@@ -151,7 +147,7 @@ async function main() {
         month,
         cards.map((plaintext) => ({ plaintext, context: liveOrder })),
       );
-      await db.query('SELECT value_ct FROM cards WHERE order_id = $1', [liveOrder]);
+      await readOrderCards(fixtures, liveOrder);
       await api.transit.decryptBatch(
         month,
         ct.map((ciphertext) => ({ ciphertext, context: liveOrder })),
@@ -224,15 +220,13 @@ async function main() {
         `(the baselines differ by p50 ${(quantile(baselineAfter, 0.5) / quantile(baseline, 0.5)).toFixed(2)}×: ` +
         `what other load on the machine did meanwhile)`,
     );
-    const stale = await db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM cards WHERE key_name = $1 AND NOT (value_ct LIKE $2 AND serial_ct LIKE $2)`,
-      [bucket, `vault:v${result.toVersion}:%`],
-    );
-    console.log(`cards of the bucket not under v${result.toVersion}: ${stale.rows[0]!.n}`);
+    const stale = await cardsNotUnder(fixtures, bucket, result.toVersion);
+    console.log(`cards of the bucket not under v${result.toVersion}: ${stale}`);
   } finally {
     await cleanup();
     for (const v of [worker, api, retention]) v.close();
     await db.end();
+    await fixtures.end();
   }
 }
 

@@ -4,7 +4,6 @@
  * for a sweep to purge.
  */
 import type { OrderActivities } from '../../contracts/order';
-import type { Db } from '../../lib/db';
 
 export interface Figures {
   perSecond: number;
@@ -77,28 +76,4 @@ export function linkSentActivities(
       return result;
     },
   };
-}
-
-/** N delivered orders past retention, ids `<prefix>-<i>`: 3 card rows, a delivery and a token each. */
-export async function seedDueOrders(db: Db, prefix: string, n: number): Promise<void> {
-  if (n === 0) return;
-  await db.query(
-    `WITH o AS (
-       INSERT INTO orders (order_id, user_id, workflow_id, provider_status, quantity, outcome, delivered_at, purge_after)
-       SELECT $1 || '-' || i, 'bench', 'bench', 'FULFILLED', 3, 'DELIVERED', now() - interval '31 days',
-              now() - interval '1 day'
-       FROM generate_series(1, $2) AS i RETURNING order_id),
-     c AS (
-       INSERT INTO cards (order_id, blind_index, value_ct, serial_ct, key_name)
-       SELECT order_id, order_id || ':' || k, 'vault:v1:' || md5(order_id || k), 'vault:v1:' || md5(k || order_id),
-              'cards-bench' FROM o, generate_series(1, 3) AS k RETURNING id, order_id),
-     d AS (
-       INSERT INTO deliveries (id, order_id, kind, card_count, expires_at, sent_at)
-       SELECT order_id || '#1', order_id, 'batch', 3, now() - interval '30 days', now() - interval '31 days'
-       FROM o RETURNING id, order_id),
-     dc AS (INSERT INTO delivery_cards (delivery_id, card_id) SELECT order_id || '#1', id FROM c)
-     INSERT INTO delivery_tokens (token_hash, delivery_id, order_id, expires_at)
-     SELECT sha256(convert_to(d.id, 'UTF8')), d.id, d.order_id, now() + interval '1 day' FROM d`,
-    [prefix, n],
-  );
 }

@@ -7,12 +7,11 @@ import { parseArgs } from 'node:util';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { RETENTION_SWEEP_WORKFLOW_TYPE, type RetentionSweepWorkflow } from '../../contracts/retention';
 import { configFor } from '../../lib/config';
-import { createPool } from '../../lib/db';
 import { createLogger, TemporalPinoLogger } from '../../lib/logger';
 import { connectClient, connectionOptions, createCodec, temporalTarget } from '../../lib/temporal';
 import { createRetentionWorker } from '../../workers/create';
 import { retentionDeps } from '../../workers/deps';
-import { seedDueOrders } from './shared';
+import { cardsLeft, fixturePool, seedDueOrders } from './fixtures';
 
 async function main() {
   const { values } = parseArgs({
@@ -23,7 +22,7 @@ async function main() {
   Runtime.install({ logger: new TemporalPinoLogger(createLogger({ level: 'warn' })) });
   // A worker and a client in one process: the test processes' union of identities.
   const cfg = configFor('test');
-  const db = createPool();
+  const db = fixturePool();
   const run = `bench-${randomUUID().slice(0, 8)}`;
 
   let t = Date.now();
@@ -51,12 +50,12 @@ async function main() {
     });
   });
   const ms = Date.now() - t;
-  const left = await db.query(`SELECT count(*)::int AS n FROM cards WHERE order_id LIKE $1 || '-%'`, [run]);
+  const left = await cardsLeft(db, run);
   console.log(
     `sweep: ${counts.ordersPurged} orders purged (${counts.cardsDeleted} cards, ${counts.tokensDeleted} tokens) in ${ms} ms`,
   );
   console.log(
-    `  ${Math.round((counts.ordersPurged / ms) * 1000)} orders/s, batch size ${batchSize}; card rows left for this run: ${left.rows[0].n}`,
+    `  ${Math.round((counts.ordersPurged / ms) * 1000)} orders/s, batch size ${batchSize}; card rows left for this run: ${left}`,
   );
   await client.connection.close();
   await connection.close();

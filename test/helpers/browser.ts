@@ -14,9 +14,10 @@ import { afterAll, beforeAll } from 'vitest';
 import { buildApp } from '../../api/app';
 import type { CustomerPageSettings } from '../../api/http/customer-page';
 import { config } from '../../lib/config';
-import { createPool, type Db } from '../../lib/db';
+import type { Db } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
 import { connectVault, type VaultSession } from '../../lib/vault';
+import { fixturePool } from './fixture-db';
 import { createSeeder, type Seeder } from './seed';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -80,7 +81,7 @@ export function linkPagesInBrowser(opts: {
     return { context, page, errors };
   };
   beforeAll(async () => {
-    it.db = createPool();
+    it.db = fixturePool();
     vault = await connectVault('api');
     it.seeder = await createSeeder(it.db);
     it.app = await buildApp({

@@ -28,7 +28,8 @@ import {
   startOrder,
 } from '../../domain/orders';
 import type { WebhookEndpoints } from '../../domain/webhooks';
-import { config } from '../../lib/config';
+import { config, databaseUrl } from '../../lib/config';
+import { createPool, type Db } from '../../lib/db';
 import {
   connectClient,
   connectionOptions,
@@ -40,13 +41,15 @@ import { activeTracing } from '../../lib/tracing';
 import { connectVault, type VaultSession } from '../../lib/vault';
 import { createFulfillmentWorker } from '../../workers/create';
 import { fulfillmentDeps } from '../../workers/deps';
+import { fixturePool } from './fixture-db';
 import { bundleWorkflows } from './workflow-bundle';
 
 export interface Pipeline {
   client: Client;
   taskQueue: string;
   apiUrl: string;
-  db: Awaited<ReturnType<typeof fulfillmentDeps>>['db'];
+  /** The tests' own connection (the schema owner's, test/helpers/fixture-db.ts), not a component's. */
+  db: Db;
   /** `caller`: as if started by that intake caller (its webhook endpoint hears of the order). */
   start(
     request: Omit<OrderRequest, 'policy'> & { policy?: Partial<OrderPolicy> },
@@ -80,12 +83,15 @@ export async function startPipeline(
   const cfg = config();
   const apiVault: VaultSession = await connectVault('api');
   const deps = await fulfillmentDeps(cfg);
+  // Each component with its own database role, as in production; the tests' own reads as the fixtures'.
+  const apiDb = createPool(databaseUrl('api', cfg), 4);
+  const fixtures = fixturePool(4);
   // As in production: the client and the codec endpoint share the API's codec, the worker has its own.
   const codec = createCodec(apiVault.transit);
   const client = await connectClient({ component: 'api', codec, target: opts.temporal?.api });
   const taskQueue = `test-${randomUUID()}`;
   const api: FastifyInstance = await buildApp({
-    db: deps.db,
+    db: apiDb,
     transit: apiVault.transit,
     publicBaseUrl: 'http://placeholder',
     revealVisibleMs: opts.revealVisibleMs ?? 60_000,
@@ -106,7 +112,7 @@ export async function startPipeline(
           },
           startOrder: (input: OrderInput) => startOrder(client, input, taskQueue),
           resendLink: (orderId: string, request: ResendRequest) =>
-            resendLink(client, deps.db, orderId, request),
+            resendLink(client, apiDb, orderId, request),
         }
       : {}),
   });
@@ -118,6 +124,8 @@ export async function startPipeline(
     await client.connection.close();
     apiVault.close();
     await deps.close();
+    await apiDb.end();
+    await fixtures.end();
     throw err;
   }
   const address = api.server.address();
@@ -137,7 +145,7 @@ export async function startPipeline(
     client,
     taskQueue,
     apiUrl,
-    db: deps.db,
+    db: fixtures,
     async start(request, startOpts = {}) {
       const input = buildOrderInput(
         { ...request, policy: { ...FAST_POLLING, ...request.policy } },
@@ -157,6 +165,8 @@ export async function startPipeline(
       await api.close();
       apiVault.close();
       await deps.close();
+      await apiDb.end();
+      await fixtures.end();
     },
   };
   return pipeline;

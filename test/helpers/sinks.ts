@@ -7,7 +7,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { config, repoRoot } from '../../lib/config';
+import { repoRoot } from '../../lib/config';
+import { fixtureUrl } from './fixture-db';
 import { allMail } from './mailbox';
 
 const run = promisify(execFile);
@@ -85,7 +86,7 @@ async function scanPostgresStore(
 
 /** pg_dump of the whole application database: schema and every row of every table. */
 export async function postgresDump(): Promise<Sink> {
-  const { stdout } = await run('pg_dump', ['--no-owner', config().DATABASE_URL], { maxBuffer: 512 << 20 });
+  const { stdout } = await run('pg_dump', ['--no-owner', fixtureUrl()], { maxBuffer: 512 << 20 });
   return { name: 'postgres (pg_dump)', text: stdout };
 }
 

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { config, repoRoot, requireSetting, stackEnvFile } from '../../lib/config';
+import { config, databaseUrl, repoRoot, requireSetting, stackEnvFile } from '../../lib/config';
 
 function reachable(hostPort: string): Promise<boolean> {
   const [host, port] = hostPort.split(':') as [string, string];
@@ -30,7 +30,7 @@ export default async function setup() {
   const services: Record<string, string> = {
     Temporal: cfg.TEMPORAL_ADDRESS,
     Vault: hostOf(cfg.VAULT_ADDR),
-    PostgreSQL: hostOf(cfg.DATABASE_URL),
+    PostgreSQL: hostOf(databaseUrl('worker', cfg)),
     SMTP: hostOf(requireSetting(cfg, 'SMTP_URL', 'the tests')),
     'provider sandbox': hostOf(requireSetting(cfg, 'PROVIDER_BASE_URL', 'the tests')),
   };

@@ -16,11 +16,12 @@ import { OVERALL_CLIENTS } from '../../api/http/rate-limits';
 import { defaultPolicy, orderRequestSchema } from '../../domain/orders';
 import { signatureHeader as signIntakeRequest } from '../../domain/signing';
 import { config } from '../../lib/config';
-import { createPool, type Db } from '../../lib/db';
+import type { Db } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
 import { createCodec } from '../../lib/temporal';
 import { generateToken } from '../../lib/tokens';
 import { connectVault, type VaultSession } from '../../lib/vault';
+import { fixturePool } from '../helpers/fixture-db';
 import { createSeeder, type SeededOrder, type Seeder } from '../helpers/seed';
 
 const JWT_SECRET = randomBytes(32).toString('hex');
@@ -83,7 +84,7 @@ async function fuzzApp(rateLimitPerMinute: number): Promise<FastifyInstance> {
 }
 
 beforeAll(async () => {
-  db = createPool();
+  db = fixturePool();
   vault = await connectVault('api');
   seeder = await createSeeder(db);
   seeded = await seeder.seed({ cards: 3 });

@@ -12,10 +12,11 @@ import { buildApp } from '../../api/app';
 import { codecEndpointSettings } from '../../api/codec-endpoint/routes';
 import type { VaultPayloadCodec } from '../../lib/codec';
 import { type Config, ConfigError, config } from '../../lib/config';
-import { createPool, type Db } from '../../lib/db';
+import type { Db } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
 import { createCodec } from '../../lib/temporal';
 import { connectVault, type VaultSession } from '../../lib/vault';
+import { fixturePool } from '../helpers/fixture-db';
 import { uniqueRecipient } from '../helpers/pipeline';
 
 const UI_ORIGIN = new URL(config().TEMPORAL_UI_URL).origin;
@@ -73,7 +74,7 @@ const cookieOf = (res: Response) => {
 };
 
 beforeAll(async () => {
-  db = createPool();
+  db = fixturePool();
   vault = await connectVault('api');
   codec = createCodec(vault.transit);
   app = await buildApp({

@@ -3,13 +3,14 @@
  * trail is append-only by the database's own rules, not by the application's good manners (DESIGN 3.9).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { config, repoRoot } from '../../lib/config';
+import { databaseUrl } from '../../lib/config';
 import { createPool, type Db } from '../../lib/db';
 import { migrate } from '../../lib/migrate';
+import { fixtureUrl, stackRoleUrl } from '../helpers/fixture-db';
+
+const DATABASE_COMPONENTS = ['worker', 'api', 'retention', 'cli'] as const;
 
 const APP_TABLES = ['audit_log', 'cards', 'deliveries', 'delivery_cards', 'delivery_tokens', 'orders'];
 
@@ -24,18 +25,6 @@ async function tablesIn(url: string): Promise<string[]> {
   } finally {
     await client.end();
   }
-}
-
-/**
- * A role of the stack's PostgreSQL with its password from the stack's secrets (read here, for the tests
- * only; no env file holds it), on the same host and TLS settings as the apps' DATABASE_URL.
- */
-function stackRoleUrl(role: string, secret: string, database: string): URL {
-  const url = new URL(config().DATABASE_URL);
-  url.username = role;
-  url.password = readFileSync(path.join(repoRoot, '.data', 'secrets', secret), 'utf8').trim();
-  url.pathname = `/${database}`;
-  return url;
 }
 
 describe('migrations', () => {
@@ -54,8 +43,8 @@ describe('migrations', () => {
     await admin.query(`CREATE DATABASE ${name} OWNER giftcards_owner`);
   });
 
-  it("the apps' role cannot create a database", async () => {
-    const app = new pg.Client({ connectionString: config().DATABASE_URL });
+  it.each(DATABASE_COMPONENTS)("the %s's role cannot create a database", async (component) => {
+    const app = new pg.Client({ connectionString: databaseUrl(component) });
     await app.connect();
     let created = false;
     try {
@@ -68,7 +57,7 @@ describe('migrations', () => {
       // A cluster made before the role lost CREATEDB (`bash scripts/stack.sh up` takes it away): tidy up.
       if (created) await admin.query(`DROP DATABASE IF EXISTS ${name}_app`);
     }
-    expect(created, "the apps' role has CREATEDB: run `bash scripts/stack.sh up`").toBe(false);
+    expect(created, `the ${component}'s role has CREATEDB: run \`bash scripts/stack.sh up\``).toBe(false);
   });
 
   afterAll(async () => {
@@ -111,9 +100,10 @@ describe('audit_log on the stack database', () => {
   const orderId = `test-db-${randomUUID()}`;
 
   beforeAll(async () => {
-    db = createPool(config().DATABASE_URL, 2);
+    // The retention worker's role: it may append to the trail and read it (the gauges, the key rotation).
+    db = createPool(databaseUrl('retention'), 2);
     // The schema owner (the migrations' role): its credential is the stack's, read here for the test only.
-    owner = createPool(stackRoleUrl('giftcards_owner', 'pg-owner-password', 'giftcards').href, 1);
+    owner = createPool(fixtureUrl(), 1);
     // INSERT is the one write the trail allows.
     const { rows } = await db.query<{ id: string }>(
       "INSERT INTO audit_log (order_id, event, actor, count) VALUES ($1, 'test', 'database.test', 1) RETURNING id",

@@ -12,11 +12,12 @@ import { buildApp } from '../../api/app';
 import type { RetrievedEvent } from '../../api/delivery-links/routes';
 import { purgeOrder } from '../../domain/cards';
 import { config } from '../../lib/config';
-import { createPool, type Db } from '../../lib/db';
+import type { Db } from '../../lib/db';
 import { createLogger, scrub } from '../../lib/logger';
 import { generateToken, hashToken } from '../../lib/tokens';
 import { connectVault, createVaultClient, Transit, type VaultSession } from '../../lib/vault';
 import { auditRows as auditOf } from '../helpers/audit';
+import { fixturePool } from '../helpers/fixture-db';
 import { createSeeder, type SeededOrder, type Seeder, type SeedOptions } from '../helpers/seed';
 
 const UA = 'delivery-api-test/1.0 (vitest)';
@@ -57,7 +58,7 @@ async function startApp(overrides: { rateLimitPerMinute?: number } = {}): Promis
 }
 
 beforeAll(async () => {
-  db = createPool();
+  db = fixturePool();
   vault = await connectVault('api');
   seeder = await createSeeder(db);
   baseUrl = await startApp();
@@ -346,7 +347,7 @@ describe('a Vault that stalls', () => {
           async () =>
             (
               await db.query(
-                "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'DELETE FROM delivery_tokens%'",
+                "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%FROM purge_orders(%'",
               )
             ).rowCount,
         )

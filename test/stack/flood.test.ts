@@ -17,9 +17,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, UNMATCHED_PER_MINUTE } from '../../api/app';
 import { HEALTH_PER_MINUTE } from '../../api/http/health';
 import { config } from '../../lib/config';
-import { createPool, type Db } from '../../lib/db';
+import type { Db } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
 import { connectVault, type VaultSession } from '../../lib/vault';
+import { fixturePool } from '../helpers/fixture-db';
 
 const PATH = `/${'a.'.repeat(6 * 1024)}`;
 const SENDERS = 8;
@@ -83,7 +84,7 @@ async function flood(port: number, path: string, from: string, perSender: number
 const count = (answers: Answer[], status: number) => answers.filter((a) => a.status === status).length;
 
 beforeAll(async () => {
-  db = createPool();
+  db = fixturePool();
   vault = await connectVault('api');
 });
 

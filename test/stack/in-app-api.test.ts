@@ -13,11 +13,12 @@ import { buildApp } from '../../api/app';
 import { clientNonce, issueRevealKey } from '../../api/in-app/reveal-keys';
 import type { InAppSettings } from '../../api/in-app/routes';
 import { config } from '../../lib/config';
-import { createPool, type Db } from '../../lib/db';
+import type { Db } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
 import { hashToken } from '../../lib/tokens';
 import { connectVault, type VaultSession } from '../../lib/vault';
 import { auditRows as auditOf } from '../helpers/audit';
+import { fixturePool } from '../helpers/fixture-db';
 import { createSeeder, type SeededOrder, type Seeder, type SeedOptions } from '../helpers/seed';
 
 const UA = 'in-app-api-test/1.0 (vitest)';
@@ -64,7 +65,7 @@ async function startApp(
 }
 
 beforeAll(async () => {
-  db = createPool();
+  db = fixturePool();
   vault = await connectVault('api');
   seeder = await createSeeder(db);
   baseUrl = (await startApp()).url;

@@ -23,10 +23,11 @@ import {
   rotateCodecKey,
   scanCodecVersions,
 } from '../../domain/key-rotation';
-import { config, repoRoot } from '../../lib/config';
-import { createPool, type Db } from '../../lib/db';
+import { config, databaseUrl, repoRoot } from '../../lib/config';
+import type { Db } from '../../lib/db';
 import { connectClient, createCodec } from '../../lib/temporal';
 import { connectVault, type VaultSession } from '../../lib/vault';
+import { fixturePool } from '../helpers/fixture-db';
 import { randomCard, type SeedCard } from '../helpers/seed';
 
 const run = promisify(execFile);
@@ -94,7 +95,7 @@ beforeAll(async () => {
       VAULT_BOUND_CIDRS: '127.0.0.1/32',
     },
   });
-  db = createPool();
+  db = fixturePool();
   [worker, api, retention] = await Promise.all([connect('worker'), connect('api'), connect('retention')]);
   retentionEnv = approle('retention');
   // The test's own bucket, created as the retention sweep creates buckets.
@@ -269,6 +270,8 @@ describe('card key bucket rotation', () => {
           HOME: process.env.HOME ?? '',
           NODE_ENV: 'development',
           STACK_ENV_FILE: path.join(repoRoot, '.data', 'env', 'retention-worker.env'),
+          // The tests' database (the retention worker's role on it), whichever the env file names.
+          RETENTION_DATABASE_URL: databaseUrl('retention'),
           VAULT_ADDR: addr,
           VAULT_TRANSIT_MOUNT: 'transit',
           ...retentionEnv,

@@ -11,6 +11,9 @@ import {
   resendLinkUpdate,
   workflowIdFor,
 } from '../../contracts/order';
+import { databaseUrl } from '../../lib/config';
+import { createPool } from '../../lib/db';
+import { requestResend } from '../../store/deliveries';
 import { linkIn, waitForMail } from '../helpers/mailbox';
 import { settled, waitForStatus } from '../helpers/orders';
 import { type Pipeline, startPipeline, uniqueOrderId, uniqueRecipient } from '../helpers/pipeline';
@@ -234,13 +237,26 @@ describe('fulfillment pipeline', () => {
     expect(expiries).toHaveLength(1);
   });
 
-  it('resendLink revokes the old link and sends a new one that works', async () => {
+  it('resendLink revokes the old link and sends a new one that works, only on a recorded request', async () => {
     const { orderId, email } = await order('instant');
     const [first] = await waitForMail(email);
     await waitForStatus(p.client, orderId, settled);
-    const result = await p.client.workflow
-      .getHandle(workflowIdFor(orderId))
-      .executeUpdate(resendLinkUpdate, { args: [{}] });
+    const handle = p.client.workflow.getHandle(workflowIdFor(orderId));
+    // Nobody asked (a hand-made update, the UI's button): the database mints no link, nothing is sent.
+    await expect(handle.executeUpdate(resendLinkUpdate, { args: [{}] })).rejects.toMatchObject({
+      cause: { cause: { type: 'LinkRefused' } },
+    });
+    expect(await waitForMail(email, 1)).toHaveLength(1);
+    // An operator's request, as the ops CLI records it, with the CLIs' own role.
+    const cli = createPool(databaseUrl('cli'), 1);
+    try {
+      await requestResend(cli, { orderId, requestedBy: 'operator:pipeline-test', kind: 'redeliver' });
+    } finally {
+      await cli.end();
+    }
+    const result = await handle.executeUpdate(resendLinkUpdate, {
+      args: [{ requestedBy: 'operator:pipeline-test' }],
+    });
     expect(result.cardCount).toBe(3);
     const mails = await waitForMail(email, 2);
     const second = mails.find((m) => m.id !== first!.id)!;

@@ -30,22 +30,26 @@ const SECRETS: Record<string, string> = {
   CODEC_AUTH_TOKEN: union.CODEC_AUTH_TOKEN!,
   'the intake secret': union.INTAKE_CLIENTS!.split(':')[1]!,
   PROVIDER_API_KEY: union.PROVIDER_API_KEY!,
-  'the database password': new URL(union.DATABASE_URL!).password,
+  // One database role per component: each process holds its own password and no other's.
+  "the worker's database password": new URL(union.WORKER_DATABASE_URL!).password,
+  "the API's database password": new URL(union.API_DATABASE_URL!).password,
+  "the retention worker's database password": new URL(union.RETENTION_DATABASE_URL!).password,
+  "the CLIs' database password": new URL(union.CLI_DATABASE_URL!).password,
   'the Vault root token': bao.root_token,
   'the Vault unseal key': bao.unseal_keys_b64[0]!,
 };
 
 /** The stack's processes, and which of the secrets above each one needs (all others it must not hold). */
 const PROCESSES: Record<string, string[]> = {
-  worker: ['WORKER_VAULT_SECRET_ID', 'PROVIDER_API_KEY', 'the database password'],
-  'retention-worker': ['RETENTION_VAULT_SECRET_ID', 'the database password'],
+  worker: ['WORKER_VAULT_SECRET_ID', 'PROVIDER_API_KEY', "the worker's database password"],
+  'retention-worker': ['RETENTION_VAULT_SECRET_ID', "the retention worker's database password"],
   api: [
     'API_VAULT_SECRET_ID',
     'JWT_SECRET',
     'OPERATOR_PASSWORD',
     'CODEC_AUTH_TOKEN',
     'the intake secret',
-    'the database password',
+    "the API's database password",
   ],
   'provider-sandbox': ['PROVIDER_API_KEY'],
 };

@@ -16,6 +16,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { signatureHeader } from '../../domain/signing';
 import { config, repoRoot } from '../../lib/config';
+import { fixtureUrl } from '../helpers/fixture-db';
 import { linkIn, waitForMail } from '../helpers/mailbox';
 import { uniqueOrderId, uniqueRecipient } from '../helpers/pipeline';
 import { targets } from '../helpers/prometheus';
@@ -126,7 +127,7 @@ describe('replicas', () => {
     const cfg = config();
     const publicUrl = cfg.PUBLIC_BASE_URL as string; // the stack's test.env sets it
     const apis = [publicUrl, publicUrl.replace(/:(\d+)$/, (_, p) => `:${Number(p) + 1}`)];
-    const db = new pg.Pool({ connectionString: cfg.DATABASE_URL, max: 4 });
+    const db = new pg.Pool({ connectionString: fixtureUrl(), max: 4 });
     const t0 = Date.now();
     try {
       // Most orders are instant; every fifth waits 3 s on the provider, so calls are in flight at SIGTERM.

@@ -16,14 +16,21 @@ import { connectClient, createCodec } from '../../lib/temporal';
 import { connectVault, VaultError } from '../../lib/vault';
 import { fulfillmentDeps } from '../../workers/deps';
 import { auditRows } from '../helpers/audit';
+import { fixturePool, fixtureUrl } from '../helpers/fixture-db';
 import { linkIn, mailFor, waitForMail } from '../helpers/mailbox';
 import { asOrderWorkflow, waitForStatus } from '../helpers/orders';
-import { FAST_POLLING, runFulfillmentWorker, uniqueOrderId, uniqueRecipient } from '../helpers/pipeline';
+import {
+  FAST_POLLING,
+  runFulfillmentWorker,
+  startPipeline,
+  uniqueOrderId,
+  uniqueRecipient,
+} from '../helpers/pipeline';
 import { registerScenario, sandboxOrder } from '../helpers/sandbox';
 
 let db: Db;
 beforeAll(() => {
-  db = createPool();
+  db = fixturePool();
 });
 afterAll(async () => {
   await db?.end();
@@ -31,7 +38,7 @@ afterAll(async () => {
 
 describe('PostgreSQL', () => {
   it('a backend terminated under a checked-out client (57P01) fails that transaction; the process lives on', async () => {
-    const pool = createPool(config().DATABASE_URL, 2);
+    const pool = createPool(fixtureUrl(), 2);
     try {
       const inFlight = withTransaction(pool, async (tx) => {
         const { rows } = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
@@ -160,7 +167,7 @@ describe('notices', () => {
       expect(mails).toHaveLength(1);
       expect(mails[0]!.text).toContain('No card could be delivered.');
       expect(mails[0]!.text).not.toMatch(/charged|refund/i);
-      expect((await auditRows(deps.db, orderId)).filter((r) => r.event === 'NOTIFIED')).toHaveLength(1);
+      expect((await auditRows(db, orderId)).filter((r) => r.event === 'NOTIFIED')).toHaveLength(1);
       // Another kind is another notice.
       await run(activities.notifyCustomer, { ...notice, kind: 'cancelled' });
       await expect.poll(async () => (await mailFor(recipient)).length).toBe(2);
@@ -211,7 +218,7 @@ describe('a retried first poll', () => {
         [orderId],
       );
       expect(rows[0]).toEqual({ cards: first.quantity, tokens: 1, outcome: 'DELIVERED' });
-      const events = (await auditRows(deps.db, orderId)).map((r) => r.event);
+      const events = (await auditRows(db, orderId)).map((r) => r.event);
       expect(events).toEqual(['ORDER_STARTED', 'CARDS_STORED', 'DELIVERED']);
       await new Promise((r) => setTimeout(r, 500));
       expect(await mailFor(recipient)).toHaveLength(1);
@@ -223,26 +230,25 @@ describe('a retried first poll', () => {
 
 describe('a retried delivery', () => {
   it('whose first email may have gone out sends a second that says it replaces it; only the new link works', async () => {
-    const cfg = config();
-    const client = await connectClient({ component: 'api' });
-    const deps = await fulfillmentDeps(cfg);
+    // A pipeline of the test's own (worker, API), so the order, its links and the pages share one database.
+    const p = await startPipeline();
+    const deps = await fulfillmentDeps(config());
+    deps.publicBaseUrl = p.apiUrl;
     try {
-      // A real order on the stack's own worker, delivered once.
+      // A real order, delivered once.
       const email = uniqueRecipient();
-      const input = buildOrderInput(
-        { orderId: uniqueOrderId('instant'), userId: 'u', email },
-        defaultPolicy(cfg),
-      );
-      await startOrder(client, input, cfg.TEMPORAL_TASK_QUEUE);
-      const delivered = await waitForStatus(client, input.orderId, (s) => s.phase === 'delivered');
+      const orderId = uniqueOrderId('instant');
+      await p.start({ orderId, userId: 'u', email });
+      const delivered = await waitForStatus(p.client, orderId, (s) => s.phase === 'delivered');
       const deliveryId = delivered.deliveries[0]!.id;
       const first = linkIn((await waitForMail(email))[0]!);
-      // As if the worker died after sending but before recording it: the activity runs again.
-      await deps.db.query('UPDATE deliveries SET sent_at = NULL WHERE id = $1', [deliveryId]);
+      // As if the worker died after sending but before recording it: the activity runs again. (As the
+      // schema owner: no component may reopen a sent delivery, deliveries_sent_once.)
+      await db.query('UPDATE deliveries SET sent_at = NULL WHERE id = $1', [deliveryId]);
       // As the order's own workflow: its id, and the first run its registration recorded.
-      const { raw } = await client.workflow.getHandle(workflowIdFor(input.orderId)).describe();
-      await asOrderWorkflow(input.orderId)(createActivities(deps).deliver, {
-        orderId: input.orderId,
+      const { raw } = await p.client.workflow.getHandle(workflowIdFor(orderId)).describe();
+      await asOrderWorkflow(orderId)(createActivities(deps).deliver, {
+        orderId,
         firstRunId: raw.workflowExecutionInfo?.firstRunId ?? '',
         deliveryId,
         recipient: email,
@@ -258,7 +264,7 @@ describe('a retried delivery', () => {
       expect((await fetch(linkIn(second))).status).toBe(200);
     } finally {
       await deps.close();
-      await client.connection.close();
+      await p.stop();
     }
   });
 });

@@ -17,7 +17,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { purgeNowSignal, statusQuery, workflowIdFor } from '../../contracts/order';
 import { buildOrderInput, defaultPolicy, startOrder } from '../../domain/orders';
-import { config, repoRoot, stackEnvFile } from '../../lib/config';
+import { config, databaseUrl, repoRoot, stackEnvFile } from '../../lib/config';
 import { connectClient, connectionOptions, temporalTarget } from '../../lib/temporal';
 import { connectVault } from '../../lib/vault';
 import { releaseSignal, waitForRelease } from '../workflows/trivial';
@@ -107,7 +107,7 @@ describe('a stack restart', () => {
     const worker = await connectVault('worker');
     const [ciphertext] = await worker.transit.encryptBatch(cardKey, [{ plaintext, context: orderId }]);
     worker.close();
-    const auditId = await withDb(cfg.DATABASE_URL, async (db) => {
+    const auditId = await withDb(databaseUrl('retention', cfg), async (db) => {
       const { rows } = await db.query<{ id: string }>(
         "INSERT INTO audit_log (order_id, event, actor, count) VALUES ($1, 'test', 'restart.test', 1) RETURNING id",
         [orderId],
@@ -140,7 +140,7 @@ describe('a stack restart', () => {
     expect(decrypted).toEqual([plaintext]);
 
     const audit = await whenReady(() =>
-      withDb(env.DATABASE_URL ?? cfg.DATABASE_URL, (db) =>
+      withDb(env.RETENTION_DATABASE_URL ?? databaseUrl('retention', cfg), (db) =>
         db.query('SELECT id, event, actor, count FROM audit_log WHERE order_id = $1', [orderId]),
       ),
     );

@@ -277,8 +277,10 @@ describe('crypto-shredding', () => {
     const bucket = `${prefix}-2019-${String(1 + Math.floor(Math.random() * 12)).padStart(2, '0')}`;
     await retention.vault.vault.write(`transit/keys/${bucket}`, { type: 'aes256-gcm96', derived: true });
     const { orderId } = await deliveredOrder();
+    // A card of the order stored under the old bucket (a card's bucket never changes: cards_rewrap_only).
     await p.db.query(
-      'UPDATE cards SET key_name = $2 WHERE id = (SELECT min(id) FROM cards WHERE order_id = $1)',
+      `INSERT INTO cards (order_id, blind_index, value_ct, serial_ct, key_name)
+       SELECT order_id, 'test-old-bucket', value_ct, serial_ct, $2 FROM cards WHERE order_id = $1 LIMIT 1`,
       [orderId, bucket],
     );
     try {

@@ -18,11 +18,12 @@ import { defaultPolicy } from '../../domain/orders';
 import { signatureHeader } from '../../domain/signing';
 import type { VaultPayloadCodec } from '../../lib/codec';
 import { config } from '../../lib/config';
-import { createPool, type Db } from '../../lib/db';
+import type { Db } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
 import { createCodec } from '../../lib/temporal';
 import { generateToken } from '../../lib/tokens';
 import { connectVault, type VaultSession } from '../../lib/vault';
+import { fixturePool } from '../helpers/fixture-db';
 import { createSeeder, type Seeder } from '../helpers/seed';
 
 const PER_CLIENT = 5;
@@ -86,7 +87,7 @@ async function stopApi(url: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  db = createPool();
+  db = fixturePool();
   vault = await connectVault('api');
   codec = createCodec(vault.transit);
   seeder = await createSeeder(db);

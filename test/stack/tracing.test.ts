@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workflowIdFor } from '../../contracts/order';
 import { signatureHeader } from '../../domain/signing';
-import { config } from '../../lib/config';
+import { config, databaseUrl } from '../../lib/config';
 import { startTracing, type Tracing } from '../../lib/tracing';
 import { linkIn, waitForMail } from '../helpers/mailbox';
 import { waitForStatus } from '../helpers/orders';
@@ -66,7 +66,9 @@ function configuredSecrets(): string[] {
     cfg.CODEC_AUTH_TOKEN,
     cfg.OPERATOR_PASSWORD,
     cfg.JWT_SECRET,
-    decodeURIComponent(new URL(cfg.DATABASE_URL).password),
+    ...(['worker', 'api', 'retention', 'cli'] as const).map((c) =>
+      decodeURIComponent(new URL(databaseUrl(c, cfg)).password),
+    ),
     ...intakeSecrets,
     ...vaultSecretIds,
     INTAKE_SECRET,

@@ -2,7 +2,7 @@
  * docker-compose.yml as production would run it (issue 10, item 10), checked on what `docker-compose config`
  * resolves (docker-compose from scripts/install.sh; missing, the test fails): no secret has a default, nor
  * has the mode (NODE_ENV), each container gets only its own settings and its own AppRole volume, the apps
- * connect as the app role, only the API is published beyond this machine, and only vault-init sees the
+ * connect each with its own database role, only the API is published beyond this machine, and only vault-init sees the
  * unseal key and the root token.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -16,7 +16,10 @@ import { repoRoot } from '../../lib/config';
 const REQUIRED: Record<string, string> = {
   POSTGRES_SUPERUSER_PASSWORD: 'marker-pg-superuser',
   GIFTCARDS_OWNER_DB_PASSWORD: 'marker-pg-owner',
-  GIFTCARDS_DB_PASSWORD: 'marker-pg-app',
+  GIFTCARDS_WORKER_DB_PASSWORD: 'marker-pg-worker',
+  GIFTCARDS_API_DB_PASSWORD: 'marker-pg-api',
+  GIFTCARDS_RETENTION_DB_PASSWORD: 'marker-pg-retention',
+  GIFTCARDS_CLI_DB_PASSWORD: 'marker-pg-cli',
   TEMPORAL_DB_PASSWORD: 'marker-pg-temporal',
   PROVIDER_API_KEY: 'marker-provider-key',
   CODEC_AUTH_TOKEN: 'marker-codec-token',
@@ -41,19 +44,25 @@ const APP_ENVIRONMENT: Record<string, string[]> = {
     'NODE_ENV',
     'TEMPORAL_ADDRESS',
     'VAULT_ADDR',
-    'DATABASE_URL',
+    'WORKER_DATABASE_URL',
     'STACK_ENV_FILE',
     'PROVIDER_BASE_URL',
     'PROVIDER_API_KEY',
     'SMTP_URL',
     'PUBLIC_BASE_URL',
   ],
-  'retention-worker': ['NODE_ENV', 'TEMPORAL_ADDRESS', 'VAULT_ADDR', 'DATABASE_URL', 'STACK_ENV_FILE'],
+  'retention-worker': [
+    'NODE_ENV',
+    'TEMPORAL_ADDRESS',
+    'VAULT_ADDR',
+    'RETENTION_DATABASE_URL',
+    'STACK_ENV_FILE',
+  ],
   api: [
     'NODE_ENV',
     'TEMPORAL_ADDRESS',
     'VAULT_ADDR',
-    'DATABASE_URL',
+    'API_DATABASE_URL',
     'STACK_ENV_FILE',
     'API_HOST',
     'PUBLIC_BASE_URL',
@@ -64,7 +73,14 @@ const APP_ENVIRONMENT: Record<string, string[]> = {
     'INTAKE_CLIENTS',
     'INTAKE_REQUEST_KEY',
   ],
-  cli: ['NODE_ENV', 'TEMPORAL_ADDRESS', 'VAULT_ADDR', 'DATABASE_URL', 'STACK_ENV_FILE', 'TEMPORAL_UI_URL'],
+  cli: [
+    'NODE_ENV',
+    'TEMPORAL_ADDRESS',
+    'VAULT_ADDR',
+    'CLI_DATABASE_URL',
+    'STACK_ENV_FILE',
+    'TEMPORAL_UI_URL',
+  ],
   migrate: ['NODE_ENV', 'MIGRATION_DATABASE_URL'],
   'provider-sandbox': ['PROVIDER_API_KEY', 'PROVIDER_SANDBOX_HOST', 'PROVIDER_SANDBOX_PORT'],
 };
@@ -73,7 +89,10 @@ const APP_ENVIRONMENT: Record<string, string[]> = {
 const ALLOWED: Record<string, string[]> = {
   POSTGRES_SUPERUSER_PASSWORD: ['postgres'],
   GIFTCARDS_OWNER_DB_PASSWORD: ['postgres', 'migrate'],
-  GIFTCARDS_DB_PASSWORD: ['postgres', 'worker', 'retention-worker', 'api', 'cli'],
+  GIFTCARDS_WORKER_DB_PASSWORD: ['postgres', 'worker'],
+  GIFTCARDS_API_DB_PASSWORD: ['postgres', 'api'],
+  GIFTCARDS_RETENTION_DB_PASSWORD: ['postgres', 'retention-worker'],
+  GIFTCARDS_CLI_DB_PASSWORD: ['postgres', 'cli'],
   TEMPORAL_DB_PASSWORD: ['postgres', 'temporal'],
   PROVIDER_API_KEY: ['worker', 'provider-sandbox'],
   CODEC_AUTH_TOKEN: ['api'],
@@ -234,20 +253,28 @@ describe('docker-compose.yml', () => {
     );
   });
 
-  it('connects the apps as the app role, with giftcards.app_role set so the grants apply', () => {
-    for (const app of ['worker', 'retention-worker', 'api', 'cli']) {
-      const url = new URL(String(services[app]?.environment?.DATABASE_URL));
-      expect(url.username, app).toBe('giftcards');
+  it('connects each app with its own database role, named on the database so the grants apply', () => {
+    const init = readFileSync(path.join(repoRoot, 'deploy', 'postgres-init.sh'), 'utf8');
+    for (const [app, component] of [
+      ['worker', 'worker'],
+      ['retention-worker', 'retention'],
+      ['api', 'api'],
+      ['cli', 'cli'],
+    ] as const) {
+      const url = new URL(String(services[app]?.environment?.[`${component.toUpperCase()}_DATABASE_URL`]));
+      expect(url.username, app).toBe(`giftcards_${component}`);
+      expect(init).toContain(
+        `ALTER DATABASE giftcards SET giftcards.${component}_role = 'giftcards_${component}';`,
+      );
+      expect(init).toMatch(new RegExp(`CREATE ROLE giftcards_${component} LOGIN NOINHERIT PASSWORD`));
     }
     expect(new URL(String(services.migrate?.environment?.MIGRATION_DATABASE_URL)).username).toBe(
       'giftcards_owner',
     );
     expect(services.postgres?.environment?.POSTGRES_USER).toBe('postgres');
     expect(services.temporal?.environment?.POSTGRES_USER).toBe('temporal');
-    const init = readFileSync(path.join(repoRoot, 'deploy', 'postgres-init.sh'), 'utf8');
-    expect(init).toContain("ALTER DATABASE giftcards SET giftcards.app_role = 'giftcards';");
-    expect(init).toMatch(/CREATE ROLE giftcards LOGIN PASSWORD/); // no SUPERUSER, CREATEDB or CREATEROLE
-    expect(init).not.toMatch(/CREATE ROLE giftcards(_owner)? [^;]*(CREATEDB|CREATEROLE|SUPERUSER)/);
+    // No SUPERUSER, CREATEDB or CREATEROLE for the owner or any app.
+    expect(init).not.toMatch(/CREATE ROLE giftcards\w* [^;]*(CREATEDB|CREATEROLE|SUPERUSER)/);
     expect(
       (services.postgres?.volumes ?? []).some((v) => String(volumeSource(v)).endsWith('postgres-init.sh')),
     ).toBe(true);

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import {
   assertMigrationUrlSafe,
   ConfigError,
+  databaseUrl,
   debugEnables,
   isProduction,
   parseConfig,
@@ -135,8 +136,42 @@ describe('parseConfig', () => {
   });
 
   it('names a missing required variable', () => {
-    const { DATABASE_URL: _, ...env } = VALID;
-    expect(errorOf(env).message).toMatch(/DATABASE_URL: is required/);
+    const { VAULT_ADDR: _, ...env } = VALID;
+    expect(errorOf(env).message).toMatch(/VAULT_ADDR: is required/);
+  });
+
+  describe('one database role per component (databaseUrl)', () => {
+    const own = 'postgres://giftcards_worker:w0rker-own-91@db.internal:5432/giftcards?sslmode=verify-full';
+
+    it("takes the component's own URL over the shared one", () => {
+      expect(databaseUrl('worker', parseConfig({ ...VALID, WORKER_DATABASE_URL: own }))).toBe(own);
+    });
+
+    it('falls back to DATABASE_URL outside production, and says which is missing without it', () => {
+      expect(databaseUrl('api', parseConfig(VALID))).toBe(VALID.DATABASE_URL);
+      const { DATABASE_URL: _, ...env } = VALID;
+      expect(() => databaseUrl('api', parseConfig(env))).toThrow(/API_DATABASE_URL is required by the api/);
+    });
+
+    it('refuses the shared URL in production, naming the setting and never the URL', () => {
+      const cfg = parseConfig(PROD);
+      expect(() => databaseUrl('retention', cfg)).toThrow(/RETENTION_DATABASE_URL: .* own in production/);
+      expect(() => databaseUrl('retention', cfg)).not.toThrow(/Xq7-own-db-secret-91/);
+      expect(databaseUrl('worker', parseConfig({ ...PROD, WORKER_DATABASE_URL: own }))).toBe(own);
+    });
+
+    it.each(['WORKER', 'API', 'RETENTION', 'CLI'])(
+      'refuses a %s_DATABASE_URL without TLS in production',
+      (component) => {
+        const name = `${component}_DATABASE_URL`;
+        const message = errorOf({
+          ...PROD,
+          [name]: 'postgres://r:Xq7-own-db-secret-92@db.internal/giftcards',
+        }).message;
+        expect(message).toContain(`${name}: a PostgreSQL connection without TLS is refused`);
+        expect(message).not.toContain('Xq7-own-db-secret-92');
+      },
+    );
   });
 
   it.each([
@@ -150,7 +185,12 @@ describe('parseConfig', () => {
   });
 
   it('names every bad variable at once', () => {
-    const message = errorOf({ ...VALID, API_PORT: 'x', RETENTION: 'soon', DATABASE_URL: undefined }).message;
+    const message = errorOf({
+      ...VALID,
+      API_PORT: 'x',
+      RETENTION: 'soon',
+      DATABASE_URL: 'mysql://x',
+    }).message;
     for (const name of ['API_PORT', 'RETENTION', 'DATABASE_URL']) expect(message).toContain(name);
   });
 

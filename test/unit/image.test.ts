@@ -164,6 +164,7 @@ describe('Dockerfile', () => {
     for (const folder of [
       'contracts',
       'lib',
+      'store',
       'domain',
       'workflows',
       'activities',

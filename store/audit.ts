@@ -1,3 +1,8 @@
+/**
+ * The audit trail's store: the only module that reads or writes audit_log (DESIGN 3.9). Rows are only ever
+ * appended: every app role has INSERT and no UPDATE or DELETE, and the table's triggers refuse them even to
+ * its owner.
+ */
 import type pg from 'pg';
 
 /** The audit trail's events (DESIGN 3.9). */
@@ -71,9 +76,54 @@ function values(e: AuditEntry): unknown[] {
 const INSERT = `INSERT INTO audit_log (${COLUMNS.join(', ')})`;
 const INSERT_ONE = `${INSERT} VALUES (${COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`;
 
+type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
+
 /** Appends one row; the table rejects UPDATE and DELETE by trigger. */
-export async function audit(db: Pick<pg.Pool, 'query'> | pg.PoolClient, e: AuditEntry): Promise<void> {
-  await db.query(INSERT_ONE, values(e));
+export async function audit(db: Queryable, e: AuditEntry): Promise<void> {
+  await db.query({ name: 'audit-append', text: INSERT_ONE, values: values(e) });
+}
+
+/** When the retention sweep last recorded a run (Unix seconds), read backwards along the primary key. */
+export async function lastSweepAt(db: Queryable): Promise<number | undefined> {
+  const { rows } = await db.query<{ at: number }>({
+    name: 'audit-last-sweep',
+    text: `SELECT extract(epoch FROM at)::float8 AS at FROM audit_log WHERE event = 'SWEEP' ORDER BY id DESC LIMIT 1`,
+  });
+  return rows[0]?.at;
+}
+
+/** The latest key rotation run of `key` with no KEY_ROTATION_FINISHED row, and its recorded batches. */
+export async function unfinishedRotation(
+  db: Queryable,
+  key: string,
+): Promise<{ run: string; fromVersion: number; toVersion: number; cursor: string; batches: number } | null> {
+  const { rows } = await db.query<{ run: string; from_version: number; to_version: number }>({
+    name: 'audit-unfinished-rotation',
+    text: `SELECT a.detail->>'run' AS run, (a.detail->>'fromVersion')::int AS from_version,
+            (a.detail->>'toVersion')::int AS to_version
+       FROM audit_log a
+      WHERE a.event = 'KEY_ROTATED' AND a.detail->>'key' = $1
+        AND NOT EXISTS (SELECT 1 FROM audit_log f
+                         WHERE f.event = 'KEY_ROTATION_FINISHED' AND f.detail->>'key' = $1
+                           AND f.detail->>'run' = a.detail->>'run')
+      ORDER BY a.id DESC LIMIT 1`,
+    values: [key],
+  });
+  const found = rows[0];
+  if (!found) return null;
+  const done = await db.query<{ cursor: string | null; batches: number }>({
+    name: 'audit-rotation-batches',
+    text: `SELECT max((detail->>'lastId')::bigint)::text AS cursor, count(*)::int AS batches
+       FROM audit_log WHERE event = 'KEY_REWRAPPED' AND detail->>'key' = $1 AND detail->>'run' = $2`,
+    values: [key, found.run],
+  });
+  return {
+    run: found.run,
+    fromVersion: found.from_version,
+    toVersion: found.to_version,
+    cursor: done.rows[0]?.cursor ?? '0',
+    batches: done.rows[0]?.batches ?? 0,
+  };
 }
 
 /**
@@ -98,4 +148,19 @@ export function auditEach(
     sql: `${INSERT} SELECT ${select.join(', ')} FROM ${source}`,
     params,
   };
+}
+
+/**
+ * The key rotation's checkpoint, as the last part of the statement that rewraps a page: one KEY_REWRAPPED
+ * row counting the rows of `source` (a CTE of that statement), with the run's parameters $6..$14 (key,
+ * actor, run, version, pass, first and last id, read, already current); returns the count as `n`.
+ */
+export function rewrappedAuditSql(source: string): string {
+  return `INSERT INTO audit_log (event, actor, method, count, detail)
+     SELECT 'KEY_REWRAPPED', $7, 'keys:rotate', count(*),
+            jsonb_build_object('key', $6::text, 'run', $8::text, 'version', $9::int, 'pass', $10::int,
+                               'firstId', $11::text, 'lastId', $12::text, 'read', $13::int,
+                               'alreadyCurrent', $14::int, 'rewrapped', count(*))
+       FROM ${source}
+     RETURNING count AS n`;
 }
