@@ -207,7 +207,7 @@ export interface components {
             email: string;
             locale?: string;
             /** @default {} */
-            policy: {
+            policy?: {
                 deliverPartial?: boolean;
                 purgeOnRetrieval?: boolean;
                 linkTtl?: string;

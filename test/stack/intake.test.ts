@@ -23,6 +23,7 @@ import { signatureHeader as signIntakeRequest } from '../../domain/signing';
 import { config } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
 import { connectVault, type VaultSession } from '../../lib/vault';
+import { intakeClient } from '../helpers/intake';
 import { mailFor, waitForMail } from '../helpers/mailbox';
 import { settled, waitForStatus } from '../helpers/orders';
 import {
@@ -138,17 +139,24 @@ const send = (req: Signed) =>
 describe('POST /v1/fulfillments', () => {
   it('starts the order from a signed request; the order is delivered and its owner sees the cards in the app', async () => {
     const order = orderRequest();
-    const res = await send(sign(JSON.stringify(order)));
+    // As a caller would: the typed client generated from the OpenAPI document, signing each request.
+    const intake = intakeClient(baseUrl, { name: CALLER, secret: SECRET });
+    const { data: started, response: res } = await intake.POST('/v1/fulfillments', { body: order });
     expect(res.status).toBe(202);
     expect(res.headers.get('cache-control')).toBe('no-store');
-    const started = (await res.json()) as { workflowId: string; existing: boolean };
     expect(started).toEqual({ workflowId: workflowIdFor(order.orderId), existing: false });
+    if (!started) throw new Error('not started');
 
     const description = await p.client.workflow.getHandle(started.workflowId).describe();
     expect(description.taskQueue).toBe(p.taskQueue);
     expect(description.type).toBe('giftCardOrder');
     const status = await waitForStatus(p.client, order.orderId, settled);
     expect(status).toMatchObject({ outcome: 'DELIVERED', phase: 'delivered' });
+    const followed = await intake.GET('/v1/fulfillments/{orderId}', {
+      params: { path: { orderId: order.orderId } },
+    });
+    expect(followed.response.status).toBe(200);
+    expect(followed.data).toMatchObject({ orderId: order.orderId, outcome: 'DELIVERED', phase: 'delivered' });
 
     const { rows } = await p.db.query('SELECT user_id FROM orders WHERE order_id = $1', [order.orderId]);
     expect(rows).toEqual([{ user_id: order.userId }]);
