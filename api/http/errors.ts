@@ -96,12 +96,13 @@ export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): F
  * answer quotes the path back, which for a link is the token, so these get the generic answer too.
  */
 export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  // Under /d/ it is a malformed token, answered like any other invalid link; a refusal by a rate limit
+  // Under /d/ it is a malformed token, answered like any other invalid link; a parameter longer than any
+  // id or token names nothing that exists (404, as the document says, not 414); a refusal by a rate limit
   // (api/app.ts counts these requests as unmatched ones) stays a 429.
   const status =
     err.statusCode === 429
       ? 429
-      : isLinkPath(request)
+      : isLinkPath(request) || err.code === 'FST_ERR_MAX_PARAM_LENGTH'
         ? 404
         : err.statusCode && err.statusCode >= 400 && err.statusCode < 600
           ? err.statusCode
