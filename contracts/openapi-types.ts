@@ -441,7 +441,7 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/x-www-form-urlencoded": Record<string, never>;
             };
@@ -534,14 +534,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/x-www-form-urlencoded": {
-                    /**
-                     * @description pdf, or a text file (the default)
-                     * @enum {string}
-                     */
-                    format?: "pdf" | "text";
+                    /** @description `pdf` for a PDF; anything else, or nothing, a text file */
+                    format?: string;
                 };
             };
         };

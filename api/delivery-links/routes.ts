@@ -13,7 +13,7 @@ import { looksLikeToken } from '../../lib/tokens';
 import type { Transit } from '../../lib/vault';
 import { pageContext } from '../http/customer-page';
 import { sendMessage } from '../http/errors';
-import { NO_SECURITY, TAGS } from '../http/openapi';
+import { NO_SECURITY, TAGS, withOptionalBody } from '../http/openapi';
 import { clientIp, createLimiters, everyone, overallMax } from '../http/rate-limits';
 import { requesterOf } from '../http/requester';
 import { consumeLink, findLink, type RetrievalMethod } from './links';
@@ -73,7 +73,7 @@ const landingRoute = {
   querystring: lang,
   response: { 200: html('The landing page, with the reveal and download buttons'), ...pages },
 };
-const revealRoute = {
+const revealRoute = withOptionalBody({
   tags: [TAGS.links],
   security: NO_SECURITY,
   operationId: 'revealLink',
@@ -83,8 +83,8 @@ const revealRoute = {
   consumes: ['application/x-www-form-urlencoded'],
   body: z.object({}).optional(),
   response: { 200: html('The cards, shown for a while'), ...pages, ...forms },
-};
-const downloadRoute = {
+});
+const downloadRoute = withOptionalBody({
   tags: [TAGS.links],
   security: NO_SECURITY,
   operationId: 'downloadLink',
@@ -93,7 +93,9 @@ const downloadRoute = {
   querystring: lang,
   consumes: ['application/x-www-form-urlencoded'],
   body: z
-    .object({ format: z.enum(['pdf', 'text']).optional().describe('pdf, or a text file (the default)') })
+    .object({
+      format: z.string().optional().describe('`pdf` for a PDF; anything else, or nothing, a text file'),
+    })
     .optional(),
   response: {
     200: {
@@ -106,7 +108,7 @@ const downloadRoute = {
     ...pages,
     ...forms,
   },
-};
+});
 
 export async function deliveryRoutes(app: FastifyInstance, opts: DeliveryRoutesOptions): Promise<void> {
   const { db, transit, revealVisibleMs } = opts;

@@ -50,6 +50,15 @@ export const DOCS_CSP = [
 /** Requests for the document and its pages per client and minute (per process: they guess nothing). */
 export const DOCS_PER_MINUTE = 120;
 
+/** Operations whose body may be left out (Fastify's schema support would say every body is required). */
+const optionalBodies = new Set<string>();
+
+/** A route schema whose body is optional, as the document will say. */
+export function withOptionalBody<T extends { operationId: string }>(schema: T): T {
+  optionalBodies.add(schema.operationId);
+  return schema;
+}
+
 /** Before any route: route schemas are zod, and the document collects every route registered after it. */
 export async function registerOpenApi(app: FastifyInstance): Promise<void> {
   app.setValidatorCompiler(validatorCompiler);
@@ -111,8 +120,23 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
     },
     hideUntagged: true,
     transform: jsonSchemaTransform,
-    transformObject: (documentObject) => withoutUnusedSchemas(jsonSchemaTransformObject(documentObject)),
+    transformObject: (documentObject) =>
+      withOptionalBodies(withoutUnusedSchemas(jsonSchemaTransformObject(documentObject))),
   });
+}
+
+function withOptionalBodies<T>(document: T): T {
+  const paths = (document as { paths?: Record<string, Record<string, OperationObject>> }).paths ?? {};
+  for (const operations of Object.values(paths))
+    for (const operation of Object.values(operations))
+      if (operation.requestBody && optionalBodies.has(operation.operationId ?? ''))
+        operation.requestBody.required = false;
+  return document;
+}
+
+interface OperationObject {
+  operationId?: string;
+  requestBody?: { required?: boolean };
 }
 
 /**

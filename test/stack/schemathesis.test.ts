@@ -24,10 +24,12 @@ import { config } from '../../lib/config';
 import { createPool, type Db } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
 import { connectVault, type VaultSession } from '../../lib/vault';
+import { createSeeder, type SeededOrder, type Seeder } from '../helpers/seed';
 
 const ROOT = resolve(__dirname, '../..');
 const SCHEMATHESIS = resolve(ROOT, '.tools/venv/bin/schemathesis');
 const CALLER = 'schemathesis';
+const USER = 'schemathesis-user';
 const SECRET = randomBytes(32).toString('hex');
 const JWT_SECRET = randomBytes(32).toString('hex');
 /** The checks that say the API keeps its document: no 5xx, and every answer as documented. */
@@ -47,6 +49,9 @@ let db: Db;
 let vault: VaultSession;
 let app: FastifyInstance;
 let url: string;
+let seeder: Seeder;
+/** The test caller's and user's order, with cards and a link: what the path parameters name. */
+let order: SeededOrder;
 const serverErrors: string[] = [];
 
 beforeAll(async () => {
@@ -87,9 +92,18 @@ beforeAll(async () => {
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  seeder = await createSeeder(db);
+  order = await seeder.seed({ cards: 2 });
+  await db.query('UPDATE orders SET user_id = $2, caller = $3 WHERE order_id = $1', [
+    order.orderId,
+    USER,
+    CALLER,
+  ]);
 });
 
 afterAll(async () => {
+  await seeder?.cleanup();
+  seeder?.close();
   await app?.close();
   vault?.close();
   await db?.end();
@@ -121,13 +135,15 @@ it('finds no server error and no answer that breaks the document', { timeout: 18
   const cfg = config();
   const token = await new SignJWT({})
     .setProtectedHeader({ alg: 'HS256' })
-    .setSubject('schemathesis-user')
+    .setSubject(USER)
     .setIssuer(cfg.JWT_ISSUER)
     .setAudience(cfg.JWT_AUDIENCE)
     .setExpirationTime('10m')
     .sign(new TextEncoder().encode(JWT_SECRET));
   const run = await schemathesis(
     [
+      '--config-file',
+      resolve(ROOT, 'test/schemathesis/schemathesis.toml'),
       'run',
       `${url}/openapi.json`,
       '--url',
@@ -158,6 +174,8 @@ it('finds no server error and no answer that breaks the document', { timeout: 18
       SCHEMATHESIS_HOOKS: 'hooks',
       INTAKE_TEST_CALLER: CALLER,
       INTAKE_TEST_SECRET: SECRET,
+      SCHEMATHESIS_ORDER_ID: order.orderId,
+      SCHEMATHESIS_LINK_TOKEN: order.token,
     },
   );
   mkdirSync(resolve(ROOT, '.data/test'), { recursive: true });
