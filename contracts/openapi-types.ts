@@ -188,7 +188,7 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         RevealKeyRequestInput: {
-            /** @description hex HMAC-SHA256(clientSecret, timestamp): binds the key to a secret kept on the device */
+            /** @description hex HMAC-SHA256(clientSecret, "nonce:" + timestamp): binds the key to a secret kept on the device */
             nonce: string;
             /** @description Unix seconds, within a minute of now */
             timestamp: number;

@@ -53,7 +53,9 @@ const revealKeyRequest = z
     nonce: z
       .string()
       .regex(/^[0-9a-fA-F]{64}$/, 'hex HMAC-SHA256')
-      .describe('hex HMAC-SHA256(clientSecret, timestamp): binds the key to a secret kept on the device'),
+      .describe(
+        'hex HMAC-SHA256(clientSecret, "nonce:" + timestamp): binds the key to a secret kept on the device',
+      ),
     timestamp,
   })
   .meta({ id: 'RevealKeyRequest' });
