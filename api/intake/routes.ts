@@ -32,8 +32,12 @@
  * `detail` when the order's recipient was not refused or every card was already revealed by a link (a
  * correction covers only cards no link revealed, DESIGN 3.13), 404 for anyone else's order and an unknown
  * one alike.
+ *
+ * The routes are thin: authentication.ts checks the caller and timestamp on arrival and the signature
+ * before validation (named hooks), the route's schema (schemas.ts, which the OpenAPI document shows)
+ * validates the body and path, accept.ts decides, and the handler turns its outcome into the answer.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import {
   type OrderInput,
@@ -43,29 +47,16 @@ import {
   type ResendRequest,
 } from '../../contracts/order';
 import type { ResendOutcome, StartedOrder } from '../../domain/orders';
-import { freshTimestamp, verifySignature } from '../../domain/signing';
 import type { Db } from '../../lib/db';
 import { sendError } from '../http/json-replies';
-import { clientIp, createLimiters, everyone, type Limiter, overallMax } from '../http/rate-limits';
 import { requesterOf } from '../http/requester';
 import { acceptOrder, correctRecipient } from './accept';
+import { authenticateIntake, signedBy } from './authentication';
 import { type IntakeClients, parseIntakeClients } from './clients';
 import { idempotencyPurger } from './idempotency';
 import { replayLogPurger } from './replays';
 import { correctRecipientSchema, orderStatusSchema, startOrderSchema } from './schemas';
 import { fulfillmentStatus } from './status';
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** The intake caller named by X-Intake-Client, once known and within its timestamp window. */
-    intakeCaller: string;
-    intakeTimestamp: string;
-    /** The body's bytes as sent: what the signature covers. */
-    intakeBody: Buffer | undefined;
-    /** The verified signature's bytes (verifySignature). */
-    intakeSignature: Buffer;
-  }
-}
 
 export interface IntakeSettings {
   /** INTAKE_CLIENTS ("caller:secret,...") or its parsed form. */
@@ -105,111 +96,18 @@ const CORRECTION_REFUSED: Record<ResendRefusalType, string> = {
 /** An order request is a few hundred bytes; this leaves room for a policy and then some. */
 export const INTAKE_BODY_LIMIT = 64 * 1024;
 
-/** Stands for a body that is not JSON: the route schema refuses it as `body`, after the signature check. */
-const NOT_JSON = Symbol('not JSON');
-
-function header(request: FastifyRequest, name: string): string | undefined {
-  const value = request.headers[name];
-  return typeof value === 'string' ? value : undefined;
-}
-
-function sendUnauthorized(reply: FastifyReply): FastifyReply {
-  reply.header('www-authenticate', 'HMAC-SHA256 realm="intake"');
-  return sendError(reply, 401);
-}
-
 export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptions): Promise<void> {
   const { db } = opts;
   const clients = typeof opts.clients === 'string' ? parseIntakeClients(opts.clients) : opts.clients;
   const purgeReplayLog = replayLogPurger(db, opts.windowMs);
   const purgeIdempotencyKeys = idempotencyPurger(db);
-  const max = opts.rateLimitPerMinute;
-  const [byIp, refused, byCaller] = (await createLimiters(app, [
-    { name: 'intake:ip', max, key: clientIp },
-    { name: 'intake:overall', max: overallMax(max), key: everyone },
-    { name: 'intake:caller', max, key: (request) => `caller:${request.intakeCaller}`, advertise: true },
-  ])) as [Limiter, Limiter, Limiter];
-
-  // JSON only, kept as the bytes the signature covers; form bodies and every other type get 415. A body
-  // that is not JSON is not refused here: an unsigned request must get its 401 first.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser(
-    'application/json',
-    { parseAs: 'buffer', bodyLimit: INTAKE_BODY_LIMIT },
-    (request, raw: Buffer, done) => {
-      request.intakeBody = raw;
-      try {
-        done(null, JSON.parse(raw.toString('utf8')));
-      } catch {
-        done(null, NOT_JSON);
-      }
-    },
-  );
-
-  app.decorateRequest('intakeCaller', '');
-  app.decorateRequest('intakeTimestamp', '');
-  app.decorateRequest('intakeBody', undefined);
-  app.decorateRequest('intakeSignature', undefined as unknown as Buffer);
-  // Who and when are in the headers: an unknown caller or a stale timestamp is refused before the body is
-  // read. The caller's own budget is spent only once its signature is verified (below), so nobody can
-  // exhaust it by naming it in a header; only refused requests spend the overall budget, so no flood of
-  // forgeries stands in a signed request's way (http/rate-limits.ts).
-  const unauthorized = async (request: FastifyRequest, reply: FastifyReply) => {
-    await refused(request, reply);
-    return sendUnauthorized(reply);
-  };
-  app.addHook('onRequest', async (request, reply) => {
-    await byIp(request, reply);
-    const caller = header(request, 'x-intake-client');
-    const timestamp = freshTimestamp(header(request, 'x-intake-timestamp'), opts.windowMs);
-    if (!caller || !clients.has(caller) || !timestamp) {
-      request.log.info(
-        { req: request, knownCaller: Boolean(caller && clients.has(caller)) },
-        'intake refused',
-      );
-      await unauthorized(request, reply);
-      return reply;
-    }
-    request.intakeCaller = caller;
-    request.intakeTimestamp = timestamp;
-  });
-
-  /**
-   * The signature, before the route's schema looks at the request: over the body's bytes, or for a GET
-   * over the request line, so a signature read off one order cannot fetch another. Then the caller's own
-   * budget.
-   */
-  const verifyIntakeSignature = async (request: FastifyRequest, reply: FastifyReply) => {
-    const get = request.method === 'GET';
-    const payload = get ? `GET ${request.raw.url ?? ''}` : request.intakeBody;
-    if (payload === undefined) {
-      sendError(reply, 415);
-      return reply;
-    }
-    const { intakeCaller: caller, intakeTimestamp: timestamp } = request;
-    const signature = verifySignature(
-      clients.get(caller) ?? [],
-      timestamp,
-      payload,
-      header(request, 'x-intake-signature'),
-      {
-        acceptV1: opts.acceptV1Signatures === true,
-      },
-    );
-    if (!signature) {
-      request.log.warn({ caller }, get ? 'status refused: bad signature' : 'intake refused: bad signature');
-      await unauthorized(request, reply);
-      return reply;
-    }
-    request.intakeSignature = signature;
-    await byCaller(request, reply);
-  };
-  app.addHook('preValidation', verifyIntakeSignature);
-
-  const signedBy = (request: FastifyRequest) => ({
-    caller: request.intakeCaller,
-    timestamp: request.intakeTimestamp,
-    signature: request.intakeSignature,
+  // Who, when and the signature, before any handler sees the request (authentication.ts).
+  await authenticateIntake(app, {
+    clients,
+    windowMs: opts.windowMs,
+    rateLimitPerMinute: opts.rateLimitPerMinute,
+    acceptV1Signatures: opts.acceptV1Signatures,
+    bodyLimit: INTAKE_BODY_LIMIT,
   });
 
   const routes = app.withTypeProvider<ZodTypeProvider>();
