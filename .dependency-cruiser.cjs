@@ -1,12 +1,13 @@
 /**
  * The project's layers, checked by `npm run check:deps` (part of `npm test`). Dependencies point one way:
  *
- *   contracts  ←  lib  ←  domain  ←  workflows, activities  ←  api, workers, scripts
+ *   contracts  ←  lib  ←  domain  ←  workflows, activities  ←  api, decryptor, workers, scripts
  *
  * contracts: what an order and the retention sweep are (types, statuses, signals, ids), no I/O;
  * lib: shared infrastructure (config, logging, database, Vault, the payload codec, Temporal connections);
  * domain: the provider adapter, mail, cards, starting orders; workflows run in Temporal's sandbox and see
- * only contracts; activities do the side effects; api, workers and scripts are the processes.
+ * only contracts; activities do the side effects; api, decryptor, workers and scripts are the processes
+ * (the decryptor, the only one that decrypts cards, sees neither the API nor the workers, nor they it).
  */
 const layer = (name, mayUse, except) => ({
   name: `${name.replace(/\//g, '-')}-layer`,
@@ -14,7 +15,7 @@ const layer = (name, mayUse, except) => ({
   severity: 'error',
   from: except ? { path: `^${name}/`, pathNot: `^${except}/` } : { path: `^${name}/` },
   to: {
-    path: '^(contracts|lib|domain|workflows|activities|api|workers|scripts|provider-sandbox|test)/',
+    path: '^(contracts|lib|domain|workflows|activities|api|decryptor|workers|scripts|provider-sandbox|test)/',
     pathNot: `^(${[name, ...mayUse].join('|')})/`,
   },
 });
@@ -34,7 +35,7 @@ module.exports = {
         'The image installs the production dependencies only (Dockerfile: npm ci --omit=dev): code the ' +
         'processes run must not import a devDependency (types excepted: they are gone at run time).',
       severity: 'error',
-      from: { path: '^(contracts|lib|domain|workflows|activities|api|workers|scripts|provider-sandbox)/' },
+      from: { path: '^(contracts|lib|domain|workflows|activities|api|decryptor|workers|scripts|provider-sandbox)/' },
       to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] },
     },
     layer('contracts', []),
@@ -43,10 +44,11 @@ module.exports = {
     layer('workflows', ['contracts']),
     layer('activities', ['contracts', 'lib', 'domain']),
     layer('api', ['contracts', 'lib', 'domain']),
+    layer('decryptor', ['contracts', 'lib', 'domain']),
     layer('workers', ['contracts', 'lib', 'domain', 'activities', 'workflows']),
     layer('scripts', ['contracts', 'lib', 'domain', 'activities', 'workers'], 'scripts/bench'),
     // Benchmarks may start the API in-process (bench:flood measures its event loop under a flood).
-    layer('scripts/bench', ['scripts', 'contracts', 'lib', 'domain', 'activities', 'workers', 'api']),
+    layer('scripts/bench', ['scripts', 'contracts', 'lib', 'domain', 'activities', 'workers', 'api', 'decryptor']),
     layer('provider-sandbox', ['lib']),
   ],
   options: {

@@ -1,8 +1,8 @@
 /**
- * Stored cards: the key bucket a card is encrypted under, reading cards back for whoever may see them,
- * and deleting them for good. Card rows hold Vault transit ciphertext only (DESIGN 3.1, 3.2).
+ * Stored cards: the key bucket a card is encrypted under, decrypting them for whoever may see them (the
+ * decryptor does, for the holder of a link or reveal key), and deleting them for good. Card rows hold
+ * Vault transit ciphertext only (DESIGN 3.1, 3.2).
  */
-import type pg from 'pg';
 import type { PurgeReason, PurgeResult } from '../contracts/order';
 import { type Db, withTransaction } from '../lib/db';
 import { metrics } from '../lib/metrics';
@@ -21,50 +21,9 @@ export function cardKeyName(prefix: string, at: Date): string {
   return `${prefix}-${at.toISOString().slice(0, 7)}`;
 }
 
-export type CardsRead =
-  | { outcome: 'decrypted'; cards: Card[] }
-  /** Nothing stored for this scope (purged, or never any). */
-  | { outcome: 'none' }
-  /** Vault could not decrypt (outage, destroyed key): the caller rolls back and says "try again". */
-  | { outcome: 'unavailable'; error: unknown };
-
-/**
- * The cards of an order (or of one of its deliveries, or only if `userId` owns the order), read FOR SHARE
- * inside the caller's transaction, so a concurrent purge either already happened or waits for it, and
- * decrypted before the caller commits. The order id filter keeps a card row wrongly linked to another
- * order's delivery out entirely.
- *
- * The Vault call stays inside the transaction on purpose: consuming the link (or the reveal key), the
- * decryption and the REVEALED audit row commit together or not at all, so a Vault failure leaves the link
- * usable and no card leaves without its audit row. The locks it holds meanwhile are the link's token row
- * and these card rows (a purge of this order waits); every Vault request gives up after
- * VAULT_REQUEST_TIMEOUT, wall-clock (lib/vault.ts), so they are held no longer than that.
- */
-export async function readCards(
-  client: pg.PoolClient,
-  transit: Pick<Transit, 'decryptBatch'>,
-  scope: { orderId: string; deliveryId?: string; userId?: string },
-): Promise<CardsRead> {
-  const { rows } = await client.query<CardRow>(
-    // to_jsonb(c): the column may not exist yet while the API is deployed ahead of its migration.
-    `SELECT c.id, c.value_ct, c.serial_ct, c.key_name, to_jsonb(c)->>'barcode_format' AS barcode_format FROM cards c
-      WHERE c.order_id = $1
-        AND ($2::text IS NULL OR c.id IN (SELECT card_id FROM delivery_cards WHERE delivery_id = $2))
-        AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM orders o WHERE o.order_id = c.order_id AND o.user_id = $3))
-      ORDER BY c.id
-        FOR SHARE OF c`,
-    [scope.orderId, scope.deliveryId ?? null, scope.userId ?? null],
-  );
-  if (rows.length === 0) return { outcome: 'none' };
-  try {
-    return { outcome: 'decrypted', cards: await decryptCards(transit, scope.orderId, rows) };
-  } catch (error) {
-    return { outcome: 'unavailable', error };
-  }
-}
-
-interface CardRow {
-  id: string;
+/** A stored card as the decryptor reads it (decryptor/store.ts): ciphertext only. */
+export interface CardRow {
+  id: string | number;
   value_ct: string;
   serial_ct: string;
   key_name: string;
@@ -73,9 +32,10 @@ interface CardRow {
 
 /**
  * One transit batch per key bucket (cards of a delivery may span months), value and serial together, with
- * the order id as derivation context: a ciphertext copied from another order does not decrypt here.
+ * the order id as derivation context: a ciphertext copied from another order does not decrypt here. Only
+ * the decryptor holds a Vault identity that may call it (DESIGN 3.7).
  */
-async function decryptCards(
+export async function decryptCards(
   transit: Pick<Transit, 'decryptBatch'>,
   orderId: string,
   rows: CardRow[],

@@ -40,6 +40,7 @@ import { activeTracing } from '../../lib/tracing';
 import { connectVault, type VaultSession } from '../../lib/vault';
 import { createFulfillmentWorker } from '../../workers/create';
 import { fulfillmentDeps } from '../../workers/deps';
+import { startDecryptor } from './decryptor';
 import { bundleWorkflows } from './workflow-bundle';
 
 export interface Pipeline {
@@ -79,6 +80,8 @@ export async function startPipeline(
 ) {
   const cfg = config();
   const apiVault: VaultSession = await connectVault('api');
+  // The API holds no card key: reveals go through a decryptor of the pipeline's own.
+  const decryptor = await startDecryptor();
   const deps = await fulfillmentDeps(cfg);
   // As in production: the client and the codec endpoint share the API's codec, the worker has its own.
   const codec = createCodec(apiVault.transit);
@@ -86,7 +89,7 @@ export async function startPipeline(
   const taskQueue = `test-${randomUUID()}`;
   const api: FastifyInstance = await buildApp({
     db: deps.db,
-    transit: apiVault.transit,
+    decryptor: decryptor.client,
     publicBaseUrl: 'http://placeholder',
     revealVisibleMs: opts.revealVisibleMs ?? 60_000,
     rateLimitPerMinute: opts.rateLimitPerMinute ?? 10_000,
@@ -117,6 +120,7 @@ export async function startPipeline(
     await api.close();
     await client.connection.close();
     apiVault.close();
+    await decryptor.close();
     await deps.close();
     throw err;
   }
@@ -156,6 +160,7 @@ export async function startPipeline(
       await client.connection.close();
       await api.close();
       apiVault.close();
+      await decryptor.close();
       await deps.close();
     },
   };

@@ -27,6 +27,7 @@ import { createPool, type Db } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
 import { connectVault, type VaultSession } from '../../lib/vault';
 import { launchChromium } from '../helpers/browser';
+import { type RunningDecryptor, startDecryptor } from '../helpers/decryptor';
 import { createSeeder, type Seeder } from '../helpers/seed';
 
 const SCREENSHOTS = path.join(repoRoot, '.data', 'test', 'screenshots');
@@ -51,6 +52,7 @@ const LOOKS: Array<{ name: string; caller: string | null; brand: Brand }> = [
 
 let db: Db;
 let vault: VaultSession;
+let decryptor: RunningDecryptor;
 let seeder: Seeder;
 let app: FastifyInstance;
 let browser: Browser;
@@ -67,10 +69,11 @@ beforeAll(async () => {
   });
   db = createPool();
   vault = await connectVault('api');
+  decryptor = await startDecryptor();
   seeder = await createSeeder(db);
   app = await buildApp({
     db,
-    transit: vault.transit,
+    decryptor: decryptor.client,
     logger: createLogger({ level: 'warn', name: 'customer-page-test' }),
     publicBaseUrl: config().PUBLIC_BASE_URL!,
     revealVisibleMs: 60_000,
@@ -89,6 +92,7 @@ afterAll(async () => {
   await seeder?.cleanup();
   seeder?.close();
   vault?.close();
+  await decryptor?.close();
   await db?.end();
 });
 

@@ -9,12 +9,14 @@ import { createPool, type Db } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
 import { connectVault, type VaultSession } from '../../lib/vault';
 import { launchChromium } from '../helpers/browser';
+import { type RunningDecryptor, startDecryptor } from '../helpers/decryptor';
 import { createSeeder, type Seeder } from '../helpers/seed';
 
 const VISIBLE_MS = 1500;
 
 let db: Db;
 let vault: VaultSession;
+let decryptor: RunningDecryptor;
 let seeder: Seeder;
 let app: FastifyInstance;
 let browser: Browser;
@@ -23,10 +25,11 @@ let baseUrl: string;
 beforeAll(async () => {
   db = createPool();
   vault = await connectVault('api');
+  decryptor = await startDecryptor();
   seeder = await createSeeder(db);
   app = await buildApp({
     db,
-    transit: vault.transit,
+    decryptor: decryptor.client,
     logger: createLogger({ level: 'warn', name: 'reveal-browser-test' }),
     publicBaseUrl: config().PUBLIC_BASE_URL!,
     revealVisibleMs: VISIBLE_MS,
@@ -44,6 +47,7 @@ afterAll(async () => {
   await seeder?.cleanup();
   seeder?.close();
   vault?.close();
+  await decryptor?.close();
   await db?.end();
 });
 

@@ -1,0 +1,41 @@
+/**
+ * The decryptor as production runs it: its own database role (DECRYPTOR_DATABASE_URL) and its own Vault
+ * identity (decrypt of card keys only, DESIGN 3.7). It holds no Temporal connection, no intake or operator
+ * secret and no payload codec: the one thing it can do is turn a consumable link token or reveal key into
+ * that capability's cards.
+ */
+import type { FastifyInstance } from 'fastify';
+import { type Config, requireSetting } from '../lib/config';
+import { createPool } from '../lib/db';
+import { logger } from '../lib/logger';
+import type { ReadinessCheck } from '../lib/ops-server';
+import { connectVault } from '../lib/vault';
+import { buildDecryptor } from './server';
+
+export interface ConfiguredDecryptor {
+  app: FastifyInstance;
+  readiness: Record<string, ReadinessCheck>;
+  close(): Promise<void>;
+}
+
+export async function decryptorFromConfig(
+  cfg: Config,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ConfiguredDecryptor> {
+  const url = requireSetting(cfg, 'DECRYPTOR_DATABASE_URL', 'the decryptor');
+  const db = createPool(url, cfg.DECRYPTOR_DATABASE_POOL_MAX);
+  const vault = await connectVault('decryptor', { env });
+  const app = await buildDecryptor({ db, transit: vault.transit, logger: logger() });
+  return {
+    app,
+    readiness: { postgres: () => db.query('SELECT 1'), vault: () => vault.vault.tokenLookupSelf() },
+    async close() {
+      try {
+        await app.close();
+        await db.end();
+      } finally {
+        vault.close();
+      }
+    },
+  };
+}
