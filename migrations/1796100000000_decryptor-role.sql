@@ -4,6 +4,26 @@
 -- decryptor in the transaction that consumes the key and decrypts the card.
 ALTER TABLE cards ADD COLUMN IF NOT EXISTS app_revealed_at timestamptz;
 
+-- Spent stays spent: a consumed link or reveal key, and a card shown in the app, never go back, whoever
+-- asks (the decryptor's role may set these columns, and must not be able to revive what it consumed).
+CREATE OR REPLACE FUNCTION spent_stays_spent() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  col text := TG_ARGV[0];
+BEGIN
+  IF (to_jsonb(OLD) ->> col) IS NOT NULL AND (to_jsonb(NEW) ->> col) IS DISTINCT FROM (to_jsonb(OLD) ->> col) THEN
+    RAISE EXCEPTION '%.% is set once: it cannot be changed or cleared', TG_TABLE_NAME, col
+      USING ERRCODE = 'check_violation';
+  END IF;
+  RETURN NEW;
+END
+$$;
+CREATE TRIGGER delivery_tokens_consumed_once BEFORE UPDATE OF consumed_at ON delivery_tokens
+  FOR EACH ROW EXECUTE FUNCTION spent_stays_spent('consumed_at');
+CREATE TRIGGER reveal_keys_consumed_once BEFORE UPDATE OF consumed_at ON reveal_keys
+  FOR EACH ROW EXECUTE FUNCTION spent_stays_spent('consumed_at');
+CREATE TRIGGER cards_app_revealed_once BEFORE UPDATE OF app_revealed_at ON cards
+  FOR EACH ROW EXECUTE FUNCTION spent_stays_spent('app_revealed_at');
+
 -- The decryptor (decryptor/, docs/security.md "The decryptor") connects with a role of its own
 -- (giftcards.decryptor_role, set on the database by the local stack; production does the same). It
 -- consumes a link token or a reveal key, reads and locks that one delivery's or order's cards, and writes
@@ -39,4 +59,8 @@ BEGIN
 END
 $$;
 
+DROP TRIGGER IF EXISTS delivery_tokens_consumed_once ON delivery_tokens;
+DROP TRIGGER IF EXISTS reveal_keys_consumed_once ON reveal_keys;
+DROP TRIGGER IF EXISTS cards_app_revealed_once ON cards;
+DROP FUNCTION IF EXISTS spent_stays_spent();
 ALTER TABLE cards DROP COLUMN IF EXISTS app_revealed_at;
