@@ -42,6 +42,11 @@ SMTP_PORT=${SMTP_PORT:-1025}
 MAIL_WEB_PORT=${MAIL_WEB_PORT:-1080}
 PROVIDER_SANDBOX_PORT=${PROVIDER_SANDBOX_PORT:-4010}
 API_PORT=${API_PORT:-3000}
+# The decryptor (the one process that decrypts cards) listens on loopback only; the app issuer stand-in
+# publishes the customer app's token keys (JWKS).
+DECRYPTOR_PORT=${DECRYPTOR_PORT:-3100}
+DECRYPTOR_OPS_PORT=${DECRYPTOR_OPS_PORT:-9470}
+APP_ISSUER_PORT=${APP_ISSUER_PORT:-4020}
 PROMETHEUS_PORT=${PROMETHEUS_PORT:-9090}
 API_OPS_PORT=${API_OPS_PORT:-9464}
 WORKER_OPS_PORT=${WORKER_OPS_PORT:-9465}
@@ -427,7 +432,7 @@ pg_up() {
     log "using EXTERNAL_DATABASE_URL; no local PostgreSQL started"
     return 0
   fi
-  local bin home pgdata pw app_pw owner_pw
+  local bin home pgdata pw app_pw owner_pw decryptor_pw
   bin=$(pg_bindir)
   home=$(pg_home)
   pgdata=$home/data
@@ -438,6 +443,7 @@ pg_up() {
   pw=$(secret pg-superuser-password) # the stack script's own; the apps never see it
   app_pw=$(secret pg-password)
   owner_pw=$(secret pg-owner-password)
+  decryptor_pw=$(secret pg-decryptor-password)
   mkdir -p "$home/run"
   [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$home" && chmod 700 "$home"
   if [ ! -s "$pgdata/PG_VERSION" ]; then
@@ -482,8 +488,11 @@ SELECT 'CREATE ROLE giftcards_owner LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_ro
 ALTER ROLE giftcards_owner PASSWORD '$owner_pw';
 SELECT 'CREATE ROLE giftcards LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'giftcards')\gexec
 ALTER ROLE giftcards NOCREATEDB NOCREATEROLE NOSUPERUSER PASSWORD '$app_pw';
+SELECT 'CREATE ROLE giftcards_decryptor LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'giftcards_decryptor')\gexec
+ALTER ROLE giftcards_decryptor NOCREATEDB NOCREATEROLE NOSUPERUSER PASSWORD '$decryptor_pw';
 SELECT 'CREATE DATABASE giftcards OWNER giftcards_owner' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'giftcards')\gexec
 ALTER DATABASE giftcards SET giftcards.app_role = 'giftcards';
+ALTER DATABASE giftcards SET giftcards.decryptor_role = 'giftcards_decryptor';
 SQL
 }
 
@@ -524,8 +533,12 @@ temporal_store_env() {
 
 write_envs() {
   local dburl=${EXTERNAL_DATABASE_URL:-postgres://giftcards:$(secret pg-password)@$HOST:$PG_PORT/giftcards}
-  [ -n "${EXTERNAL_DATABASE_URL:-}" ] || [ "$STACK_PROFILE" != tls ] \
-    || dburl="$dburl?sslmode=verify-full&sslrootcert=$TLS/ca.crt"
+  # The decryptor's own role (grants: migrations/1796100000000_decryptor-role.sql).
+  local decryptor_dburl=${EXTERNAL_DECRYPTOR_DATABASE_URL:-${EXTERNAL_DATABASE_URL:-postgres://giftcards_decryptor:$(secret pg-decryptor-password)@$HOST:$PG_PORT/giftcards}}
+  if [ -z "${EXTERNAL_DATABASE_URL:-}" ] && [ "$STACK_PROFILE" = tls ]; then
+    dburl="$dburl?sslmode=verify-full&sslrootcert=$TLS/ca.crt"
+    decryptor_dburl="$decryptor_dburl?sslmode=verify-full&sslrootcert=$TLS/ca.crt"
+  fi
   mkdir -p "$ENVS"
   chmod 700 "$ENVS"
   local header='# Written by scripts/stack.sh for one component of the local stack (local only, never commit).'
@@ -541,7 +554,6 @@ VAULT_CACERT=$TLS/ca.crt"
 $vault_env"
   local api_secrets="CODEC_AUTH_TOKEN=$(secret codec-auth-token)
 OPERATOR_PASSWORD=$(secret operator-password)
-JWT_SECRET=$(secret jwt-secret)
 INTAKE_CLIENTS=checkout:$(secret intake-checkout-secret)
 INTAKE_REQUEST_KEY=$(secret intake-request-key)"
 
@@ -563,6 +575,7 @@ $(temporal_env retention-worker)
 $base
 $(approle retention)
 EOF
+  local app_tokens="JWT_JWKS_URL=http://$HOST:$APP_ISSUER_PORT/.well-known/jwks.json"
   env_file api <<EOF
 $header
 $mode
@@ -571,8 +584,27 @@ TEMPORAL_UI_URL=http://$HOST:$TEMPORAL_UI_PORT
 $base
 PUBLIC_BASE_URL=http://$HOST:$API_PORT
 API_PORT=$API_PORT
+DECRYPTOR_URL=http://$HOST:$DECRYPTOR_PORT
+$app_tokens
 $api_secrets
 $(approle api)
+EOF
+  # The decryptor: its own database role and Vault identity (decrypt of card keys only), and nothing else:
+  # no Temporal, no API secret, not the API's database role.
+  env_file decryptor <<EOF
+$header
+$mode
+DECRYPTOR_DATABASE_URL=$decryptor_dburl
+$vault_env
+DECRYPTOR_HOST=$HOST
+DECRYPTOR_PORT=$DECRYPTOR_PORT
+$(approle decryptor)
+EOF
+  # The app issuer stand-in: where its key pair lives (the API gets only the JWKS URL).
+  env_file app-issuer <<EOF
+$header
+APP_ISSUER_KEY_FILE=$SECRETS/app-issuer.jwk
+APP_ISSUER_PORT=$APP_ISSUER_PORT
 EOF
   env_file provider-sandbox <<EOF
 $header
@@ -608,9 +640,14 @@ MAIL_WEB_URL=http://$HOST:$MAIL_WEB_PORT
 PROMETHEUS_URL=http://$HOST:$PROMETHEUS_PORT
 PUBLIC_BASE_URL=http://$HOST:$API_PORT
 API_PORT=$API_PORT
+DECRYPTOR_URL=http://$HOST:$DECRYPTOR_PORT
+DECRYPTOR_DATABASE_URL=$decryptor_dburl
+$app_tokens
+APP_ISSUER_KEY_FILE=$SECRETS/app-issuer.jwk
 $api_secrets
 $(approle worker)
 $(approle api)
+$(approle decryptor)
 $(approle retention)
 $(approle cli)
 EOF
@@ -665,6 +702,8 @@ scrape_configs:
     static_configs: [{ targets: $(targets worker_sdk_port) }]
   - job_name: retention-worker
     static_configs: [{ targets: ['$HOST:$RETENTION_OPS_PORT'] }]
+  - job_name: decryptor
+    static_configs: [{ targets: ['$HOST:$DECRYPTOR_OPS_PORT'] }]
   - job_name: retention-worker-sdk
     static_configs: [{ targets: ['$HOST:$RETENTION_SDK_METRICS_PORT'] }]
   - job_name: temporal-server
@@ -737,12 +776,17 @@ up() {
     --mail-directory "$DATA/mail"
   wait_port maildev "$MAIL_WEB_PORT" 30
   app_up provider-sandbox provider-sandbox "$PROVIDER_SANDBOX_PORT" provider-sandbox/main.ts
+  app_up app-issuer app-issuer "$APP_ISSUER_PORT" scripts/app-issuer.ts serve
   wait_port provider-sandbox "$PROVIDER_SANDBOX_PORT" 60
+  wait_port app-issuer "$APP_ISSUER_PORT" 60
   if [ "$services_only" = 0 ]; then
     local name
     for name in $(app_names); do # replicas beyond the count asked for now
       [[ "$name" =~ -([0-9])$ && ${BASH_REMATCH[1]} -gt $(replicas) ]] && stop_proc "$name"
     done
+    # Before the API, which reveals through it.
+    app_up decryptor decryptor "$DECRYPTOR_PORT" decryptor/main.ts OPS_PORT="$DECRYPTOR_OPS_PORT"
+    wait_port decryptor "$DECRYPTOR_PORT" 60
     for ((i = 1; i <= $(replicas); i++)); do
       app_up "$(replica_name worker "$i")" worker 0 workers/run-fulfillment.ts \
         OPS_PORT="$(worker_ops_port "$i")" TEMPORAL_METRICS_PORT="$(worker_sdk_port "$i")"
@@ -774,7 +818,7 @@ app_names() { (cd "$RUN" 2>/dev/null && ls -- api*.pid worker*.pid retention-wor
 
 down() {
   local name
-  for name in prometheus $(app_names) provider-sandbox maildev nginx temporal-ui temporal vault; do stop_proc "$name"; done
+  for name in prometheus $(app_names) decryptor app-issuer provider-sandbox maildev nginx temporal-ui temporal vault; do stop_proc "$name"; done
   pg_stop
 }
 
@@ -782,8 +826,8 @@ down() {
 stop_one() {
   case "${1:-}" in
     postgres) pg_stop ;;
-    temporal | temporal-ui | nginx | vault | maildev | provider-sandbox | worker | worker-[1-9] | retention-worker | api | api-[1-9] | prometheus) stop_proc "$1" ;;
-    *) die "stop what? postgres, temporal, temporal-ui, nginx, vault, maildev, provider-sandbox, worker[-N], retention-worker, api[-N] or prometheus" ;;
+    temporal | temporal-ui | nginx | vault | maildev | provider-sandbox | app-issuer | worker | worker-[1-9] | retention-worker | decryptor | api | api-[1-9] | prometheus) stop_proc "$1" ;;
+    *) die "stop what? postgres, temporal, temporal-ui, nginx, vault, maildev, provider-sandbox, app-issuer, worker[-N], retention-worker, decryptor, api[-N] or prometheus" ;;
   esac
 }
 
@@ -813,6 +857,8 @@ vault $VAULT_PORT $(STACK_PROFILE=$profile vault_url) (OpenBao, raft storage in 
 postgres $PG_PORT postgres://$HOST:$PG_PORT/giftcards
 maildev $MAIL_WEB_PORT smtp://$HOST:$SMTP_PORT, inbox http://$HOST:$MAIL_WEB_PORT
 provider-sandbox $PROVIDER_SANDBOX_PORT http://$HOST:$PROVIDER_SANDBOX_PORT
+app-issuer $APP_ISSUER_PORT http://$HOST:$APP_ISSUER_PORT/.well-known/jwks.json (the customer app's token keys, a stand-in)
+decryptor $DECRYPTOR_PORT http://$HOST:$DECRYPTOR_PORT (loopback only: the API's, never public), ops http://$HOST:$DECRYPTOR_OPS_PORT
 $(for ((i = 1; i <= $(replicas); i++)); do
   echo "$(replica_name worker "$i") $(worker_ops_port "$i") task queue giftcards, ops http://$HOST:$(worker_ops_port "$i"), SDK metrics :$(worker_sdk_port "$i")"
   echo "$(replica_name api "$i") $(api_port "$i") http://$HOST:$(api_port "$i"), ops http://$HOST:$(api_ops_port "$i")"

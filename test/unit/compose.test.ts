@@ -17,11 +17,12 @@ const REQUIRED: Record<string, string> = {
   POSTGRES_SUPERUSER_PASSWORD: 'marker-pg-superuser',
   GIFTCARDS_OWNER_DB_PASSWORD: 'marker-pg-owner',
   GIFTCARDS_DB_PASSWORD: 'marker-pg-app',
+  GIFTCARDS_DECRYPTOR_DB_PASSWORD: 'marker-pg-decryptor',
   TEMPORAL_DB_PASSWORD: 'marker-pg-temporal',
   PROVIDER_API_KEY: 'marker-provider-key',
   CODEC_AUTH_TOKEN: 'marker-codec-token',
   OPERATOR_PASSWORD: 'marker-operator',
-  JWT_SECRET: 'marker-jwt',
+  JWT_JWKS_URL: 'https://app.example/marker-jwks.json',
   INTAKE_CLIENTS: 'checkout:marker-intake',
   INTAKE_REQUEST_KEY: 'marker-intake-request-key',
 };
@@ -30,7 +31,7 @@ const REQUIRED: Record<string, string> = {
 const MODE = { NODE_ENV: 'development' };
 
 /** The containers built from the Dockerfile that read the configuration (lib/config.ts, scripts/migrate.ts). */
-const CONFIGURED_APPS = ['worker', 'retention-worker', 'api', 'cli', 'migrate'];
+const CONFIGURED_APPS = ['worker', 'retention-worker', 'api', 'decryptor', 'cli', 'migrate'];
 
 /**
  * Every variable each container built from the Dockerfile gets, and no other: its own settings only (the
@@ -60,9 +61,19 @@ const APP_ENVIRONMENT: Record<string, string[]> = {
     'TEMPORAL_UI_URL',
     'CODEC_AUTH_TOKEN',
     'OPERATOR_PASSWORD',
-    'JWT_SECRET',
+    'DECRYPTOR_URL',
+    'JWT_JWKS_URL',
     'INTAKE_CLIENTS',
     'INTAKE_REQUEST_KEY',
+  ],
+  // The decryptor: its own database role and AppRole, nothing of Temporal's or the API's.
+  decryptor: [
+    'NODE_ENV',
+    'VAULT_ADDR',
+    'DECRYPTOR_DATABASE_URL',
+    'DECRYPTOR_HOST',
+    'DECRYPTOR_PORT',
+    'STACK_ENV_FILE',
   ],
   cli: ['NODE_ENV', 'TEMPORAL_ADDRESS', 'VAULT_ADDR', 'DATABASE_URL', 'STACK_ENV_FILE', 'TEMPORAL_UI_URL'],
   migrate: ['NODE_ENV', 'MIGRATION_DATABASE_URL'],
@@ -74,11 +85,12 @@ const ALLOWED: Record<string, string[]> = {
   POSTGRES_SUPERUSER_PASSWORD: ['postgres'],
   GIFTCARDS_OWNER_DB_PASSWORD: ['postgres', 'migrate'],
   GIFTCARDS_DB_PASSWORD: ['postgres', 'worker', 'retention-worker', 'api', 'cli'],
+  GIFTCARDS_DECRYPTOR_DB_PASSWORD: ['postgres', 'decryptor'],
   TEMPORAL_DB_PASSWORD: ['postgres', 'temporal'],
   PROVIDER_API_KEY: ['worker', 'provider-sandbox'],
   CODEC_AUTH_TOKEN: ['api'],
   OPERATOR_PASSWORD: ['api'],
-  JWT_SECRET: ['api'],
+  JWT_JWKS_URL: ['api'],
   INTAKE_CLIENTS: ['api'],
   INTAKE_REQUEST_KEY: ['api'],
 };
@@ -212,6 +224,7 @@ describe('docker-compose.yml', () => {
       ['retention-worker', 'retention-approle'],
       ['api', 'api-approle'],
       ['cli', 'cli-approle'],
+      ['decryptor', 'decryptor-approle'],
     ] as const) {
       expect(mounts(app)).toEqual([volume]);
       expect(services[app]?.environment?.STACK_ENV_FILE).toBe('/run/giftcards/approle.env');
@@ -219,7 +232,7 @@ describe('docker-compose.yml', () => {
     for (const [name] of Object.entries(services)) {
       if (name === 'vault-init') continue;
       expect(mounts(name), name).not.toContain('vault-init');
-      if (!['worker', 'retention-worker', 'api', 'cli'].includes(name)) {
+      if (!['worker', 'retention-worker', 'api', 'cli', 'decryptor'].includes(name)) {
         expect(
           mounts(name).some((v) => v?.endsWith('-approle')),
           name,
@@ -239,6 +252,13 @@ describe('docker-compose.yml', () => {
       const url = new URL(String(services[app]?.environment?.DATABASE_URL));
       expect(url.username, app).toBe('giftcards');
     }
+    // The decryptor as its own role, with giftcards.decryptor_role set so its grants apply.
+    expect(new URL(String(services.decryptor?.environment?.DECRYPTOR_DATABASE_URL)).username).toBe(
+      'giftcards_decryptor',
+    );
+    expect(readFileSync(path.join(repoRoot, 'deploy', 'postgres-init.sh'), 'utf8')).toContain(
+      "ALTER DATABASE giftcards SET giftcards.decryptor_role = 'giftcards_decryptor';",
+    );
     expect(new URL(String(services.migrate?.environment?.MIGRATION_DATABASE_URL)).username).toBe(
       'giftcards_owner',
     );
