@@ -2,7 +2,7 @@
  * Entry point: `npm run decryptor`. The one process that decrypts cards, listening on an internal address
  * only (DECRYPTOR_HOST:DECRYPTOR_PORT, loopback in the local stack); the API reaches it at DECRYPTOR_URL.
  */
-import { configFor } from '../lib/config';
+import { configFor, loadStackEnv } from '../lib/config';
 import { logger } from '../lib/logger';
 import { startOpsServer } from '../lib/ops-server';
 import { decryptorFromConfig } from './from-config';
@@ -11,6 +11,10 @@ import { decryptorFromConfig } from './from-config';
 const SHUTDOWN_GRACE_MS = 10_000;
 
 async function main(): Promise<void> {
+  // The configuration schema requires DATABASE_URL of every process; the decryptor's only database
+  // connection is its own role's, so that is what it names (no other role's credential in its file).
+  loadStackEnv('decryptor');
+  process.env.DATABASE_URL ??= process.env.DECRYPTOR_DATABASE_URL;
   const cfg = configFor('decryptor');
   const log = logger().child({ component: 'decryptor' });
   const decryptor = await decryptorFromConfig(cfg);
