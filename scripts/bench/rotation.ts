@@ -50,9 +50,9 @@ async function main() {
   const liveEveryMs = 1000 / Number(values['live-rate']);
   const cfg = configFor('test');
   const db = createPool(cfg.DATABASE_URL, 4);
-  const [worker, api, retention] = await Promise.all([
+  const [worker, decryptor, retention] = await Promise.all([
     connectVault('worker'),
-    connectVault('api'),
+    connectVault('decryptor'),
     connectVault('retention'),
   ]);
   const mount = retention.transit.mount;
@@ -152,7 +152,7 @@ async function main() {
         cards.map((plaintext) => ({ plaintext, context: liveOrder })),
       );
       await db.query('SELECT value_ct FROM cards WHERE order_id = $1', [liveOrder]);
-      await api.transit.decryptBatch(
+      await decryptor.transit.decryptBatch(
         month,
         ct.map((ciphertext) => ({ ciphertext, context: liveOrder })),
       );
@@ -231,7 +231,7 @@ async function main() {
     console.log(`cards of the bucket not under v${result.toVersion}: ${stale.rows[0]!.n}`);
   } finally {
     await cleanup();
-    for (const v of [worker, api, retention]) v.close();
+    for (const v of [worker, decryptor, retention]) v.close();
     await db.end();
   }
 }
