@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { type Config, requireSetting } from '../lib/config';
-import { createPool } from '../lib/db';
+import { createPool, type Db } from '../lib/db';
 import { logger } from '../lib/logger';
 import type { ReadinessCheck } from '../lib/ops-server';
 import { connectVault } from '../lib/vault';
@@ -24,6 +24,9 @@ export async function decryptorFromConfig(
 ): Promise<ConfiguredDecryptor> {
   const url = requireSetting(cfg, 'DECRYPTOR_DATABASE_URL', 'the decryptor');
   const db = createPool(url, cfg.DECRYPTOR_DATABASE_POOL_MAX);
+  // Connected before the first reveal: a connection's SCRAM login costs the server more than a reveal's
+  // statement, and the first burst of reveals would pay for them all.
+  await warm(db, cfg.DECRYPTOR_DATABASE_POOL_MAX);
   const vault = await connectVault('decryptor', { env });
   const app = await buildDecryptor({ db, transit: vault.transit, logger: logger() });
   return {
@@ -38,4 +41,9 @@ export async function decryptorFromConfig(
       }
     },
   };
+}
+
+async function warm(db: Db, connections: number): Promise<void> {
+  const clients = await Promise.all(Array.from({ length: connections }, () => db.connect()));
+  for (const client of clients) client.release();
 }

@@ -17,6 +17,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { buildApp } from '../../api/app';
+import { cardSymbols } from '../../api/delivery-links/barcodes';
 import { cardKeyName } from '../../domain/cards';
 import { decryptorClient } from '../../domain/decryptor-client';
 import { config, repoRoot, requireSetting } from '../../lib/config';
@@ -190,10 +191,17 @@ async function main(): Promise<void> {
         if (r.outcome !== 'retrieved') throw new Error(`the decryptor answered ${r.outcome}`);
         return performance.now() - t0;
       });
+      // The page's share: each card's barcode and QR code, drawn on the API's one event loop per reveal.
+      const t0 = performance.now();
+      for (let i = 0; i < 20; i++)
+        for (let c = 0; c < CARDS; c++) cardSymbols(randomBytes(8).toString('hex').toUpperCase(), undefined);
+      const symbolsMs = (performance.now() - t0) / 20;
       const ratio = reveals.perSecond / bare.perSecond;
       ratios.push(ratio);
       console.log(
-        `round ${round}: reveals ${fmt(reveals)} | bare decrypt of ${CARDS} ${fmt(bare)} | ratio ${ratio.toFixed(2)}× | the decryptor alone ${fmt(alone)}`,
+        `round ${round}: reveals ${fmt(reveals)} | bare decrypt of ${CARDS} ${fmt(bare)} | ratio ${ratio.toFixed(2)}× | ` +
+          `the decryptor alone ${fmt(alone)} (${(alone.perSecond / bare.perSecond).toFixed(2)}×) | ` +
+          `the page's ${CARDS * 2} symbols ${symbolsMs.toFixed(1)} ms of CPU per reveal (≤ ${(1000 / symbolsMs).toFixed(0)}/s on one event loop)`,
       );
     }
     const sorted = [...ratios].sort((a, b) => a - b);
