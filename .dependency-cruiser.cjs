@@ -35,7 +35,9 @@ module.exports = {
         'The image installs the production dependencies only (Dockerfile: npm ci --omit=dev): code the ' +
         'processes run must not import a devDependency (types excepted: they are gone at run time).',
       severity: 'error',
-      from: { path: '^(contracts|lib|domain|workflows|activities|api|decryptor|workers|scripts|provider-sandbox)/' },
+      from: {
+        path: '^(contracts|lib|domain|workflows|activities|api|decryptor|workers|scripts|provider-sandbox)/',
+      },
       to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] },
     },
     layer('contracts', []),
@@ -48,7 +50,16 @@ module.exports = {
     layer('workers', ['contracts', 'lib', 'domain', 'activities', 'workflows']),
     layer('scripts', ['contracts', 'lib', 'domain', 'activities', 'workers'], 'scripts/bench'),
     // Benchmarks may start the API in-process (bench:flood measures its event loop under a flood).
-    layer('scripts/bench', ['scripts', 'contracts', 'lib', 'domain', 'activities', 'workers', 'api', 'decryptor']),
+    layer('scripts/bench', [
+      'scripts',
+      'contracts',
+      'lib',
+      'domain',
+      'activities',
+      'workers',
+      'api',
+      'decryptor',
+    ]),
     layer('provider-sandbox', ['lib']),
   ],
   options: {

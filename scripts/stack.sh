@@ -603,6 +603,7 @@ EOF
   # The app issuer stand-in: where its key pair lives (the API gets only the JWKS URL).
   env_file app-issuer <<EOF
 $header
+$mode
 APP_ISSUER_KEY_FILE=$SECRETS/app-issuer.jwk
 APP_ISSUER_PORT=$APP_ISSUER_PORT
 EOF
