@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../api/app';
 import { issueRevealKey } from '../../api/in-app/reveal-keys';
-import { clientNonce, DECRYPTOR_PATHS } from '../../domain/decryptor-client';
+import { clientNonce, DECRYPTOR_PATHS, decryptorClient } from '../../domain/decryptor-client';
 import { config } from '../../lib/config';
 import { createPool, type Db } from '../../lib/db';
 import { hashToken } from '../../lib/tokens';
@@ -255,5 +255,30 @@ describe("the decryptor's own database role", () => {
     expect(await decryptor.client.consumeLink({ token: forged, method: 'reveal', requester })).toEqual({
       outcome: 'unknown',
     });
+  });
+});
+
+describe('an API whose decryptor does not answer', () => {
+  it('answers 503 and leaves the link usable', async () => {
+    const order = await seeder.seed();
+    // A port where nothing listens: connection refused at once.
+    const gone = await buildApp({
+      db,
+      decryptor: decryptorClient('http://127.0.0.1:9', { timeoutMs: 2000 }),
+      publicBaseUrl: config().PUBLIC_BASE_URL!,
+      revealVisibleMs: 60_000,
+      rateLimitPerMinute: 10_000,
+      limitScope: `test-${randomUUID()}`,
+    });
+    try {
+      const res = await gone.inject({ method: 'POST', url: `/d/${order.token}/reveal` });
+      expect(res.statusCode).toBe(503);
+      for (const card of order.cards) expect(res.body).not.toContain(card.value);
+    } finally {
+      await gone.close();
+    }
+    expect((await tokenRow(order.token)).consumed_at).toBeNull();
+    const res = await fetch(`${apiUrl}/d/${order.token}/reveal`, { method: 'POST' });
+    expect(res.status).toBe(200);
   });
 });
