@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   const { privateJwk, publicJwk } = await keyPair(file);
 
   if (positionals[0] === 'serve') {
-    const port = Number(process.env.APP_ISSUER_PORT ?? 4020);
+    const port = Number(process.env.APP_ISSUER_PORT ?? 4030);
     const jwks = JSON.stringify({ keys: [publicJwk] });
     createServer((request, response) => {
       if (request.method !== 'GET' || request.url !== '/.well-known/jwks.json')
