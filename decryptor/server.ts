@@ -7,7 +7,14 @@
  * Bodies hold tokens, keys and secrets, and answers hold cards: no request or body is logged, only the
  * outcome with the order and delivery ids.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { context, propagation } from '@opentelemetry/api';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { DECRYPTOR_PATHS } from '../domain/decryptor-client';
@@ -57,36 +64,51 @@ export async function buildDecryptor(deps: DecryptorDeps): Promise<FastifyInstan
   });
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'Not Found' }));
 
-  app.post(DECRYPTOR_PATHS.consumeLink, async (request, reply) => {
-    const body = consumeBody.safeParse(request.body);
-    if (!body.success) return reply.code(400).send({ error: 'Bad Request' });
-    const result = await consumeLink(deps.db, deps.transit, body.data);
-    const { cards: _cards, ...said } = result as typeof result & { cards?: unknown };
-    request.log.info(
-      {
-        ...said,
-        ...(result.outcome === 'retrieved' ? { count: result.cards.length } : {}),
-        method: body.data.method,
-      },
-      'link presented',
-    );
-    return result;
-  });
+  /**
+   * A handler run in the trace the API's request carried (traceparent), so its log lines carry that
+   * trace's id; without tracing, propagation is a no-op.
+   */
+  const inCallersTrace =
+    (handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>) =>
+    (request: FastifyRequest, reply: FastifyReply) =>
+      context.with(propagation.extract(context.active(), request.headers), () => handler(request, reply));
 
-  app.post(DECRYPTOR_PATHS.redeemRevealKey, async (request, reply) => {
-    const body = redeemBody.safeParse(request.body);
-    if (!body.success) return reply.code(400).send({ error: 'Bad Request' });
-    const result = await redeemRevealKey(deps.db, deps.transit, body.data);
-    request.log.info(
-      {
-        orderId: body.data.orderId,
-        outcome: result.outcome,
-        ...(result.outcome === 'revealed' ? { count: result.cards.length } : {}),
-        ...(result.outcome === 'unavailable' ? { error: result.error } : {}),
-      },
-      'reveal key presented',
-    );
-    return result;
-  });
+  app.post(
+    DECRYPTOR_PATHS.consumeLink,
+    inCallersTrace(async (request, reply) => {
+      const body = consumeBody.safeParse(request.body);
+      if (!body.success) return reply.code(400).send({ error: 'Bad Request' });
+      const result = await consumeLink(deps.db, deps.transit, body.data);
+      const { cards: _cards, ...said } = result as typeof result & { cards?: unknown };
+      request.log.info(
+        {
+          ...said,
+          ...(result.outcome === 'retrieved' ? { count: result.cards.length } : {}),
+          method: body.data.method,
+        },
+        'link presented',
+      );
+      return result;
+    }),
+  );
+
+  app.post(
+    DECRYPTOR_PATHS.redeemRevealKey,
+    inCallersTrace(async (request, reply) => {
+      const body = redeemBody.safeParse(request.body);
+      if (!body.success) return reply.code(400).send({ error: 'Bad Request' });
+      const result = await redeemRevealKey(deps.db, deps.transit, body.data);
+      request.log.info(
+        {
+          orderId: body.data.orderId,
+          outcome: result.outcome,
+          ...(result.outcome === 'revealed' ? { count: result.cards.length } : {}),
+          ...(result.outcome === 'unavailable' ? { error: result.error } : {}),
+        },
+        'reveal key presented',
+      );
+      return result;
+    }),
+  );
   return app;
 }

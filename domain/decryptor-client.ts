@@ -8,6 +8,7 @@
  * (lib/config.ts refuses anything else), and nothing here logs a body.
  */
 import { createHmac } from 'node:crypto';
+import { context, propagation } from '@opentelemetry/api';
 import type { Card } from './cards';
 
 export type RetrievalMethod = 'reveal' | 'download';
@@ -84,11 +85,15 @@ export class DecryptorError extends Error {
 export function decryptorClient(baseUrl: string, opts: { timeoutMs?: number } = {}): Decryptor {
   const timeoutMs = opts.timeoutMs ?? 15_000;
   const call = async <T>(path: string, body: object): Promise<T> => {
+    // The reveal's trace goes along (W3C traceparent, when the process traces), so the decryptor's log
+    // lines belong to the customer's request.
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    propagation.inject(context.active(), headers);
     let res: Response;
     try {
       res = await fetch(new URL(path, baseUrl), {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers,
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(timeoutMs),
       });
