@@ -1,26 +1,27 @@
 /**
- * The in-app API for the customer app (DESIGN 3.5): the signed-in user sees their own orders' cards, either
- * directly or through a one-time reveal key bound to a secret kept on the device (seed 003).
+ * The in-app API for the customer app (DESIGN 3.5): the signed-in user sees their own orders' cards through
+ * a one-time reveal key bound to a secret kept on the device (seed 003), each card once. A stolen app token
+ * alone shows nothing it did not show before: every card comes out of the decryptor once, audited.
  *
- *   GET  /api/orders/:orderId/cards          the cards (owner only)
+ *   GET  /api/orders/:orderId/cards          403: cards are shown through a reveal key only (issue 20)
  *   POST /api/orders/:orderId/reveal-keys    { nonce, timestamp } → { revealKey, expiresAt }
- *   POST /api/orders/:orderId/cards/reveal   { revealKey, clientSecret, timestamp } → the cards, once
+ *   POST /api/orders/:orderId/cards/reveal   { revealKey, clientSecret, timestamp } → the cards not shown before
  *
  * Someone else's order is answered exactly like an order that does not exist, and before anything else
  * about the request is looked at, so the answers tell a caller nothing about other users' orders.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import type { Decryptor } from '../../domain/decryptor-client';
 import { orderIdSchema } from '../../domain/orders';
 import type { Db } from '../../lib/db';
 import { invalidFields } from '../../lib/validation';
-import type { Transit } from '../../lib/vault';
 import { notFoundHandler } from '../http/errors';
 import { sendError } from '../http/json-replies';
 import { clientIp, createLimiters, everyone, overallMax } from '../http/rate-limits';
 import { requesterOf } from '../http/requester';
 import { createAuthenticator, type JwtSettings, sendUnauthorized } from './bearer-auth';
-import { ownsOrder, revealOwnedCards } from './owned-orders';
+import { ownsOrder } from './owned-orders';
 import { isFreshTimestamp, issueRevealKey, redeemRevealKey } from './reveal-keys';
 
 declare module 'fastify' {
@@ -39,7 +40,8 @@ export interface InAppSettings {
 
 export interface InAppRoutesOptions extends InAppSettings {
   db: Db;
-  transit: Pick<Transit, 'decryptBatch'>;
+  /** The only one that can redeem a reveal key and decrypt its cards (decryptor/). */
+  decryptor: Pick<Decryptor, 'redeemRevealKey'>;
 }
 
 type OrderRequest = FastifyRequest<{ Params: { orderId: string } }>;
@@ -58,7 +60,7 @@ const revealRequest = z.object({
 });
 
 export async function inAppRoutes(app: FastifyInstance, opts: InAppRoutesOptions): Promise<void> {
-  const { db, transit } = opts;
+  const { db, decryptor } = opts;
   const authenticate = createAuthenticator(opts.jwt);
   const max = opts.rateLimitPerMinute;
   const [byIp, unauthenticated, byUser] = await createLimiters(app, [
@@ -95,19 +97,10 @@ export async function inAppRoutes(app: FastifyInstance, opts: InAppRoutesOptions
 
   app.get('/api/orders/:orderId/cards', async (request: OrderRequest, reply) => {
     if (!(await owned(request, reply))) return reply;
-    const { orderId } = request.params;
-    const result = await revealOwnedCards(db, transit, {
-      orderId,
-      userId: request.userId,
-      requester: requesterOf(request),
-      method: 'GET /api/orders/:orderId/cards',
-    });
-    if (result.outcome === 'unavailable') {
-      request.log.error({ orderId, err: result.error }, 'card decryption failed');
-      return sendError(reply, 503);
-    }
-    request.log.info({ orderId, count: result.cards.length }, 'cards shown in app');
-    return { orderId, cards: result.cards };
+    // Every card as often as asked would make a stolen app token worth every card: the app asks for a
+    // reveal key and redeems it (POST …/cards/reveal), and each card comes out once.
+    request.log.info({ orderId: request.params.orderId }, 'cards refused: shown through a reveal key only');
+    return sendError(reply, 403);
   });
 
   app.post('/api/orders/:orderId/reveal-keys', async (request: OrderRequest, reply) => {
@@ -140,7 +133,7 @@ export async function inAppRoutes(app: FastifyInstance, opts: InAppRoutesOptions
       return sendError(reply, 403);
     }
 
-    const result = await redeemRevealKey(db, transit, {
+    const result = await redeemRevealKey(decryptor, {
       orderId,
       userId: request.userId,
       revealKey: body.data.revealKey,
@@ -159,8 +152,14 @@ export async function inAppRoutes(app: FastifyInstance, opts: InAppRoutesOptions
       case 'purged':
         request.log.warn({ orderId }, 'reveal refused: the cards were purged');
         return sendError(reply, 410);
+      case 'spent':
+        request.log.info({ orderId }, 'reveal refused: every card was shown in the app before');
+        return sendError(reply, 410);
       case 'unavailable':
         request.log.error({ orderId, err: result.error }, 'card decryption failed; reveal key left unused');
+        return sendError(reply, 503);
+      case 'unreachable':
+        request.log.error({ orderId, err: result.error }, 'the decryptor did not answer');
         return sendError(reply, 503);
       case 'revealed':
         request.log.info({ orderId, count: result.cards.length }, 'cards revealed with a reveal key');

@@ -37,6 +37,7 @@ const SOURCES = [
   'workflows',
   'activities',
   'api',
+  'decryptor',
   'workers',
   'scripts',
   'provider-sandbox',
