@@ -1,13 +1,14 @@
 /**
  * The project's layers, checked by `npm run check:deps` (part of `npm test`). Dependencies point one way:
  *
- *   contracts  ←  lib  ←  store  ←  domain  ←  workflows, activities  ←  api, workers, scripts
+ *   contracts  ←  lib  ←  store  ←  domain  ←  workflows, activities  ←  api, decryptor, workers, scripts
  *
  * contracts: what an order and the retention sweep are (types, statuses, signals, ids), no I/O;
  * lib: shared infrastructure (config, logging, database, Vault, the payload codec, Temporal connections);
  * store: one module per aggregate, the only place its tables are read or written (test/unit/store.test.ts);
  * domain: the provider adapter, mail, cards, starting orders; workflows run in Temporal's sandbox and see
- * only contracts; activities do the side effects; api, workers and scripts are the processes.
+ * only contracts; activities do the side effects; api, decryptor, workers and scripts are the processes
+ * (the decryptor, the only one that decrypts cards, sees neither the API nor the workers, nor they it).
  */
 const layer = (name, mayUse, except) => ({
   name: `${name.replace(/\//g, '-')}-layer`,
@@ -15,7 +16,7 @@ const layer = (name, mayUse, except) => ({
   severity: 'error',
   from: except ? { path: `^${name}/`, pathNot: `^${except}/` } : { path: `^${name}/` },
   to: {
-    path: '^(contracts|lib|store|domain|workflows|activities|api|workers|scripts|provider-sandbox|test)/',
+    path: '^(contracts|lib|store|domain|workflows|activities|api|decryptor|workers|scripts|provider-sandbox|test)/',
     pathNot: `^(${[name, ...mayUse].join('|')})/`,
   },
 });
@@ -36,7 +37,7 @@ module.exports = {
         'processes run must not import a devDependency (types excepted: they are gone at run time).',
       severity: 'error',
       from: {
-        path: '^(contracts|lib|store|domain|workflows|activities|api|workers|scripts|provider-sandbox)/',
+        path: '^(contracts|lib|store|domain|workflows|activities|api|decryptor|workers|scripts|provider-sandbox)/',
       },
       to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] },
     },
@@ -47,6 +48,7 @@ module.exports = {
     layer('workflows', ['contracts']),
     layer('activities', ['contracts', 'lib', 'store', 'domain']),
     layer('api', ['contracts', 'lib', 'store', 'domain']),
+    layer('decryptor', ['contracts', 'lib', 'store', 'domain']),
     layer('workers', ['contracts', 'lib', 'store', 'domain', 'activities', 'workflows']),
     layer('scripts', ['contracts', 'lib', 'store', 'domain', 'activities', 'workers'], 'scripts/bench'),
     // Benchmarks may start the API in-process (bench:flood measures its event loop under a flood).
@@ -59,6 +61,7 @@ module.exports = {
       'activities',
       'workers',
       'api',
+      'decryptor',
     ]),
     layer('provider-sandbox', ['lib']),
   ],

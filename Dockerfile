@@ -28,6 +28,7 @@ COPY domain ./domain
 COPY workflows ./workflows
 COPY activities ./activities
 COPY api ./api
+COPY decryptor ./decryptor
 COPY workers ./workers
 COPY scripts ./scripts
 COPY provider-sandbox ./provider-sandbox

@@ -13,10 +13,10 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import type { OrderInput, ResendRequest } from '../contracts/order';
+import type { Decryptor } from '../domain/decryptor-client';
 import type { ResendOutcome, StartedOrder } from '../domain/orders';
 import type { Db } from '../lib/db';
 import { logger as rootLogger } from '../lib/logger';
-import type { Transit } from '../lib/vault';
 import { type CodecEndpointSettings, codecRoutes } from './codec-endpoint/routes';
 import { deliveryRoutes, type RetrievedEvent } from './delivery-links/routes';
 import { addCustomerPages, type CustomerPageSettings } from './http/customer-page';
@@ -33,7 +33,8 @@ import { type IntakeSettings, intakeRoutes } from './intake/routes';
 
 export interface AppDeps {
   db: Db;
-  transit: Transit;
+  /** The decryptor (decryptor/): the API holds no card key; links and reveal keys are redeemed there. */
+  decryptor: Decryptor;
   logger?: Logger;
   publicBaseUrl: string;
   revealVisibleMs: number;
@@ -134,7 +135,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(docsRoutes);
   await app.register(deliveryRoutes, {
     db: deps.db,
-    transit: deps.transit,
+    decryptor: deps.decryptor,
     revealVisibleMs: deps.revealVisibleMs,
     rateLimitPerMinute: deps.rateLimitPerMinute,
     onRetrieved: deps.onRetrieved,
@@ -143,7 +144,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const secureCookie = new URL(deps.publicBaseUrl).protocol === 'https:';
     await app.register(codecRoutes, { prefix: '/codec', db: deps.db, ...deps.codec, secureCookie });
   }
-  if (deps.inApp) await app.register(inAppRoutes, { db: deps.db, transit: deps.transit, ...deps.inApp });
+  if (deps.inApp) await app.register(inAppRoutes, { db: deps.db, decryptor: deps.decryptor, ...deps.inApp });
   if (deps.intake && deps.startOrder) {
     await app.register(intakeRoutes, {
       db: deps.db,

@@ -1,11 +1,13 @@
 /**
  * The API as production runs it: every dependency built from configuration, with the API's own Vault
- * identity (decrypt only, DESIGN 3.7). Configuration is checked before anything connects, so a missing
+ * identity (the payload codec's key only: no card key, DESIGN 3.7) and the decryptor's address, where
+ * links and reveal keys are redeemed. Configuration is checked before anything connects, so a missing
  * secret stops start-up naming the variable.
  */
 import type { FastifyInstance } from 'fastify';
 import { retrievedSignal, workflowIdFor } from '../contracts/order';
 import { customerSettings } from '../domain/brand';
+import { decryptorClient } from '../domain/decryptor-client';
 import { defaultPolicy, resendLink, startOrder } from '../domain/orders';
 import { type Config, databaseUrl, durationMs, requireSetting } from '../lib/config';
 import { createPool } from '../lib/db';
@@ -32,6 +34,7 @@ export async function apiFromConfig(cfg: Config): Promise<ConfiguredApi> {
   // Without it an order id could not be bound to its first caller and request.
   if (cfg.INTAKE_CLIENTS) requireSetting(cfg, 'INTAKE_REQUEST_KEY', 'the intake API (INTAKE_CLIENTS is set)');
   const customerPages = customerSettings(cfg);
+  const decryptorUrl = requireSetting(cfg, 'DECRYPTOR_URL', 'the delivery API');
   const db = createPool(databaseUrl('api', cfg), cfg.DATABASE_POOL_MAX);
   const vault = await connectVault('api');
   // One codec (and key cache) for the API's own client and the codec endpoint.
@@ -41,7 +44,8 @@ export async function apiFromConfig(cfg: Config): Promise<ConfiguredApi> {
 
   const app = await buildApp({
     db,
-    transit: vault.transit,
+    // Past the decryptor's own Vault deadline, plus its transaction: a reveal never hangs on it.
+    decryptor: decryptorClient(decryptorUrl, { timeoutMs: durationMs(cfg.VAULT_REQUEST_TIMEOUT) + 5000 }),
     logger: logger(),
     publicBaseUrl,
     revealVisibleMs: durationMs(cfg.REVEAL_VISIBLE),
@@ -52,9 +56,14 @@ export async function apiFromConfig(cfg: Config): Promise<ConfiguredApi> {
     // The order's workflow learns of the retrieval (and purges at once when its policy says so).
     onRetrieved: ({ orderId, deliveryId }) =>
       temporal.workflow.getHandle(workflowIdFor(orderId)).signal(retrievedSignal, { deliveryId }),
-    inApp: cfg.JWT_SECRET
+    inApp: cfg.JWT_JWKS_URL
       ? {
-          jwt: { secret: cfg.JWT_SECRET, issuer: cfg.JWT_ISSUER, audience: cfg.JWT_AUDIENCE },
+          jwt: {
+            jwksUrl: cfg.JWT_JWKS_URL,
+            issuer: cfg.JWT_ISSUER,
+            audience: cfg.JWT_AUDIENCE,
+            maxAgeMs: durationMs(cfg.JWT_MAX_AGE),
+          },
           revealKeyTtlMs: durationMs(cfg.REVEAL_KEY_TTL),
           rateLimitPerMinute: cfg.RATE_LIMIT_PER_MINUTE,
         }
@@ -73,7 +82,7 @@ export async function apiFromConfig(cfg: Config): Promise<ConfiguredApi> {
     resendLink: (orderId, request) => resendLink(temporal, db, orderId, request),
     codec: { ...codecSettings, codec },
   });
-  if (!cfg.JWT_SECRET) log.warn('JWT_SECRET is not set: the in-app API is not served');
+  if (!cfg.JWT_JWKS_URL) log.warn('JWT_JWKS_URL is not set: the in-app API is not served');
   if (!cfg.INTAKE_CLIENTS) log.warn('INTAKE_CLIENTS is not set: the intake API is not served');
 
   return {

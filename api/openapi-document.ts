@@ -6,9 +6,9 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import type { Decryptor } from '../domain/decryptor-client';
 import type { Db } from '../lib/db';
 import { createLogger } from '../lib/logger';
-import type { Transit } from '../lib/vault';
 import { buildApp } from './app';
 
 export const OPENAPI_PATH = resolve(__dirname, '../contracts/openapi.json');
@@ -21,7 +21,7 @@ const unused = async () => {
 export async function buildDocumentApp(): Promise<FastifyInstance> {
   const app = await buildApp({
     db: { query: unused, connect: unused } as unknown as Db,
-    transit: {} as Transit,
+    decryptor: {} as Decryptor,
     // Nothing it could serve is real: what it would log is noise.
     logger: createLogger({ level: 'silent', name: 'openapi-document' }),
     publicBaseUrl: 'http://localhost:3000',
@@ -29,7 +29,7 @@ export async function buildDocumentApp(): Promise<FastifyInstance> {
     rateLimitPerMinute: 60,
     limitScope: 'openapi',
     inApp: {
-      jwt: { secret: 'x'.repeat(32), issuer: 'issuer', audience: 'audience' },
+      jwt: { jwksUrl: 'http://localhost/jwks', issuer: 'issuer', audience: 'audience', maxAgeMs: 60_000 },
       revealKeyTtlMs: 60_000,
       rateLimitPerMinute: 60,
     },

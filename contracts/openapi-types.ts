@@ -79,7 +79,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The signed-in user's cards of an order */
+        /** How many cards the user's order holds; never a code (codes come through a reveal key, once each) */
         get: operations["getCards"];
         put?: never;
         post?: never;
@@ -256,6 +256,11 @@ export interface components {
             revealKey: string;
             /** Format: date-time */
             expiresAt: string;
+        };
+        CardsSummary: {
+            orderId: string;
+            /** @description Cards stored for the order; none purged yet */
+            cardCount: number;
         };
         StartedOrder: {
             /** @description The order's workflow id */
@@ -635,7 +640,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Cards"];
+                    "application/json": components["schemas"]["CardsSummary"];
                 };
             };
             /** @description Not authenticated */
@@ -658,15 +663,6 @@ export interface operations {
             };
             /** @description Too many requests: wait for Retry-After seconds */
             429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description A dependency is unavailable: the same request may be retried */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -816,7 +812,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The cards were purged */
+            /** @description The cards were purged, or every card was shown in the app before */
             410: {
                 headers: {
                     [name: string]: unknown;

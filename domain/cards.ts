@@ -1,13 +1,13 @@
 /**
- * Stored cards: the key bucket a card is encrypted under, reading cards back for whoever may see them,
- * and deleting them for good. Card rows hold Vault transit ciphertext only (DESIGN 3.1, 3.2).
+ * Stored cards: the key bucket a card is encrypted under, decrypting them for whoever may see them (the
+ * decryptor does, for the holder of a link or reveal key), and deleting them for good. Card rows hold
+ * Vault transit ciphertext only (DESIGN 3.1, 3.2).
  */
-import type pg from 'pg';
 import type { PurgeReason, PurgeResult } from '../contracts/order';
 import type { Db } from '../lib/db';
 import { metrics } from '../lib/metrics';
 import type { Transit } from '../lib/vault';
-import { type CardRow, cardsForShare, type PurgeTarget, purgeOrders as purgeRows } from '../store/cards';
+import { type CardRow, type PurgeTarget, purgeOrders as purgeRows } from '../store/cards';
 
 export type { PurgeTarget };
 
@@ -25,44 +25,12 @@ export function cardKeyName(prefix: string, at: Date): string {
   return `${prefix}-${at.toISOString().slice(0, 7)}`;
 }
 
-export type CardsRead =
-  | { outcome: 'decrypted'; cards: Card[] }
-  /** Nothing stored for this scope (purged, or never any). */
-  | { outcome: 'none' }
-  /** Vault could not decrypt (outage, destroyed key): the caller rolls back and says "try again". */
-  | { outcome: 'unavailable'; error: unknown };
-
-/**
- * The cards of an order (or of one of its deliveries, or only if `userId` owns the order), read FOR SHARE
- * inside the caller's transaction, so a concurrent purge either already happened or waits for it, and
- * decrypted before the caller commits. The order id filter keeps a card row wrongly linked to another
- * order's delivery out entirely.
- *
- * The Vault call stays inside the transaction on purpose: consuming the link (or the reveal key), the
- * decryption and the REVEALED audit row commit together or not at all, so a Vault failure leaves the link
- * usable and no card leaves without its audit row. The locks it holds meanwhile are the link's token row
- * and these card rows (a purge of this order waits); every Vault request gives up after
- * VAULT_REQUEST_TIMEOUT, wall-clock (lib/vault.ts), so they are held no longer than that.
- */
-export async function readCards(
-  client: pg.PoolClient,
-  transit: Pick<Transit, 'decryptBatch'>,
-  scope: { orderId: string; deliveryId?: string; userId?: string },
-): Promise<CardsRead> {
-  const rows = await cardsForShare(client, scope);
-  if (rows.length === 0) return { outcome: 'none' };
-  try {
-    return { outcome: 'decrypted', cards: await decryptCards(transit, scope.orderId, rows) };
-  } catch (error) {
-    return { outcome: 'unavailable', error };
-  }
-}
-
 /**
  * One transit batch per key bucket (cards of a delivery may span months), value and serial together, with
- * the order id as derivation context: a ciphertext copied from another order does not decrypt here.
+ * the order id as derivation context: a ciphertext copied from another order does not decrypt here. Only
+ * the decryptor holds a Vault identity that may call it (DESIGN 3.7).
  */
-async function decryptCards(
+export async function decryptCards(
   transit: Pick<Transit, 'decryptBatch'>,
   orderId: string,
   rows: CardRow[],

@@ -192,6 +192,17 @@ const envSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
 
+  /**
+   * The decryptor (decryptor/): the one process that decrypts cards, on an internal address only. The
+   * API reaches it at DECRYPTOR_URL; the decryptor listens on DECRYPTOR_HOST:DECRYPTOR_PORT and connects to
+   * the database as its own role (DECRYPTOR_DATABASE_URL).
+   */
+  DECRYPTOR_URL: url.optional(),
+  DECRYPTOR_HOST: z.string().min(1).default('127.0.0.1'),
+  DECRYPTOR_PORT: port.default(3110),
+  DECRYPTOR_DATABASE_URL: postgresUrl.optional(),
+  DECRYPTOR_DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(20),
+
   VAULT_ADDR: url,
   /** A token instead of an AppRole login (never the root token: connectVault refuses it). */
   VAULT_TOKEN: z.string().min(1).optional(),
@@ -281,10 +292,13 @@ const envSchema = z.object({
   /** Browser origins allowed to call the codec endpoint with credentials; default: the Temporal UI's. */
   CODEC_CORS_ORIGINS: z.string().optional(),
 
-  // In-app API: JWT bearer tokens of the customer-facing app (HS256 shared secret).
-  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  // In-app API: the customer app's tokens, verified against the keys the app publishes (JWKS, asymmetric
+  // algorithms only), with issuer, audience and a maximum age (api/in-app/bearer-auth.ts).
+  JWT_JWKS_URL: url.optional(),
   JWT_ISSUER: z.string().min(1).default('giftcards-app'),
   JWT_AUDIENCE: z.string().min(1).default('giftcards-api'),
+  /** The oldest token accepted, by its `iat`, whatever its `exp` says. */
+  JWT_MAX_AGE: durationSchema.default('15m'),
   REVEAL_KEY_TTL: durationSchema.default('5m'),
 
   // Signed intake for upstream systems: "caller:secret,caller2:secret2", secrets of 32+ characters.
@@ -352,14 +366,21 @@ const envSchema = z.object({
 export type Config = z.infer<typeof envSchema>;
 
 /** Components that hold their own Vault identity (DESIGN 3.7); `cli`: the order and ops CLIs. */
-export type VaultComponent = 'worker' | 'api' | 'retention' | 'cli';
+export type VaultComponent = 'worker' | 'api' | 'retention' | 'cli' | 'decryptor';
 
 /**
  * The local stack's env files (.data/env/<name>.env, written by scripts/stack.sh), one per component, each
  * with only what that component needs; `test` is the union, for test processes and benchmarks that run
  * several components at once.
  */
-export type StackEnvName = 'worker' | 'retention-worker' | 'api' | 'provider-sandbox' | 'cli' | 'test';
+export type StackEnvName =
+  | 'worker'
+  | 'retention-worker'
+  | 'api'
+  | 'decryptor'
+  | 'provider-sandbox'
+  | 'cli'
+  | 'test';
 
 /** The env file a process loads: STACK_ENV_FILE when set, else its component's own. */
 export function stackEnvFile(name: StackEnvName): string {
@@ -377,7 +398,8 @@ type PerComponentSetting =
   | 'PROVIDER_API_KEY'
   | 'SMTP_URL'
   | 'PUBLIC_BASE_URL'
-  | 'INTAKE_REQUEST_KEY';
+  | 'INTAKE_REQUEST_KEY'
+  | 'DECRYPTOR_URL';
 
 export function requireSetting<K extends PerComponentSetting>(
   cfg: Config,
@@ -529,13 +551,11 @@ export function productionRefusals(cfg: Config, env: NodeJS.ProcessEnv): string[
     ['MIGRATION_DATABASE_URL', urlPassword(env.MIGRATION_DATABASE_URL)],
     ['SMTP_URL', urlPassword(cfg.SMTP_URL)],
     ['PROVIDER_API_KEY', cfg.PROVIDER_API_KEY],
-    ...(['WORKER', 'API', 'RETENTION', 'CLI'] as const).map((c): [string, string | undefined] => [
-      `${c}_VAULT_SECRET_ID`,
-      env[`${c}_VAULT_SECRET_ID`],
-    ]),
+    ...(['WORKER', 'API', 'RETENTION', 'CLI', 'DECRYPTOR'] as const).map(
+      (c): [string, string | undefined] => [`${c}_VAULT_SECRET_ID`, env[`${c}_VAULT_SECRET_ID`]],
+    ),
     ['CODEC_AUTH_TOKEN', cfg.CODEC_AUTH_TOKEN],
     ['OPERATOR_PASSWORD', cfg.OPERATOR_PASSWORD],
-    ['JWT_SECRET', cfg.JWT_SECRET],
     ['INTAKE_REQUEST_KEY', cfg.INTAKE_REQUEST_KEY],
     ['TEMPORAL_API_KEY', cfg.TEMPORAL_API_KEY],
     ...(cfg.INTAKE_CLIENTS ?? '')
@@ -559,10 +579,18 @@ export function productionRefusals(cfg: Config, env: NodeJS.ProcessEnv): string[
     'VAULT_ADDR',
     'PROVIDER_BASE_URL',
     'OTEL_EXPORTER_OTLP_ENDPOINT',
+    'JWT_JWKS_URL',
   ] as const) {
     const value = cfg[name];
     if (value !== undefined && new URL(value).protocol !== 'https:')
       refusals.push(`${name}: must be an https:// URL in production`);
+  }
+
+  // Cards travel from the decryptor to the API in clear on this hop: loopback, or TLS.
+  if (cfg.DECRYPTOR_URL !== undefined) {
+    const hop = new URL(cfg.DECRYPTOR_URL);
+    if (hop.protocol !== 'https:' && !['127.0.0.1', '[::1]', 'localhost'].includes(hop.hostname))
+      refusals.push('DECRYPTOR_URL: must be https:// in production unless the decryptor is on loopback');
   }
 
   for (const [caller, endpoint] of cfg.WEBHOOK_ENDPOINTS ?? []) {
@@ -650,13 +678,14 @@ export function vaultCredentials(
 }
 
 /** Components that connect to the database with a role of their own (the migrations' is the owner's). */
-export type DatabaseComponent = 'worker' | 'api' | 'retention' | 'cli';
+export type DatabaseComponent = 'worker' | 'api' | 'retention' | 'cli' | 'decryptor';
 
 const DATABASE_URL_SETTINGS = [
   'WORKER_DATABASE_URL',
   'API_DATABASE_URL',
   'RETENTION_DATABASE_URL',
   'CLI_DATABASE_URL',
+  'DECRYPTOR_DATABASE_URL',
   'DATABASE_URL',
 ] as const;
 

@@ -169,9 +169,9 @@ export function toVaultError(err: unknown, what: string): VaultError {
  *
  * Every request (transit, login, renewal, key management) fails after `timeoutMs`, wall-clock: the HTTP
  * timeout only fires on a silent socket, so node-vault's one funnel, `request`, is raced against a deadline
- * too (a Vault that trickles bytes cannot hold a caller either). The reveal paths depend on it: they
- * decrypt inside the transaction that holds the link's and the cards' rows (see readCards in
- * domain/cards.ts for why), and the rows are held no longer than this.
+ * too (a Vault that trickles bytes cannot hold a caller either). The decryptor's reveal paths depend on
+ * it: they decrypt inside the transaction that holds the link's and the cards' rows (see
+ * decryptor/reveal.ts for why), and the rows are held no longer than this.
  *
  * node-vault's own debug output is off whatever DEBUG says: its `node-vault` namespace prints every request
  * body, which on encrypt is the plaintext card and on a login the secret id. (The HTTP layer's namespace,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One database role per component (docs/security.md): creates the login roles <prefix>_worker, _api,
-# _retention and _cli (no CREATEDB, no CREATEROLE, no superuser), each with its own password kept in
+# _retention, _cli and _decryptor (no CREATEDB, no CREATEROLE, no superuser), each with its own password kept in
 # <secrets>/pg-<component>-password (made once, mode 600), and names them on the database
 # (giftcards.worker_role, ...), which the grants migration reads: run the migrations after this.
 #
@@ -22,7 +22,7 @@ password() { # component: its password, made on first use
 }
 
 sql=''
-for component in worker api retention cli; do
+for component in worker api retention cli decryptor; do
   role=${prefix}_$component
   sql+="SELECT 'CREATE ROLE $role LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$role')\\gexec
 ALTER ROLE $role NOCREATEDB NOCREATEROLE NOSUPERUSER NOINHERIT PASSWORD '$(password "$component")';

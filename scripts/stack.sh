@@ -42,6 +42,11 @@ SMTP_PORT=${SMTP_PORT:-1025}
 MAIL_WEB_PORT=${MAIL_WEB_PORT:-1080}
 PROVIDER_SANDBOX_PORT=${PROVIDER_SANDBOX_PORT:-4010}
 API_PORT=${API_PORT:-3000}
+# The decryptor (the one process that decrypts cards) listens on loopback only; the app issuer stand-in
+# publishes the customer app's token keys (JWKS).
+DECRYPTOR_PORT=${DECRYPTOR_PORT:-3110}
+DECRYPTOR_OPS_PORT=${DECRYPTOR_OPS_PORT:-9470}
+APP_ISSUER_PORT=${APP_ISSUER_PORT:-4030}
 PROMETHEUS_PORT=${PROMETHEUS_PORT:-9090}
 API_OPS_PORT=${API_OPS_PORT:-9464}
 WORKER_OPS_PORT=${WORKER_OPS_PORT:-9465}
@@ -485,7 +490,7 @@ ALTER ROLE giftcards NOCREATEDB NOCREATEROLE NOSUPERUSER PASSWORD '$app_pw';
 SELECT 'CREATE DATABASE giftcards OWNER giftcards_owner' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'giftcards')\gexec
 ALTER DATABASE giftcards SET giftcards.app_role = 'giftcards';
 SQL
-  # One role per component (giftcards_worker, _api, _retention, _cli), passwords in .data/secrets/pg-<c>-password,
+  # One role per component (giftcards_worker, _api, _retention, _cli, _decryptor), passwords in .data/secrets/pg-<c>-password,
   # named on the database for the grants migration (before `migrate`); the shared giftcards role then loses
   # every grant. docs/security.md, "One database role per component".
   PGPASSWORD=$pw bash "$ROOT/scripts/db-roles.sh" "$HOST" "$PG_PORT" postgres giftcards giftcards "$SECRETS"
@@ -553,7 +558,6 @@ VAULT_CACERT=$TLS/ca.crt"
   base=$vault_env
   local api_secrets="CODEC_AUTH_TOKEN=$(secret codec-auth-token)
 OPERATOR_PASSWORD=$(secret operator-password)
-JWT_SECRET=$(secret jwt-secret)
 INTAKE_CLIENTS=checkout:$(secret intake-checkout-secret)
 INTAKE_REQUEST_KEY=$(secret intake-request-key)"
 
@@ -577,6 +581,7 @@ $base
 $(db_env retention)
 $(approle retention)
 EOF
+  local app_tokens="JWT_JWKS_URL=http://$HOST:$APP_ISSUER_PORT/.well-known/jwks.json"
   env_file api <<EOF
 $header
 $mode
@@ -586,8 +591,28 @@ $base
 $(db_env api)
 PUBLIC_BASE_URL=http://$HOST:$API_PORT
 API_PORT=$API_PORT
+DECRYPTOR_URL=http://$HOST:$DECRYPTOR_PORT
+$app_tokens
 $api_secrets
 $(approle api)
+EOF
+  # The decryptor: its own database role and Vault identity (decrypt of card keys only), and nothing else:
+  # no Temporal, no API secret, not the API's database role.
+  env_file decryptor <<EOF
+$header
+$mode
+$(db_env decryptor)
+$vault_env
+DECRYPTOR_HOST=$HOST
+DECRYPTOR_PORT=$DECRYPTOR_PORT
+$(approle decryptor)
+EOF
+  # The app issuer stand-in: where its key pair lives (the API gets only the JWKS URL).
+  env_file app-issuer <<EOF
+$header
+$mode
+APP_ISSUER_KEY_FILE=$SECRETS/app-issuer.jwk
+APP_ISSUER_PORT=$APP_ISSUER_PORT
 EOF
   env_file provider-sandbox <<EOF
 $header
@@ -617,7 +642,7 @@ $(temporal_env test)
 $(temporal_store_env)
 TEMPORAL_UI_URL=http://$HOST:$TEMPORAL_UI_PORT
 $base
-$( [ -n "${EXTERNAL_DATABASE_URL:-}" ] && db_env worker || for c in worker api retention cli; do db_env "$c"; done)
+$( [ -n "${EXTERNAL_DATABASE_URL:-}" ] && db_env worker || for c in worker api retention cli decryptor; do db_env "$c"; done)
 PROVIDER_BASE_URL=http://$HOST:$PROVIDER_SANDBOX_PORT
 $provider_key
 PROVIDER_SANDBOX_PORT=$PROVIDER_SANDBOX_PORT
@@ -626,9 +651,13 @@ MAIL_WEB_URL=http://$HOST:$MAIL_WEB_PORT
 PROMETHEUS_URL=http://$HOST:$PROMETHEUS_PORT
 PUBLIC_BASE_URL=http://$HOST:$API_PORT
 API_PORT=$API_PORT
+DECRYPTOR_URL=http://$HOST:$DECRYPTOR_PORT
+$app_tokens
+APP_ISSUER_KEY_FILE=$SECRETS/app-issuer.jwk
 $api_secrets
 $(approle worker)
 $(approle api)
+$(approle decryptor)
 $(approle retention)
 $(approle cli)
 EOF
@@ -683,6 +712,8 @@ scrape_configs:
     static_configs: [{ targets: $(targets worker_sdk_port) }]
   - job_name: retention-worker
     static_configs: [{ targets: ['$HOST:$RETENTION_OPS_PORT'] }]
+  - job_name: decryptor
+    static_configs: [{ targets: ['$HOST:$DECRYPTOR_OPS_PORT'] }]
   - job_name: retention-worker-sdk
     static_configs: [{ targets: ['$HOST:$RETENTION_SDK_METRICS_PORT'] }]
   - job_name: temporal-server
@@ -755,12 +786,17 @@ up() {
     --mail-directory "$DATA/mail"
   wait_port maildev "$MAIL_WEB_PORT" 30
   app_up provider-sandbox provider-sandbox "$PROVIDER_SANDBOX_PORT" provider-sandbox/main.ts
+  app_up app-issuer app-issuer "$APP_ISSUER_PORT" scripts/app-issuer.ts serve
   wait_port provider-sandbox "$PROVIDER_SANDBOX_PORT" 60
+  wait_port app-issuer "$APP_ISSUER_PORT" 60
   if [ "$services_only" = 0 ]; then
     local name
     for name in $(app_names); do # replicas beyond the count asked for now
       [[ "$name" =~ -([0-9])$ && ${BASH_REMATCH[1]} -gt $(replicas) ]] && stop_proc "$name"
     done
+    # Before the API, which reveals through it.
+    app_up decryptor decryptor "$DECRYPTOR_PORT" decryptor/main.ts OPS_PORT="$DECRYPTOR_OPS_PORT"
+    wait_port decryptor "$DECRYPTOR_PORT" 60
     for ((i = 1; i <= $(replicas); i++)); do
       app_up "$(replica_name worker "$i")" worker 0 workers/run-fulfillment.ts \
         OPS_PORT="$(worker_ops_port "$i")" TEMPORAL_METRICS_PORT="$(worker_sdk_port "$i")"
@@ -792,7 +828,7 @@ app_names() { (cd "$RUN" 2>/dev/null && ls -- api*.pid worker*.pid retention-wor
 
 down() {
   local name
-  for name in prometheus $(app_names) provider-sandbox maildev nginx temporal-ui temporal vault; do stop_proc "$name"; done
+  for name in prometheus $(app_names) decryptor app-issuer provider-sandbox maildev nginx temporal-ui temporal vault; do stop_proc "$name"; done
   pg_stop
 }
 
@@ -800,8 +836,8 @@ down() {
 stop_one() {
   case "${1:-}" in
     postgres) pg_stop ;;
-    temporal | temporal-ui | nginx | vault | maildev | provider-sandbox | worker | worker-[1-9] | retention-worker | api | api-[1-9] | prometheus) stop_proc "$1" ;;
-    *) die "stop what? postgres, temporal, temporal-ui, nginx, vault, maildev, provider-sandbox, worker[-N], retention-worker, api[-N] or prometheus" ;;
+    temporal | temporal-ui | nginx | vault | maildev | provider-sandbox | app-issuer | worker | worker-[1-9] | retention-worker | decryptor | api | api-[1-9] | prometheus) stop_proc "$1" ;;
+    *) die "stop what? postgres, temporal, temporal-ui, nginx, vault, maildev, provider-sandbox, app-issuer, worker[-N], retention-worker, decryptor, api[-N] or prometheus" ;;
   esac
 }
 
@@ -831,6 +867,8 @@ vault $VAULT_PORT $(STACK_PROFILE=$profile vault_url) (OpenBao, raft storage in 
 postgres $PG_PORT postgres://$HOST:$PG_PORT/giftcards
 maildev $MAIL_WEB_PORT smtp://$HOST:$SMTP_PORT, inbox http://$HOST:$MAIL_WEB_PORT
 provider-sandbox $PROVIDER_SANDBOX_PORT http://$HOST:$PROVIDER_SANDBOX_PORT
+app-issuer $APP_ISSUER_PORT http://$HOST:$APP_ISSUER_PORT/.well-known/jwks.json (the customer app's token keys, a stand-in)
+decryptor $DECRYPTOR_PORT http://$HOST:$DECRYPTOR_PORT (loopback only: the API's, never public), ops http://$HOST:$DECRYPTOR_OPS_PORT
 $(for ((i = 1; i <= $(replicas); i++)); do
   echo "$(replica_name worker "$i") $(worker_ops_port "$i") task queue giftcards, ops http://$HOST:$(worker_ops_port "$i"), SDK metrics :$(worker_sdk_port "$i")"
   echo "$(replica_name api "$i") $(api_port "$i") http://$HOST:$(api_port "$i"), ops http://$HOST:$(api_ops_port "$i")"

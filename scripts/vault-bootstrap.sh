@@ -45,7 +45,7 @@ ensure_key temporal-codec type=aes256-gcm96
 # once and lives for seconds.
 settings() {
   case $1 in
-    worker | api | retention) echo "720h 0 1h 24h $((7 * 86400)) 0" ;;
+    worker | api | retention | decryptor) echo "720h 0 1h 24h $((7 * 86400)) 0" ;;
     cli) echo "168h 1000 15m 1h 86400 100" ;;
     *) echo "unknown component $1" >&2; exit 1 ;;
   esac
@@ -74,7 +74,7 @@ destroy_secret_id() { # role secret_id
 
 mkdir -p "$out_dir"
 chmod 700 "$out_dir"
-for component in worker api retention cli; do
+for component in worker api retention cli decryptor; do
   role=giftcards-$component
   read -r sid_ttl sid_uses tok_ttl tok_max min_life min_uses <<<"$(settings "$component")"
   sed "s/@MOUNT@/$mount/g" "$here/vault-policies/$component.hcl" | "$bao" policy write "$role" - >/dev/null
@@ -109,4 +109,4 @@ if [ -n "${VAULT_RETIRE_FILE:-}" ] && [ -s "$VAULT_RETIRE_FILE" ]; then
     [ -z "$old" ] || destroy_secret_id "giftcards-$component" "$old"
   done
 fi
-echo "[vault-bootstrap] transit at $mount/, keys and AppRoles for worker, api, retention, cli ready" >&2
+echo "[vault-bootstrap] transit at $mount/, keys and AppRoles for worker, api, retention, cli, decryptor ready" >&2

@@ -151,6 +151,15 @@ export function auditEach(
 }
 
 /**
+ * An audit row per row of a statement's own SELECT, for a row whose values come from that statement's
+ * CTEs (the order, the delivery): `select` gives, in order, order_id, event, actor, method, ip, user_agent,
+ * count and detail.
+ */
+export function auditSelectSql(select: string): string {
+  return `${INSERT} ${select}`;
+}
+
+/**
  * The key rotation's checkpoint, as the last part of the statement that rewraps a page: one KEY_REWRAPPED
  * row counting the rows of `source` (a CTE of that statement), with the run's parameters $6..$14 (key,
  * actor, run, version, pass, first and last id, read, already current); returns the count as `n`.

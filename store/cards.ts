@@ -1,12 +1,13 @@
 /**
  * The cards' store: the only module that reads or writes the `cards` table. A card row holds Vault transit
  * ciphertext only (DESIGN 3.1, 3.2); the database lets a card change only by a rewrap (cards_rewrap_only)
- * and go only through purge_orders(), which marks the order purged and audits it in the same transaction.
+ * or by being shown in the app once (app_revealed_at, set once), and go only through purge_orders(), which
+ * marks the order purged and audits it in the same transaction.
  */
 import type pg from 'pg';
-import { type AuditEntry, auditEach, rewrappedAuditSql } from './audit';
-import { cardsOfDeliverySql } from './deliveries';
-import { answeredSql, ownedBySql } from './orders';
+import { type AuditEntry, auditEach, auditSelectSql, rewrappedAuditSql } from './audit';
+import { cardsOfDeliverySql, claimLinkSql, claimRevealKeySql, linkByHashSql } from './deliveries';
+import { answeredSql } from './orders';
 
 type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
 
@@ -81,6 +82,7 @@ export async function storedCount(db: Queryable, orderId: string): Promise<numbe
   return rows[0]?.n ?? 0;
 }
 
+/** A stored card as the decryptor reads it: ciphertext only. */
 export interface CardRow {
   id: string;
   value_ct: string;
@@ -89,28 +91,150 @@ export interface CardRow {
   barcode_format: string | null;
 }
 
+// ---------------------------------------------------------------- reveals (the decryptor, DESIGN 3.7)
+// Each consumption is one statement: the capability claimed by a conditional UPDATE (of two concurrent
+// requests exactly one wins), its cards read and locked, and the reveal's audit row written, in one round
+// trip; the decryptor decrypts and commits, or rolls all of it back. Locks are taken in the order a purge
+// takes them (the token, then the cards), so the two wait for each other and never deadlock.
+
+export interface AuditContext {
+  ip: string;
+  userAgent?: string;
+}
+
+export type LinkClaim =
+  /** No link has this hash. */
+  | undefined
+  | {
+      orderId: string;
+      deliveryId: string;
+      caller: string | null;
+      /** False: the link exists but was used, revoked or expired (nothing changed). */
+      claimed: boolean;
+      /** The delivery's stored cards, locked FOR SHARE (none once purged). */
+      cards: CardRow[];
+    };
+
+const REVEAL_LINK = `
+WITH known AS (${linkByHashSql('$1')}),
+claimed AS (${claimLinkSql('$1')}),
+stored AS (
+  SELECT c.id, c.value_ct, c.serial_ct, c.key_name, c.barcode_format
+    FROM cards c, claimed t
+   WHERE c.order_id = t.order_id AND c.id IN (${cardsOfDeliverySql('t.delivery_id')})
+     FOR SHARE OF c),
+audited AS (${auditSelectSql(`SELECT t.order_id, $2, 'customer', $3, $4, $5, n.count,
+         jsonb_build_object('deliveryId', t.delivery_id, 'via', $6::text)
+    FROM claimed t, (SELECT count(*)::int AS count FROM stored) n
+   WHERE n.count > 0`)})
+SELECT k.order_id, k.delivery_id, k.caller, EXISTS (SELECT 1 FROM claimed) AS claimed,
+       coalesce((SELECT jsonb_agg(to_jsonb(s) ORDER BY s.id) FROM stored s), '[]'::jsonb) AS cards
+  FROM known k`;
+
 /**
- * The cards of an order (or of one of its deliveries, or only if `userId` owns the order), read FOR SHARE
- * inside the caller's transaction, so a concurrent purge either already happened or waits for it. The
- * order id filter keeps a card row wrongly linked to another order's delivery out entirely.
+ * Claims the link whose token hashes to `tokenHash`, inside the caller's transaction, with its delivery's
+ * cards and the REVEALED or DOWNLOADED row of its retrieval (written only when there are cards to hand out).
  */
-export async function cardsForShare(
+export async function revealLink(
   client: pg.PoolClient,
-  scope: { orderId: string; deliveryId?: string; userId?: string },
-): Promise<CardRow[]> {
-  const { rows } = await client.query<CardRow>({
-    name: 'cards-for-share',
-    // to_jsonb(c): the column may not exist yet while the API is deployed ahead of its migration.
-    text: `SELECT c.id, c.value_ct, c.serial_ct, c.key_name, to_jsonb(c)->>'barcode_format' AS barcode_format
-       FROM cards c
-      WHERE c.order_id = $1
-        AND ($2::text IS NULL OR c.id IN (${cardsOfDeliverySql('$2')}))
-        AND ($3::text IS NULL OR ${ownedBySql('c.order_id', '$3')})
-      ORDER BY c.id
-        FOR SHARE OF c`,
-    values: [scope.orderId, scope.deliveryId ?? null, scope.userId ?? null],
+  tokenHash: Buffer,
+  method: 'reveal' | 'download',
+  requester: AuditContext,
+): Promise<LinkClaim> {
+  const { rows } = await client.query<{
+    order_id: string;
+    delivery_id: string;
+    caller: string | null;
+    claimed: boolean;
+    cards: CardRow[];
+  }>({
+    name: 'cards-reveal-link',
+    text: REVEAL_LINK,
+    values: [
+      tokenHash,
+      method === 'reveal' ? 'REVEALED' : 'DOWNLOADED',
+      `POST /d/:token/${method}`,
+      requester.ip,
+      requester.userAgent?.slice(0, 512) ?? null,
+      method,
+    ],
   });
-  return rows;
+  const row = rows[0];
+  if (!row) return undefined;
+  return {
+    orderId: row.order_id,
+    deliveryId: row.delivery_id,
+    caller: row.caller,
+    claimed: row.claimed,
+    cards: row.cards,
+  };
+}
+
+export type KeyClaim =
+  /** No usable key: unknown, spent, expired, or another order's or user's. Nothing changed. */
+  | undefined
+  | {
+      /** The SHA-256 of the nonce the key was issued for (the caller compares it in constant time). */
+      nonceHash: Buffer;
+      /** Cards the order has stored at all. */
+      stored: number;
+      /** Cards not shown in the app before, now marked shown and locked (none when the nonce did not match). */
+      cards: CardRow[];
+    };
+
+const REVEAL_KEY = `
+WITH claimed AS (${claimRevealKeySql({ keyHash: '$1', orderId: '$2', userId: '$3', nonceHash: '$4' })}),
+shown AS (
+  UPDATE cards c SET app_revealed_at = now()
+    FROM claimed k
+   WHERE c.order_id = k.order_id AND k.bound AND c.app_revealed_at IS NULL
+   RETURNING c.id, c.value_ct, c.serial_ct, c.key_name, c.barcode_format),
+stored AS (SELECT count(*)::int AS n FROM cards c, claimed k WHERE c.order_id = k.order_id),
+audited AS (${auditSelectSql(`SELECT k.order_id, CASE WHEN k.bound THEN 'REVEALED' ELSE 'REVEAL_KEY_BURNED' END,
+         'user:' || $3, $5, $6, $7,
+         CASE WHEN k.bound THEN (SELECT count(*)::int FROM shown) END,
+         CASE WHEN k.bound THEN jsonb_build_object('via', 'reveal-key')
+              ELSE jsonb_build_object('key', $8::text, 'reason', 'presented without its client secret') END
+    FROM claimed k`)})
+SELECT k.nonce_hash, (SELECT n FROM stored) AS stored,
+       coalesce((SELECT jsonb_agg(to_jsonb(s) ORDER BY s.id) FROM shown s), '[]'::jsonb) AS cards
+  FROM claimed k`;
+
+/**
+ * Consumes a reveal key of this order and user, inside the caller's transaction. Presented with the nonce
+ * it was issued for, it marks the order's cards not yet shown in the app as shown and writes the REVEALED
+ * row; presented without it, the key is burnt (consumed, REVEAL_KEY_BURNED) and no card is touched.
+ */
+export async function revealKey(
+  client: pg.PoolClient,
+  input: {
+    keyHash: Buffer;
+    orderId: string;
+    userId: string;
+    presentedNonceHash: Buffer;
+    method: string;
+    requester: AuditContext;
+    /** The key's name in the audit trail (never the key). */
+    keyRef: string;
+  },
+): Promise<KeyClaim> {
+  const { rows } = await client.query<{ nonce_hash: Buffer; stored: number; cards: CardRow[] }>({
+    name: 'cards-reveal-key',
+    text: REVEAL_KEY,
+    values: [
+      input.keyHash,
+      input.orderId,
+      input.userId,
+      input.presentedNonceHash,
+      input.method,
+      input.requester.ip,
+      input.requester.userAgent?.slice(0, 512) ?? null,
+      input.keyRef,
+    ],
+  });
+  const row = rows[0];
+  if (!row) return undefined;
+  return { nonceHash: row.nonce_hash, stored: row.stored, cards: row.cards };
 }
 
 /** Which orders a purge takes: one by id (waiting for its row), or a batch of due ones (skipping held rows). */

@@ -199,37 +199,21 @@ export async function findLink(db: Queryable, tokenHash: Buffer): Promise<LinkRo
   return rows[0];
 }
 
-export interface ClaimedLink {
-  order_id: string;
-  delivery_id: string;
-  caller: string | null;
-}
-
 /**
- * Claims a live link by a single conditional UPDATE, so of two concurrent requests exactly one wins;
- * undefined when it is not live (or unknown).
+ * Fragments of the decryptor's statements (store/cards.ts revealLink): the link whose token hashes to
+ * `tokenHash` whatever its state, with its order's caller; and its claim, a single conditional UPDATE (of
+ * two concurrent requests exactly one wins), returning order_id and delivery_id when it was live.
  */
-export async function claimLink(client: Queryable, tokenHash: Buffer): Promise<ClaimedLink | undefined> {
-  const { rows } = await client.query<ClaimedLink>({
-    name: 'tokens-claim',
-    text: `UPDATE delivery_tokens t SET consumed_at = now()
-            WHERE t.token_hash = $1 AND t.consumed_at IS NULL AND t.revoked_at IS NULL AND t.expired_at IS NULL
-              AND t.expires_at > now()
-            RETURNING t.order_id, t.delivery_id, ${callerSql('t.order_id')} AS caller`,
-    values: [tokenHash],
-  });
-  return rows[0];
+export function linkByHashSql(tokenHash: string): string {
+  return `SELECT t.order_id, t.delivery_id, ${callerSql('t.order_id')} AS caller
+            FROM delivery_tokens t WHERE t.token_hash = ${tokenHash}`;
 }
 
-/** A link by its hash, whatever its state (so unknown and used links take the same path). */
-export async function linkByHash(client: Queryable, tokenHash: Buffer): Promise<ClaimedLink | undefined> {
-  const { rows } = await client.query<ClaimedLink>({
-    name: 'tokens-by-hash',
-    text: `SELECT t.order_id, t.delivery_id, ${callerSql('t.order_id')} AS caller
-             FROM delivery_tokens t WHERE t.token_hash = $1`,
-    values: [tokenHash],
-  });
-  return rows[0];
+export function claimLinkSql(tokenHash: string): string {
+  return `UPDATE delivery_tokens SET consumed_at = now()
+           WHERE token_hash = ${tokenHash} AND consumed_at IS NULL AND revoked_at IS NULL AND expired_at IS NULL
+             AND expires_at > now()
+           RETURNING order_id, delivery_id`;
 }
 
 /** Token rows past their expiry (the sweep's plan). */
@@ -306,26 +290,18 @@ export async function deleteStaleRevealKeys(client: Queryable, userId: string): 
   });
 }
 
-/** A live key of this order and user, locked; its nonce hash, or undefined. */
-export async function lockRevealKey(
-  client: Queryable,
-  k: { keyHash: Buffer; orderId: string; userId: string },
-): Promise<Buffer | undefined> {
-  const { rows } = await client.query<{ nonce_hash: Buffer }>({
-    name: 'reveal-keys-lock',
-    text: `SELECT nonce_hash FROM reveal_keys
-            WHERE key_hash = $1 AND order_id = $2 AND user_id = $3
-              AND consumed_at IS NULL AND expires_at > now()
-              FOR UPDATE`,
-    values: [k.keyHash, k.orderId, k.userId],
-  });
-  return rows[0]?.nonce_hash;
-}
-
-export async function consumeRevealKey(client: Queryable, keyHash: Buffer): Promise<void> {
-  await client.query({
-    name: 'reveal-keys-consume',
-    text: 'UPDATE reveal_keys SET consumed_at = now() WHERE key_hash = $1',
-    values: [keyHash],
-  });
+/**
+ * A fragment of the decryptor's statement (store/cards.ts revealKey): consumes a live key of this order and
+ * user whatever the presented nonce, returning order_id, nonce_hash and `bound` (the nonce matched).
+ */
+export function claimRevealKeySql(p: {
+  keyHash: string;
+  orderId: string;
+  userId: string;
+  nonceHash: string;
+}): string {
+  return `UPDATE reveal_keys SET consumed_at = now()
+           WHERE key_hash = ${p.keyHash} AND order_id = ${p.orderId} AND user_id = ${p.userId}
+             AND consumed_at IS NULL AND expires_at > now()
+           RETURNING order_id, nonce_hash, nonce_hash = ${p.nonceHash} AS bound`;
 }

@@ -1,7 +1,7 @@
 /**
  * The orders' store: the only module that reads or writes the `orders` table. Statements of other stores
  * that must change or read an order in their own round trip take a fragment from here (`answeredSql`,
- * `firstDeliveredSql`, `callerSql`, `ownedBySql`), so the table's SQL is written in this file alone.
+ * `firstDeliveredSql`, `callerSql`), so the table's SQL is written in this file alone.
  */
 import type pg from 'pg';
 import { type AuditEntry, auditEach } from './audit';
@@ -219,9 +219,4 @@ export function firstDeliveredSql(p: { orderId: string; retentionMs: string }): 
 /** A scalar subquery: the caller of the order whose id is `orderId` (an expression). */
 export function callerSql(orderId: string): string {
   return `(SELECT o.caller FROM orders o WHERE o.order_id = ${orderId})`;
-}
-
-/** A condition: the order whose id is `orderId` belongs to the user `userId` (expressions). */
-export function ownedBySql(orderId: string, userId: string): string {
-  return `EXISTS (SELECT 1 FROM orders o WHERE o.order_id = ${orderId} AND o.user_id = ${userId})`;
 }

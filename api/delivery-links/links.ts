@@ -1,20 +1,13 @@
 /**
- * Delivery links in the database: looking one up for the landing page, and consuming one to hand out its
- * cards. Tokens are only ever handled as their SHA-256 (DESIGN 3.4).
- *
- * Consumption is one transaction: the token row is claimed by a single conditional UPDATE (so of two
- * concurrent requests exactly one wins), the delivery's cards are read FOR SHARE (a concurrent purge's
- * DELETE either already happened or waits for us), and the cards are decrypted before COMMIT, so a Vault
- * failure rolls the claim back and the link stays usable.
+ * Delivery links: looking one up for the landing page (read-only, in the API's own database), and
+ * consuming one to hand out its cards, which only the decryptor can do (DESIGN 3.4, 3.7). Tokens are only
+ * ever stored as their SHA-256.
  */
-import type pg from 'pg';
-import { type Card, readCards } from '../../domain/cards';
-import { type Db, Rollback, withTransaction } from '../../lib/db';
+import type { Decryptor, Retrieval, RetrievalMethod } from '../../domain/decryptor-client';
+import type { Db } from '../../lib/db';
 import { metrics } from '../../lib/metrics';
 import { hashToken } from '../../lib/tokens';
-import type { Transit } from '../../lib/vault';
-import { audit } from '../../store/audit';
-import { claimLink, findLink as findLinkRow, type LinkState, linkByHash } from '../../store/deliveries';
+import { findLink as findLinkRow, type LinkState } from '../../store/deliveries';
 import type { Requester } from '../http/requester';
 
 export type { LinkState };
@@ -30,16 +23,10 @@ export interface LinkView {
   caller: string | null;
 }
 
-export type RetrievalMethod = 'reveal' | 'download';
+export type { RetrievalMethod };
 
-type Known = { orderId: string; deliveryId: string; caller: string | null };
-
-export type Retrieval =
-  | ({ outcome: 'retrieved'; cards: Card[] } & Known)
-  | { outcome: 'unknown'; caller?: undefined }
-  | ({ outcome: 'gone' } & Known)
-  | ({ outcome: 'purged' } & Known)
-  | ({ outcome: 'unavailable'; error: unknown } & Known);
+/** The decryptor's answer, or the decryptor not answering (the link is left as it was). */
+export type LinkRetrieval = Retrieval | { outcome: 'unreachable'; error: unknown; caller?: undefined };
 
 /** Read-only: the landing page must never consume a link (mail scanners and previews fetch it). */
 export async function findLink(db: Db, token: string): Promise<LinkView | undefined> {
@@ -55,53 +42,24 @@ export async function findLink(db: Db, token: string): Promise<LinkView | undefi
   };
 }
 
+/**
+ * Consumes the link and hands out its cards, through the decryptor (the API holds no card key): the token
+ * goes there as presented, and the decryptor claims it, decrypts its cards and audits the retrieval in one
+ * transaction (decryptor/reveal.ts).
+ */
 export async function consumeLink(
-  db: Db,
-  transit: Pick<Transit, 'decryptBatch'>,
+  decryptor: Pick<Decryptor, 'consumeLink'>,
   token: string,
   method: RetrievalMethod,
   requester: Requester,
-): Promise<Retrieval> {
-  const tokenHash = hashToken(token);
-  const retrieval = await withTransaction(db, async (client): Promise<Retrieval> => {
-    const link = await claimLink(client, tokenHash);
-    if (!link) return classifyUnclaimed(client, tokenHash);
-    const { order_id: orderId, delivery_id: deliveryId, caller } = link;
-
-    const read = await readCards(client, transit, { orderId, deliveryId });
-    if (read.outcome === 'none')
-      throw new Rollback<Retrieval>({ outcome: 'purged', orderId, deliveryId, caller });
-    if (read.outcome === 'unavailable')
-      throw new Rollback<Retrieval>({
-        outcome: 'unavailable',
-        orderId,
-        deliveryId,
-        caller,
-        error: read.error,
-      });
-    const { cards } = read;
-
-    await audit(client, {
-      orderId,
-      event: method === 'reveal' ? 'REVEALED' : 'DOWNLOADED',
-      actor: 'customer',
-      method: `POST /d/:token/${method}`,
-      ip: requester.ip,
-      userAgent: requester.userAgent,
-      count: cards.length,
-      detail: { deliveryId, via: method },
-    });
-    return { outcome: 'retrieved', orderId, deliveryId, caller, cards } as const;
-  });
+): Promise<LinkRetrieval> {
+  let retrieval: Retrieval;
+  try {
+    retrieval = await decryptor.consumeLink({ token, method, requester });
+  } catch (error) {
+    return { outcome: 'unreachable', error };
+  }
   if (retrieval.outcome === 'retrieved')
     metrics.links.inc({ event: method === 'reveal' ? 'revealed' : 'downloaded' });
   return retrieval;
-}
-
-/** A second lookup by hash, whether the token exists or not, so unknown and used links take the same path. */
-async function classifyUnclaimed(client: pg.PoolClient, tokenHash: Buffer): Promise<Retrieval> {
-  const row = await linkByHash(client, tokenHash);
-  return row
-    ? { outcome: 'gone', orderId: row.order_id, deliveryId: row.delivery_id, caller: row.caller }
-    : { outcome: 'unknown' };
 }

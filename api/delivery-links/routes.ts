@@ -6,10 +6,10 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import type { Decryptor } from '../../domain/decryptor-client';
 import { supportedLocale } from '../../domain/i18n';
 import type { Db } from '../../lib/db';
 import { looksLikeToken } from '../../lib/tokens';
-import type { Transit } from '../../lib/vault';
 import { audit } from '../../store/audit';
 import { pageContext } from '../http/customer-page';
 import { sendMessage } from '../http/errors';
@@ -27,7 +27,8 @@ export interface RetrievedEvent {
 
 export interface DeliveryRoutesOptions {
   db: Db;
-  transit: Pick<Transit, 'decryptBatch'>;
+  /** The only one that can consume a link and decrypt its cards (decryptor/). */
+  decryptor: Pick<Decryptor, 'consumeLink'>;
   revealVisibleMs: number;
   /** Per IP; unknown tokens from all addresses together get OVERALL_CLIENTS times this. */
   rateLimitPerMinute: number;
@@ -111,7 +112,7 @@ const downloadRoute = withOptionalBody({
 });
 
 export async function deliveryRoutes(app: FastifyInstance, opts: DeliveryRoutesOptions): Promise<void> {
-  const { db, transit, revealVisibleMs } = opts;
+  const { db, decryptor, revealVisibleMs } = opts;
 
   // Scoped to this plugin: guessing tokens is what the limit is for; health checks and other APIs are not.
   // Every request spends its address's budget; only unknown tokens spend the overall one, so a flood of
@@ -196,7 +197,7 @@ export async function deliveryRoutes(app: FastifyInstance, opts: DeliveryRoutesO
     const { token } = request.params;
     if (!looksLikeToken(token)) return unknownToken(request, reply);
 
-    const result = await consumeLink(db, transit, token, method, requesterOf(request));
+    const result = await consumeLink(decryptor, token, method, requesterOf(request));
     switch (result.outcome) {
       case 'unknown':
         return unknownToken(request, reply);
@@ -218,6 +219,9 @@ export async function deliveryRoutes(app: FastifyInstance, opts: DeliveryRoutesO
           'card decryption failed; link left unused',
         );
         return sendMessage(reply, request, 'unavailable', undefined, result.caller);
+      case 'unreachable':
+        request.log.error({ method, err: result.error }, 'the decryptor did not answer');
+        return sendMessage(reply, request, 'unavailable');
       case 'retrieved':
         break;
     }

@@ -1,18 +1,27 @@
 /**
- * The customer app's users: `Authorization: Bearer <JWT>`, HS256 with the shared JWT_SECRET. Only HS256 is
- * accepted (so `alg: none` and algorithm-confusion tokens fail), and issuer, audience, expiry and a subject
- * are all required: a token minted for another service, or without an expiry, is not one of ours.
+ * The customer app's users: `Authorization: Bearer <JWT>`, signed by the app's issuer and verified against
+ * the keys it publishes (JWT_JWKS_URL, a JWKS): this API holds no key that could mint a token, so neither a
+ * leak of its configuration nor of its memory lets anyone sign in as a user. Asymmetric algorithms only (so
+ * `alg: none`, HS256 and algorithm-confusion tokens fail), and issuer, audience, expiry, issue time and a
+ * subject are all required, with a maximum age by `iat`: a token minted for another service, or long ago,
+ * is not one we take.
  */
 import type { FastifyReply } from 'fastify';
-import { jwtVerify } from 'jose';
+import { createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { userIdSchema } from '../../domain/orders';
 import { sendProblem } from '../http/problems';
 
 export interface JwtSettings {
-  secret: string;
+  /** The issuer's published keys (a JWKS document); fetched on demand, cached, refetched for a new `kid`. */
+  jwksUrl: string;
   issuer: string;
   audience: string;
+  /** The oldest `iat` accepted, whatever the token's `exp` says. */
+  maxAgeMs: number;
 }
+
+/** What an app issuer signs with; never a shared-secret (HS*) algorithm. */
+export const APP_TOKEN_ALGORITHMS = ['ES256', 'ES384', 'RS256', 'PS256', 'EdDSA'];
 
 export type Authentication = { ok: true; userId: string } | { ok: false; reason: 'missing' | 'invalid' };
 
@@ -26,9 +35,7 @@ const CLOCK_TOLERANCE_S = 5;
 export function createAuthenticator(
   settings: JwtSettings,
 ): (header: string | undefined) => Promise<Authentication> {
-  // A shorter HS256 key is guessable offline from any one token.
-  if (Buffer.byteLength(settings.secret) < 32) throw new Error('JWT secret must be at least 32 bytes');
-  const key = new TextEncoder().encode(settings.secret);
+  const keys: JWTVerifyGetKey = createRemoteJWKSet(new URL(settings.jwksUrl), { timeoutDuration: 5000 });
 
   return async (header) => {
     if (!header) return { ok: false, reason: 'missing' };
@@ -36,11 +43,12 @@ export function createAuthenticator(
     const token = BEARER.exec(header)?.[1];
     if (!token) return { ok: false, reason: 'invalid' };
     try {
-      const { payload } = await jwtVerify(token, key, {
-        algorithms: ['HS256'],
+      const { payload } = await jwtVerify(token, keys, {
+        algorithms: APP_TOKEN_ALGORITHMS,
         issuer: settings.issuer,
         audience: settings.audience,
-        requiredClaims: ['exp', 'sub'],
+        requiredClaims: ['exp', 'iat', 'sub'],
+        maxTokenAge: `${Math.floor(settings.maxAgeMs / 1000)}s`,
         clockTolerance: CLOCK_TOLERANCE_S,
       });
       const userId = userIdSchema.safeParse(payload.sub);

@@ -3,33 +3,30 @@
  * only `nonce = hex(HMAC-SHA256(clientSecret, "nonce:" + timestamp))` when asking for a key; the card details
  * come out only for a request that holds both the key and the secret behind the nonce. A key that leaks
  * from a log or a proxy on its own reveals nothing, and a key is good once, for one order and one user,
- * for a few minutes.
+ * for a few minutes. Each card is shown in the app once: a key redeemed after every card was shown
+ * shows nothing (the link emailed to the customer is the other way to the cards, once too).
  *
  * Neither the key nor the nonce is stored: their SHA-256 is. A key presented with the wrong secret is burnt,
  * because whoever holds it without the secret is not the device that asked for it.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { type Card, readCards } from '../../domain/cards';
-import { type Db, Rollback, withTransaction } from '../../lib/db';
-import { generateToken, hashToken } from '../../lib/tokens';
-import type { Transit } from '../../lib/vault';
-import { audit } from '../../store/audit';
+import { createHash } from 'node:crypto';
 import {
-  consumeRevealKey,
-  deleteStaleRevealKeys,
-  insertRevealKey,
-  lockRevealKey,
-} from '../../store/deliveries';
+  clientNonce,
+  type Decryptor,
+  type RedeemKeyRequest,
+  type Redemption,
+} from '../../domain/decryptor-client';
+import { type Db, withTransaction } from '../../lib/db';
+import { generateToken, hashToken } from '../../lib/tokens';
+import { audit } from '../../store/audit';
+import { deleteStaleRevealKeys, insertRevealKey } from '../../store/deliveries';
 import type { Requester } from '../http/requester';
-import { auditOwnerReveal } from './owned-orders';
 
 /** How far the client's timestamp may be from the server's clock, either way. */
 export const CLIENT_TIMESTAMP_WINDOW_MS = 5 * 60_000;
 
-/** The nonce the client computes; exported for tests and as the reference for app developers. */
-export function clientNonce(clientSecret: string, timestamp: number): Buffer {
-  return createHmac('sha256', clientSecret).update(`nonce:${timestamp}`, 'utf8').digest();
-}
+/** The nonce the client computes (domain/decryptor-client.ts); the reference for app developers. */
+export { clientNonce };
 
 export function isFreshTimestamp(timestampSeconds: number, nowMs = Date.now()): boolean {
   return Math.abs(nowMs - timestampSeconds * 1000) <= CLIENT_TIMESTAMP_WINDOW_MS;
@@ -81,55 +78,18 @@ export async function issueRevealKey(
   });
 }
 
-export type Redemption =
-  | { outcome: 'revealed'; cards: Card[] }
-  /** Unknown, used, expired, another order's or user's key, or the wrong secret: one answer for all. */
-  | { outcome: 'refused' }
-  | { outcome: 'purged' }
-  | { outcome: 'unavailable'; error: unknown };
-
 /**
- * One transaction: the key row is locked (of two concurrent redemptions, the second sees it consumed), the
- * nonce is compared in constant time, the key is consumed, and the cards are decrypted and audited before
- * COMMIT, so a Vault failure leaves the key usable and a reveal without an audit row cannot happen.
+ * Redeems a key through the decryptor (the API holds no card key): it consumes the key, compares the
+ * nonce, shows the order's cards not shown in the app before and audits it, in one transaction
+ * (decryptor/reveal.ts). A decryptor that does not answer is an unavailable reveal.
  */
 export async function redeemRevealKey(
-  db: Db,
-  transit: Pick<Transit, 'decryptBatch'>,
-  input: {
-    orderId: string;
-    userId: string;
-    revealKey: string;
-    clientSecret: string;
-    timestamp: number;
-    requester: Requester;
-    method: string;
-  },
-): Promise<Redemption> {
-  const presented = sha256(clientNonce(input.clientSecret, input.timestamp));
-  const keyHash = hashToken(input.revealKey);
-  return withTransaction(db, async (client) => {
-    const nonceHash = await lockRevealKey(client, { keyHash, orderId: input.orderId, userId: input.userId });
-    if (!nonceHash) return { outcome: 'refused' } as const;
-
-    await consumeRevealKey(client, keyHash);
-    if (!timingSafeEqual(nonceHash, presented)) {
-      // Whoever holds the key without the device's secret is not the device that asked for it.
-      await audit(client, {
-        orderId: input.orderId,
-        event: 'REVEAL_KEY_BURNED',
-        actor: `user:${input.userId}`,
-        method: input.method,
-        ...input.requester,
-        detail: { key: revealKeyRef(keyHash), reason: 'presented without its client secret' },
-      });
-      return { outcome: 'refused' } as const;
-    }
-
-    const read = await readCards(client, transit, { orderId: input.orderId });
-    if (read.outcome === 'none') throw new Rollback<Redemption>({ outcome: 'purged' });
-    if (read.outcome === 'unavailable') throw new Rollback<Redemption>(read);
-    await auditOwnerReveal(client, input, read.cards.length, 'reveal-key');
-    return { outcome: 'revealed', cards: read.cards } as const;
-  });
+  decryptor: Pick<Decryptor, 'redeemRevealKey'>,
+  input: RedeemKeyRequest,
+): Promise<Redemption | { outcome: 'unreachable'; error: unknown }> {
+  try {
+    return await decryptor.redeemRevealKey(input);
+  } catch (error) {
+    return { outcome: 'unreachable', error };
+  }
 }

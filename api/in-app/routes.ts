@@ -1,20 +1,22 @@
 /**
- * The in-app API for the customer app (DESIGN 3.5): the signed-in user sees their own orders' cards, either
- * directly or through a one-time reveal key bound to a secret kept on the device (seed 003).
+ * The in-app API for the customer app (DESIGN 3.5): the signed-in user sees their own orders' cards through
+ * a one-time reveal key bound to a secret kept on the device (seed 003), each card once. A stolen app token
+ * alone shows nothing it did not show before: every card comes out of the decryptor once, audited.
  *
- *   GET  /api/orders/:orderId/cards          the cards (owner only)
+ *   GET  /api/orders/:orderId/cards          403: cards are shown through a reveal key only (issue 20)
  *   POST /api/orders/:orderId/reveal-keys    { nonce, timestamp } → { revealKey, expiresAt }
- *   POST /api/orders/:orderId/cards/reveal   { revealKey, clientSecret, timestamp } → the cards, once
+ *   POST /api/orders/:orderId/cards/reveal   { revealKey, clientSecret, timestamp } → the cards not shown before
  *
  * Someone else's order is answered exactly like an order that does not exist, and before anything else
  * about the request is looked at, so the answers tell a caller nothing about other users' orders.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import type { Decryptor } from '../../domain/decryptor-client';
 import { orderIdSchema } from '../../domain/orders';
 import { BARCODE_FORMATS } from '../../domain/provider';
 import type { Db } from '../../lib/db';
-import type { Transit } from '../../lib/vault';
+import { storedCount } from '../../store/cards';
 import { notFoundHandler, validationFields } from '../http/errors';
 import { sendError } from '../http/json-replies';
 import { IN_APP_SECURITY, TAGS } from '../http/openapi';
@@ -22,7 +24,7 @@ import { problemResponses } from '../http/problems';
 import { clientIp, createLimiters, everyone, overallMax } from '../http/rate-limits';
 import { requesterOf } from '../http/requester';
 import { createAuthenticator, type JwtSettings, sendUnauthorized } from './bearer-auth';
-import { ownsOrder, revealOwnedCards } from './owned-orders';
+import { ownsOrder } from './owned-orders';
 import { isFreshTimestamp, issueRevealKey, redeemRevealKey } from './reveal-keys';
 
 declare module 'fastify' {
@@ -41,7 +43,8 @@ export interface InAppSettings {
 
 export interface InAppRoutesOptions extends InAppSettings {
   db: Db;
-  transit: Pick<Transit, 'decryptBatch'>;
+  /** The only one that can redeem a reveal key and decrypt its cards (decryptor/). */
+  decryptor: Pick<Decryptor, 'redeemRevealKey'>;
 }
 
 type OrderRequest = FastifyRequest<{ Params: { orderId: string } }>;
@@ -93,11 +96,18 @@ const params = z.object({ orderId: orderIdSchema });
 const common = { tags: [TAGS.inApp], security: IN_APP_SECURITY, params };
 const NOT_YOURS = { 404: "Not the user's order, or no such order: the same answer" };
 
+const cardsSummarySchema = z
+  .object({
+    orderId: z.string(),
+    cardCount: z.number().int().min(0).describe('Cards stored for the order; none purged yet'),
+  })
+  .meta({ id: 'CardsSummary' });
+
 const cardsRoute = {
   ...common,
   operationId: 'getCards',
-  summary: "The signed-in user's cards of an order",
-  response: { 200: cardsSchema, ...problemResponses([401, 404, 429, 503], NOT_YOURS) },
+  summary: "How many cards the user's order holds; never a code (codes come through a reveal key, once each)",
+  response: { 200: cardsSummarySchema, ...problemResponses([401, 404, 429], NOT_YOURS) },
 };
 const revealKeyRoute = {
   ...common,
@@ -116,13 +126,13 @@ const revealRoute = {
     ...problemResponses([400, 401, 403, 404, 410, 413, 415, 429, 503], {
       ...NOT_YOURS,
       403: 'The key is unknown, spent, expired or not bound to this secret, or the timestamp is stale',
-      410: 'The cards were purged',
+      410: 'The cards were purged, or every card was shown in the app before',
     }),
   },
 };
 
 export async function inAppRoutes(app: FastifyInstance, opts: InAppRoutesOptions): Promise<void> {
-  const { db, transit } = opts;
+  const { db, decryptor } = opts;
   const authenticate = createAuthenticator(opts.jwt);
   const max = opts.rateLimitPerMinute;
   const [byIp, unauthenticated, byUser] = await createLimiters(app, [
@@ -162,19 +172,10 @@ export async function inAppRoutes(app: FastifyInstance, opts: InAppRoutesOptions
     { schema: cardsRoute, attachValidation: true },
     async (request: OrderRequest, reply) => {
       if (!(await owned(request, reply))) return reply;
+      // Every card as often as asked would make a stolen app token worth every card: this says how many
+      // there are, and the app asks for a reveal key and redeems it (POST …/cards/reveal), each card once.
       const { orderId } = request.params;
-      const result = await revealOwnedCards(db, transit, {
-        orderId,
-        userId: request.userId,
-        requester: requesterOf(request),
-        method: 'GET /api/orders/:orderId/cards',
-      });
-      if (result.outcome === 'unavailable') {
-        request.log.error({ orderId, err: result.error }, 'card decryption failed');
-        return sendError(reply, 503);
-      }
-      request.log.info({ orderId, count: result.cards.length }, 'cards shown in app');
-      return { orderId, cards: result.cards };
+      return { orderId, cardCount: await storedCount(db, orderId) };
     },
   );
 
@@ -217,7 +218,7 @@ export async function inAppRoutes(app: FastifyInstance, opts: InAppRoutesOptions
         return sendError(reply, 403);
       }
 
-      const result = await redeemRevealKey(db, transit, {
+      const result = await redeemRevealKey(decryptor, {
         orderId,
         userId: request.userId,
         revealKey: body.data.revealKey,
@@ -236,8 +237,14 @@ export async function inAppRoutes(app: FastifyInstance, opts: InAppRoutesOptions
         case 'purged':
           request.log.warn({ orderId }, 'reveal refused: the cards were purged');
           return sendError(reply, 410);
+        case 'spent':
+          request.log.info({ orderId }, 'reveal refused: every card was shown in the app before');
+          return sendError(reply, 410);
         case 'unavailable':
           request.log.error({ orderId, err: result.error }, 'card decryption failed; reveal key left unused');
+          return sendError(reply, 503);
+        case 'unreachable':
+          request.log.error({ orderId, err: result.error }, 'the decryptor did not answer');
           return sendError(reply, 503);
         case 'revealed':
           request.log.info({ orderId, count: result.cards.length }, 'cards revealed with a reveal key');

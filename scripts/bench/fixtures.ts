@@ -138,3 +138,42 @@ export async function deleteRotationRows(db: Db, run: string): Promise<void> {
   await db.query('DELETE FROM cards WHERE order_id LIKE $1', [`${run}-%`]);
   await db.query('DELETE FROM orders WHERE order_id LIKE $1', [`${run}-%`]);
 }
+
+/**
+ * bench:reveal's links: per order, `cards` cards (ciphertexts in order, value then serial), one sent batch
+ * delivery of them and its token (by hash), alive for a day.
+ */
+export async function seedRevealLinks(
+  db: Db,
+  p: { orderIds: string[]; ciphertexts: string[]; cards: number; keyName: string; tokenHashes: Buffer[] },
+): Promise<void> {
+  await db.query(
+    `WITH o AS (
+       INSERT INTO orders (order_id, user_id, workflow_id, provider_status, quantity, delivered_at)
+       SELECT id, 'bench', 'giftcard-' || id, 'FULFILLED', $3, now() FROM unnest($1::text[]) AS id RETURNING order_id),
+     c AS (
+       INSERT INTO cards (order_id, blind_index, value_ct, serial_ct, key_name)
+       SELECT o.order_id, o.order_id || ':' || k, ($2::text[])[(x.n - 1) * $3 * 2 + (k - 1) * 2 + 1],
+              ($2::text[])[(x.n - 1) * $3 * 2 + (k - 1) * 2 + 2], $4
+         FROM unnest($1::text[]) WITH ORDINALITY AS x(id, n) JOIN o ON o.order_id = x.id,
+              generate_series(1, $3) AS k
+       RETURNING id, order_id),
+     d AS (
+       INSERT INTO deliveries (id, order_id, kind, card_count, expires_at, sent_at)
+       SELECT order_id || ':batch-1', order_id, 'batch', $3, now() + interval '1 day', now() FROM o
+       RETURNING id, order_id),
+     dc AS (INSERT INTO delivery_cards (delivery_id, card_id) SELECT c.order_id || ':batch-1', c.id FROM c)
+     INSERT INTO delivery_tokens (token_hash, delivery_id, order_id, expires_at)
+     SELECT x.hash, x.id || ':batch-1', x.id, now() + interval '1 day'
+       FROM unnest($1::text[], $5::bytea[]) AS x(id, hash)`,
+    [p.orderIds, p.ciphertexts, p.cards, p.keyName, p.tokenHashes],
+  );
+}
+
+/** bench:reveal's rows; deliveries take their tokens and card links with them (ON DELETE CASCADE). */
+export async function deleteRevealRows(db: Db, prefix: string): Promise<void> {
+  await db.query('DELETE FROM deliveries WHERE order_id LIKE $1', [`${prefix}-%`]);
+  await db.query('DELETE FROM cards WHERE order_id LIKE $1', [`${prefix}-%`]);
+  await db.query('DELETE FROM reveal_keys WHERE order_id LIKE $1', [`${prefix}-%`]);
+  await db.query('DELETE FROM orders WHERE order_id LIKE $1', [`${prefix}-%`]);
+}

@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import pino from 'pino';
 import { buildApp } from '../../api/app';
+import { decryptorClient } from '../../domain/decryptor-client';
 import { configFor, databaseUrl, durationMs } from '../../lib/config';
 import { createPool } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
@@ -131,7 +132,8 @@ async function main() {
   const log = createLogger({ level: 'info', name: 'bench-flood' }, pino.destination({ dest: '/dev/null' }));
   const app = await buildApp({
     db,
-    transit: vault.transit,
+    // Never called: the flood asks for unknown paths only.
+    decryptor: decryptorClient(cfg.DECRYPTOR_URL ?? 'http://127.0.0.1:3110'),
     logger: log,
     publicBaseUrl: cfg.PUBLIC_BASE_URL ?? 'http://127.0.0.1:3000',
     revealVisibleMs: durationMs(cfg.REVEAL_VISIBLE),

@@ -60,9 +60,9 @@ async function main() {
   // The rotation runs as keys:rotate does (the retention worker's role); seeding and tidying as fixtures.
   const db = createPool(databaseUrl('retention', cfg), 4);
   const fixtures = fixturePool(2);
-  const [worker, api, retention] = await Promise.all([
+  const [worker, decryptor, retention] = await Promise.all([
     connectVault('worker'),
-    connectVault('api'),
+    connectVault('decryptor'),
     connectVault('retention'),
   ]);
   const mount = retention.transit.mount;
@@ -148,7 +148,7 @@ async function main() {
         cards.map((plaintext) => ({ plaintext, context: liveOrder })),
       );
       await readOrderCards(fixtures, liveOrder);
-      await api.transit.decryptBatch(
+      await decryptor.transit.decryptBatch(
         month,
         ct.map((ciphertext) => ({ ciphertext, context: liveOrder })),
       );
@@ -224,7 +224,7 @@ async function main() {
     console.log(`cards of the bucket not under v${result.toVersion}: ${stale}`);
   } finally {
     await cleanup();
-    for (const v of [worker, api, retention]) v.close();
+    for (const v of [worker, decryptor, retention]) v.close();
     await db.end();
     await fixtures.end();
   }

@@ -1,8 +1,5 @@
-# The delivery API reveals cards to their holder: it may decrypt card data, never encrypt new cards,
-# manage or delete keys (DESIGN 3.7).
-path "@MOUNT@/decrypt/cards-*" {
-  capabilities = ["update"]
-}
+# The delivery API faces the internet: it holds no card key at all (DESIGN 3.7). Reveals go through the
+# decryptor (decryptor/), which decrypts only the cards of the link or reveal key the API forwards.
 # Temporal payload codec (the codec endpoint, and the clients that start orders).
 path "@MOUNT@/datakey/plaintext/temporal-codec" {
   capabilities = ["update"]

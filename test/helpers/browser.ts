@@ -13,10 +13,10 @@ import {
 import { afterAll, beforeAll } from 'vitest';
 import { buildApp } from '../../api/app';
 import type { CustomerPageSettings } from '../../api/http/customer-page';
-import { config } from '../../lib/config';
-import type { Db } from '../../lib/db';
+import { config, databaseUrl } from '../../lib/config';
+import { createPool, type Db } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
-import { connectVault, type VaultSession } from '../../lib/vault';
+import { type RunningDecryptor, startDecryptor } from './decryptor';
 import { fixturePool } from './fixture-db';
 import { createSeeder, type Seeder } from './seed';
 
@@ -40,9 +40,11 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
-/** What a browser test of the customer's pages drives: the API in process, seeded links, Chromium. */
+/** What a browser test of the customer's pages drives: the API and a decryptor in process, seeded links, Chromium. */
 export interface LinkPagesInBrowser {
+  /** The fixtures' pool (the seeder's). */
   db: Db;
+  decryptor: RunningDecryptor;
   seeder: Seeder;
   app: FastifyInstance;
   browser: Browser;
@@ -58,8 +60,9 @@ export interface LinkPagesInBrowser {
 }
 
 /**
- * Registers the suite's set-up and tear-down (vitest's beforeAll/afterAll): the database, Vault's transit
- * as the API uses it, a seeder, the API listening on a free port, and Chromium. The returned object is
+ * Registers the suite's set-up and tear-down (vitest's beforeAll/afterAll): the database, a decryptor of
+ * the suite's own (the API holds no card key), a seeder, the API (its own database role) listening on a
+ * free port, and Chromium. The returned object is
  * filled in before the first test runs.
  */
 export function linkPagesInBrowser(opts: {
@@ -68,7 +71,7 @@ export function linkPagesInBrowser(opts: {
   rateLimitPerMinute: number;
   customerPages?: CustomerPageSettings;
 }): LinkPagesInBrowser {
-  let vault: VaultSession | undefined;
+  let apiDb: Db | undefined;
   const it = {} as LinkPagesInBrowser;
   it.newPage = async (options) => {
     const context = await it.browser.newContext(options);
@@ -82,11 +85,12 @@ export function linkPagesInBrowser(opts: {
   };
   beforeAll(async () => {
     it.db = fixturePool();
-    vault = await connectVault('api');
+    apiDb = createPool(databaseUrl('api'), 4);
+    it.decryptor = await startDecryptor();
     it.seeder = await createSeeder(it.db);
     it.app = await buildApp({
-      db: it.db,
-      transit: vault.transit,
+      db: apiDb,
+      decryptor: it.decryptor.client,
       logger: createLogger({ level: 'warn', name: opts.name }),
       publicBaseUrl: config().PUBLIC_BASE_URL!,
       revealVisibleMs: opts.revealVisibleMs,
@@ -103,7 +107,8 @@ export function linkPagesInBrowser(opts: {
     await it.app?.close();
     await it.seeder?.cleanup();
     it.seeder?.close();
-    vault?.close();
+    await it.decryptor?.close();
+    await apiDb?.end();
     await it.db?.end();
   });
   return it;

@@ -41,6 +41,7 @@ import { activeTracing } from '../../lib/tracing';
 import { connectVault, type VaultSession } from '../../lib/vault';
 import { createFulfillmentWorker } from '../../workers/create';
 import { fulfillmentDeps } from '../../workers/deps';
+import { startDecryptor } from './decryptor';
 import { fixturePool } from './fixture-db';
 import { bundleWorkflows } from './workflow-bundle';
 
@@ -82,6 +83,8 @@ export async function startPipeline(
 ) {
   const cfg = config();
   const apiVault: VaultSession = await connectVault('api');
+  // The API holds no card key: reveals go through a decryptor of the pipeline's own.
+  const decryptor = await startDecryptor();
   const deps = await fulfillmentDeps(cfg);
   // Each component with its own database role, as in production; the tests' own reads as the fixtures'.
   const apiDb = createPool(databaseUrl('api', cfg), 4);
@@ -92,7 +95,7 @@ export async function startPipeline(
   const taskQueue = `test-${randomUUID()}`;
   const api: FastifyInstance = await buildApp({
     db: apiDb,
-    transit: apiVault.transit,
+    decryptor: decryptor.client,
     publicBaseUrl: 'http://placeholder',
     revealVisibleMs: opts.revealVisibleMs ?? 60_000,
     rateLimitPerMinute: opts.rateLimitPerMinute ?? 10_000,
@@ -123,6 +126,7 @@ export async function startPipeline(
     await api.close();
     await client.connection.close();
     apiVault.close();
+    await decryptor.close();
     await deps.close();
     await apiDb.end();
     await fixtures.end();
@@ -164,6 +168,7 @@ export async function startPipeline(
       await client.connection.close();
       await api.close();
       apiVault.close();
+      await decryptor.close();
       await deps.close();
       await apiDb.end();
       await fixtures.end();

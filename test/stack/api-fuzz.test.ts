@@ -9,7 +9,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
-import { SignJWT } from 'jose';
+import { generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../api/app';
 import { OVERALL_CLIENTS } from '../../api/http/rate-limits';
@@ -21,19 +21,20 @@ import { createLogger } from '../../lib/logger';
 import { createCodec } from '../../lib/temporal';
 import { generateToken } from '../../lib/tokens';
 import { connectVault, type VaultSession } from '../../lib/vault';
+import { type AppIssuer, startAppIssuer } from '../helpers/app-issuer';
+import { type RunningDecryptor, startDecryptor } from '../helpers/decryptor';
 import { fixturePool } from '../helpers/fixture-db';
 import { createSeeder, type SeededOrder, type Seeder } from '../helpers/seed';
 
-const JWT_SECRET = randomBytes(32).toString('hex');
 const INTAKE_SECRET = randomBytes(32).toString('hex');
 const CODEC_TOKEN = randomBytes(32).toString('hex');
 const OPERATOR_PASSWORD = randomBytes(24).toString('hex');
-const ISSUER = 'fuzz-app';
-const AUDIENCE = 'fuzz-api';
 const OWNER = 'fuzz-owner';
 
 let db: Db;
 let vault: VaultSession;
+let decryptor: RunningDecryptor;
+let issuer: AppIssuer;
 let seeder: Seeder;
 let seeded: SeededOrder;
 let planted: string[];
@@ -47,7 +48,7 @@ const quietLogger = createLogger({ level: 'silent', name: 'api-fuzz' });
 async function fuzzApp(rateLimitPerMinute: number): Promise<FastifyInstance> {
   const app = await buildApp({
     db,
-    transit: vault.transit,
+    decryptor: decryptor.client,
     logger: quietLogger,
     publicBaseUrl: config().PUBLIC_BASE_URL!,
     revealVisibleMs: 60_000,
@@ -55,7 +56,7 @@ async function fuzzApp(rateLimitPerMinute: number): Promise<FastifyInstance> {
     // Counters of their own: each app's limits start empty, whatever other tests spent.
     limitScope: `test-${randomUUID()}`,
     inApp: {
-      jwt: { secret: JWT_SECRET, issuer: ISSUER, audience: AUDIENCE },
+      jwt: issuer.settings,
       revealKeyTtlMs: 60_000,
       rateLimitPerMinute,
     },
@@ -86,11 +87,12 @@ async function fuzzApp(rateLimitPerMinute: number): Promise<FastifyInstance> {
 beforeAll(async () => {
   db = fixturePool();
   vault = await connectVault('api');
+  decryptor = await startDecryptor();
+  issuer = await startAppIssuer({ issuer: 'fuzz-app', audience: 'fuzz-api' });
   seeder = await createSeeder(db);
   seeded = await seeder.seed({ cards: 3 });
   await db.query('UPDATE orders SET user_id = $2 WHERE order_id = $1', [seeded.orderId, OWNER]);
   planted = [
-    JWT_SECRET,
     INTAKE_SECRET,
     CODEC_TOKEN,
     OPERATOR_PASSWORD,
@@ -103,21 +105,22 @@ afterAll(async () => {
   await seeder?.cleanup();
   seeder?.close();
   vault?.close();
+  await decryptor?.close();
+  await issuer?.close();
   await db?.end();
 });
 
-const jwt = (sub: string, opts: { secret?: string; exp?: number } = {}) =>
-  new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(sub)
-    .setIssuer(ISSUER)
-    .setAudience(AUDIENCE)
-    .setExpirationTime(opts.exp ?? '5m')
-    .sign(new TextEncoder().encode(opts.secret ?? JWT_SECRET));
+/** A token of the app's issuer; `foreignKey`: signed by a key the app never published. */
+const jwt = async (sub: string, opts: { foreignKey?: boolean; exp?: number } = {}) =>
+  issuer.sign(sub, {
+    exp: opts.exp,
+    ...(opts.foreignKey ? { key: (await generateKeyPair('ES256')).privateKey } : {}),
+  });
 
 function unsigned(sub: string): string {
   const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  return `${b64({ alg: 'none' })}.${b64({ sub, iss: ISSUER, aud: AUDIENCE, exp: Math.floor(Date.now() / 1000) + 300 })}.`;
+  const { issuer: iss, audience: aud } = issuer.settings;
+  return `${b64({ alg: 'none' })}.${b64({ sub, iss, aud, exp: Math.floor(Date.now() / 1000) + 300 })}.`;
 }
 
 function isValidOrder(payload: string | Buffer | undefined): boolean {
@@ -140,7 +143,7 @@ describe('fuzzing every route', () => {
     expect(app.hasRoute({ method: 'POST', url: '/codec/decode' })).toBe(true);
     const strangers = await Promise.all(['someone-else', 'fuzz-owner-2', `x${OWNER}`].map((u) => jwt(u)));
     const forgedOwner = [
-      await jwt(OWNER, { secret: randomBytes(32).toString('hex') }),
+      await jwt(OWNER, { foreignKey: true }),
       await jwt(OWNER, { exp: Math.floor(Date.now() / 1000) - 120 }),
       unsigned(OWNER),
     ];

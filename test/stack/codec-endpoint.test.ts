@@ -16,6 +16,7 @@ import type { Db } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
 import { createCodec } from '../../lib/temporal';
 import { connectVault, type VaultSession } from '../../lib/vault';
+import { type RunningDecryptor, startDecryptor } from '../helpers/decryptor';
 import { fixturePool } from '../helpers/fixture-db';
 import { uniqueRecipient } from '../helpers/pipeline';
 import { problemOf } from '../helpers/problems';
@@ -26,6 +27,7 @@ const LOGIN_ATTEMPTS = 4;
 
 let db: Db;
 let vault: VaultSession;
+let decryptor: RunningDecryptor;
 let codec: VaultPayloadCodec;
 let app: FastifyInstance;
 let base: string;
@@ -77,10 +79,11 @@ const cookieOf = (res: Response) => {
 beforeAll(async () => {
   db = fixturePool();
   vault = await connectVault('api');
+  decryptor = await startDecryptor();
   codec = createCodec(vault.transit);
   app = await buildApp({
     db,
-    transit: vault.transit,
+    decryptor: decryptor.client,
     logger: createLogger({ level: 'debug', name: 'codec-endpoint-test' }, { write: (l) => logLines.push(l) }),
     publicBaseUrl: config().PUBLIC_BASE_URL!,
     revealVisibleMs: 60_000,
@@ -97,6 +100,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.close();
   vault?.close();
+  await decryptor?.close();
   await db?.end();
 });
 

@@ -1,6 +1,6 @@
 /**
  * One database role per component (docs/security.md): the forgeries of issue 20, each tried with each
- * component's own credentials (WORKER_, API_, RETENTION_ and CLI_DATABASE_URL), as an attacker holding that
+ * component's own credentials (WORKER_, API_, RETENTION_, CLI_ and DECRYPTOR_DATABASE_URL), as an attacker holding that
  * process's environment would. None reveals a card or changes a row: after all of them, the link the
  * attacker chose reveals nothing, the order's real links still work once, and every row count and the
  * audit trail are what they were. The legitimate paths (a delivery revealed once, a resend asked for by
@@ -15,16 +15,16 @@ import { buildApp } from '../../api/app';
 import { config, type DatabaseComponent, databaseUrl } from '../../lib/config';
 import { createPool, type Db } from '../../lib/db';
 import { generateToken, hashToken } from '../../lib/tokens';
-import { connectVault, type VaultSession } from '../../lib/vault';
+import { type RunningDecryptor, startDecryptor } from '../helpers/decryptor';
 import { fixturePool } from '../helpers/fixture-db';
 import { createSeeder, type SeededOrder, type Seeder } from '../helpers/seed';
 
-const COMPONENTS: DatabaseComponent[] = ['worker', 'api', 'retention', 'cli'];
+const COMPONENTS: DatabaseComponent[] = ['worker', 'api', 'retention', 'cli', 'decryptor'];
 const CALLER = 'checkout';
 
 let fixtures: Db;
 let seeder: Seeder;
-let vault: VaultSession;
+let decryptor: RunningDecryptor;
 let app: FastifyInstance;
 let base: string;
 /** An order whose link was sent and not used yet, and one whose link the customer already revealed. */
@@ -107,10 +107,10 @@ beforeAll(async () => {
       hashToken(o.orderId),
     ]);
   }
-  vault = await connectVault('api');
+  decryptor = await startDecryptor({ poolMax: 2 });
   app = await buildApp({
     db: pools.get('api')!,
-    transit: vault.transit,
+    decryptor: decryptor.client,
     publicBaseUrl: config().PUBLIC_BASE_URL!,
     revealVisibleMs: 60_000,
     rateLimitPerMinute: 10_000,
@@ -123,7 +123,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app?.close();
-  vault?.close();
+  await decryptor?.close();
   for (const pool of pools.values()) await pool.end();
   await fixtures?.query('DELETE FROM intake_requests WHERE order_id = ANY($1)', [
     [live?.orderId, revealed?.orderId],
@@ -276,6 +276,17 @@ describe("the worker's link-maker (mint_delivery), the worker's only way to a to
 
   it("refuses another order's delivery", async () => {
     await expect(mint(live.deliveryId, revealed.orderId, 'batch')).rejects.toMatchObject({ code: '42501' });
+  });
+});
+
+describe("the API's role, now that the decryptor reveals", () => {
+  it("cannot consume a link or a reveal key, nor read or lock a card's ciphertext", async () => {
+    await refused('api', 'UPDATE delivery_tokens SET consumed_at = now() WHERE order_id = $1', [
+      live.orderId,
+    ]);
+    await refused('api', 'UPDATE reveal_keys SET consumed_at = now() WHERE order_id = $1', [live.orderId]);
+    await refused('api', 'SELECT value_ct, serial_ct FROM cards WHERE order_id = $1', [live.orderId]);
+    await refused('api', 'SELECT id FROM cards WHERE order_id = $1 FOR SHARE', [live.orderId]);
   });
 });
 

@@ -10,13 +10,16 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../api/app';
 import type { RetrievedEvent } from '../../api/delivery-links/routes';
+import { buildDecryptor } from '../../decryptor/server';
 import { purgeOrder } from '../../domain/cards';
+import { decryptorClient } from '../../domain/decryptor-client';
 import { config } from '../../lib/config';
 import type { Db } from '../../lib/db';
 import { createLogger, scrub } from '../../lib/logger';
 import { generateToken, hashToken } from '../../lib/tokens';
 import { connectVault, createVaultClient, Transit, type VaultSession } from '../../lib/vault';
 import { auditRows as auditOf } from '../helpers/audit';
+import { type RunningDecryptor, startDecryptor } from '../helpers/decryptor';
 import { fixturePool } from '../helpers/fixture-db';
 import { problemOf } from '../helpers/problems';
 import { createSeeder, type SeededOrder, type Seeder, type SeedOptions } from '../helpers/seed';
@@ -25,6 +28,7 @@ const UA = 'delivery-api-test/1.0 (vitest)';
 
 let db: Db;
 let vault: VaultSession;
+let decryptor: RunningDecryptor;
 let seeder: Seeder;
 const apps: FastifyInstance[] = [];
 let baseUrl: string;
@@ -41,7 +45,7 @@ const captureLogger = createLogger(
 async function startApp(overrides: { rateLimitPerMinute?: number } = {}): Promise<string> {
   const app = await buildApp({
     db,
-    transit: vault.transit,
+    decryptor: decryptor.client,
     logger: captureLogger,
     publicBaseUrl: config().PUBLIC_BASE_URL!,
     revealVisibleMs: 60_000,
@@ -61,6 +65,7 @@ async function startApp(overrides: { rateLimitPerMinute?: number } = {}): Promis
 beforeAll(async () => {
   db = fixturePool();
   vault = await connectVault('api');
+  decryptor = await startDecryptor();
   seeder = await createSeeder(db);
   baseUrl = await startApp();
 });
@@ -70,6 +75,7 @@ afterAll(async () => {
   await seeder?.cleanup();
   seeder?.close();
   vault?.close();
+  await decryptor?.close();
   await db?.end();
 });
 
@@ -274,7 +280,8 @@ describe('reveal', () => {
       // The reveal's FOR SHARE read is now blocked behind the uncommitted purge.
       await expect
         .poll(async () => {
-          const { rows } = await db.query(
+          // The decryptor's sessions, seen with its own role (another role's query text is hidden).
+          const { rows } = await decryptor.db.query(
             `SELECT count(*)::int AS n FROM pg_stat_activity
               WHERE wait_event_type = 'Lock' AND query LIKE '%FROM cards c%FOR SHARE OF c%'`,
           );
@@ -312,9 +319,17 @@ describe('a Vault that stalls', () => {
     const stalled = http.createServer(() => {});
     await new Promise<void>((r) => stalled.listen(0, '127.0.0.1', r));
     const endpoint = `http://127.0.0.1:${(stalled.address() as AddressInfo).port}`;
+    const stalledDecryptor = await buildDecryptor({
+      db: decryptor.db,
+      transit: new Transit(createVaultClient({ endpoint, token: 'stalled', timeoutMs: 700 }), 'transit'),
+      logger: captureLogger,
+    });
+    await stalledDecryptor.listen({ host: '127.0.0.1', port: 0 });
     const app = await buildApp({
       db,
-      transit: new Transit(createVaultClient({ endpoint, token: 'stalled', timeoutMs: 700 }), 'transit'),
+      decryptor: decryptorClient(
+        `http://127.0.0.1:${(stalledDecryptor.server.address() as AddressInfo).port}`,
+      ),
       logger: captureLogger,
       publicBaseUrl: config().PUBLIC_BASE_URL as string, // the stack's test.env sets it
       revealVisibleMs: 60_000,
@@ -333,7 +348,7 @@ describe('a Vault that stalls', () => {
         .poll(
           async () =>
             (
-              await db.query(
+              await decryptor.db.query(
                 "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%FOR SHARE OF c%' AND state = 'idle in transaction'",
               )
             ).rowCount,
@@ -365,6 +380,7 @@ describe('a Vault that stalls', () => {
     } finally {
       stalled.closeAllConnections();
       stalled.close();
+      await stalledDecryptor.close();
     }
   });
 });

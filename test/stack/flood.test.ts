@@ -20,6 +20,7 @@ import { config } from '../../lib/config';
 import type { Db } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
 import { connectVault, type VaultSession } from '../../lib/vault';
+import { type RunningDecryptor, startDecryptor } from '../helpers/decryptor';
 import { fixturePool } from '../helpers/fixture-db';
 import { problemOf } from '../helpers/problems';
 
@@ -28,6 +29,7 @@ const SENDERS = 8;
 
 let db: Db;
 let vault: VaultSession;
+let decryptor: RunningDecryptor;
 const apps: FastifyInstance[] = [];
 const logLines: string[] = [];
 const log = createLogger({ level: 'debug', name: 'flood-test' }, { write: (l) => logLines.push(l) });
@@ -35,7 +37,7 @@ const log = createLogger({ level: 'debug', name: 'flood-test' }, { write: (l) =>
 async function startApi(): Promise<number> {
   const app = await buildApp({
     db,
-    transit: vault.transit,
+    decryptor: decryptor.client,
     logger: log,
     publicBaseUrl: config().PUBLIC_BASE_URL!,
     revealVisibleMs: 60_000,
@@ -87,11 +89,13 @@ const count = (answers: Answer[], status: number) => answers.filter((a) => a.sta
 beforeAll(async () => {
   db = fixturePool();
   vault = await connectVault('api');
+  decryptor = await startDecryptor();
 });
 
 afterAll(async () => {
   for (const app of apps) await app.close();
   vault?.close();
+  await decryptor?.close();
   await db?.end();
 });
 

@@ -1,13 +1,14 @@
 /**
- * The in-app API over real HTTP against the stack's PostgreSQL and Vault (the API's own AppRole; the seed
- * encrypts with the worker's): JWT authentication, ownership, the audit trail, and the reveal-key flow
- * bound to a client secret. Every card, token and secret used here is collected, and the last test checks
- * that none reached the captured log output.
+ * The in-app API over real HTTP against the stack's PostgreSQL and Vault (cards decrypted by a decryptor
+ * with its own AppRole and database role; the seed encrypts with the worker's): app tokens verified against
+ * the app issuer's published keys, ownership, the audit trail, and the reveal-key flow bound to a client
+ * secret, each card shown once. Every card, token and secret used here is collected, and the last test
+ * checks that none reached the captured log output.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { SignJWT } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../api/app';
 import { clientNonce, issueRevealKey } from '../../api/in-app/reveal-keys';
@@ -17,24 +18,25 @@ import type { Db } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
 import { hashToken } from '../../lib/tokens';
 import { connectVault, type VaultSession } from '../../lib/vault';
+import { type AppIssuer, revealInApp, startAppIssuer } from '../helpers/app-issuer';
 import { auditRows as auditOf } from '../helpers/audit';
+import { type RunningDecryptor, startDecryptor } from '../helpers/decryptor';
 import { fixturePool } from '../helpers/fixture-db';
 import { problemOf } from '../helpers/problems';
 import { createSeeder, type SeededOrder, type Seeder, type SeedOptions } from '../helpers/seed';
 
 const UA = 'in-app-api-test/1.0 (vitest)';
-const JWT_SECRET = randomBytes(32).toString('base64url');
-const ISSUER = 'giftcards-app-test';
-const AUDIENCE = 'giftcards-api-test';
 
 let db: Db;
 let vault: VaultSession;
+let decryptor: RunningDecryptor;
+let issuer: AppIssuer;
 let seeder: Seeder;
 let baseUrl: string;
 const apps: FastifyInstance[] = [];
 const logLines: string[] = [];
 /** Card values and serials, JWTs, reveal keys and client secrets: none may appear in a log line. */
-const secrets: string[] = [JWT_SECRET];
+const secrets: string[] = [];
 
 const captureLogger = createLogger(
   { level: 'debug', name: 'in-app-test' },
@@ -46,7 +48,7 @@ async function startApp(
 ): Promise<{ app: FastifyInstance; url: string }> {
   const app = await buildApp({
     db,
-    transit: vault.transit,
+    decryptor: decryptor.client,
     logger: captureLogger,
     publicBaseUrl: config().PUBLIC_BASE_URL!,
     revealVisibleMs: 60_000,
@@ -54,7 +56,7 @@ async function startApp(
     // Counters of their own: each app's limits start empty, whatever other tests spent.
     limitScope: `test-${randomUUID()}`,
     inApp: {
-      jwt: { secret: JWT_SECRET, issuer: ISSUER, audience: AUDIENCE },
+      jwt: issuer.settings,
       revealKeyTtlMs: 5 * 60_000,
       rateLimitPerMinute: 10_000,
       ...overrides,
@@ -68,6 +70,8 @@ async function startApp(
 beforeAll(async () => {
   db = fixturePool();
   vault = await connectVault('api');
+  decryptor = await startDecryptor({ logger: captureLogger });
+  issuer = await startAppIssuer();
   seeder = await createSeeder(db);
   baseUrl = (await startApp()).url;
 });
@@ -77,6 +81,8 @@ afterAll(async () => {
   await seeder?.cleanup();
   seeder?.close();
   vault?.close();
+  await decryptor?.close();
+  await issuer?.close();
   await db?.end();
 });
 
@@ -92,17 +98,24 @@ async function seedFor(userId: string, options?: SeedOptions): Promise<SeededOrd
 
 async function jwtFor(
   userId: string | undefined,
-  claims: { iss?: string; aud?: string; exp?: number | string; secret?: string; alg?: string } = {},
+  claims: Parameters<AppIssuer['sign']>[1] = {},
 ): Promise<string> {
-  let jwt = new SignJWT({})
-    .setProtectedHeader({ alg: claims.alg ?? 'HS256', typ: 'JWT' })
-    .setIssuer(claims.iss ?? ISSUER)
-    .setAudience(claims.aud ?? AUDIENCE)
-    .setIssuedAt();
-  if (userId !== undefined) jwt = jwt.setSubject(userId);
-  if (claims.exp !== undefined) jwt = jwt.setExpirationTime(claims.exp);
-  else jwt = jwt.setExpirationTime('5m');
-  const token = await jwt.sign(new TextEncoder().encode(claims.secret ?? JWT_SECRET));
+  const token = await issuer.sign(userId, claims);
+  secrets.push(token);
+  return token;
+}
+
+/** A token that says the right things and is signed with HS256 under `secret` (a shared-secret algorithm). */
+async function hs256(userId: string, secret: Uint8Array): Promise<string> {
+  const { issuer: iss, audience: aud } = issuer.settings;
+  const token = await new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: 'app-test-1' })
+    .setIssuer(iss)
+    .setAudience(aud)
+    .setSubject(userId)
+    .setIssuedAt()
+    .setExpirationTime('5m')
+    .sign(secret);
   secrets.push(token);
   return token;
 }
@@ -111,7 +124,8 @@ async function jwtFor(
 function unsignedJwt(userId: string): string {
   const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
   const now = Math.floor(Date.now() / 1000);
-  return `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: userId, iss: ISSUER, aud: AUDIENCE, iat: now, exp: now + 300 })}.`;
+  const { issuer: iss, audience: aud } = issuer.settings;
+  return `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: userId, iss, aud, iat: now, exp: now + 300 })}.`;
 }
 
 const api = (path: string, init: { token?: string; method?: string; body?: unknown; base?: string } = {}) =>
@@ -170,18 +184,23 @@ async function keyConsumed(key: string): Promise<boolean> {
 }
 
 describe('GET /api/orders/:orderId/cards', () => {
-  it('shows the owner exactly the seeded cards, with the no-store headers', async () => {
+  it('shows the owner how many cards, never a code, however often asked: nothing decrypted, no-store', async () => {
     const user = newUser();
     const order = await seedFor(user, { cards: 3 });
-    const res = await cardsOf(order.orderId, await jwtFor(user));
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-    expect(res.headers.get('cache-control')).toBe('no-store');
-    expect(res.headers.get('pragma')).toBe('no-cache');
-    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
-    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
-    expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
-    expect(await res.json()).toEqual({ orderId: order.orderId, cards: order.cards });
+    const token = await jwtFor(user);
+    for (let i = 0; i < 3; i++) {
+      const res = await cardsOf(order.orderId, token);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      const body = await res.text();
+      expect(JSON.parse(body)).toEqual({ orderId: order.orderId, cardCount: 3 });
+      for (const card of order.cards) expect(body).not.toContain(card.value);
+    }
+    expect((await auditRows(order.orderId)).filter((r) => r.event === 'REVEALED')).toHaveLength(0);
+    // The cards are still there for the reveal-key flow.
+    const revealed = await revealInApp(baseUrl, order.orderId, token);
+    expect(revealed.status).toBe(200);
+    expect(await revealed.json()).toEqual({ orderId: order.orderId, cards: order.cards });
   });
 
   it("answers another user's order exactly like a missing one", async () => {
@@ -210,41 +229,25 @@ describe('GET /api/orders/:orderId/cards', () => {
       body: '{"type":"about:blank","title":"Not Found","status":404}',
     });
     expect(answers.every((a) => JSON.stringify(a) === JSON.stringify(answers[0]))).toBe(true);
-    // Nothing was revealed to the intruder, and the owner still sees the cards.
+    // Nothing was revealed to the intruder, and the owner still gets the cards.
     expect((await auditRows(order.orderId)).filter((r) => r.event === 'REVEALED')).toHaveLength(0);
-    expect((await cardsOf(order.orderId, await jwtFor(owner))).status).toBe(200);
+    expect((await revealInApp(baseUrl, order.orderId, await jwtFor(owner))).status).toBe(200);
   });
 
-  it('writes a REVEALED audit row with the user, ip, user agent and count, and no card', async () => {
-    const user = newUser();
-    const order = await seedFor(user, { cards: 2 });
-    expect((await cardsOf(order.orderId, await jwtFor(user))).status).toBe(200);
-    const rows = await auditRows(order.orderId);
-    const revealed = rows.filter((r) => r.event === 'REVEALED');
-    expect(revealed).toEqual([
-      {
-        event: 'REVEALED',
-        actor: `user:${user}`,
-        method: 'GET /api/orders/:orderId/cards',
-        ip: '127.0.0.1',
-        user_agent: UA,
-        count: 2,
-        detail: { via: 'in-app' },
-      },
-    ]);
-    const text = JSON.stringify(rows);
-    for (const card of order.cards) {
-      expect(text).not.toContain(card.value);
-      expect(text).not.toContain(card.serial);
-    }
-  });
-
-  it('answers 503 without a card when Vault refuses to decrypt (ciphertext of another order)', async () => {
+  it('answers 503 without a card, and leaves the key unused, when Vault refuses to decrypt', async () => {
     const user = newUser();
     const order = await seedFor(user, { encryptionContext: `another-order-${randomUUID()}` });
-    const res = await cardsOf(order.orderId, await jwtFor(user));
+    const token = await jwtFor(user);
+    const proof = deviceProof();
+    const { revealKey: key } = await revealKey(order.orderId, token, proof);
+    const res = await reveal(order.orderId, token, {
+      revealKey: key,
+      clientSecret: proof.clientSecret,
+      timestamp: proof.timestamp,
+    });
     expect(res.status).toBe(503);
     expect(await res.text()).not.toMatch(/vault|cipher|transit/i);
+    expect(await keyConsumed(key)).toBe(false);
     expect((await auditRows(order.orderId)).filter((r) => r.event === 'REVEALED')).toHaveLength(0);
   });
 });
@@ -261,12 +264,27 @@ describe('authentication', () => {
     expect(missing.headers.get('www-authenticate')).toBe('Bearer realm="giftcards"');
     expect(await missing.json()).toEqual(problemOf(401));
 
+    // Another key pair's private half, and the issuer's public key as an HS256 secret (algorithm confusion).
+    const foreign = await generateKeyPair('ES256');
+    const published = (await (await fetch(issuer.settings.jwksUrl)).json()) as { keys: object[] };
     const bad: Array<[string, string]> = [
-      ['expired', await jwtFor(user, { exp: now - 60 })],
+      ['expired', await jwtFor(user, { exp: now - 60, iat: now - 120 })],
+      [
+        'too old (issued before the maximum age, not yet expired)',
+        await jwtFor(user, { iat: now - 20 * 60, exp: now + 300 }),
+      ],
       ['wrong audience', await jwtFor(user, { aud: 'another-api' })],
       ['wrong issuer', await jwtFor(user, { iss: 'someone-else' })],
-      ['wrong secret', await jwtFor(user, { secret: randomBytes(32).toString('hex') })],
-      ['HS512 with the right secret', await jwtFor(user, { alg: 'HS512' })],
+      ['signed by another key, same kid', await jwtFor(user, { key: foreign.privateKey })],
+      ['HS256 under a random secret', await hs256(user, randomBytes(32))],
+      [
+        'HS256 under the published key',
+        await hs256(user, new TextEncoder().encode(JSON.stringify(published.keys[0]))),
+      ],
+      [
+        'HS256 under the public JWK x',
+        await hs256(user, Buffer.from(String((await exportJWK(foreign.publicKey)).x), 'base64url')),
+      ],
       ['no subject', await jwtFor(undefined)],
       ['alg none', unsignedJwt(user)],
       ['garbage', 'not.a.jwt'],
@@ -360,6 +378,26 @@ describe('reveal keys bound to a client secret', () => {
     expect(JSON.stringify(trail)).not.toContain(issued.revealKey);
     expect(JSON.stringify(trail)).not.toContain(proof.nonce);
     expect(trail.map((r) => r.event)).not.toContain('REVEAL_KEY_BURNED');
+  });
+
+  it('shows each card once: a stolen app token and a device secret of its own get nothing already shown', async () => {
+    const user = newUser();
+    const order = await seedFor(user, { cards: 2 });
+    const first = await revealInApp(baseUrl, order.orderId, await jwtFor(user));
+    expect(first.status).toBe(200);
+    expect(await first.json()).toEqual({ orderId: order.orderId, cards: order.cards });
+
+    // Whoever holds the user's token makes a secret of their own, asks for a key and redeems it: nothing.
+    const thief = await revealInApp(baseUrl, order.orderId, await jwtFor(user), { 'user-agent': 'thief' });
+    expect(thief.status).toBe(410);
+    const body = await thief.text();
+    for (const card of order.cards) expect(body).not.toContain(card.value);
+    expect((await auditRows(order.orderId)).filter((r) => r.event === 'REVEALED')).toHaveLength(1);
+    const { rows } = await db.query<{ shown: boolean }>(
+      'SELECT app_revealed_at IS NOT NULL AS shown FROM cards WHERE order_id = $1',
+      [order.orderId],
+    );
+    expect(rows.map((r) => r.shown)).toEqual([true, true]);
   });
 
   it('refuses the wrong client secret alike, and burns the key', async () => {
@@ -557,6 +595,7 @@ describe('rate limits', () => {
     expect(limited.json()).toEqual(problemOf(429));
 
     // One user's token from many addresses.
+    // Authenticated (200: how many cards), not refused by a limit.
     for (let i = 0; i < 3; i++)
       expect((await get(`10.2.0.${i + 1}`, `Bearer ${token}`)).statusCode).toBe(200);
     const perUser = await get('10.2.0.99', `Bearer ${token}`);
@@ -578,7 +617,8 @@ describe('rate limits', () => {
     }
     expect(statuses.slice(0, 100).every((s) => s === 401)).toBe(true);
     expect(statuses[100]).toBe(429);
-    // A valid JWT never meets the overall budget: a user on a fresh address still gets their cards.
+    // A valid JWT never meets the overall budget: a user on a fresh address is authenticated (200: how
+    // many cards), neither 401 nor 429.
     const user = newUser();
     const order = await seedFor(user);
     const res = await app.inject({

@@ -50,7 +50,7 @@ beforeAll(async () => {
   db = fixturePool();
   app = await buildApp({
     db: apiDb,
-    transit: {} as never,
+    decryptor: {} as never,
     logger: createLogger({ level: 'warn', name: 'idempotency-test' }),
     publicBaseUrl: cfg.PUBLIC_BASE_URL!,
     revealVisibleMs: 60_000,

@@ -7,7 +7,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../api/app';
 import { workflowIdFor } from '../../contracts/order';
@@ -23,6 +22,8 @@ import { signatureHeader as signIntakeRequest } from '../../domain/signing';
 import { config } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
 import { connectVault, type VaultSession } from '../../lib/vault';
+import { type AppIssuer, revealInApp, startAppIssuer } from '../helpers/app-issuer';
+import { type RunningDecryptor, startDecryptor } from '../helpers/decryptor';
 import { intakeClient } from '../helpers/intake';
 import { mailFor, waitForMail } from '../helpers/mailbox';
 import { settled, waitForStatus } from '../helpers/orders';
@@ -39,11 +40,12 @@ import { sandboxOrder } from '../helpers/sandbox';
 const CALLER = 'checkout';
 const SECRET = randomBytes(32).toString('hex');
 const OTHER_SECRET = randomBytes(32).toString('hex');
-const JWT_SECRET = randomBytes(32).toString('hex');
 const REQUEST_KEY = randomBytes(32).toString('hex');
 
 let p: Pipeline;
 let vault: VaultSession;
+let decryptor: RunningDecryptor;
+let issuer: AppIssuer;
 let baseUrl: string;
 const apps: FastifyInstance[] = [];
 const logLines: string[] = [];
@@ -61,7 +63,7 @@ async function startApp(
   const cfg = config();
   const app = await buildApp({
     db: p.db,
-    transit: vault.transit,
+    decryptor: decryptor.client,
     logger: captureLogger,
     publicBaseUrl: cfg.PUBLIC_BASE_URL!,
     revealVisibleMs: 60_000,
@@ -69,7 +71,7 @@ async function startApp(
     // Counters of their own: each app's limits start empty, whatever other tests spent.
     limitScope: `test-${randomUUID()}`,
     inApp: {
-      jwt: { secret: JWT_SECRET, issuer: cfg.JWT_ISSUER, audience: cfg.JWT_AUDIENCE },
+      jwt: issuer.settings,
       revealKeyTtlMs: 60_000,
       rateLimitPerMinute: 10_000,
     },
@@ -90,6 +92,8 @@ async function startApp(
 beforeAll(async () => {
   p = await startPipeline();
   vault = await connectVault('api');
+  decryptor = await startDecryptor();
+  issuer = await startAppIssuer();
   const app = await startApp();
   await app.listen({ host: '127.0.0.1', port: 0 });
   baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -98,6 +102,8 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const app of apps) await app.close();
   vault?.close();
+  await decryptor?.close();
+  await issuer?.close();
   await p?.stop();
 });
 
@@ -161,17 +167,8 @@ describe('POST /v1/fulfillments', () => {
     const { rows } = await p.db.query('SELECT user_id FROM orders WHERE order_id = $1', [order.orderId]);
     expect(rows).toEqual([{ user_id: order.userId }]);
 
-    const cfg = config();
-    const jwt = await new SignJWT({})
-      .setProtectedHeader({ alg: 'HS256' })
-      .setSubject(order.userId)
-      .setIssuer(cfg.JWT_ISSUER)
-      .setAudience(cfg.JWT_AUDIENCE)
-      .setExpirationTime('5m')
-      .sign(new TextEncoder().encode(JWT_SECRET));
-    const cards = await fetch(`${baseUrl}/api/orders/${order.orderId}/cards`, {
-      headers: { authorization: `Bearer ${jwt}` },
-    });
+    // The owner sees them in the app, through a reveal key.
+    const cards = await revealInApp(baseUrl, order.orderId, await issuer.sign(order.userId));
     expect(cards.status).toBe(200);
     const provider = await sandboxOrder(order.orderId);
     expect(((await cards.json()) as { cards: unknown[] }).cards).toEqual(

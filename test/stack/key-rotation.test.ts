@@ -43,7 +43,7 @@ let rootToken: string;
 let dir: string;
 let db: Db;
 let worker: VaultSession;
-let api: VaultSession;
+let decryptor: VaultSession;
 let retention: VaultSession;
 let retentionEnv: Record<string, string>;
 const seeded = new Map<string, SeedCard[]>();
@@ -80,7 +80,7 @@ async function startBao(): Promise<void> {
   throw new Error(`the private OpenBao dev server did not answer at ${addr}`);
 }
 
-const connect = (component: 'worker' | 'api' | 'retention' | 'cli') =>
+const connect = (component: 'worker' | 'decryptor' | 'retention' | 'cli') =>
   connectVault(component, { addr, mount: 'transit', env: approle(component), caFile: '' });
 
 beforeAll(async () => {
@@ -96,7 +96,11 @@ beforeAll(async () => {
     },
   });
   db = fixturePool();
-  [worker, api, retention] = await Promise.all([connect('worker'), connect('api'), connect('retention')]);
+  [worker, decryptor, retention] = await Promise.all([
+    connect('worker'),
+    connect('decryptor'),
+    connect('retention'),
+  ]);
   retentionEnv = approle('retention');
   // The test's own bucket, created as the retention sweep creates buckets.
   await retention.vault.write(`transit/keys/${BUCKET}`, { type: 'aes256-gcm96', derived: true });
@@ -127,7 +131,7 @@ afterAll(async () => {
   await db?.query('DELETE FROM cards WHERE order_id LIKE $1', [`${PREFIX}-%`]);
   await db?.query('DELETE FROM orders WHERE order_id LIKE $1', [`${PREFIX}-%`]);
   await db?.end();
-  for (const s of [worker, api, retention]) s?.close();
+  for (const s of [worker, decryptor, retention]) s?.close();
   bao?.kill('SIGTERM');
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -213,7 +217,7 @@ describe('card key bucket rotation', () => {
     // Every card still decrypts (the API's role), to what was stored.
     for (const [orderId, cards] of seeded) {
       const rows = after.filter((r) => r.order_id === orderId);
-      const plain = await api.transit.decryptBatch(
+      const plain = await decryptor.transit.decryptBatch(
         BUCKET,
         rows.flatMap((r) => [
           { ciphertext: r.value_ct, context: orderId },
@@ -224,7 +228,9 @@ describe('card key bucket rotation', () => {
     }
     // The ciphertext kept aside from before the rewrap is refused now.
     await expect(
-      api.transit.decryptBatch(BUCKET, [{ ciphertext: keptAside.value_ct, context: keptAside.order_id }]),
+      decryptor.transit.decryptBatch(BUCKET, [
+        { ciphertext: keptAside.value_ct, context: keptAside.order_id },
+      ]),
     ).rejects.toThrow(/min_decryption_version|decryption version|not allowed|failed/i);
 
     // The audit trail: one KEY_ROTATED, one row per batch (the checkpoint), one KEY_ROTATION_FINISHED.

@@ -1,7 +1,8 @@
 /**
  * Each process of the running stack holds only its own secrets (issue 10, item 3). A compromised worker (it
- * parses untrusted provider answers) must not be able to log in as the API or the retention role, sign a
- * JWT, open the codec endpoint or start orders as an intake caller. What a process started by
+ * parses untrusted provider answers) must not be able to log in as the API, the decryptor or the retention
+ * role, open the codec endpoint or start orders as an intake caller; the API must not hold the decryptor's
+ * identity (issue 20). What a process started by
  * scripts/stack.sh can reach through its environment is its initial environment (/proc/<pid>/environ, of
  * it and every process under it) and the one env file that environment names (STACK_ENV_FILE): both are
  * searched here for every other component's secret values, read from the tests' union file.
@@ -25,7 +26,7 @@ const SECRETS: Record<string, string> = {
   API_VAULT_SECRET_ID: union.API_VAULT_SECRET_ID!,
   RETENTION_VAULT_SECRET_ID: union.RETENTION_VAULT_SECRET_ID!,
   CLI_VAULT_SECRET_ID: union.CLI_VAULT_SECRET_ID!,
-  JWT_SECRET: union.JWT_SECRET!,
+  DECRYPTOR_VAULT_SECRET_ID: union.DECRYPTOR_VAULT_SECRET_ID!,
   OPERATOR_PASSWORD: union.OPERATOR_PASSWORD!,
   CODEC_AUTH_TOKEN: union.CODEC_AUTH_TOKEN!,
   'the intake secret': union.INTAKE_CLIENTS!.split(':')[1]!,
@@ -35,6 +36,10 @@ const SECRETS: Record<string, string> = {
   "the API's database password": new URL(union.API_DATABASE_URL!).password,
   "the retention worker's database password": new URL(union.RETENTION_DATABASE_URL!).password,
   "the CLIs' database password": new URL(union.CLI_DATABASE_URL!).password,
+  "the decryptor's database password": new URL(union.DECRYPTOR_DATABASE_URL!).password,
+  "the app issuer's signing key": (
+    JSON.parse(readFileSync(union.APP_ISSUER_KEY_FILE!, 'utf8')) as { d: string }
+  ).d,
   'the Vault root token': bao.root_token,
   'the Vault unseal key': bao.unseal_keys_b64[0]!,
 };
@@ -45,13 +50,16 @@ const PROCESSES: Record<string, string[]> = {
   'retention-worker': ['RETENTION_VAULT_SECRET_ID', "the retention worker's database password"],
   api: [
     'API_VAULT_SECRET_ID',
-    'JWT_SECRET',
     'OPERATOR_PASSWORD',
     'CODEC_AUTH_TOKEN',
     'the intake secret',
     "the API's database password",
   ],
+  // The one process that can decrypt a card: its own identity and database role, nothing of the API's.
+  decryptor: ['DECRYPTOR_VAULT_SECRET_ID', "the decryptor's database password"],
   'provider-sandbox': ['PROVIDER_API_KEY'],
+  // Its signing key stays in its file: not in its environment, nor anyone else's.
+  'app-issuer': [],
 };
 
 /** The pid scripts/stack.sh recorded for a process, which must be alive. */

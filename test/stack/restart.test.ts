@@ -127,14 +127,14 @@ describe('a stack restart', () => {
     await stackUp();
     stackIsDown = false;
 
-    // After: the same data, read back through fresh connections and the API's own identity.
+    // After: the same data, read back through fresh connections and the decryptor's own identity.
     const env = freshStackEnv();
     const decrypted = await whenReady(async () => {
-      const api = await connectVault('api', { env });
+      const decryptor = await connectVault('decryptor', { env });
       try {
-        return await api.transit.decryptBatch(cardKey, [{ ciphertext: ciphertext!, context: orderId }]);
+        return await decryptor.transit.decryptBatch(cardKey, [{ ciphertext: ciphertext!, context: orderId }]);
       } finally {
-        api.close();
+        decryptor.close();
       }
     });
     expect(decrypted).toEqual([plaintext]);

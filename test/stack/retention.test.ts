@@ -22,19 +22,19 @@ const run = promisify(execFile);
 let p: Pipeline;
 let retention: Awaited<ReturnType<typeof startRetentionWorker>>;
 let worker: VaultSession;
-let api: VaultSession;
+let decryptor: VaultSession;
 
 beforeAll(async () => {
-  [p, retention, worker, api] = await Promise.all([
+  [p, retention, worker, decryptor] = await Promise.all([
     startPipeline(),
     startRetentionWorker(),
     connectVault('worker'),
-    connectVault('api'),
+    connectVault('decryptor'),
   ]);
 });
 afterAll(async () => {
   worker?.close();
-  api?.close();
+  decryptor?.close();
   await Promise.all([p?.stop(), retention?.stop()]);
 });
 
@@ -228,7 +228,7 @@ describe('crypto-shredding', () => {
     const name = `${prefix}-test-${randomUUID().slice(0, 8)}`;
     await retention.vault.vault.write(`transit/keys/${name}`, { type: 'aes256-gcm96', derived: true });
     await retention.vault.vault.write(`transit/keys/${name}/config`, { deletion_allowed: true });
-    for (const session of [worker, api]) {
+    for (const session of [worker, decryptor]) {
       await expect(session.vault.delete(`transit/keys/${name}`)).rejects.toMatchObject({
         response: { statusCode: 403 },
       });
@@ -246,7 +246,7 @@ describe('crypto-shredding', () => {
     const [backup] = await worker.transit.encryptBatch(oldBucket, [
       { plaintext: 'SHRD-CANA-RY00-0001', context },
     ]);
-    expect(await api.transit.decryptBatch(oldBucket, [{ ciphertext: backup!, context }])).toEqual([
+    expect(await decryptor.transit.decryptBatch(oldBucket, [{ ciphertext: backup!, context }])).toEqual([
       'SHRD-CANA-RY00-0001',
     ]);
     const liveBucket = `${prefix}-${new Date().toISOString().slice(0, 7)}`;
@@ -256,8 +256,10 @@ describe('crypto-shredding', () => {
     expect(destroyed).toContain(oldBucket);
     expect(destroyed).not.toContain(liveBucket);
 
-    await expect(api.transit.decryptBatch(oldBucket, [{ ciphertext: backup!, context }])).rejects.toThrow();
-    expect(await api.transit.decryptBatch(liveBucket, [{ ciphertext: live!, context }])).toEqual([
+    await expect(
+      decryptor.transit.decryptBatch(oldBucket, [{ ciphertext: backup!, context }]),
+    ).rejects.toThrow();
+    expect(await decryptor.transit.decryptBatch(liveBucket, [{ ciphertext: live!, context }])).toEqual([
       'LIVE-CARD',
     ]);
     // Key upsert is disabled: encrypting under the destroyed name does not re-create it.

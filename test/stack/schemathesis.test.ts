@@ -15,7 +15,6 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { SignJWT } from 'jose';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildApp } from '../../api/app';
 import { workflowIdFor } from '../../contracts/order';
@@ -23,7 +22,8 @@ import { defaultPolicy } from '../../domain/orders';
 import { config, databaseUrl } from '../../lib/config';
 import { createPool, type Db } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
-import { connectVault, type VaultSession } from '../../lib/vault';
+import { type AppIssuer, startAppIssuer } from '../helpers/app-issuer';
+import { type RunningDecryptor, startDecryptor } from '../helpers/decryptor';
 import { fixturePool } from '../helpers/fixture-db';
 import { createSeeder, type SeededOrder, type Seeder } from '../helpers/seed';
 
@@ -32,7 +32,6 @@ const SCHEMATHESIS = resolve(ROOT, '.tools/venv/bin/schemathesis');
 const CALLER = 'schemathesis';
 const USER = 'schemathesis-user';
 const SECRET = randomBytes(32).toString('hex');
-const JWT_SECRET = randomBytes(32).toString('hex');
 /** The checks that say the API keeps its document: no 5xx, and every answer as documented. */
 const CHECKS = [
   'not_a_server_error',
@@ -50,7 +49,8 @@ const CHECKS = [
 let apiDb: Db;
 /** The test's own reads and seeds, as the schema's owner. */
 let db: Db;
-let vault: VaultSession;
+let issuer: AppIssuer;
+let decryptor: RunningDecryptor;
 let app: FastifyInstance;
 let url: string;
 let seeder: Seeder;
@@ -62,10 +62,11 @@ beforeAll(async () => {
   const cfg = config();
   apiDb = createPool(databaseUrl('api', cfg));
   db = fixturePool();
-  vault = await connectVault('api');
+  issuer = await startAppIssuer();
+  decryptor = await startDecryptor();
   app = await buildApp({
     db: apiDb,
-    transit: vault.transit,
+    decryptor: decryptor.client,
     logger: createLogger(
       { level: 'error', name: 'schemathesis-test' },
       { write: (line) => serverErrors.push(line) },
@@ -77,7 +78,7 @@ beforeAll(async () => {
     unmatchedPerMinute: 1_000_000,
     limitScope: `test-${randomUUID()}`,
     inApp: {
-      jwt: { secret: JWT_SECRET, issuer: cfg.JWT_ISSUER, audience: cfg.JWT_AUDIENCE },
+      jwt: issuer.settings,
       revealKeyTtlMs: 60_000,
       rateLimitPerMinute: 1_000_000,
     },
@@ -110,7 +111,8 @@ afterAll(async () => {
   await seeder?.cleanup();
   seeder?.close();
   await app?.close();
-  vault?.close();
+  await decryptor?.close();
+  await issuer?.close();
   await apiDb?.end();
   await db?.end();
 });
@@ -138,14 +140,7 @@ function schemathesis(
 }
 
 it('finds no server error and no answer that breaks the document', { timeout: 180_000 }, async () => {
-  const cfg = config();
-  const token = await new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(USER)
-    .setIssuer(cfg.JWT_ISSUER)
-    .setAudience(cfg.JWT_AUDIENCE)
-    .setExpirationTime('10m')
-    .sign(new TextEncoder().encode(JWT_SECRET));
+  const token = await issuer.sign(USER, { exp: '10m' });
   const run = await schemathesis(
     [
       '--config-file',

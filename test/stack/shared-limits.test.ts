@@ -9,7 +9,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
-import { SignJWT } from 'jose';
+import { generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../api/app';
 import { codecEndpointSettings } from '../../api/codec-endpoint/routes';
@@ -23,18 +23,19 @@ import { createLogger } from '../../lib/logger';
 import { createCodec } from '../../lib/temporal';
 import { generateToken } from '../../lib/tokens';
 import { connectVault, type VaultSession } from '../../lib/vault';
+import { type AppIssuer, revealInApp, startAppIssuer } from '../helpers/app-issuer';
+import { type RunningDecryptor, startDecryptor } from '../helpers/decryptor';
 import { fixturePool } from '../helpers/fixture-db';
 import { createSeeder, type Seeder } from '../helpers/seed';
 
 const PER_CLIENT = 5;
 const LOGIN_ATTEMPTS = 3;
-const JWT_SECRET = randomBytes(32).toString('hex');
 const INTAKE_SECRET = randomBytes(32).toString('hex');
-const ISSUER = 'shared-limits-app';
-const AUDIENCE = 'shared-limits-api';
 
 let db: Db;
 let vault: VaultSession;
+let decryptor: RunningDecryptor;
+let issuer: AppIssuer;
 let codec: VaultPayloadCodec;
 let seeder: Seeder;
 const apps: FastifyInstance[] = [];
@@ -45,7 +46,7 @@ async function startApi(scope: string, opts: { sessionTtlMs?: number } = {}): Pr
   const cfg = config();
   const app = await buildApp({
     db,
-    transit: vault.transit,
+    decryptor: decryptor.client,
     logger: quiet,
     publicBaseUrl: cfg.PUBLIC_BASE_URL as string, // the stack's test.env sets it
     revealVisibleMs: 60_000,
@@ -54,7 +55,7 @@ async function startApi(scope: string, opts: { sessionTtlMs?: number } = {}): Pr
     // Behind a proxy on loopback: X-Forwarded-For names the client, as TRUST_PROXY=127.0.0.1 would.
     trustProxy: ['127.0.0.1'],
     inApp: {
-      jwt: { secret: JWT_SECRET, issuer: ISSUER, audience: AUDIENCE },
+      jwt: issuer.settings,
       revealKeyTtlMs: 60_000,
       rateLimitPerMinute: PER_CLIENT,
     },
@@ -89,6 +90,8 @@ async function stopApi(url: string): Promise<void> {
 beforeAll(async () => {
   db = fixturePool();
   vault = await connectVault('api');
+  decryptor = await startDecryptor();
+  issuer = await startAppIssuer({ issuer: 'shared-limits-app', audience: 'shared-limits-api' });
   codec = createCodec(vault.transit);
   seeder = await createSeeder(db);
 });
@@ -98,6 +101,8 @@ afterAll(async () => {
   await seeder?.cleanup();
   seeder?.close();
   vault?.close();
+  await decryptor?.close();
+  await issuer?.close();
   await db?.end();
 });
 
@@ -282,13 +287,7 @@ describe('a flood from many addresses', () => {
       429: total - overall,
     });
     // Forged JWTs and unsigned intake requests, likewise.
-    const forged = await new SignJWT({})
-      .setProtectedHeader({ alg: 'HS256' })
-      .setSubject(user)
-      .setIssuer(ISSUER)
-      .setAudience(AUDIENCE)
-      .setExpirationTime('5m')
-      .sign(randomBytes(32));
+    const forged = await issuer.sign(user, { key: (await generateKeyPair('ES256')).privateKey });
     expect(
       await flood((base, ip) =>
         fetch(`${base}/api/orders/${order.orderId}/cards`, {
@@ -316,17 +315,8 @@ describe('a flood from many addresses', () => {
     const page = await revealed.text();
     for (const card of order.cards) expect(page).toContain(card.value);
 
-    // A fresh IPv6 client's valid JWT sees the order's cards.
-    const valid = await new SignJWT({})
-      .setProtectedHeader({ alg: 'HS256' })
-      .setSubject(user)
-      .setIssuer(ISSUER)
-      .setAudience(AUDIENCE)
-      .setExpirationTime('5m')
-      .sign(new TextEncoder().encode(JWT_SECRET));
-    const cards = await fetch(`${a}/api/orders/${order.orderId}/cards`, {
-      headers: { ...from('2001:db8:ffff:1::9'), authorization: `Bearer ${valid}` },
-    });
+    // A fresh IPv6 client's valid JWT sees the order's cards (through a reveal key, as the app does).
+    const cards = await revealInApp(a!, order.orderId, await issuer.sign(user), from('2001:db8:ffff:1::9'));
     expect(cards.status).toBe(200);
     expect((await cards.json()).cards).toHaveLength(order.cards.length);
 

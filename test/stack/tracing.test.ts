@@ -65,8 +65,7 @@ function configuredSecrets(): string[] {
     cfg.PROVIDER_API_KEY,
     cfg.CODEC_AUTH_TOKEN,
     cfg.OPERATOR_PASSWORD,
-    cfg.JWT_SECRET,
-    ...(['worker', 'api', 'retention', 'cli'] as const).map((c) =>
+    ...(['worker', 'api', 'retention', 'cli', 'decryptor'] as const).map((c) =>
       decodeURIComponent(new URL(databaseUrl(c, cfg)).password),
     ),
     ...intakeSecrets,

@@ -55,18 +55,20 @@ const currentKey = `${cfg.VAULT_CARD_KEY_PREFIX}-${new Date().toISOString().slic
 
 let worker: VaultSession;
 let api: VaultSession;
+let decryptor: VaultSession;
 let retention: VaultSession;
 
 beforeAll(async () => {
-  [worker, api, retention] = await Promise.all([
+  [worker, api, decryptor, retention] = await Promise.all([
     connectVault('worker'),
     connectVault('api'),
+    connectVault('decryptor'),
     connectVault('retention'),
   ]);
 });
 
 afterAll(() => {
-  for (const s of [worker, api, retention]) s?.close();
+  for (const s of [worker, api, decryptor, retention]) s?.close();
 });
 
 describe('transit batches', () => {
@@ -93,8 +95,8 @@ describe('transit batches', () => {
     expect(ciphertexts.every((c) => c.startsWith('vault:v'))).toBe(true);
     expect(ciphertexts.join()).not.toContain('CARD-');
 
-    const decryptCalls = countRequests(api);
-    const plaintexts = await api.transit.decryptBatch(
+    const decryptCalls = countRequests(decryptor);
+    const plaintexts = await decryptor.transit.decryptBatch(
       currentKey,
       ciphertexts.map((ciphertext) => ({ ciphertext, context: orderId })),
     );
@@ -106,12 +108,14 @@ describe('transit batches', () => {
     const [ciphertext] = await worker.transit.encryptBatch(currentKey, [
       { plaintext: 'SECRET-VALUE-1', context: 'order-a' },
     ]);
-    const attempt = api.transit.decryptBatch(currentKey, [{ ciphertext: ciphertext!, context: 'order-b' }]);
+    const attempt = decryptor.transit.decryptBatch(currentKey, [
+      { ciphertext: ciphertext!, context: 'order-b' },
+    ]);
     await expect(attempt).rejects.toBeInstanceOf(VaultError);
     await expect(attempt).rejects.not.toThrow(/SECRET-VALUE-1/);
     // One moved card among good ones fails the whole batch: nothing is half-revealed.
     const [good] = await worker.transit.encryptBatch(currentKey, [{ plaintext: 'x', context: 'order-b' }]);
-    const mixed = api.transit.decryptBatch(currentKey, [
+    const mixed = decryptor.transit.decryptBatch(currentKey, [
       { ciphertext: good!, context: 'order-b' },
       { ciphertext: ciphertext!, context: 'order-b' },
     ]);
@@ -127,20 +131,41 @@ describe('least privilege', () => {
     await expect(attempt).rejects.toMatchObject({ status: 403 });
   });
 
-  it('the API may decrypt but not delete, configure or rotate keys, nor encrypt cards', async () => {
-    expect(await statusOf(api.vault.delete(`${mount}/keys/${currentKey}`))).toBe(403);
-    expect(
-      await statusOf(api.vault.write(`${mount}/keys/${currentKey}/config`, { deletion_allowed: true })),
-    ).toBe(403);
-    expect(await statusOf(api.vault.write(`${mount}/keys/${currentKey}/rotate`, {}))).toBe(403);
-    expect(
-      await statusOf(api.vault.write(`${mount}/keys/cards-test-${randomUUID()}`, { derived: true })),
-    ).toBe(403);
+  it('the API may neither decrypt nor encrypt a card, nor delete, configure or rotate keys', async () => {
+    const [ciphertext] = await worker.transit.encryptBatch(currentKey, [{ plaintext: 'v', context: 'o' }]);
+    await expect(
+      api.transit.decryptBatch(currentKey, [{ ciphertext: ciphertext!, context: 'o' }]),
+    ).rejects.toMatchObject({ status: 403 });
     await expect(
       api.transit.encryptBatch(currentKey, [{ plaintext: 'v', context: 'o' }]),
-    ).rejects.toMatchObject({
-      status: 403,
-    });
+    ).rejects.toMatchObject({ status: 403 });
+    for (const s of [api, decryptor]) {
+      expect(await statusOf(s.vault.delete(`${mount}/keys/${currentKey}`))).toBe(403);
+      expect(
+        await statusOf(s.vault.write(`${mount}/keys/${currentKey}/config`, { deletion_allowed: true })),
+      ).toBe(403);
+      expect(await statusOf(s.vault.write(`${mount}/keys/${currentKey}/rotate`, {}))).toBe(403);
+      expect(
+        await statusOf(s.vault.write(`${mount}/keys/cards-test-${randomUUID()}`, { derived: true })),
+      ).toBe(403);
+    }
+  });
+
+  it('the decryptor may decrypt a card and nothing else: no encrypt, rewrap, hmac or payload codec key', async () => {
+    const [ciphertext] = await worker.transit.encryptBatch(currentKey, [{ plaintext: 'v', context: 'o' }]);
+    expect(
+      await decryptor.transit.decryptBatch(currentKey, [{ ciphertext: ciphertext!, context: 'o' }]),
+    ).toEqual(['v']);
+    await expect(
+      decryptor.transit.encryptBatch(currentKey, [{ plaintext: 'v', context: 'o' }]),
+    ).rejects.toMatchObject({ status: 403 });
+    await expect(
+      decryptor.transit.rewrapBatch(currentKey, [{ ciphertext: ciphertext!, context: 'o' }]),
+    ).rejects.toMatchObject({ status: 403 });
+    await expect(
+      decryptor.transit.hmacBatch(cfg.VAULT_INDEX_KEY, ['v'], cfg.VAULT_INDEX_KEY_VERSION),
+    ).rejects.toMatchObject({ status: 403 });
+    await expect(decryptor.transit.dataKey(cfg.VAULT_CODEC_KEY)).rejects.toMatchObject({ status: 403 });
   });
 });
 
@@ -197,6 +222,7 @@ describe('AppRole secret ids', () => {
     ['worker', 30, 0],
     ['api', 30, 0],
     ['retention', 30, 0],
+    ['decryptor', 30, 0],
     ['cli', 7, 1000],
   ])('%s: expires within %i days, %i uses at most (0: unlimited)', async (component, days, uses) => {
     const role = (await root.read(`auth/approle/role/giftcards-${component}`)).data;
@@ -305,10 +331,10 @@ describe('key rotation', () => {
 
     const withContext = (ciphertexts: string[]) =>
       ciphertexts.map((ciphertext) => ({ ciphertext, context: orderId }));
-    expect(await api.transit.decryptBatch(key, withContext(v1))).toEqual(['ABCD-0000', 'EFGH-1111']);
+    expect(await decryptor.transit.decryptBatch(key, withContext(v1))).toEqual(['ABCD-0000', 'EFGH-1111']);
     const v2 = await retention.transit.rewrapBatch(key, withContext(v1));
     expect(v2.every((c) => c.startsWith('vault:v2:'))).toBe(true);
-    expect(await api.transit.decryptBatch(key, withContext(v2))).toEqual(['ABCD-0000', 'EFGH-1111']);
+    expect(await decryptor.transit.decryptBatch(key, withContext(v2))).toEqual(['ABCD-0000', 'EFGH-1111']);
     // New encryptions use the new version.
     expect((await worker.transit.encryptBatch(key, items.slice(0, 1)))[0]).toMatch(/^vault:v2:/);
   });

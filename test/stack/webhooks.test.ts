@@ -26,6 +26,7 @@ import { config, repoRoot } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
 import { connectVault, type VaultSession } from '../../lib/vault';
 import { auditRows } from '../helpers/audit';
+import { type RunningDecryptor, startDecryptor } from '../helpers/decryptor';
 import { linkIn, waitForMail } from '../helpers/mailbox';
 import { waitForStatus } from '../helpers/orders';
 import {
@@ -49,6 +50,7 @@ const validate = compileWebhookSchema();
 
 let p: Pipeline;
 let vault: VaultSession;
+let decryptor: RunningDecryptor;
 let app: FastifyInstance;
 let baseUrl: string;
 /** One endpoint per behaviour, so that tests running side by side do not share a receiver's answer. */
@@ -87,10 +89,11 @@ beforeAll(async () => {
     ]),
   });
   vault = await connectVault('api');
+  decryptor = await startDecryptor();
   const cfg = config();
   app = await buildApp({
     db: p.db,
-    transit: vault.transit,
+    decryptor: decryptor.client,
     logger: createLogger({ level: 'warn', name: 'webhooks-test' }),
     publicBaseUrl: cfg.PUBLIC_BASE_URL!,
     revealVisibleMs: 60_000,
@@ -112,6 +115,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.close();
   vault?.close();
+  await decryptor?.close();
   await p?.stop();
   for (const r of Object.values(receivers)) await r?.stop();
 });

@@ -20,11 +20,12 @@ const REQUIRED: Record<string, string> = {
   GIFTCARDS_API_DB_PASSWORD: 'marker-pg-api',
   GIFTCARDS_RETENTION_DB_PASSWORD: 'marker-pg-retention',
   GIFTCARDS_CLI_DB_PASSWORD: 'marker-pg-cli',
+  GIFTCARDS_DECRYPTOR_DB_PASSWORD: 'marker-pg-decryptor',
   TEMPORAL_DB_PASSWORD: 'marker-pg-temporal',
   PROVIDER_API_KEY: 'marker-provider-key',
   CODEC_AUTH_TOKEN: 'marker-codec-token',
   OPERATOR_PASSWORD: 'marker-operator',
-  JWT_SECRET: 'marker-jwt',
+  JWT_JWKS_URL: 'https://app.example/marker-jwks.json',
   INTAKE_CLIENTS: 'checkout:marker-intake',
   INTAKE_REQUEST_KEY: 'marker-intake-request-key',
 };
@@ -33,7 +34,7 @@ const REQUIRED: Record<string, string> = {
 const MODE = { NODE_ENV: 'development' };
 
 /** The containers built from the Dockerfile that read the configuration (lib/config.ts, scripts/migrate.ts). */
-const CONFIGURED_APPS = ['worker', 'retention-worker', 'api', 'cli', 'migrate'];
+const CONFIGURED_APPS = ['worker', 'retention-worker', 'api', 'decryptor', 'cli', 'migrate'];
 
 /**
  * Every variable each container built from the Dockerfile gets, and no other: its own settings only (the
@@ -69,9 +70,19 @@ const APP_ENVIRONMENT: Record<string, string[]> = {
     'TEMPORAL_UI_URL',
     'CODEC_AUTH_TOKEN',
     'OPERATOR_PASSWORD',
-    'JWT_SECRET',
+    'DECRYPTOR_URL',
+    'JWT_JWKS_URL',
     'INTAKE_CLIENTS',
     'INTAKE_REQUEST_KEY',
+  ],
+  // The decryptor: its own database role and AppRole, nothing of Temporal's or the API's.
+  decryptor: [
+    'NODE_ENV',
+    'VAULT_ADDR',
+    'DECRYPTOR_DATABASE_URL',
+    'DECRYPTOR_HOST',
+    'DECRYPTOR_PORT',
+    'STACK_ENV_FILE',
   ],
   cli: [
     'NODE_ENV',
@@ -93,11 +104,12 @@ const ALLOWED: Record<string, string[]> = {
   GIFTCARDS_API_DB_PASSWORD: ['postgres', 'api'],
   GIFTCARDS_RETENTION_DB_PASSWORD: ['postgres', 'retention-worker'],
   GIFTCARDS_CLI_DB_PASSWORD: ['postgres', 'cli'],
+  GIFTCARDS_DECRYPTOR_DB_PASSWORD: ['postgres', 'decryptor'],
   TEMPORAL_DB_PASSWORD: ['postgres', 'temporal'],
   PROVIDER_API_KEY: ['worker', 'provider-sandbox'],
   CODEC_AUTH_TOKEN: ['api'],
   OPERATOR_PASSWORD: ['api'],
-  JWT_SECRET: ['api'],
+  JWT_JWKS_URL: ['api'],
   INTAKE_CLIENTS: ['api'],
   INTAKE_REQUEST_KEY: ['api'],
 };
@@ -231,6 +243,7 @@ describe('docker-compose.yml', () => {
       ['retention-worker', 'retention-approle'],
       ['api', 'api-approle'],
       ['cli', 'cli-approle'],
+      ['decryptor', 'decryptor-approle'],
     ] as const) {
       expect(mounts(app)).toEqual([volume]);
       expect(services[app]?.environment?.STACK_ENV_FILE).toBe('/run/giftcards/approle.env');
@@ -238,7 +251,7 @@ describe('docker-compose.yml', () => {
     for (const [name] of Object.entries(services)) {
       if (name === 'vault-init') continue;
       expect(mounts(name), name).not.toContain('vault-init');
-      if (!['worker', 'retention-worker', 'api', 'cli'].includes(name)) {
+      if (!['worker', 'retention-worker', 'api', 'cli', 'decryptor'].includes(name)) {
         expect(
           mounts(name).some((v) => v?.endsWith('-approle')),
           name,
@@ -260,6 +273,7 @@ describe('docker-compose.yml', () => {
       ['retention-worker', 'retention'],
       ['api', 'api'],
       ['cli', 'cli'],
+      ['decryptor', 'decryptor'],
     ] as const) {
       const url = new URL(String(services[app]?.environment?.[`${component.toUpperCase()}_DATABASE_URL`]));
       expect(url.username, app).toBe(`giftcards_${component}`);

@@ -53,7 +53,7 @@ const PROD: NodeJS.ProcessEnv = {
   WORKER_VAULT_SECRET_ID: '7d1e6a52-2b7e-4bd9-a0a1-5f0e4c3b2a19',
   CODEC_AUTH_TOKEN: 'kR3v9Lx2Qw8Zp5Tn7Ym1Hc4Jd6Fg0Sa2Bb9Nn',
   OPERATOR_PASSWORD: 'correct horse battery staple',
-  JWT_SECRET: 'e8Yt2Vq9Kp4Lm7Xc1Zn5Rb3Wd6Hs0Ga8Jf2Uu',
+  JWT_JWKS_URL: 'https://app.example/.well-known/jwks.json',
   INTAKE_CLIENTS: 'checkout:Wq8Lp3Xz6Nc1Vb9Mk4Jh7Gf2Ds5Aa0Tt3Yy',
   // Temporal's own TLS is checked apart (Temporal transport settings): here a mesh wraps it.
   TEMPORAL_TLS_TERMINATED_BY_MESH: 'true',
@@ -487,9 +487,18 @@ describe('production mode', () => {
       PUBLIC_BASE_URL: 'http://cards.example',
       SMTP_REQUIRE_TLS: 'false',
       VAULT_TOKEN: 'dev-only-token',
-      JWT_SECRET: 'replace-with-32-or-more-random-characters',
+      OPERATOR_PASSWORD: 'replace-with-a-long-passphrase',
+      JWT_JWKS_URL: 'http://app.example/jwks.json',
+      DECRYPTOR_URL: 'http://decryptor.internal:3110',
     });
-    for (const name of ['PUBLIC_BASE_URL', 'SMTP_REQUIRE_TLS', 'VAULT_TOKEN', 'JWT_SECRET'])
+    for (const name of [
+      'PUBLIC_BASE_URL',
+      'SMTP_REQUIRE_TLS',
+      'VAULT_TOKEN',
+      'OPERATOR_PASSWORD',
+      'JWT_JWKS_URL',
+      'DECRYPTOR_URL',
+    ])
       expect(message).toContain(`${name}: `);
     expect(message).not.toContain('replace-with');
     expect(message).not.toContain('dev-only-token');

@@ -228,6 +228,8 @@ describe('the local stack says it is the local stack', () => {
       'worker',
       'retention-worker',
       'api',
+      'decryptor',
+      'app-issuer',
       'provider-sandbox',
       'cli',
       'test',

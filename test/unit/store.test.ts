@@ -38,6 +38,7 @@ const SOURCES = [
   'workflows',
   'activities',
   'api',
+  'decryptor',
   'workers',
   'scripts',
   'provider-sandbox',
