@@ -14,7 +14,7 @@ const layer = (name, mayUse, except) => ({
   severity: 'error',
   from: except ? { path: `^${name}/`, pathNot: `^${except}/` } : { path: `^${name}/` },
   to: {
-    path: '^(contracts|lib|domain|workflows|activities|api|workers|scripts|provider-sandbox|test)/',
+    path: '^(contracts|lib|domain|workflows|activities|api|workers|scripts|provider-sandbox|identity-provider|test)/',
     pathNot: `^(${[name, ...mayUse].join('|')})/`,
   },
 });
@@ -34,7 +34,7 @@ module.exports = {
         'The image installs the production dependencies only (Dockerfile: npm ci --omit=dev): code the ' +
         'processes run must not import a devDependency (types excepted: they are gone at run time).',
       severity: 'error',
-      from: { path: '^(contracts|lib|domain|workflows|activities|api|workers|scripts|provider-sandbox)/' },
+      from: { path: '^(contracts|lib|domain|workflows|activities|api|workers|scripts|provider-sandbox|identity-provider)/' },
       to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] },
     },
     layer('contracts', []),
@@ -48,6 +48,7 @@ module.exports = {
     // Benchmarks may start the API in-process (bench:flood measures its event loop under a flood).
     layer('scripts/bench', ['scripts', 'contracts', 'lib', 'domain', 'activities', 'workers', 'api']),
     layer('provider-sandbox', ['lib']),
+    layer('identity-provider', ['contracts', 'lib']),
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

@@ -1,7 +1,7 @@
 /**
  * The whole pipeline inside a test process, on the real services: a fulfillment worker on its own task
- * queue (real Temporal dev server, Vault, PostgreSQL, SMTP, provider sandbox) and the delivery API (with its
- * codec endpoint) on an ephemeral port. Everything the workflow does is real, payload encryption included;
+ * queue (real Temporal dev server, Vault, PostgreSQL, SMTP, provider sandbox), the delivery API on an
+ * ephemeral port, and its internal listener (codec endpoint, ops API) on another. Everything the workflow does is real, payload encryption included;
  * only the task queue is private to the test file.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -12,6 +12,8 @@ import { inject } from 'vitest';
 import type { ActivityDeps } from '../../activities';
 import { buildApp } from '../../api/app';
 import { codecEndpointSettings } from '../../api/codec-endpoint/routes';
+import { buildInternalApp } from '../../api/internal';
+import { operatorTokenSettings } from '../../api/operators/tokens';
 import {
   type OrderInput,
   type OrderPolicy,
@@ -46,6 +48,8 @@ export interface Pipeline {
   client: Client;
   taskQueue: string;
   apiUrl: string;
+  /** The API's internal listener (codec endpoint, ops API), e.g. http://127.0.0.1:43210. */
+  internalUrl: string;
   db: Awaited<ReturnType<typeof fulfillmentDeps>>['db'];
   /** `caller`: as if started by that intake caller (its webhook endpoint hears of the order). */
   start(
@@ -75,6 +79,8 @@ export async function startPipeline(
     temporal?: { api: TemporalTarget; worker: TemporalTarget };
     /** Serve the signed intake API too, for these callers ("caller:secret,..."), on this pipeline's queue. */
     intakeClients?: string;
+    /** The internal listener's port (default: ephemeral). */
+    internalPort?: number;
   } = {},
 ) {
   const cfg = config();
@@ -91,7 +97,6 @@ export async function startPipeline(
     revealVisibleMs: opts.revealVisibleMs ?? 60_000,
     rateLimitPerMinute: opts.rateLimitPerMinute ?? 10_000,
     limitScope: `test-${randomUUID()}`,
-    codec: { ...codecEndpointSettings(cfg), codec },
     onRetrieved: async ({ orderId, deliveryId }) => {
       await client.workflow.getHandle(workflowIdFor(orderId)).signal(retrievedSignal, { deliveryId });
     },
@@ -122,6 +127,29 @@ export async function startPipeline(
   }
   const address = api.server.address();
   const apiUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  // The operators' listener, as the API process runs it: the stack's identity provider's tokens only.
+  const internal = await buildInternalApp({
+    db: deps.db,
+    operators: operatorTokenSettings(cfg),
+    codec: { ...codecEndpointSettings(cfg), codec },
+    ops: {
+      client,
+      webhookEndpoints: opts.webhookEndpoints ?? cfg.WEBHOOK_ENDPOINTS ?? new Map(),
+      approvalTtlMs: 60 * 60_000,
+    },
+  });
+  try {
+    await internal.listen({ port: opts.internalPort ?? 0, host: '127.0.0.1' });
+  } catch (err) {
+    await api.close();
+    await internal.close();
+    await client.connection.close();
+    apiVault.close();
+    await deps.close();
+    throw err;
+  }
+  const internalAddress = internal.server.address();
+  const internalUrl = `http://127.0.0.1:${typeof internalAddress === 'object' && internalAddress ? internalAddress.port : 0}`;
   deps.publicBaseUrl = apiUrl;
   if (opts.webhookEndpoints) deps.webhookEndpoints = opts.webhookEndpoints;
   if (opts.smtpUrl) {
@@ -137,6 +165,7 @@ export async function startPipeline(
     client,
     taskQueue,
     apiUrl,
+    internalUrl,
     db: deps.db,
     async start(request, startOpts = {}) {
       const input = buildOrderInput(
@@ -155,6 +184,7 @@ export async function startPipeline(
       for (const worker of workers) await worker.stop();
       await client.connection.close();
       await api.close();
+      await internal.close();
       apiVault.close();
       await deps.close();
     },

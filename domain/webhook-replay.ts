@@ -5,9 +5,9 @@
  * its pending count.
  */
 import type { WebhookEvent } from '../contracts/order';
-import { postWebhookEvent, recordWebhookAttempt, type WebhookEndpoints } from '../domain/webhooks';
 import { audit } from '../lib/audit';
 import type { Db } from '../lib/db';
+import { postWebhookEvent, recordWebhookAttempt, type WebhookEndpoints } from './webhooks';
 
 export interface WebhookRow {
   event_id: string;
@@ -63,7 +63,7 @@ export async function replayWebhookEvent(
       orderId,
       event: 'WEBHOOK_REPLAYED',
       actor,
-      method: 'ops:webhooks --replay',
+      method: 'ops webhooks --replay',
       detail: { eventId, sequence: row.sequence, status },
     });
   }
