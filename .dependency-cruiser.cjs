@@ -34,7 +34,9 @@ module.exports = {
         'The image installs the production dependencies only (Dockerfile: npm ci --omit=dev): code the ' +
         'processes run must not import a devDependency (types excepted: they are gone at run time).',
       severity: 'error',
-      from: { path: '^(contracts|lib|domain|workflows|activities|api|workers|scripts|provider-sandbox|identity-provider)/' },
+      from: {
+        path: '^(contracts|lib|domain|workflows|activities|api|workers|scripts|provider-sandbox|identity-provider)/',
+      },
       to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] },
     },
     layer('contracts', []),

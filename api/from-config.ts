@@ -3,6 +3,7 @@
  * identity (decrypt only, DESIGN 3.7). Configuration is checked before anything connects, so a missing
  * secret stops start-up naming the variable.
  */
+import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { retrievedSignal, workflowIdFor } from '../contracts/order';
 import { customerSettings } from '../domain/brand';
@@ -81,6 +82,10 @@ export async function apiFromConfig(cfg: Config): Promise<ConfiguredApi> {
   });
   const internal = await buildInternalApp({
     db,
+    https:
+      cfg.INTERNAL_TLS_CERT_FILE && cfg.INTERNAL_TLS_KEY_FILE
+        ? { cert: readFileSync(cfg.INTERNAL_TLS_CERT_FILE), key: readFileSync(cfg.INTERNAL_TLS_KEY_FILE) }
+        : undefined,
     logger: logger(),
     operators,
     codec: { ...codecSettings, codec },

@@ -28,6 +28,11 @@ export interface InternalAppDeps {
   codec?: CodecEndpointSettings;
   /** The ops API under /ops; not served without it. */
   ops?: Omit<OpsDeps, 'db'>;
+  /**
+   * Serve https (PEM key and certificate). The Temporal UI passes the operator's access token to an https
+   * codec endpoint only: over plain http it does not call the endpoint at all.
+   */
+  https?: { key: string | Buffer; cert: string | Buffer };
 }
 
 // Ops requests are small JSON documents; the codec endpoint sets its own, larger limit.
@@ -36,7 +41,7 @@ const BODY_LIMIT = 16 * 1024;
 export async function buildInternalApp(deps: InternalAppDeps): Promise<FastifyInstance> {
   const verifyOperator =
     typeof deps.operators === 'function' ? deps.operators : operatorTokenVerifier(deps.operators);
-  const app = Fastify({
+  const options = {
     loggerInstance: (deps.logger ?? rootLogger()).child(
       { component: 'api-internal' },
       { serializers: { req: serializeRequest } },
@@ -44,7 +49,11 @@ export async function buildInternalApp(deps: InternalAppDeps): Promise<FastifyIn
     logController: new SafeLogController(),
     bodyLimit: BODY_LIMIT,
     routerOptions: { maxParamLength: 128 },
-  });
+  };
+  // The https server's instance has the same routes and hooks; only its Node server type differs.
+  const app = (deps.https
+    ? Fastify({ ...options, https: deps.https })
+    : Fastify(options)) as unknown as FastifyInstance;
   // A status and a generic text, never an error's message (a parser may quote the body back).
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;

@@ -273,6 +273,12 @@ const envSchema = z.object({
   /** The internal listener's address: an operators' network, never the customers' (API_HOST/API_PORT). */
   INTERNAL_HOST: z.string().min(1).default('127.0.0.1'),
   INTERNAL_PORT: port.optional(),
+  /**
+   * The internal listener's certificate and key (PEM): https, which the Temporal UI requires before it
+   * passes an operator's access token to the codec endpoint. Without them it serves http (the CLI, a proxy).
+   */
+  INTERNAL_TLS_CERT_FILE: z.string().min(1).optional(),
+  INTERNAL_TLS_KEY_FILE: z.string().min(1).optional(),
   /** The operators' identity provider (its `iss`); tokens of any other issuer are refused. */
   OPERATOR_TOKEN_ISSUER: url.optional(),
   /** The `aud` operators' tokens must carry for the codec endpoint and ops API (the resource indicator). */

@@ -65,7 +65,8 @@ export async function codecRoutes(app: FastifyInstance, opts: CodecRoutesOptions
     origin: (origin, cb) => cb(null, origin !== undefined && allowed.has(origin) ? origin : false),
     credentials: true,
     methods: ['POST'],
-    allowedHeaders: ['content-type', 'x-namespace', 'authorization'],
+    // authorization-extras: the UI sends the operator's ID token beside the access token; it is ignored.
+    allowedHeaders: ['content-type', 'x-namespace', 'authorization', 'authorization-extras'],
     maxAge: 600,
   });
   // onRequest, before the body is read: an unauthenticated caller costs no parsing and sees no payload.

@@ -81,6 +81,10 @@ export async function startPipeline(
     intakeClients?: string;
     /** The internal listener's port (default: ephemeral). */
     internalPort?: number;
+    /** Browser origins the codec endpoint answers (default: CODEC_CORS_ORIGINS, else the Temporal UI's). */
+    codecCorsOrigins?: string[];
+    /** Serve the internal listener over https with this key and certificate. */
+    internalTls?: { key: string | Buffer; cert: string | Buffer };
   } = {},
 ) {
   const cfg = config();
@@ -130,8 +134,13 @@ export async function startPipeline(
   // The operators' listener, as the API process runs it: the stack's identity provider's tokens only.
   const internal = await buildInternalApp({
     db: deps.db,
+    https: opts.internalTls,
     operators: operatorTokenSettings(cfg),
-    codec: { ...codecEndpointSettings(cfg), codec },
+    codec: {
+      ...codecEndpointSettings(cfg),
+      ...(opts.codecCorsOrigins ? { corsOrigins: opts.codecCorsOrigins } : {}),
+      codec,
+    },
     ops: {
       client,
       webhookEndpoints: opts.webhookEndpoints ?? cfg.WEBHOOK_ENDPOINTS ?? new Map(),
@@ -149,7 +158,7 @@ export async function startPipeline(
     throw err;
   }
   const internalAddress = internal.server.address();
-  const internalUrl = `http://127.0.0.1:${typeof internalAddress === 'object' && internalAddress ? internalAddress.port : 0}`;
+  const internalUrl = `${opts.internalTls ? 'https' : 'http'}://127.0.0.1:${typeof internalAddress === 'object' && internalAddress ? internalAddress.port : 0}`;
   deps.publicBaseUrl = apiUrl;
   if (opts.webhookEndpoints) deps.webhookEndpoints = opts.webhookEndpoints;
   if (opts.smtpUrl) {

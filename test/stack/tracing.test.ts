@@ -63,8 +63,6 @@ function configuredSecrets(): string[] {
     .map(([, v]) => v);
   return [
     cfg.PROVIDER_API_KEY,
-    cfg.CODEC_AUTH_TOKEN,
-    cfg.OPERATOR_PASSWORD,
     cfg.JWT_SECRET,
     decodeURIComponent(new URL(cfg.DATABASE_URL).password),
     ...intakeSecrets,
