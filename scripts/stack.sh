@@ -347,7 +347,7 @@ auth:
       callbackUrl: http://$HOST:$TEMPORAL_UI_PORT/auth/sso/callback
       scopes: [openid, profile, giftcards:ops]
 codec:
-  endpoint: http://$HOST:$API_INTERNAL_PORT/codec
+  endpoint: $(internal_url)/codec
   passAccessToken: true
 EOF
   chmod 600 "$DATA/temporal-ui/config/base.yaml"
@@ -594,6 +594,7 @@ $base
 PUBLIC_BASE_URL=http://$HOST:$API_PORT
 API_PORT=$API_PORT
 INTERNAL_PORT=$API_INTERNAL_PORT
+$(internal_tls_env)
 $operators
 $api_secrets
 $(approle api)
@@ -614,7 +615,7 @@ TEMPORAL_UI_URL=http://$HOST:$TEMPORAL_UI_PORT
 $base
 MAIL_WEB_URL=http://$HOST:$MAIL_WEB_PORT
 $operators
-OPS_API_URL=http://$HOST:$API_INTERNAL_PORT
+OPS_API_URL=$(internal_url)
 $(approle cli)
 EOF
   # The test processes run a worker, an API and the CLIs' code side by side: they get the union.
@@ -635,7 +636,7 @@ PROMETHEUS_URL=http://$HOST:$PROMETHEUS_PORT
 PUBLIC_BASE_URL=http://$HOST:$API_PORT
 API_PORT=$API_PORT
 INTERNAL_PORT=$API_INTERNAL_PORT
-OPS_API_URL=http://$HOST:$API_INTERNAL_PORT
+OPS_API_URL=$(internal_url)
 $operators
 # The tests sign the seeded operators in (their passwords are in the identity provider's state) and start
 # a Temporal UI server of their own that logs in through it.
@@ -715,6 +716,13 @@ EOF
       --web.listen-address="$HOST:$PROMETHEUS_PORT"
     wait_port prometheus "$PROMETHEUS_PORT" 30
   fi
+}
+
+# The internal listener's address. On the cluster profile it serves https with the local CA's server
+# certificate: the standalone UI passes an operator's token to an https codec endpoint only.
+internal_url() { if [ "$STACK_PROFILE" = cluster ]; then echo "https://$HOST:$API_INTERNAL_PORT"; else echo "http://$HOST:$API_INTERNAL_PORT"; fi; }
+internal_tls_env() {
+  [ "$STACK_PROFILE" != cluster ] || printf 'INTERNAL_TLS_CERT_FILE=%s\nINTERNAL_TLS_KEY_FILE=%s\n' "$TLS/server.crt" "$TLS/server.key"
 }
 
 # ---------------------------------------------------------------- the operators' identity provider
