@@ -24,6 +24,8 @@ export interface OperatorTokenSettings {
   audience: string;
   /** Default `<issuer>/jwks`. */
   jwksUrl?: string;
+  /** The least time between two fetches of the keys (default 30 s): a flood of unknown key ids costs one. */
+  jwksCooldownMs?: number;
 }
 
 export type Verified =
@@ -52,7 +54,7 @@ const short = (v: unknown) => (typeof v === 'string' ? v.slice(0, 200) : undefin
 
 export function operatorTokenVerifier(settings: OperatorTokenSettings): OperatorTokenVerifier {
   const jwks = createRemoteJWKSet(new URL(settings.jwksUrl ?? `${settings.issuer}/jwks`), {
-    cooldownDuration: 30_000,
+    cooldownDuration: settings.jwksCooldownMs ?? 30_000,
     cacheMaxAge: 10 * 60_000,
   });
   return async (authorization) => {

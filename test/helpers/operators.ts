@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_OPS_AUDIENCE } from '../../contracts/operators';
 import { createIdentityProvider, type IdentityProvider } from '../../identity-provider/provider';
-import { ensureState } from '../../identity-provider/state';
+import { ensureState, type IdpState, rotateSigningKey } from '../../identity-provider/state';
 import { localPassword, signIn } from '../../scripts/operator-token';
 
 export function stackIdp(): { issuer: string; stateDir: string } {
@@ -32,6 +32,8 @@ export interface OwnIdp {
   issuer: string;
   stateDir: string;
   token(username: string, audience?: string): Promise<string>;
+  /** A new signing key first (the old one still published), the provider restarted with it on its port. */
+  rotate(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -46,19 +48,32 @@ export async function startOwnIdp(
   const port = await probe.listen(0);
   await probe.close();
   const issuer = `http://127.0.0.1:${port}`;
-  const idp = createIdentityProvider({
-    issuer,
-    state,
-    audience: opts.audience ?? DEFAULT_OPS_AUDIENCE,
-    accessTokenTtlS: opts.accessTokenTtlS,
-  });
-  await idp.listen(port);
+  const start = async (s: IdpState) => {
+    const started = createIdentityProvider({
+      issuer,
+      state: s,
+      audience: opts.audience ?? DEFAULT_OPS_AUDIENCE,
+      accessTokenTtlS: opts.accessTokenTtlS,
+    });
+    await started.listen(port);
+    return started;
+  };
+  let idp = await start(state);
   return {
-    idp,
+    get idp() {
+      return idp;
+    },
     issuer,
     stateDir,
     token: (username, audience) =>
       signIn({ issuer, username, password: state.passwords[username]!, audience: audience ?? opts.audience }),
+    async rotate() {
+      await rotateSigningKey(stateDir);
+      await idp.close();
+      // Let the clients' keep-alive pools see their sockets closed before the next request.
+      await new Promise((r) => setTimeout(r, 200));
+      idp = await start(await ensureState(stateDir));
+    },
     async stop() {
       await idp.close();
       rmSync(stateDir, { recursive: true, force: true });

@@ -244,6 +244,38 @@ describe('tokens the API refuses', () => {
     }
   });
 
+  it("the issuer rotates its signing key: the new key's tokens pass without a restart, the old key's still do", async () => {
+    const idp = await startOwnIdp();
+    try {
+      // No cooldown between key fetches here: the default 30 s would only make the test wait.
+      const app = await buildInternalApp({
+        db: p.db,
+        operators: { issuer: idp.issuer, audience: DEFAULT_OPS_AUDIENCE, jwksCooldownMs: 0 },
+        codec: { codec, corsOrigins: [] },
+      });
+      const { body } = await encryptedBody();
+      const send = (token: string) =>
+        app.inject({
+          method: 'POST',
+          url: '/codec/decode',
+          headers: { 'content-type': 'application/json', ...bearer(token) },
+          payload: body,
+        });
+      const kid = (token: string) =>
+        JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()).kid;
+      const before = await idp.token('vera');
+      expect((await send(before)).statusCode).toBe(200);
+      await idp.rotate();
+      const after = await idp.token('vera');
+      expect(kid(after)).not.toBe(kid(before));
+      expect((await send(after)).statusCode).toBe(200);
+      expect((await send(before)).statusCode).toBe(200);
+      await app.close();
+    } finally {
+      await idp.stop();
+    }
+  });
+
   it('an expired token of the trusted issuer: accepted while valid, 401 once expired', async () => {
     const idp = await startOwnIdp({ accessTokenTtlS: 2 });
     try {
