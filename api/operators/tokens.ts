@@ -4,7 +4,7 @@
  * issuer's JWKS and are refetched when a token names a key not seen yet (the IdP rotated), at most every
  * 30 s, so a flood of made-up key ids cannot turn into a flood of fetches.
  */
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createRemoteJWKSet, decodeJwt, errors, jwtVerify } from 'jose';
 import {
   isOperatorRole,
@@ -114,7 +114,7 @@ export function requireOperator(
   verify: OperatorTokenVerifier,
   action: OperatorAction | ((request: FastifyRequest) => OperatorAction),
 ) {
-  return async (request: FastifyRequest, reply: import('fastify').FastifyReply) => {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
     const wanted = typeof action === 'function' ? action(request) : action;
     const verified = await verify(request.headers.authorization);
     const method = `${request.method} ${request.routeOptions.url ?? request.url}`;
