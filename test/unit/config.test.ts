@@ -410,6 +410,24 @@ describe('production mode', () => {
     ).not.toThrow();
   });
 
+  it("refuses the retired shared operator secrets, and an operators' identity provider over http", () => {
+    const retired = 'kR3v9Lx2Qw8Zp5Tn7Ym1Hc4Jd6Fg0Sa2Bb9Nn';
+    for (const name of ['CODEC_AUTH_TOKEN', 'OPERATOR_PASSWORD']) {
+      const message = errorOf({ ...PROD, [name]: retired }).message;
+      expect(message).toContain(`${name}: retired; operators sign in at the identity provider`);
+      expect(message).not.toContain(retired);
+    }
+    for (const name of ['OPERATOR_TOKEN_ISSUER', 'OPERATOR_JWKS_URL']) {
+      expect(errorOf({ ...PROD, [name]: 'http://login.internal' }).message).toContain(
+        `${name}: must be an https:// URL in production`,
+      );
+    }
+    // Outside production the local stack's plain-http identity provider is fine.
+    expect(() =>
+      parseConfig({ ...PROD, NODE_ENV: 'development', OPERATOR_TOKEN_ISSUER: 'http://127.0.0.1:4020' }),
+    ).not.toThrow();
+  });
+
   it.each(['PUBLIC_BASE_URL', 'VAULT_ADDR', 'PROVIDER_BASE_URL'])('refuses http:// for %s', (name) => {
     const url = `http://${name.toLowerCase()}.internal:8443/x`;
     const message = refusalOf({ ...PROD, [name]: url });
