@@ -15,7 +15,7 @@ const layer = (name, mayUse, except) => ({
   severity: 'error',
   from: except ? { path: `^${name}/`, pathNot: `^${except}/` } : { path: `^${name}/` },
   to: {
-    path: '^(contracts|lib|store|domain|workflows|activities|api|workers|scripts|provider-sandbox|test)/',
+    path: '^(contracts|lib|store|domain|workflows|activities|api|workers|scripts|provider-sandbox|identity-provider|test)/',
     pathNot: `^(${[name, ...mayUse].join('|')})/`,
   },
 });
@@ -36,7 +36,7 @@ module.exports = {
         'processes run must not import a devDependency (types excepted: they are gone at run time).',
       severity: 'error',
       from: {
-        path: '^(contracts|lib|store|domain|workflows|activities|api|workers|scripts|provider-sandbox)/',
+        path: '^(contracts|lib|store|domain|workflows|activities|api|workers|scripts|provider-sandbox|identity-provider)/',
       },
       to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] },
     },
@@ -61,6 +61,7 @@ module.exports = {
       'api',
     ]),
     layer('provider-sandbox', ['lib']),
+    layer('identity-provider', ['contracts', 'lib']),
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

@@ -63,8 +63,6 @@ function configuredSecrets(): string[] {
     .map(([, v]) => v);
   return [
     cfg.PROVIDER_API_KEY,
-    cfg.CODEC_AUTH_TOKEN,
-    cfg.OPERATOR_PASSWORD,
     cfg.JWT_SECRET,
     ...(['worker', 'api', 'retention', 'cli'] as const).map((c) =>
       decodeURIComponent(new URL(databaseUrl(c, cfg)).password),
