@@ -16,7 +16,7 @@ const layer = (name, mayUse, except) => ({
   severity: 'error',
   from: except ? { path: `^${name}/`, pathNot: `^${except}/` } : { path: `^${name}/` },
   to: {
-    path: '^(contracts|lib|store|domain|workflows|activities|api|decryptor|workers|scripts|provider-sandbox|test)/',
+    path: '^(contracts|lib|store|domain|workflows|activities|api|decryptor|workers|scripts|provider-sandbox|identity-provider|test)/',
     pathNot: `^(${[name, ...mayUse].join('|')})/`,
   },
 });
@@ -37,7 +37,7 @@ module.exports = {
         'processes run must not import a devDependency (types excepted: they are gone at run time).',
       severity: 'error',
       from: {
-        path: '^(contracts|lib|store|domain|workflows|activities|api|decryptor|workers|scripts|provider-sandbox)/',
+        path: '^(contracts|lib|store|domain|workflows|activities|api|decryptor|workers|scripts|provider-sandbox|identity-provider)/',
       },
       to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] },
     },
@@ -64,6 +64,7 @@ module.exports = {
       'decryptor',
     ]),
     layer('provider-sandbox', ['lib']),
+    layer('identity-provider', ['contracts', 'lib']),
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

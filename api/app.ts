@@ -2,7 +2,8 @@
  * The API as a Fastify instance, built from its dependencies so tests run it in-process against
  * the real database and Vault. One folder per surface, each a plugin with its own scope, limits and CORS:
  * delivery-links/ (the customer's emailed link), in-app/ (the customer app), intake/ (upstream systems),
- * codec-endpoint/ (operators' Temporal UI and CLI); http/ holds what they share.
+ * http/ holds what they share. The operators' surfaces (codec-endpoint/, ops/) are on the internal
+ * listener, never here (internal.ts).
  */
 import formbody from '@fastify/formbody';
 import Fastify, {
@@ -17,7 +18,6 @@ import type { Decryptor } from '../domain/decryptor-client';
 import type { ResendOutcome, StartedOrder } from '../domain/orders';
 import type { Db } from '../lib/db';
 import { logger as rootLogger } from '../lib/logger';
-import { type CodecEndpointSettings, codecRoutes } from './codec-endpoint/routes';
 import { deliveryRoutes, type RetrievedEvent } from './delivery-links/routes';
 import { addCustomerPages, type CustomerPageSettings } from './http/customer-page';
 import { errorHandler, frameworkErrors, notFoundHandler } from './http/errors';
@@ -55,8 +55,6 @@ export interface AppDeps {
   trustProxy?: false | number | string[];
   /** The in-app API (customer app JWTs, reveal keys); not served without it. */
   inApp?: InAppSettings;
-  /** The Temporal codec endpoint under /codec (UI and CLI decoding); not served without it. */
-  codec?: CodecEndpointSettings;
   /** The signed intake API; served only together with `startOrder`. */
   intake?: IntakeSettings;
   /** Starts an order idempotently (lib/orders startOrder on a Temporal client and task queue). */
@@ -140,10 +138,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     rateLimitPerMinute: deps.rateLimitPerMinute,
     onRetrieved: deps.onRetrieved,
   });
-  if (deps.codec) {
-    const secureCookie = new URL(deps.publicBaseUrl).protocol === 'https:';
-    await app.register(codecRoutes, { prefix: '/codec', db: deps.db, ...deps.codec, secureCookie });
-  }
   if (deps.inApp) await app.register(inAppRoutes, { db: deps.db, decryptor: deps.decryptor, ...deps.inApp });
   if (deps.intake && deps.startOrder) {
     await app.register(intakeRoutes, {

@@ -4,6 +4,7 @@
  * links and reveal keys are redeemed. Configuration is checked before anything connects, so a missing
  * secret stops start-up naming the variable.
  */
+import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { retrievedSignal, workflowIdFor } from '../contracts/order';
 import { customerSettings } from '../domain/brand';
@@ -17,9 +18,13 @@ import { connectClient, createCodec } from '../lib/temporal';
 import { connectVault } from '../lib/vault';
 import { API_LIMIT_SCOPE, buildApp } from './app';
 import { codecEndpointSettings } from './codec-endpoint/routes';
+import { buildInternalApp } from './internal';
+import { operatorTokenSettings } from './operators/tokens';
 
 export interface ConfiguredApi {
   app: FastifyInstance;
+  /** The internal listener's app (codec endpoint, ops API): for INTERNAL_HOST:INTERNAL_PORT only. */
+  internal: FastifyInstance;
   /** What the API cannot serve without, for its /readyz. */
   readiness: Record<string, ReadinessCheck>;
   /** Closes the server, then the database, Temporal and Vault. */
@@ -28,8 +33,11 @@ export interface ConfiguredApi {
 
 export async function apiFromConfig(cfg: Config): Promise<ConfiguredApi> {
   const log = logger().child({ component: 'api' });
-  // Checked before anything connects: without its secrets the codec endpoint would be open or useless.
+  // Checked before anything connects: without its identity provider the codec endpoint and ops API would
+  // be useless, and without its own listener they would have nowhere to be served but the public port.
   const codecSettings = codecEndpointSettings(cfg);
+  const operators = operatorTokenSettings(cfg);
+  requireSetting(cfg, 'INTERNAL_PORT', 'the API (codec endpoint and ops API)');
   const publicBaseUrl = requireSetting(cfg, 'PUBLIC_BASE_URL', 'the delivery API');
   // Without it an order id could not be bound to its first caller and request.
   if (cfg.INTAKE_CLIENTS) requireSetting(cfg, 'INTAKE_REQUEST_KEY', 'the intake API (INTAKE_CLIENTS is set)');
@@ -80,17 +88,33 @@ export async function apiFromConfig(cfg: Config): Promise<ConfiguredApi> {
       : undefined,
     startOrder: (input) => startOrder(temporal, input, cfg.TEMPORAL_TASK_QUEUE),
     resendLink: (orderId, request) => resendLink(temporal, db, orderId, request),
+  });
+  const internal = await buildInternalApp({
+    db,
+    https:
+      cfg.INTERNAL_TLS_CERT_FILE && cfg.INTERNAL_TLS_KEY_FILE
+        ? { cert: readFileSync(cfg.INTERNAL_TLS_CERT_FILE), key: readFileSync(cfg.INTERNAL_TLS_KEY_FILE) }
+        : undefined,
+    logger: logger(),
+    operators,
     codec: { ...codecSettings, codec },
+    ops: {
+      client: temporal,
+      webhookEndpoints: cfg.WEBHOOK_ENDPOINTS ?? new Map(),
+      approvalTtlMs: durationMs(cfg.OPERATOR_APPROVAL_TTL),
+    },
   });
   if (!cfg.JWT_JWKS_URL) log.warn('JWT_JWKS_URL is not set: the in-app API is not served');
   if (!cfg.INTAKE_CLIENTS) log.warn('INTAKE_CLIENTS is not set: the intake API is not served');
 
   return {
     app,
+    internal,
     readiness: dependencyChecks(db, vault, () => temporal.workflowService.getSystemInfo({})),
     async close() {
       try {
         await app.close();
+        await internal.close();
         await db.end();
         await temporal.connection.close();
       } finally {

@@ -42,9 +42,14 @@ async function main(): Promise<void> {
   process.once('SIGINT', stop);
 
   await api.app.listen({ host: cfg.API_HOST, port: cfg.API_PORT });
+  // The operators' listener (codec endpoint, ops API): its own address, never the customers' port.
+  await api.internal.listen({ host: cfg.INTERNAL_HOST, port: cfg.INTERNAL_PORT! });
   // Metrics and readiness on their own port, never the public one.
   if (cfg.OPS_PORT) await startOpsServer({ host: cfg.OPS_HOST, port: cfg.OPS_PORT, checks: api.readiness });
-  log.info({ host: cfg.API_HOST, port: cfg.API_PORT, opsPort: cfg.OPS_PORT }, 'delivery API listening');
+  log.info(
+    { host: cfg.API_HOST, port: cfg.API_PORT, internalPort: cfg.INTERNAL_PORT, opsPort: cfg.OPS_PORT },
+    'delivery API listening',
+  );
 }
 
 main().catch((err: unknown) => {

@@ -259,13 +259,16 @@ export type WebhookSendOutcome = 'delivered' | 'gone' | 'no-endpoint' | 'not-sub
 export const statusQuery = defineQuery<OrderStatusView>('status');
 /** Poll the provider now instead of waiting out the backoff. */
 export const checkNowSignal = defineSignal('checkNow');
-/** Stop the order: no further link, the live ones revoked, the cards purged, the customer told. */
-export const cancelSignal = defineSignal<[{ reason?: string }?]>('cancel');
+/**
+ * Stop the order: no further link, the live ones revoked, the cards purged, the customer told.
+ * `requestedBy`: the verified operator who asked ("operator:<username>", the ops API); for the record.
+ */
+export const cancelSignal = defineSignal<[{ reason?: string; requestedBy?: string }?]>('cancel');
 /** The delivery API saw a link revealed or downloaded. */
 export const retrievedSignal = defineSignal<[{ deliveryId: string }]>('retrieved');
-/** `requestedBy`: who asked, for the audit row ("operator:<name>" from the ops CLI); "operator" without it. */
+/** `requestedBy`: who asked, for the audit row ("operator:<username>", verified by the ops API); "operator" without it. */
 export const extendRetentionSignal = defineSignal<[{ by: string; requestedBy?: string }]>('extendRetention');
-export const purgeNowSignal = defineSignal('purgeNow');
+export const purgeNowSignal = defineSignal<[{ requestedBy?: string }?]>('purgeNow');
 /**
  * Revoke the live link and send a new one, to a corrected recipient when given (PII: the update's
  * arguments travel codec-encrypted); refused (validator) when there is nothing to send, the address is

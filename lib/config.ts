@@ -284,13 +284,32 @@ const envSchema = z.object({
   REVEAL_VISIBLE: durationSchema.default('60s'),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(30),
 
-  // Temporal payload codec and its endpoint (DESIGN 3.6). The API refuses to start without the secrets.
+  // Temporal payload codec and its endpoint (DESIGN 3.6).
   CODEC_KEY_ROTATION: durationSchema.default('24h'),
-  CODEC_AUTH_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
-  OPERATOR_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
-  OPERATOR_SESSION_TTL: durationSchema.default('8h'),
-  /** Browser origins allowed to call the codec endpoint with credentials; default: the Temporal UI's. */
+  /** Browser origins allowed to call the codec endpoint (with the operator's token); default: the Temporal UI's. */
   CODEC_CORS_ORIGINS: z.string().optional(),
+
+  // Operators by name (DESIGN 3.6, docs/operations.md): the internal listener (codec endpoint and ops API)
+  // and the identity provider whose access tokens it accepts. The API refuses to start without them.
+  /** The internal listener's address: an operators' network, never the customers' (API_HOST/API_PORT). */
+  INTERNAL_HOST: z.string().min(1).default('127.0.0.1'),
+  INTERNAL_PORT: port.optional(),
+  /**
+   * The internal listener's certificate and key (PEM): https, which the Temporal UI requires before it
+   * passes an operator's access token to the codec endpoint. Without them it serves http (the CLI, a proxy).
+   */
+  INTERNAL_TLS_CERT_FILE: z.string().min(1).optional(),
+  INTERNAL_TLS_KEY_FILE: z.string().min(1).optional(),
+  /** The operators' identity provider (its `iss`); tokens of any other issuer are refused. */
+  OPERATOR_TOKEN_ISSUER: url.optional(),
+  /** The `aud` operators' tokens must carry for the codec endpoint and ops API (the resource indicator). */
+  OPERATOR_TOKEN_AUDIENCE: z.string().min(1).default('urn:giftcards:ops'),
+  /** The issuer's signing keys; default `<issuer>/jwks` (oidc-provider's). Refetched when a new key appears. */
+  OPERATOR_JWKS_URL: url.optional(),
+  /** How long a request that needs a second operator waits for one. */
+  OPERATOR_APPROVAL_TTL: durationSchema.default('24h'),
+  /** The internal ops API for `npm run ops` (the CLI's side of INTERNAL_PORT). */
+  OPS_API_URL: url.optional(),
 
   // In-app API: the customer app's tokens, verified against the keys the app publishes (JWKS, asymmetric
   // algorithms only), with issuer, audience and a maximum age (api/in-app/bearer-auth.ts).
@@ -379,6 +398,7 @@ export type StackEnvName =
   | 'api'
   | 'decryptor'
   | 'provider-sandbox'
+  | 'identity-provider'
   | 'cli'
   | 'test';
 
@@ -399,7 +419,9 @@ type PerComponentSetting =
   | 'SMTP_URL'
   | 'PUBLIC_BASE_URL'
   | 'INTAKE_REQUEST_KEY'
-  | 'DECRYPTOR_URL';
+  | 'DECRYPTOR_URL'
+  | 'INTERNAL_PORT'
+  | 'OPS_API_URL';
 
 export function requireSetting<K extends PerComponentSetting>(
   cfg: Config,
@@ -554,8 +576,6 @@ export function productionRefusals(cfg: Config, env: NodeJS.ProcessEnv): string[
     ...(['WORKER', 'API', 'RETENTION', 'CLI', 'DECRYPTOR'] as const).map(
       (c): [string, string | undefined] => [`${c}_VAULT_SECRET_ID`, env[`${c}_VAULT_SECRET_ID`]],
     ),
-    ['CODEC_AUTH_TOKEN', cfg.CODEC_AUTH_TOKEN],
-    ['OPERATOR_PASSWORD', cfg.OPERATOR_PASSWORD],
     ['INTAKE_REQUEST_KEY', cfg.INTAKE_REQUEST_KEY],
     ['TEMPORAL_API_KEY', cfg.TEMPORAL_API_KEY],
     ...(cfg.INTAKE_CLIENTS ?? '')
@@ -569,6 +589,13 @@ export function productionRefusals(cfg: Config, env: NodeJS.ProcessEnv): string[
       ]),
     ),
   ];
+  // The shared operator secrets are retired (operators sign in at the identity provider, DESIGN 3.6): one
+  // still set is a deployment that believes it still protects something.
+  for (const name of ['CODEC_AUTH_TOKEN', 'OPERATOR_PASSWORD'])
+    if (env[name])
+      refusals.push(
+        `${name}: retired; operators sign in at the identity provider (OPERATOR_TOKEN_ISSUER), remove it`,
+      );
   const published = new Set(secrets.filter(([, v]) => v && isPublishedSecret(v)).map(([name]) => name));
   for (const name of published)
     refusals.push(`${name}: holds an example or docker-compose default secret; set a secret of your own`);
@@ -580,6 +607,8 @@ export function productionRefusals(cfg: Config, env: NodeJS.ProcessEnv): string[
     'PROVIDER_BASE_URL',
     'OTEL_EXPORTER_OTLP_ENDPOINT',
     'JWT_JWKS_URL',
+    'OPERATOR_TOKEN_ISSUER',
+    'OPERATOR_JWKS_URL',
   ] as const) {
     const value = cfg[name];
     if (value !== undefined && new URL(value).protocol !== 'https:')

@@ -1,41 +1,30 @@
-// npm run ops -- purge --order-id <id>                  purge one order's cards now
-//        npm run ops -- extend-retention --order-id <id> --by 30d [--operator <name>]  keep one order's cards longer
-//        npm run ops -- cancel --order-id <id> [--reason "..."]      stop an order, revoke its links, purge
-//        npm run ops -- webhooks --order-id <id> [--replay <event id>]  list its events, re-send one
-//        npm run ops -- resend --order-id <id> [--email <corrected address>] [--operator <name>]  a new link, revoking the old
-//          without --email: every stored card again, to the same address (revealed ones too: an operator's
-//          decision, audited by name); with --email: only while the order's recipient was refused, for the
-//          cards no link revealed, and the previous address is told (DESIGN 3.13)
-import { userInfo } from 'node:os';
+// npm run ops -- <command> --order-id <id> [...]     acts on an order as the signed-in operator
+//
+//   resend --order-id <id> [--email <corrected address>]   a new link, revoking the old (support, admin)
+//     without --email: every stored card again, to the same address; when a link already revealed cards,
+//     this files a request a second operator approves (`approve <id>`); with --email: only while the
+//     order's recipient was refused, for the cards no link revealed, and the previous address is told
+//   extend-retention --order-id <id> --by 30d   keep one order's cards longer (support, admin)
+//   cancel --order-id <id> [--reason "..."]     stop an order, revoke its links, purge (admin)
+//   purge --order-id <id>                       purge one order's cards now (admin; cards not yet
+//                                               retrieved by the customer: a second admin approves)
+//   webhooks --order-id <id> [--replay <event id>]  list its events (every role), re-send one (support, admin)
+//   approvals                                   requests waiting for a second operator (support, admin)
+//   approve <request id>                        approve one: it is carried out at once, both names audited
+//
+// Who acts is the operator's access token (`--token` or OPERATOR_TOKEN; local stack:
+// `export OPERATOR_TOKEN=$(bash scripts/stack.sh operator-token sam)`), verified by the API's internal ops
+// API (OPS_API_URL), which acts through the order's own workflow. There is no --operator name any more.
 import { parseArgs } from 'node:util';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
-import {
-  cancelSignal,
-  extendRetentionSignal,
-  purgeNowSignal,
-  RECIPIENT_REFUSED,
-  resendLinkUpdate,
-  statusQuery,
-} from '../contracts/order';
-import { purgeOrder } from '../domain/cards';
-import { orderIdSchema, orderWorkflow } from '../domain/orders';
-import { configFor, durationSchema } from '../lib/config';
-import { componentPool } from '../lib/db';
-import { connectClient } from '../lib/temporal';
-import { audit } from '../store/audit';
-import { requestResend } from '../store/deliveries';
-import { formatWebhookEvents, listWebhookEvents, replayWebhookEvent } from './webhooks';
+import { formatWebhookEvents, type WebhookRow } from '../domain/webhook-replay';
+import { loadStackEnv } from '../lib/config';
 
 const USAGE =
-  'usage: npm run ops -- purge|extend-retention|cancel|webhooks|resend --order-id <id> [--by 30d] [--reason text] [--replay <event id>] [--email <address>] [--operator <name>]';
+  'usage: npm run ops -- resend|extend-retention|cancel|purge|webhooks --order-id <id> [--email <address>] [--by 30d] [--reason text] [--replay <event id>] | approvals | approve <request id>   (--token <access token> or OPERATOR_TOKEN)';
 
-/** Who runs the command, for the audit trail: --operator, else the OS account. */
-function operatorActor(name: string | undefined): string {
-  const who = name ?? userInfo().username;
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(who))
-    throw new Error('--operator: expected a plain name (letters, digits, ".", "_" or "-")');
-  return `operator:${who}`;
+interface Answer {
+  status: number;
+  body: Record<string, unknown>;
 }
 
 async function main() {
@@ -47,104 +36,107 @@ async function main() {
       reason: { type: 'string' },
       replay: { type: 'string' },
       email: { type: 'string' },
-      operator: { type: 'string' },
+      token: { type: 'string' },
     },
   });
-  const [command] = positionals;
-  const orderId = orderIdSchema.parse(values['order-id']);
-  const cfg = configFor('cli');
-  const client = await connectClient({ component: 'cli' });
-  const db = componentPool('cli');
-  // Through the order's own workflow (the one registered for it, DESIGN 3.10), never one that merely runs
-  // under its id; without it, directly in the database, or not at all.
-  const own = await orderWorkflow(client, db, orderId);
-  const handle = own.running ? own.handle : undefined;
-  const notRunning = own.running
-    ? ''
-    : own.impostor
-      ? 'the workflow running under its id is not the one registered for it (left alone)'
-      : 'the order has no running workflow';
-  try {
-    if (command === 'purge') {
-      if (handle) {
-        await handle.signal(purgeNowSignal);
-        console.log(`Asked the order's workflow to purge now: ${handle.workflowId}`);
-      } else {
-        // No live workflow of its own (terminated, long finished): purge directly, as the sweep would.
-        const r = await purgeOrder(db, orderId, 'operator', 'operator');
-        console.log(
-          `Purged directly (${notRunning}): ${r.cardsDeleted} card(s), ${r.tokensDeleted} token(s)`,
-        );
-      }
-    } else if (command === 'extend-retention') {
-      const by = durationSchema.parse(values.by);
-      if (!handle) throw new Error(`${notRunning}; its cards are already purged or due`);
-      await handle.signal(extendRetentionSignal, { by, requestedBy: operatorActor(values.operator) });
-      console.log(`Retention of ${orderId} extended by ${by}.`);
-    } else if (command === 'cancel') {
-      if (!handle) throw new Error(notRunning);
-      await handle.signal(cancelSignal, { reason: values.reason ?? 'cancelled by operator' });
-      console.log(`Cancel sent to ${handle.workflowId}.`);
-    } else if (command === 'resend') {
-      if (!handle) throw new Error(`${notRunning}; its cards are already purged`);
-      // The address travels only inside the update's codec-encrypted arguments, and is never printed.
-      const requestedBy = operatorActor(values.operator);
-      const request = values.email ? { recipient: values.email, requestedBy } : { requestedBy };
-      const requested = (outcome: string, reason?: string) =>
-        audit(db, {
-          orderId,
-          event: 'RESEND_REQUESTED',
-          actor: requestedBy,
-          method: 'ops resend',
-          detail: { recipientChanged: values.email !== undefined, outcome, ...(reason ? { reason } : {}) },
-        });
-      // Recorded first: the worker's delivery consumes it, and the database mints no resend link without it.
-      await requestResend(db, { orderId, requestedBy, kind: values.email ? 'correction' : 'redeliver' });
-      const sent = await handle
-        .executeUpdate(resendLinkUpdate, { args: [request] })
-        .catch(async (err: unknown) => {
-          const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
-          const type = cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
-          await requested(type === RECIPIENT_REFUSED ? 'recipientRefused' : 'rejected', type);
-          const why = cause instanceof Error ? cause.message : '';
-          throw new Error(`the order refused the resend${why ? `: ${why}` : ''}`);
-        });
-      await requested('sent');
-      console.log(
-        values.email
-          ? `A new link for ${sent.cardCount} card(s) no link had revealed was sent to the corrected address; the previous address was told.`
-          : `A new link for ${sent.cardCount} card(s) was sent (re-delivered by ${requestedBy}).`,
-      );
-    } else if (command === 'webhooks') {
+  loadStackEnv('cli');
+  const base = process.env.OPS_API_URL;
+  if (!base)
+    throw new Error('OPS_API_URL is not set (the API internal listener, e.g. http://127.0.0.1:3100)');
+  const token = values.token ?? process.env.OPERATOR_TOKEN;
+  if (!token)
+    throw new Error('no operator token: pass --token or set OPERATOR_TOKEN (stack.sh operator-token <user>)');
+  const call = async (method: 'GET' | 'POST', path: string, body?: object): Promise<Answer> => {
+    const res = await fetch(new URL(path, base), {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body ? { 'content-type': 'application/json' } : {}),
+      },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return { status: res.status, body: (await res.json().catch(() => ({}))) as Record<string, unknown> };
+  };
+  const [command, arg] = positionals;
+  const order = () => {
+    const id = values['order-id'];
+    if (!id) throw new Error('--order-id is required');
+    return `/ops/orders/${encodeURIComponent(id)}`;
+  };
+  let answer: Answer;
+  switch (command) {
+    case 'resend':
+      answer = await call('POST', `${order()}/resend`, values.email ? { email: values.email } : {});
+      break;
+    case 'extend-retention':
+      answer = await call('POST', `${order()}/extend-retention`, { by: values.by });
+      break;
+    case 'cancel':
+      answer = await call('POST', `${order()}/cancel`, values.reason ? { reason: values.reason } : {});
+      break;
+    case 'purge':
+      answer = await call('POST', `${order()}/purge`, {});
+      break;
+    case 'webhooks':
       if (values.replay) {
-        const endpoints = cfg.WEBHOOK_ENDPOINTS ?? new Map();
-        const status = await replayWebhookEvent(
-          db,
-          endpoints,
-          orderId,
-          values.replay,
-          operatorActor(values.operator),
+        const replayed = await call(
+          'POST',
+          `${order()}/webhooks/${encodeURIComponent(values.replay)}/replay`,
+          {},
         );
-        console.log(`Re-sent ${values.replay}: the endpoint answered HTTP ${status}.`);
+        report(replayed);
+        if (replayed.status >= 300) return;
       }
-      console.log(formatWebhookEvents(await listWebhookEvents(db, orderId)));
-      if (handle) {
-        const { webhooks } = await handle.query(statusQuery);
-        console.log(
-          `  queued in the running workflow: ${webhooks.pending}; last sequence ${webhooks.lastSequence}`,
-        );
+      answer = await call('GET', `${order()}/webhooks`);
+      if (answer.status === 200) {
+        console.log(formatWebhookEvents(answer.body.events as WebhookRow[]));
+        if (answer.body.pending !== undefined)
+          console.log(
+            `  queued in the running workflow: ${answer.body.pending}; last sequence ${answer.body.lastSequence}`,
+          );
+        return;
       }
-    } else {
+      break;
+    case 'approvals':
+      answer = await call('GET', '/ops/approvals');
+      if (answer.status === 200) {
+        const list = answer.body.approvals as Array<Record<string, string>>;
+        if (list.length === 0) console.log('No request is waiting for a second operator.');
+        for (const a of list)
+          console.log(
+            `  ${a.id}  ${String(a.action).padEnd(7)} order ${a.orderId}  asked by ${a.requestedBy} (${a.requestedByName}) at ${a.requestedAt}, expires ${a.expiresAt}`,
+          );
+        return;
+      }
+      break;
+    case 'approve':
+      if (!arg) throw new Error('approve: which request? (npm run ops -- approvals)');
+      answer = await call('POST', `/ops/approvals/${encodeURIComponent(arg)}/approve`);
+      break;
+    default:
       console.log(USAGE);
       process.exitCode = 2;
-    }
-  } finally {
-    await db.end();
-    await client.connection.close();
+      return;
+  }
+  report(answer);
+}
+
+function report(answer: Answer): void {
+  // Errors are problem details (RFC 9457): `detail` says what was wrong, `title` the status's phrase.
+  const message = String(
+    answer.body.message ?? answer.body.detail ?? answer.body.title ?? `HTTP ${answer.status}`,
+  );
+  if (answer.status >= 400) {
+    process.exitCode = 1;
+    console.error(`ops: refused (HTTP ${answer.status}): ${message}`);
+  } else {
+    console.log(message);
+    if (answer.body.approvalId && answer.body.outcome === 'approval-required')
+      console.log(`request id: ${answer.body.approvalId}`);
   }
 }
 
-main().catch((err) => {
+main().catch((err: unknown) => {
   console.error(`ops: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
   process.exit(1);
 });

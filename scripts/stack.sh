@@ -10,6 +10,8 @@
 #   scripts/stack.sh status    what runs, and where
 #   scripts/stack.sh env [C]   print component C's environment file (worker, api, cli, test, …)
 #   scripts/stack.sh pg-home   where the PostgreSQL cluster lives (.data/pg, or outside a private folder)
+#   scripts/stack.sh operator-token <user>   a short-lived access token of a seeded operator (vera, sam,
+#                              sofia, ada, alan; identity-provider/operators.ts), for `npm run ops` and the CLI
 #
 # Every port can be changed with the variables below. Each app process has an ops port (/metrics, /readyz)
 # and each worker its Temporal SDK metrics port; Prometheus scrapes them all. `up --services` starts the
@@ -41,12 +43,19 @@ PG_PORT=${PG_PORT:-55432}
 SMTP_PORT=${SMTP_PORT:-1025}
 MAIL_WEB_PORT=${MAIL_WEB_PORT:-1080}
 PROVIDER_SANDBOX_PORT=${PROVIDER_SANDBOX_PORT:-4010}
+# The operators' identity provider (identity-provider/, oidc-provider): its issuer is http://$HOST:$IDP_PORT.
+IDP_PORT=${IDP_PORT:-4020}
 API_PORT=${API_PORT:-3000}
 # The decryptor (the one process that decrypts cards) listens on loopback only; the app issuer stand-in
 # publishes the customer app's token keys (JWKS).
 DECRYPTOR_PORT=${DECRYPTOR_PORT:-3110}
 DECRYPTOR_OPS_PORT=${DECRYPTOR_OPS_PORT:-9470}
 APP_ISSUER_PORT=${APP_ISSUER_PORT:-4030}
+# The API's internal listener (codec endpoint, ops API; replica i on API_INTERNAL_PORT + i - 1): operators
+# only, never the customers' API_PORT.
+API_INTERNAL_PORT=${API_INTERNAL_PORT:-3100}
+# A Temporal UI server the browser test starts itself with OIDC login (test/stack/ui-codec-browser.test.ts).
+TEST_UI_PORT=${TEST_UI_PORT:-8234}
 PROMETHEUS_PORT=${PROMETHEUS_PORT:-9090}
 API_OPS_PORT=${API_OPS_PORT:-9464}
 WORKER_OPS_PORT=${WORKER_OPS_PORT:-9465}
@@ -160,7 +169,7 @@ temporal_dev_up() {
   start_proc temporal "$TEMPORAL_PORT" "$temporal" server start-dev \
     --ip "$HOST" --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
     --db-filename "$DATA/temporal/temporal.db" --sqlite-pragma journal_mode=wal \
-    --ui-codec-endpoint "http://$HOST:$API_PORT/codec" --ui-disable-news-fetch \
+    --ui-codec-endpoint "http://$HOST:$API_INTERNAL_PORT/codec" --ui-disable-news-fetch \
     --search-attribute OrderStatus=Keyword --search-attribute OrderOutcome=Keyword \
     --search-attribute CardCount=Int --log-level warn --metrics-port "$TEMPORAL_SERVER_METRICS_PORT" \
     "${TEMPORAL_DEV_PARTITIONS[@]}"
@@ -329,10 +338,24 @@ tls:
   keyFile: $TLS/temporal-ui.key
   serverName: temporal.giftcards.local
   enableHostVerification: true
-# Payloads are encrypted: the UI decodes them through the API's authenticated codec endpoint.
+# Operators sign in at the stack's identity provider; the UI passes each one's own access token to the
+# codec endpoint (on the API's internal listener), which verifies it and audits the decode by name.
+auth:
+  enabled: true
+  providers:
+    - label: Operator sign-in
+      type: oidc
+      providerUrl: http://$HOST:$IDP_PORT
+      issuerUrl: http://$HOST:$IDP_PORT
+      clientId: temporal-ui
+      clientSecret: $(secret idp-temporal-ui-client-secret)
+      callbackUrl: http://$HOST:$TEMPORAL_UI_PORT/auth/sso/callback
+      scopes: [openid, profile, giftcards:ops]
 codec:
-  endpoint: http://$HOST:$API_PORT/codec
+  endpoint: $(internal_url)/codec
+  passAccessToken: true
 EOF
+  chmod 600 "$DATA/temporal-ui/config/base.yaml"
   start_proc temporal-ui "$TEMPORAL_UI_PORT" "$UI_DIR/temporal-ui-server" --root "$DATA/temporal-ui" --config config \
     --env cluster start
   wait_port temporal-ui "$TEMPORAL_UI_PORT" 60
@@ -556,9 +579,8 @@ VAULT_TRANSIT_MOUNT=$VAULT_TRANSIT_MOUNT"
   [ "$STACK_PROFILE" != tls ] || vault_env="$vault_env
 VAULT_CACERT=$TLS/ca.crt"
   base=$vault_env
-  local api_secrets="CODEC_AUTH_TOKEN=$(secret codec-auth-token)
-OPERATOR_PASSWORD=$(secret operator-password)
-INTAKE_CLIENTS=checkout:$(secret intake-checkout-secret)
+  local operators="OPERATOR_TOKEN_ISSUER=http://$HOST:$IDP_PORT"
+  local api_secrets="INTAKE_CLIENTS=checkout:$(secret intake-checkout-secret)
 INTAKE_REQUEST_KEY=$(secret intake-request-key)"
 
   env_file worker <<EOF
@@ -593,6 +615,9 @@ PUBLIC_BASE_URL=http://$HOST:$API_PORT
 API_PORT=$API_PORT
 DECRYPTOR_URL=http://$HOST:$DECRYPTOR_PORT
 $app_tokens
+INTERNAL_PORT=$API_INTERNAL_PORT
+$(internal_tls_env)
+$operators
 $api_secrets
 $(approle api)
 EOF
@@ -630,6 +655,8 @@ TEMPORAL_UI_URL=http://$HOST:$TEMPORAL_UI_PORT
 $base
 $(db_env cli)
 MAIL_WEB_URL=http://$HOST:$MAIL_WEB_PORT
+$operators
+OPS_API_URL=$(internal_url)
 $(approle cli)
 EOF
   # The test processes run a worker, an API and the CLIs' code side by side: they get the union (each
@@ -654,6 +681,14 @@ API_PORT=$API_PORT
 DECRYPTOR_URL=http://$HOST:$DECRYPTOR_PORT
 $app_tokens
 APP_ISSUER_KEY_FILE=$SECRETS/app-issuer.jwk
+INTERNAL_PORT=$API_INTERNAL_PORT
+OPS_API_URL=$(internal_url)
+$operators
+# The tests sign the seeded operators in (their passwords are in the identity provider's state) and start
+# a Temporal UI server of their own that logs in through it.
+IDP_STATE_DIR=$SECRETS/identity-provider
+IDP_UI_CLIENT_SECRET=$(secret idp-temporal-ui-client-secret)
+TEST_UI_PORT=$TEST_UI_PORT
 $api_secrets
 $(approle worker)
 $(approle api)
@@ -681,6 +716,7 @@ migrate() {
 replicas() { cat "$RUN/replicas" 2>/dev/null || echo "${STACK_REPLICAS:-2}"; }
 replica_name() { [ "$2" = 1 ] && echo "$1" || echo "$1-$2"; } # kind i
 api_port() { echo $((API_PORT + $1 - 1)); }
+api_internal_port() { echo $((API_INTERNAL_PORT + $1 - 1)); }
 api_ops_port() { [ "$1" = 1 ] && echo "$API_OPS_PORT" || echo $((REPLICA_PORT_BASE + $1)); }
 worker_ops_port() { [ "$1" = 1 ] && echo "$WORKER_OPS_PORT" || echo $((REPLICA_PORT_BASE + 20 + $1)); }
 worker_sdk_port() { [ "$1" = 1 ] && echo "$WORKER_SDK_METRICS_PORT" || echo $((REPLICA_PORT_BASE + 40 + $1)); }
@@ -731,6 +767,37 @@ EOF
   fi
 }
 
+# The internal listener's address. On the cluster profile it serves https with the local CA's server
+# certificate: the standalone UI passes an operator's token to an https codec endpoint only.
+internal_url() { if [ "$STACK_PROFILE" = cluster ]; then echo "https://$HOST:$API_INTERNAL_PORT"; else echo "http://$HOST:$API_INTERNAL_PORT"; fi; }
+internal_tls_env() {
+  [ "$STACK_PROFILE" != cluster ] || printf 'INTERNAL_TLS_CERT_FILE=%s\nINTERNAL_TLS_KEY_FILE=%s\n' "$TLS/server.crt" "$TLS/server.key"
+}
+
+# ---------------------------------------------------------------- the operators' identity provider
+# Before Temporal: the cluster profile's UI server discovers it at start. Its passwords and signing keys are
+# generated once into .data/secrets/identity-provider by the provider itself (never committed).
+idp_up() {
+  env_file identity-provider <<EOF
+# Written by scripts/stack.sh for the identity provider (local only, never commit).
+NODE_ENV=development
+IDP_PORT=$IDP_PORT
+IDP_STATE_DIR=$SECRETS/identity-provider
+IDP_UI_CLIENT_SECRET=$(secret idp-temporal-ui-client-secret)
+IDP_UI_REDIRECT_URIS=http://$HOST:$TEMPORAL_UI_PORT/auth/sso/callback,http://$HOST:$TEST_UI_PORT/auth/sso/callback
+EOF
+  app_up identity-provider identity-provider "$IDP_PORT" identity-provider/main.ts
+  wait_port identity-provider "$IDP_PORT" 60
+}
+
+# A seeded operator's access token: the scripted sign-in of scripts/operator-token.ts.
+operator_token() {
+  [ -n "${1:-}" ] || die "usage: $0 operator-token <user> (vera, sam, sofia, ada or alan)"
+  port_open "$IDP_PORT" || die "the identity provider is not running (bash scripts/stack.sh up)"
+  (cd "$ROOT" && env -i "${KEEP_ENV[@]}" STACK_ENV_FILE="$ENVS/cli.env" IDP_STATE_DIR="$SECRETS/identity-provider" \
+    node --import tsx scripts/operator-token.ts "$1")
+}
+
 # ---------------------------------------------------------------- apps
 # name component port script [VAR=value…]: node itself (no npx/tsx launcher in between), with its component's
 # env file only, plus what this one process needs of its own (a replica's ports).
@@ -777,6 +844,8 @@ up() {
   [ "$STACK_PROFILE" = plain ] || tls_ca
   # PostgreSQL first: the cluster profile's Temporal keeps its state there.
   pg_up
+  mkdir -p "$ENVS" && chmod 700 "$ENVS"
+  idp_up
   temporal_up
   [ "$STACK_PROFILE" != tls ] || nginx_up
   vault_up
@@ -801,7 +870,7 @@ up() {
       app_up "$(replica_name worker "$i")" worker 0 workers/run-fulfillment.ts \
         OPS_PORT="$(worker_ops_port "$i")" TEMPORAL_METRICS_PORT="$(worker_sdk_port "$i")"
       app_up "$(replica_name api "$i")" api "$(api_port "$i")" api/server.ts \
-        API_PORT="$(api_port "$i")" OPS_PORT="$(api_ops_port "$i")"
+        API_PORT="$(api_port "$i")" OPS_PORT="$(api_ops_port "$i")" INTERNAL_PORT="$(api_internal_port "$i")"
     done
     app_up retention-worker retention-worker 0 workers/run-retention.ts \
       OPS_PORT="$RETENTION_OPS_PORT" TEMPORAL_METRICS_PORT="$RETENTION_SDK_METRICS_PORT"
@@ -828,7 +897,7 @@ app_names() { (cd "$RUN" 2>/dev/null && ls -- api*.pid worker*.pid retention-wor
 
 down() {
   local name
-  for name in prometheus $(app_names) decryptor app-issuer provider-sandbox maildev nginx temporal-ui temporal vault; do stop_proc "$name"; done
+  for name in prometheus $(app_names) decryptor app-issuer provider-sandbox maildev nginx temporal-ui temporal identity-provider vault; do stop_proc "$name"; done
   pg_stop
 }
 
@@ -836,8 +905,8 @@ down() {
 stop_one() {
   case "${1:-}" in
     postgres) pg_stop ;;
-    temporal | temporal-ui | nginx | vault | maildev | provider-sandbox | app-issuer | worker | worker-[1-9] | retention-worker | decryptor | api | api-[1-9] | prometheus) stop_proc "$1" ;;
-    *) die "stop what? postgres, temporal, temporal-ui, nginx, vault, maildev, provider-sandbox, app-issuer, worker[-N], retention-worker, decryptor, api[-N] or prometheus" ;;
+    temporal | temporal-ui | nginx | vault | maildev | provider-sandbox | identity-provider | app-issuer | worker | worker-[1-9] | retention-worker | decryptor | api | api-[1-9] | prometheus) stop_proc "$1" ;;
+    *) die "stop what? postgres, temporal, temporal-ui, nginx, vault, maildev, provider-sandbox, identity-provider, app-issuer, worker[-N], retention-worker, decryptor, api[-N] or prometheus" ;;
   esac
 }
 
@@ -867,11 +936,12 @@ vault $VAULT_PORT $(STACK_PROFILE=$profile vault_url) (OpenBao, raft storage in 
 postgres $PG_PORT postgres://$HOST:$PG_PORT/giftcards
 maildev $MAIL_WEB_PORT smtp://$HOST:$SMTP_PORT, inbox http://$HOST:$MAIL_WEB_PORT
 provider-sandbox $PROVIDER_SANDBOX_PORT http://$HOST:$PROVIDER_SANDBOX_PORT
+identity-provider $IDP_PORT http://$HOST:$IDP_PORT (operators' sign-in; stack.sh operator-token <user>)
 app-issuer $APP_ISSUER_PORT http://$HOST:$APP_ISSUER_PORT/.well-known/jwks.json (the customer app's token keys, a stand-in)
 decryptor $DECRYPTOR_PORT http://$HOST:$DECRYPTOR_PORT (loopback only: the API's, never public), ops http://$HOST:$DECRYPTOR_OPS_PORT
 $(for ((i = 1; i <= $(replicas); i++)); do
   echo "$(replica_name worker "$i") $(worker_ops_port "$i") task queue giftcards, ops http://$HOST:$(worker_ops_port "$i"), SDK metrics :$(worker_sdk_port "$i")"
-  echo "$(replica_name api "$i") $(api_port "$i") http://$HOST:$(api_port "$i"), ops http://$HOST:$(api_ops_port "$i")"
+  echo "$(replica_name api "$i") $(api_port "$i") http://$HOST:$(api_port "$i"), internal (codec, ops API) http://$HOST:$(api_internal_port "$i"), ops http://$HOST:$(api_ops_port "$i")"
 done)
 retention-worker $RETENTION_OPS_PORT task queue giftcards-retention, ops http://$HOST:$RETENTION_OPS_PORT, SDK metrics :$RETENTION_SDK_METRICS_PORT
 prometheus $PROMETHEUS_PORT http://$HOST:$PROMETHEUS_PORT (alerts: deploy/prometheus/alerts.yml)
@@ -887,5 +957,6 @@ case "${1:-}" in
     if [ -n "${2:-}" ]; then cat "$ENVS/$2.env"; else ls "$ENVS" 2>/dev/null | sed 's/\.env$//'; fi ;;
   stop) shift; stop_one "$@" ;;
   pg-home) pg_home ;;
-  *) echo "usage: $0 up [--services] [--profile plain|tls|cluster] [--replicas N] | down | stop <service> | restart | status | env [component] | pg-home" >&2; exit 2 ;;
+  operator-token) shift; operator_token "$@" ;;
+  *) echo "usage: $0 up [--services] [--profile plain|tls|cluster] [--replicas N] | down | stop <service> | restart | status | env [component] | pg-home | operator-token <user>" >&2; exit 2 ;;
 esac

@@ -39,7 +39,16 @@ export type AuditEvent =
   | 'OWNERSHIP_REFUSED'
   /** The order's intake caller asked for a new link (to a corrected recipient). */
   | 'RESEND_REQUESTED'
+  /** An operator decoded payloads through the codec endpoint (actor operator:<username>, detail: who). */
   | 'CODEC_DECODE'
+  /** A request to the codec endpoint or ops API refused: no valid operator token (401) or a role without it (403). */
+  | 'OPERATOR_REFUSED'
+  /** An operator acted through the ops API (cancel, purge, extend retention...): who, what, the outcome. */
+  | 'OPERATOR_ACTION'
+  /** An action that needs two operators was asked for by the first: pending until a second approves. */
+  | 'APPROVAL_REQUESTED'
+  /** A second operator approved a pending request (both named); the action's own row follows. */
+  | 'APPROVAL_GRANTED'
   | 'REVEAL_KEY_ISSUED'
   | 'REVEAL_KEY_BURNED';
 

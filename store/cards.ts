@@ -379,3 +379,13 @@ export async function rewrapCards(
   });
   return rows[0]?.n ?? 0;
 }
+
+/** How many cards of the order are stored (not purged). */
+export async function storedCardCount(db: Queryable, orderId: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>({
+    name: 'cards-stored-count',
+    text: 'SELECT count(*)::int AS n FROM cards WHERE order_id = $1',
+    values: [orderId],
+  });
+  return rows[0]?.n ?? 0;
+}

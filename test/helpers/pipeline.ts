@@ -1,7 +1,7 @@
 /**
  * The whole pipeline inside a test process, on the real services: a fulfillment worker on its own task
- * queue (real Temporal dev server, Vault, PostgreSQL, SMTP, provider sandbox) and the delivery API (with its
- * codec endpoint) on an ephemeral port. Everything the workflow does is real, payload encryption included;
+ * queue (real Temporal dev server, Vault, PostgreSQL, SMTP, provider sandbox), the delivery API on an
+ * ephemeral port, and its internal listener (codec endpoint, ops API) on another. Everything the workflow does is real, payload encryption included;
  * only the task queue is private to the test file.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -12,6 +12,8 @@ import { inject } from 'vitest';
 import type { ActivityDeps } from '../../activities';
 import { buildApp } from '../../api/app';
 import { codecEndpointSettings } from '../../api/codec-endpoint/routes';
+import { buildInternalApp } from '../../api/internal';
+import { operatorTokenSettings } from '../../api/operators/tokens';
 import {
   type OrderInput,
   type OrderPolicy,
@@ -49,6 +51,8 @@ export interface Pipeline {
   client: Client;
   taskQueue: string;
   apiUrl: string;
+  /** The API's internal listener (codec endpoint, ops API), e.g. http://127.0.0.1:43210. */
+  internalUrl: string;
   /** The tests' own connection (the schema owner's, test/helpers/fixture-db.ts), not a component's. */
   db: Db;
   /** `caller`: as if started by that intake caller (its webhook endpoint hears of the order). */
@@ -79,6 +83,12 @@ export async function startPipeline(
     temporal?: { api: TemporalTarget; worker: TemporalTarget };
     /** Serve the signed intake API too, for these callers ("caller:secret,..."), on this pipeline's queue. */
     intakeClients?: string;
+    /** The internal listener's port (default: ephemeral). */
+    internalPort?: number;
+    /** Browser origins the codec endpoint answers (default: CODEC_CORS_ORIGINS, else the Temporal UI's). */
+    codecCorsOrigins?: string[];
+    /** Serve the internal listener over https with this key and certificate. */
+    internalTls?: { key: string | Buffer; cert: string | Buffer };
   } = {},
 ) {
   const cfg = config();
@@ -100,7 +110,6 @@ export async function startPipeline(
     revealVisibleMs: opts.revealVisibleMs ?? 60_000,
     rateLimitPerMinute: opts.rateLimitPerMinute ?? 10_000,
     limitScope: `test-${randomUUID()}`,
-    codec: { ...codecEndpointSettings(cfg), codec },
     onRetrieved: async ({ orderId, deliveryId }) => {
       await client.workflow.getHandle(workflowIdFor(orderId)).signal(retrievedSignal, { deliveryId });
     },
@@ -134,6 +143,36 @@ export async function startPipeline(
   }
   const address = api.server.address();
   const apiUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  // The operators' listener, as the API process runs it: the stack's identity provider's tokens only.
+  const internal = await buildInternalApp({
+    db: apiDb,
+    https: opts.internalTls,
+    operators: operatorTokenSettings(cfg),
+    codec: {
+      ...codecEndpointSettings(cfg),
+      ...(opts.codecCorsOrigins ? { corsOrigins: opts.codecCorsOrigins } : {}),
+      codec,
+    },
+    ops: {
+      client,
+      webhookEndpoints: opts.webhookEndpoints ?? cfg.WEBHOOK_ENDPOINTS ?? new Map(),
+      approvalTtlMs: 60 * 60_000,
+    },
+  });
+  try {
+    await internal.listen({ port: opts.internalPort ?? 0, host: '127.0.0.1' });
+  } catch (err) {
+    await api.close();
+    await internal.close();
+    await client.connection.close();
+    apiVault.close();
+    await deps.close();
+    await apiDb.end();
+    await fixtures.end();
+    throw err;
+  }
+  const internalAddress = internal.server.address();
+  const internalUrl = `${opts.internalTls ? 'https' : 'http'}://127.0.0.1:${typeof internalAddress === 'object' && internalAddress ? internalAddress.port : 0}`;
   deps.publicBaseUrl = apiUrl;
   if (opts.webhookEndpoints) deps.webhookEndpoints = opts.webhookEndpoints;
   if (opts.smtpUrl) {
@@ -149,6 +188,7 @@ export async function startPipeline(
     client,
     taskQueue,
     apiUrl,
+    internalUrl,
     db: fixtures,
     async start(request, startOpts = {}) {
       const input = buildOrderInput(
@@ -167,6 +207,7 @@ export async function startPipeline(
       for (const worker of workers) await worker.stop();
       await client.connection.close();
       await api.close();
+      await internal.close();
       apiVault.close();
       await decryptor.close();
       await deps.close();

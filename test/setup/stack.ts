@@ -34,6 +34,13 @@ export default async function setup() {
     SMTP: hostOf(requireSetting(cfg, 'SMTP_URL', 'the tests')),
     'provider sandbox': hostOf(requireSetting(cfg, 'PROVIDER_BASE_URL', 'the tests')),
   };
+  // The operators' identity provider: the codec endpoint, the ops API and their tests take its tokens.
+  if (!cfg.OPERATOR_TOKEN_ISSUER || !process.env.IDP_STATE_DIR) {
+    throw new Error(
+      `${path.relative(repoRoot, stackEnv)} names no identity provider (OPERATOR_TOKEN_ISSUER, IDP_STATE_DIR): run \`bash scripts/stack.sh up\` to rewrite it.`,
+    );
+  }
+  services['identity provider'] = hostOf(cfg.OPERATOR_TOKEN_ISSUER);
   const down = [];
   for (const [name, addr] of Object.entries(services))
     if (!(await reachable(addr))) down.push(`${name} (${addr})`);

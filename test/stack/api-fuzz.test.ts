@@ -1,9 +1,9 @@
 /**
- * The whole HTTP surface under garbage, against the real database and Vault: every route (links, in-app,
- * intake, codec endpoint) with random ids and tokens, headers, content types, bodies (oversized ones
- * included), JWTs and intake signatures. Whatever arrives, the answer is a 4xx (never a 5xx, never a
- * success), and no response carries a planted secret: a seeded order's cards, the JWT secret, the intake
- * secret, the codec endpoint's token and operator password. Then 10,000 well-formed guessed link tokens find
+ * The whole public HTTP surface under garbage, against the real database and Vault: every route (links,
+ * in-app, intake; and the codec endpoint's paths, which the public port must not serve) with random ids and
+ * tokens, headers, content types, bodies (oversized ones included), JWTs and intake signatures. Whatever
+ * arrives, the answer is a 4xx (never a 5xx, never a success), and no response carries a planted secret: a
+ * seeded order's cards, the JWT secret, the intake secret. Then 10,000 well-formed guessed link tokens find
  * nothing and run into the rate limits.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -18,7 +18,6 @@ import { signatureHeader as signIntakeRequest } from '../../domain/signing';
 import { config } from '../../lib/config';
 import type { Db } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
-import { createCodec } from '../../lib/temporal';
 import { generateToken } from '../../lib/tokens';
 import { connectVault, type VaultSession } from '../../lib/vault';
 import { type AppIssuer, startAppIssuer } from '../helpers/app-issuer';
@@ -27,8 +26,8 @@ import { fixturePool } from '../helpers/fixture-db';
 import { createSeeder, type SeededOrder, type Seeder } from '../helpers/seed';
 
 const INTAKE_SECRET = randomBytes(32).toString('hex');
-const CODEC_TOKEN = randomBytes(32).toString('hex');
-const OPERATOR_PASSWORD = randomBytes(24).toString('hex');
+const ISSUER = 'fuzz-app';
+const AUDIENCE = 'fuzz-api';
 const OWNER = 'fuzz-owner';
 
 let db: Db;
@@ -67,14 +66,6 @@ async function fuzzApp(rateLimitPerMinute: number): Promise<FastifyInstance> {
       policyDefaults: defaultPolicy(config()),
       requestKey: randomBytes(32).toString('hex'),
     },
-    codec: {
-      codec: createCodec(vault.transit),
-      authToken: CODEC_TOKEN,
-      operatorPassword: OPERATOR_PASSWORD,
-      sessionTtlMs: 60_000,
-      corsOrigins: [config().TEMPORAL_UI_URL],
-      uiUrl: config().TEMPORAL_UI_URL,
-    },
     startOrder: async () => {
       startCalls++;
       throw new Error('the fuzzer must never produce a valid order');
@@ -92,12 +83,7 @@ beforeAll(async () => {
   seeder = await createSeeder(db);
   seeded = await seeder.seed({ cards: 3 });
   await db.query('UPDATE orders SET user_id = $2 WHERE order_id = $1', [seeded.orderId, OWNER]);
-  planted = [
-    INTAKE_SECRET,
-    CODEC_TOKEN,
-    OPERATOR_PASSWORD,
-    ...seeded.cards.flatMap((c) => [c.value, c.serial]),
-  ];
+  planted = [INTAKE_SECRET, ...seeded.cards.flatMap((c) => [c.value, c.serial])];
 });
 
 afterAll(async () => {
@@ -139,8 +125,9 @@ const printable = (maxLength: number) =>
 describe('fuzzing every route', () => {
   it('answers garbage with a 4xx that carries no planted secret', async () => {
     const app = await fuzzApp(1_000_000);
-    // The codec endpoint is configured above, so it is part of the surface under test.
-    expect(app.hasRoute({ method: 'POST', url: '/codec/decode' })).toBe(true);
+    // The codec endpoint is the internal listener's (api/internal.ts): the public port never serves it, and
+    // the fuzzer's requests to it must find nothing.
+    expect(app.hasRoute({ method: 'POST', url: '/codec/decode' })).toBe(false);
     const strangers = await Promise.all(['someone-else', 'fuzz-owner-2', `x${OWNER}`].map((u) => jwt(u)));
     const forgedOwner = [
       await jwt(OWNER, { foreignKey: true }),

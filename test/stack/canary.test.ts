@@ -99,13 +99,13 @@ beforeAll(async () => {
   }
   const [first] = orders;
   const handle = p.client.workflow.getHandle(workflowIdFor(first!.orderId));
-  // An operator's resend, asked for as the ops CLI asks (a request by name, the CLIs' own database role).
-  const cli = createPool(databaseUrl('cli'), 1);
-  await requestResend(cli, {
+  // An operator's resend, asked for as the ops API asks (a request by name, the API's own database role).
+  const api = createPool(databaseUrl('api'), 1);
+  await requestResend(api, {
     orderId: first!.orderId,
     requestedBy: 'operator:canary',
     kind: 'redeliver',
-  }).finally(() => cli.end());
+  }).finally(() => api.end());
   await handle.executeUpdate(resendLinkUpdate, { args: [{ requestedBy: 'operator:canary' }] });
   errors.push({ name: 'status after resend', text: JSON.stringify(await handle.query(statusQuery)) });
   await record('unknown token', await fetch(`${p.apiUrl}/d/${'A'.repeat(43)}`));

@@ -3,7 +3,8 @@
  * `workflow show` and `describe` decode; `query --type status` and `signal --name checkNow`, which have no
  * arguments, send the empty Payloads message as `{}` (proto3 JSON leaves out an empty list) to
  * `/codec/encode`; a signal with an argument is encrypted by the endpoint, and the order sees it. The
- * endpoint is the test's own pipeline API (this code), the server the stack's dev server.
+ * endpoint is the test's own pipeline API's internal listener (this code), with an operator's access token
+ * from the stack's identity provider; the server is the stack's dev server.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,6 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OrderStatusView, workflowIdFor } from '../../contracts/order';
 import { config, repoRoot, temporalTlsEnabled } from '../../lib/config';
+import { operatorToken } from '../helpers/operators';
 import { settled, waitForStatus } from '../helpers/orders';
 import { type Pipeline, startPipeline, uniqueOrderId, uniqueRecipient } from '../helpers/pipeline';
 
@@ -21,6 +23,8 @@ let p: Pipeline;
 let home: string;
 let orderId: string;
 let recipient: string;
+/** A viewer's access token from the stack's identity provider (docs/operations.md: operator-token). */
+let token: string;
 
 /** The connection flags, from the configuration (TLS files when the stack's Temporal wants them). */
 function connectionFlags(): string[] {
@@ -41,8 +45,8 @@ function connectionFlags(): string[] {
  * from the user's home) so only these flags count; rejects with its output when it exits non-zero.
  */
 function temporal(args: string[], opts: { codec?: boolean } = {}): Promise<string> {
-  const codec = opts.codec === false ? [] : ['--codec-endpoint', `${p.apiUrl}/codec`];
-  const auth = opts.codec === false ? [] : ['--codec-auth', `Bearer ${config().CODEC_AUTH_TOKEN}`];
+  const codec = opts.codec === false ? [] : ['--codec-endpoint', `${p.internalUrl}/codec`];
+  const auth = opts.codec === false ? [] : ['--codec-auth', `Bearer ${token}`];
   return new Promise((resolve, reject) => {
     execFile(
       TEMPORAL_CLI,
@@ -79,6 +83,7 @@ function startInput(json: string): WirePayload {
 beforeAll(async () => {
   home = mkdtempSync(path.join(tmpdir(), 'codec-cli-'));
   p = await startPipeline();
+  token = await operatorToken('vera');
   orderId = uniqueOrderId('instant');
   recipient = uniqueRecipient();
   await p.start({ orderId, userId: 'user-1', email: recipient });

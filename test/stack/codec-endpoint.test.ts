@@ -1,29 +1,29 @@
 /**
- * The codec endpoint over real HTTP with the API's Vault role: nothing is decoded without a credential;
- * the CLI's bearer token and the operator's login cookie both work; CORS answers the Temporal UI's exact
- * origin (with credentials) and nobody else. Log lines are captured and must hold no secret.
+ * The codec endpoint over real HTTP on the API's internal listener, with the API's Vault role: nothing is
+ * decoded without a verified operator token from the stack's identity provider; CORS answers the Temporal
+ * UI's exact origin and nobody else. Log lines are captured and must hold no token.
  */
-import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../api/app';
 import { codecEndpointSettings } from '../../api/codec-endpoint/routes';
+import { buildInternalApp } from '../../api/internal';
+import { operatorTokenSettings } from '../../api/operators/tokens';
 import type { VaultPayloadCodec } from '../../lib/codec';
-import { type Config, ConfigError, config } from '../../lib/config';
+import { ConfigError, config } from '../../lib/config';
 import type { Db } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
 import { createCodec } from '../../lib/temporal';
 import { connectVault, type VaultSession } from '../../lib/vault';
 import { type RunningDecryptor, startDecryptor } from '../helpers/decryptor';
 import { fixturePool } from '../helpers/fixture-db';
+import { operatorToken } from '../helpers/operators';
 import { uniqueRecipient } from '../helpers/pipeline';
 import { problemOf } from '../helpers/problems';
 
 const UI_ORIGIN = new URL(config().TEMPORAL_UI_URL).origin;
 const FOREIGN_ORIGIN = 'http://evil.example';
-const LOGIN_ATTEMPTS = 4;
 
 let db: Db;
 let vault: VaultSession;
@@ -31,9 +31,9 @@ let decryptor: RunningDecryptor;
 let codec: VaultPayloadCodec;
 let app: FastifyInstance;
 let base: string;
+let viewerToken: string;
 const logLines: string[] = [];
-const token = () => config().CODEC_AUTH_TOKEN!;
-const password = () => config().OPERATOR_PASSWORD!;
+const token = () => viewerToken;
 
 /** A remote-codec request body holding one encrypted payload with PII in it. */
 async function encryptedBody(recipient = uniqueRecipient()) {
@@ -59,39 +59,17 @@ function post(path: string, body: string, headers: Record<string, string> = {}) 
   });
 }
 
-function login(pw: string, ip = '10.0.0.1') {
-  return fetch(`${base}/codec/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': ip },
-    body: new URLSearchParams({ password: pw }).toString(),
-    redirect: 'manual',
-  });
-}
-
-/** Every session id handed out: none may reach a log line. */
-const issued: string[] = [];
-const cookieOf = (res: Response) => {
-  const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0]!;
-  issued.push(cookie.split('=')[1]!);
-  return cookie;
-};
-
 beforeAll(async () => {
   db = fixturePool();
   vault = await connectVault('api');
   decryptor = await startDecryptor();
   codec = createCodec(vault.transit);
-  app = await buildApp({
+  viewerToken = await operatorToken('vera');
+  app = await buildInternalApp({
     db,
-    decryptor: decryptor.client,
     logger: createLogger({ level: 'debug', name: 'codec-endpoint-test' }, { write: (l) => logLines.push(l) }),
-    publicBaseUrl: config().PUBLIC_BASE_URL!,
-    revealVisibleMs: 60_000,
-    rateLimitPerMinute: 10_000,
-    limitScope: `test-${randomUUID()}`,
-    // The login limit is keyed by client address: tests pick theirs through the proxy header.
-    trustProxy: ['127.0.0.1'],
-    codec: { ...codecEndpointSettings(config()), codec, loginAttemptsPerMinute: LOGIN_ATTEMPTS },
+    operators: operatorTokenSettings(config()),
+    codec: { ...codecEndpointSettings(config()), codec },
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -110,8 +88,11 @@ describe('authentication', () => {
     const attempts: Array<Record<string, string>> = [
       {},
       { authorization: 'Bearer wrong-token-wrong-token-wrong-token' },
-      { authorization: `Basic ${Buffer.from(`operator:${password()}`).toString('base64')}` },
+      { authorization: `Basic ${Buffer.from('operator:password').toString('base64')}` },
+      // A cookie of the retired operator login is nothing any more.
       { cookie: 'giftcards_codec_session=forged-session-id' },
+      // A valid token in the wrong place.
+      { cookie: `token=${token()}` },
     ];
     for (const headers of attempts) {
       const res = await post('/codec/decode', body, headers);
@@ -123,7 +104,7 @@ describe('authentication', () => {
     expect((await post('/codec/encode', body)).status).toBe(401);
   });
 
-  it('decodes and encodes with the bearer token (the CLI)', async () => {
+  it("decodes and encodes with an operator's access token (the UI passes it, the CLI sends it)", async () => {
     const { recipient, body } = await encryptedBody();
     const res = await post('/codec/decode?preserveStorageRefs=true', body, {
       authorization: `Bearer ${token()}`,
@@ -160,53 +141,6 @@ describe('authentication', () => {
       'content-type': 'application/x-www-form-urlencoded',
     });
     expect(form.status).toBe(415);
-  });
-
-  it('operator login: a wrong password gets 401 and no cookie; the right one a session cookie that decodes', async () => {
-    const page = await fetch(`${base}/codec/login`);
-    expect(page.status).toBe(200);
-    expect(await page.text()).toContain('name="password"');
-    expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
-
-    const wrong = await login('not-the-operator-password', '10.0.0.2');
-    expect(wrong.status).toBe(401);
-    expect(wrong.headers.get('set-cookie')).toBeNull();
-    expect(await wrong.text()).toContain('Wrong password');
-
-    const right = await login(password(), '10.0.0.2');
-    expect(right.status).toBe(303);
-    expect(right.headers.get('location')).toBe('/codec/login');
-    const setCookie = right.headers.get('set-cookie') ?? '';
-    expect(setCookie).toMatch(/^giftcards_codec_session=[A-Za-z0-9_-]{43};/);
-    expect(setCookie).toContain('HttpOnly');
-    expect(setCookie).toContain('SameSite=Strict');
-    expect(setCookie).toContain('Path=/codec');
-    expect(setCookie).toMatch(/Max-Age=\d+/);
-    expect(setCookie).not.toContain('Secure'); // PUBLIC_BASE_URL is http on the local stack
-    const cookie = cookieOf(right);
-
-    const { recipient, body } = await encryptedBody();
-    const res = await post('/codec/decode', body, { cookie });
-    expect(res.status).toBe(200);
-    expect(await res.text()).toContain(Buffer.from(JSON.stringify({ recipient })).toString('base64'));
-    const signedIn = await fetch(`${base}/codec/login`, { headers: { cookie } });
-    expect(await signedIn.text()).toContain('id="signed-in"');
-
-    const out = await fetch(`${base}/codec/logout`, { method: 'POST', headers: { cookie } });
-    expect(out.status).toBe(200);
-    expect(out.headers.get('set-cookie')).toContain('Max-Age=0');
-    expect((await post('/codec/decode', body, { cookie })).status).toBe(401);
-  });
-
-  it('rate-limits login attempts per client', async () => {
-    const statuses = [];
-    for (let i = 0; i < LOGIN_ATTEMPTS + 2; i++)
-      statuses.push((await login('guess-guess-guess', '10.0.0.3')).status);
-    expect(statuses.slice(0, LOGIN_ATTEMPTS)).toEqual(Array(LOGIN_ATTEMPTS).fill(401));
-    expect(statuses.slice(LOGIN_ATTEMPTS)).toEqual([429, 429]);
-    // Even the right password waits out the window: the limit counts attempts, not failures.
-    expect((await login(password(), '10.0.0.3')).status).toBe(429);
-    expect((await login(password(), '10.0.0.4')).status).toBe(303);
   });
 });
 
@@ -324,39 +258,53 @@ describe('every decode is audited; payloads the codec did not encrypt come back 
     expect(rows).toEqual([
       {
         event: 'CODEC_DECODE',
-        actor: 'codec-token',
+        actor: 'operator:vera',
         method: 'POST /codec/decode',
         ip: '127.0.0.1',
         count: 2,
-        detail: { outcome: 'decoded', payloads: 3, notEncrypted: 1 },
+        detail: {
+          outcome: 'decoded',
+          payloads: 3,
+          notEncrypted: 1,
+          subject: 'vera',
+          name: 'Vera Lind',
+          role: 'viewer',
+          issuer: config().OPERATOR_TOKEN_ISSUER,
+        },
       },
     ]);
     expect(JSON.stringify(rows)).not.toContain('example.test');
   });
 
-  it("names the operator's session (its log reference, not the cookie), and records refusals", async () => {
-    const cookie = cookieOf(await login(password(), '10.0.0.4'));
+  it('names the operator on refused payloads too; an unauthenticated request is refused, not a decode', async () => {
     const userAgent = `codec-audit-${uniqueRecipient()}`;
     const { body } = await encryptedBody();
-    const from = { cookie, 'user-agent': userAgent, 'x-forwarded-for': '10.0.0.4' };
+    const from = { authorization: `Bearer ${token()}`, 'user-agent': userAgent };
     expect((await post('/codec/decode', body, from)).status).toBe(200);
     const tampered = JSON.parse(body);
     tampered.payloads[0].data = Buffer.from('too short').toString('base64');
-    const refused = await post('/codec/decode', JSON.stringify(tampered), from);
-    expect(refused.status).toBe(400);
-    // Unauthenticated: refused before anything is read, and not a decode.
+    expect((await post('/codec/decode', JSON.stringify(tampered), from)).status).toBe(400);
+    // Unauthenticated: refused before anything is read, and not a decode (an OPERATOR_REFUSED row).
     expect((await post('/codec/decode', body, { 'user-agent': userAgent })).status).toBe(401);
-    // Encoding hands out no plaintext: not audited.
+    // Encoding hands out no plaintext: not audited as a decode.
     expect((await post('/codec/encode', body, from)).status).toBe(200);
 
     const rows = await rowsFrom(userAgent);
     expect(rows.map((r) => [r.actor, r.count, r.detail.outcome])).toEqual([
-      [expect.stringMatching(/^operator-session:[0-9a-f]{8}$/), 1, 'decoded'],
-      [rows[0]!.actor, 0, 'refused'],
+      ['operator:vera', 1, 'decoded'],
+      ['operator:vera', 0, 'refused'],
     ]);
-    const sessionId = cookie.split('=')[1]!;
-    expect(JSON.stringify(rows)).not.toContain(sessionId);
-    expect(rows[0]!.ip).toBe('10.0.0.4');
+    expect(JSON.stringify(rows)).not.toContain(token());
+    const refused = await db.query(
+      `SELECT actor, detail FROM audit_log WHERE event = 'OPERATOR_REFUSED' AND user_agent = $1`,
+      [userAgent],
+    );
+    expect(refused.rows).toEqual([
+      {
+        actor: 'unverified',
+        detail: { action: 'decode', status: 401, reason: 'no bearer token', claimed: null },
+      },
+    ]);
   });
 });
 
@@ -377,7 +325,9 @@ describe('CORS', () => {
     expect(res.headers.get('access-control-allow-origin')).toBe(UI_ORIGIN);
     expect(res.headers.get('access-control-allow-credentials')).toBe('true');
     expect(res.headers.get('access-control-allow-methods')).toBe('POST');
-    expect(res.headers.get('access-control-allow-headers')).toBe('content-type, x-namespace, authorization');
+    expect(res.headers.get('access-control-allow-headers')).toBe(
+      'content-type, x-namespace, authorization, authorization-extras',
+    );
 
     const { body } = await encryptedBody();
     const actual = await post('/codec/decode', body, {
@@ -410,19 +360,18 @@ describe('CORS', () => {
     expect(otherPort.headers.get('access-control-allow-origin')).toBeNull();
   });
 
-  it('CORS stays on the codec routes: the delivery pages answer no origin', async () => {
-    const res = await fetch(`${base}/healthz`, { headers: { origin: UI_ORIGIN } });
+  it('CORS stays on the codec routes: the ops API answers no origin', async () => {
+    const res = await fetch(`${base}/ops/approvals`, { headers: { origin: UI_ORIGIN } });
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
   });
 });
 
 describe('configuration', () => {
-  it('the API refuses to start without the codec secrets, naming the variable', () => {
+  it('the API refuses to start without the identity provider, naming the variable', () => {
     const cfg = config();
-    const without = (name: keyof Config) => () => codecEndpointSettings({ ...cfg, [name]: undefined });
-    expect(without('CODEC_AUTH_TOKEN')).toThrow(ConfigError);
-    expect(without('CODEC_AUTH_TOKEN')).toThrow(/CODEC_AUTH_TOKEN: is required/);
-    expect(without('OPERATOR_PASSWORD')).toThrow(/OPERATOR_PASSWORD: is required/);
+    const without = () => operatorTokenSettings({ ...cfg, OPERATOR_TOKEN_ISSUER: undefined });
+    expect(without).toThrow(ConfigError);
+    expect(without).toThrow(/OPERATOR_TOKEN_ISSUER: is required/);
     expect(() => codecEndpointSettings({ ...cfg, CODEC_CORS_ORIGINS: 'not a url' })).toThrow(
       /CODEC_CORS_ORIGINS/,
     );
@@ -435,15 +384,11 @@ describe('configuration', () => {
 });
 
 describe('logs', () => {
-  it('hold the login events but no password, token, cookie or payload', () => {
+  it('hold no token and no payload', () => {
     const all = logLines.join('\n');
-    expect(all).toContain('"event":"operator_login"');
-    expect(all).toContain('"event":"operator_login_failed"');
-    expect(all).toContain('"event":"operator_logout"');
-    expect(all).not.toContain(password());
+    expect(all).toContain('operator token refused');
     expect(all).not.toContain(token());
-    expect(issued.length).toBeGreaterThan(0);
-    for (const id of issued) expect(all).not.toContain(id);
+    expect(all).not.toContain(token().split('.')[2]!);
     expect(all).not.toContain('example.test');
   });
 });

@@ -225,7 +225,8 @@ describe.each(COMPONENTS)("with the %s's own database credentials", (component) 
       await refused(component, 'SELECT request_resend_as_caller($1, $2)', [live.orderId, CALLER]);
     });
 
-  if (component !== 'cli')
+  // The ops API (in the API process) records an operator's request under the identity it verified.
+  if (component !== 'api')
     it('cannot ask for a resend as an operator', async () => {
       await refused(component, "SELECT request_resend_as_operator($1, 'operator:mallory', 'redeliver')", [
         live.orderId,
@@ -300,6 +301,19 @@ describe('the shared role of earlier versions', () => {
     );
     expect(rows[0]!.roles).toHaveLength(4);
     expect(rows[0]!.grants).toBe(0);
+  });
+});
+
+describe("the CLIs' role", () => {
+  it('holds no grant on any table, sequence or function: the ops CLI acts through the ops API', async () => {
+    const { rows } = await fixtures.query<{ tables: number; functions: number }>(
+      `SELECT (SELECT count(*)::int FROM information_schema.role_table_grants
+                WHERE grantee = current_setting('giftcards.cli_role', true) AND table_schema = 'public') AS tables,
+              (SELECT count(*)::int FROM information_schema.role_routine_grants
+                WHERE grantee = current_setting('giftcards.cli_role', true) AND routine_schema = 'public') AS functions`,
+    );
+    expect(rows[0]).toEqual({ tables: 0, functions: 0 });
+    await refused('cli', 'SELECT order_id FROM orders LIMIT 1');
   });
 });
 

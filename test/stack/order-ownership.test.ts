@@ -187,11 +187,14 @@ describe('a giftCardOrder started under another workflow id, naming a real order
     // 3. purgeNow and 4. cancel, each with its start.
     const purge = rogue();
     const cancel = rogue();
-    const purged = await p.client.workflow.signalWithStart<OrderWorkflow, []>(ORDER_WORKFLOW_TYPE, {
-      ...start(purge, attacker[2]!, claimedState()),
-      signal: purgeNowSignal,
-      signalArgs: [],
-    });
+    const purged = await p.client.workflow.signalWithStart<OrderWorkflow, [{ requestedBy?: string }?]>(
+      ORDER_WORKFLOW_TYPE,
+      {
+        ...start(purge, attacker[2]!, claimedState()),
+        signal: purgeNowSignal,
+        signalArgs: [],
+      },
+    );
     const cancelled = await p.client.workflow.signalWithStart<OrderWorkflow, [{ reason?: string }?]>(
       ORDER_WORKFLOW_TYPE,
       { ...start(cancel, attacker[3]!), signal: cancelSignal, signalArgs: [{ reason: 'attack' }] },

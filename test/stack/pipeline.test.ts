@@ -247,12 +247,12 @@ describe('fulfillment pipeline', () => {
       cause: { cause: { type: 'LinkRefused' } },
     });
     expect(await waitForMail(email, 1)).toHaveLength(1);
-    // An operator's request, as the ops CLI records it, with the CLIs' own role.
-    const cli = createPool(databaseUrl('cli'), 1);
+    // An operator's request, as the ops API records it (in the API process), with the API's own role.
+    const api = createPool(databaseUrl('api'), 1);
     try {
-      await requestResend(cli, { orderId, requestedBy: 'operator:pipeline-test', kind: 'redeliver' });
+      await requestResend(api, { orderId, requestedBy: 'operator:pipeline-test', kind: 'redeliver' });
     } finally {
-      await cli.end();
+      await api.end();
     }
     const result = await handle.executeUpdate(resendLinkUpdate, {
       args: [{ requestedBy: 'operator:pipeline-test' }],

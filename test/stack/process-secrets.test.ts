@@ -27,8 +27,7 @@ const SECRETS: Record<string, string> = {
   RETENTION_VAULT_SECRET_ID: union.RETENTION_VAULT_SECRET_ID!,
   CLI_VAULT_SECRET_ID: union.CLI_VAULT_SECRET_ID!,
   DECRYPTOR_VAULT_SECRET_ID: union.DECRYPTOR_VAULT_SECRET_ID!,
-  OPERATOR_PASSWORD: union.OPERATOR_PASSWORD!,
-  CODEC_AUTH_TOKEN: union.CODEC_AUTH_TOKEN!,
+  "the Temporal UI's client secret at the identity provider": union.IDP_UI_CLIENT_SECRET!,
   'the intake secret': union.INTAKE_CLIENTS!.split(':')[1]!,
   PROVIDER_API_KEY: union.PROVIDER_API_KEY!,
   // One database role per component: each process holds its own password and no other's.
@@ -48,18 +47,14 @@ const SECRETS: Record<string, string> = {
 const PROCESSES: Record<string, string[]> = {
   worker: ['WORKER_VAULT_SECRET_ID', 'PROVIDER_API_KEY', "the worker's database password"],
   'retention-worker': ['RETENTION_VAULT_SECRET_ID', "the retention worker's database password"],
-  api: [
-    'API_VAULT_SECRET_ID',
-    'OPERATOR_PASSWORD',
-    'CODEC_AUTH_TOKEN',
-    'the intake secret',
-    "the API's database password",
-  ],
+  api: ['API_VAULT_SECRET_ID', 'the intake secret', "the API's database password"],
   // The one process that can decrypt a card: its own identity and database role, nothing of the API's.
   decryptor: ['DECRYPTOR_VAULT_SECRET_ID', "the decryptor's database password"],
   'provider-sandbox': ['PROVIDER_API_KEY'],
   // Its signing key stays in its file: not in its environment, nor anyone else's.
   'app-issuer': [],
+  // The operators' passwords and signing keys are in its state folder, which no env file names.
+  'identity-provider': ["the Temporal UI's client secret at the identity provider"],
 };
 
 /** The pid scripts/stack.sh recorded for a process, which must be alive. */

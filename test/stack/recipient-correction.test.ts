@@ -14,6 +14,7 @@ import { repoRoot } from '../../lib/config';
 import { auditRows } from '../helpers/audit';
 import { signedIntake } from '../helpers/intake';
 import { type AcceptedMail, startMailServer } from '../helpers/mail-server';
+import { operatorToken } from '../helpers/operators';
 import { waitForStatus } from '../helpers/orders';
 import { type Pipeline, startPipeline, uniqueOrderId } from '../helpers/pipeline';
 import { problemOf } from '../helpers/problems';
@@ -151,14 +152,20 @@ describe("an operator's correction through the ops CLI", () => {
     await waitForStatus(p.client, orderId, (s) => s.outcome === 'DELIVERED' && s.phase === 'delivered');
     const before = await holdings(orderId);
     const elsewhere = `elsewhere-${orderId}@example.test`;
-    const args = ['resend', '--order-id', orderId, '--email', elsewhere, '--operator', 'ann'];
+    const args = ['resend', '--order-id', orderId, '--email', elsewhere];
     const run = await promisify(execFile)('npx', ['tsx', 'scripts/ops.ts', ...args], {
       cwd: repoRoot,
-      env: { ...process.env, LOG_FILE: '' },
+      // As the signed-in support operator sam, through this pipeline's internal ops API.
+      env: {
+        ...process.env,
+        LOG_FILE: '',
+        OPS_API_URL: p.internalUrl,
+        OPERATOR_TOKEN: await operatorToken('sam'),
+      },
     }).catch((err: { code?: number; stdout: string; stderr: string }) => err);
     expect('code' in run ? run.code : 0).toBe(1);
     expect(run.stderr).toContain(
-      "ops: the order refused the resend: the order's recipient was not refused: only a refused recipient can be corrected",
+      'ops: refused (HTTP 409): the order refused the resend: RecipientNotRefused',
     );
     expect(`${run.stdout}${run.stderr}`).not.toContain(elsewhere);
     await new Promise((r) => setTimeout(r, 500));
@@ -167,9 +174,13 @@ describe("an operator's correction through the ops CLI", () => {
     const rows = await auditRows(p.db, orderId);
     expect(rows.filter((r) => r.event === 'RESEND_REQUESTED')).toEqual([
       expect.objectContaining({
-        actor: 'operator:ann',
+        actor: 'operator:sam',
         method: 'ops resend',
-        detail: { recipientChanged: true, outcome: 'rejected', reason: 'RecipientNotRefused' },
+        detail: expect.objectContaining({
+          recipientChanged: true,
+          outcome: 'rejected',
+          reason: 'RecipientNotRefused',
+        }),
       }),
     ]);
   });

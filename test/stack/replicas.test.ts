@@ -9,6 +9,7 @@
  * main suite) and brings the stack back as it found it.
  */
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -18,6 +19,7 @@ import { signatureHeader } from '../../domain/signing';
 import { config, repoRoot } from '../../lib/config';
 import { fixtureUrl } from '../helpers/fixture-db';
 import { linkIn, waitForMail } from '../helpers/mailbox';
+import { operatorToken } from '../helpers/operators';
 import { uniqueOrderId, uniqueRecipient } from '../helpers/pipeline';
 import { targets } from '../helpers/prometheus';
 import { registerScenario, sandboxOrder } from '../helpers/sandbox';
@@ -88,29 +90,16 @@ function intake(apiUrl: string, request: object) {
   });
 }
 
-/** An operator's session cookie from one API process's codec login (the operator sign-in of the Temporal UI). */
-async function operatorLogin(apiUrl: string): Promise<string> {
-  const res = await fetch(`${apiUrl}/codec/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ password: config().OPERATOR_PASSWORD ?? '' }).toString(),
-    redirect: 'manual',
-  });
-  expect(res.status).toBe(303);
-  return (res.headers.get('set-cookie') ?? '').split(';')[0]!;
-}
-
-const signedIn = async (apiUrl: string, cookie: string) =>
-  (await (await fetch(`${apiUrl}/codec/login`, { headers: { cookie } })).text()).includes('id="signed-in"');
-
 describe('replicas', () => {
-  it("an operator's session is every API process's: made on one, ended on the other", async () => {
-    const publicUrl = config().PUBLIC_BASE_URL as string;
-    const [a, b] = [publicUrl, publicUrl.replace(/:(\d+)$/, (_, p) => `:${Number(p) + 1}`)] as const;
-    const cookie = await operatorLogin(a);
-    expect(await signedIn(b, cookie)).toBe(true);
-    expect((await fetch(`${b}/codec/logout`, { method: 'POST', headers: { cookie } })).status).toBe(200);
-    expect(await signedIn(a, cookie)).toBe(false);
+  it("an operator's token is good on every API process's internal listener, and nothing without one", async () => {
+    const internal = `http://127.0.0.1:${config().INTERNAL_PORT}`;
+    const [a, b] = [internal, internal.replace(/:(\d+)$/, (_, p) => `:${Number(p) + 1}`)] as const;
+    const token = await operatorToken('vera');
+    for (const base of [a, b]) {
+      const url = `${base}/ops/orders/replicas-${randomUUID()}/webhooks`;
+      expect((await fetch(url, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+      expect((await fetch(url)).status).toBe(401);
+    }
   });
 
   afterAll(async () => {

@@ -13,6 +13,7 @@ import { config, repoRoot } from '../../lib/config';
 import { connectVault, type VaultSession } from '../../lib/vault';
 import { retentionSweep } from '../../workflows/retention';
 import { linkIn, waitForMail } from '../helpers/mailbox';
+import { operatorToken } from '../helpers/operators';
 import { waitForStatus } from '../helpers/orders';
 import { type Pipeline, startPipeline, uniqueOrderId, uniqueRecipient } from '../helpers/pipeline';
 import { startRetentionWorker } from '../helpers/retention';
@@ -108,21 +109,19 @@ describe('per-order purge', () => {
     const purgeAfter = async () =>
       (await p.db.query('SELECT purge_after FROM orders WHERE order_id = $1', [orderId])).rows[0];
     const before = await purgeAfter();
-    // Through the ops CLI, as the operator who runs it.
+    // Through the ops CLI, as the signed-in operator who runs it (sam, support).
     const { stdout } = await run(
       'npx',
-      [
-        'tsx',
-        'scripts/ops.ts',
-        'extend-retention',
-        '--order-id',
-        orderId,
-        '--by',
-        '10d',
-        '--operator',
-        'alice',
-      ],
-      { cwd: repoRoot, env: { ...process.env, LOG_FILE: '' } },
+      ['tsx', 'scripts/ops.ts', 'extend-retention', '--order-id', orderId, '--by', '10d'],
+      {
+        cwd: repoRoot,
+        env: {
+          ...process.env,
+          LOG_FILE: '',
+          OPS_API_URL: p.internalUrl,
+          OPERATOR_TOKEN: await operatorToken('sam'),
+        },
+      },
     );
     expect(stdout).toContain(`Retention of ${orderId} extended by 10d.`);
     await expect.poll(purgeAfter).not.toEqual(before);
@@ -135,7 +134,7 @@ describe('per-order purge', () => {
       [orderId],
     );
     expect(extended.rows.map((r) => [r.actor, r.detail.by])).toEqual([
-      ['operator:alice', '10d'],
+      ['operator:sam', '10d'],
       ['operator', '1d'],
     ]);
     await handle.signal(purgeNowSignal);

@@ -1,26 +1,23 @@
 /**
- * Rate limits and operator sessions across API replicas: two API processes' worth of apps (two `buildApp`
- * instances on two ports, one database, one limit scope, behind a trusted proxy whose X-Forwarded-For
- * names the client) share every budget and every session. A restart keeps both. And a flood of failed
+ * Rate limits across API replicas: two API processes' worth of apps (two `buildApp` instances on two
+ * ports, one database, one limit scope, behind a trusted proxy whose X-Forwarded-For names the client)
+ * share every budget. A restart keeps them. (Operators no longer have sessions here: they sign in at the
+ * identity provider, test/stack/operators.test.ts.) And a flood of failed
  * requests from hundreds of IPv4 addresses and IPv6 /64s spends the overall budgets without locking out a
  * fresh client that holds a valid link, a valid JWT or a valid intake signature.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { defaultPayloadConverter } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
 import { generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../api/app';
-import { codecEndpointSettings } from '../../api/codec-endpoint/routes';
 import { OVERALL_CLIENTS } from '../../api/http/rate-limits';
 import { defaultPolicy } from '../../domain/orders';
 import { signatureHeader } from '../../domain/signing';
-import type { VaultPayloadCodec } from '../../lib/codec';
 import { config } from '../../lib/config';
 import type { Db } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
-import { createCodec } from '../../lib/temporal';
 import { generateToken } from '../../lib/tokens';
 import { connectVault, type VaultSession } from '../../lib/vault';
 import { type AppIssuer, revealInApp, startAppIssuer } from '../helpers/app-issuer';
@@ -29,20 +26,18 @@ import { fixturePool } from '../helpers/fixture-db';
 import { createSeeder, type Seeder } from '../helpers/seed';
 
 const PER_CLIENT = 5;
-const LOGIN_ATTEMPTS = 3;
 const INTAKE_SECRET = randomBytes(32).toString('hex');
 
 let db: Db;
 let vault: VaultSession;
 let decryptor: RunningDecryptor;
 let issuer: AppIssuer;
-let codec: VaultPayloadCodec;
 let seeder: Seeder;
 const apps: FastifyInstance[] = [];
 const quiet = createLogger({ level: 'silent', name: 'shared-limits-test' });
 
 /** One API process: every app started with the same scope on this database is a replica of the others. */
-async function startApi(scope: string, opts: { sessionTtlMs?: number } = {}): Promise<string> {
+async function startApi(scope: string): Promise<string> {
   const cfg = config();
   const app = await buildApp({
     db,
@@ -69,12 +64,6 @@ async function startApi(scope: string, opts: { sessionTtlMs?: number } = {}): Pr
     startOrder: async () => {
       throw new Error('no test here starts an order');
     },
-    codec: {
-      ...codecEndpointSettings(cfg),
-      codec,
-      loginAttemptsPerMinute: LOGIN_ATTEMPTS,
-      sessionTtlMs: opts.sessionTtlMs ?? 60_000,
-    },
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   apps.push(app);
@@ -92,7 +81,6 @@ beforeAll(async () => {
   vault = await connectVault('api');
   decryptor = await startDecryptor();
   issuer = await startAppIssuer({ issuer: 'shared-limits-app', audience: 'shared-limits-api' });
-  codec = createCodec(vault.transit);
   seeder = await createSeeder(db);
 });
 
@@ -153,100 +141,6 @@ describe('per-client limits across two API processes', () => {
     for (let i = 0; i < PER_CLIENT; i++)
       expect((await landing(i % 2 ? b! : a!, order.token, '198.51.100.77')).status).toBe(200);
     expect((await landing(a!, order.token, '::ffff:198.51.100.77')).status).toBe(429);
-  });
-
-  it('counts operator login attempts across both processes', async () => {
-    const scope = `test-${randomUUID()}`;
-    const [a, b] = [await startApi(scope), await startApi(scope)];
-    const login = (base: string, password: string, ip: string) =>
-      fetch(`${base}/codec/login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', ...from(ip) },
-        body: new URLSearchParams({ password }).toString(),
-        redirect: 'manual',
-      });
-    const statuses = [];
-    for (let i = 0; i < LOGIN_ATTEMPTS; i++)
-      statuses.push((await login(i % 2 ? b! : a!, 'guess-guess-guess', '10.20.0.1')).status);
-    expect(statuses).toEqual(Array(LOGIN_ATTEMPTS).fill(401));
-    expect((await login(b!, config().OPERATOR_PASSWORD!, '10.20.0.1')).status).toBe(429);
-    expect((await login(a!, config().OPERATOR_PASSWORD!, '10.20.0.1')).status).toBe(429);
-    expect((await login(a!, config().OPERATOR_PASSWORD!, '10.20.0.2')).status).toBe(303);
-  });
-});
-
-describe('operator sessions across two API processes', () => {
-  const login = async (base: string) => {
-    const res = await fetch(`${base}/codec/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', ...from(`10.30.${randomOctets()}`) },
-      body: new URLSearchParams({ password: config().OPERATOR_PASSWORD! }).toString(),
-      redirect: 'manual',
-    });
-    expect(res.status).toBe(303);
-    return (res.headers.get('set-cookie') ?? '').split(';')[0]!;
-  };
-  const decode = async (base: string, cookie: string) => {
-    const [p] = await codec.encode([defaultPayloadConverter.toPayload({ probe: randomUUID() })]);
-    const b64 = (v: Uint8Array) => Buffer.from(v).toString('base64');
-    return fetch(`${base}/codec/decode`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-namespace': 'default', cookie },
-      body: JSON.stringify({
-        payloads: [
-          {
-            metadata: Object.fromEntries(Object.entries(p!.metadata!).map(([k, v]) => [k, b64(v)])),
-            data: b64(p!.data!),
-          },
-        ],
-      }),
-    });
-  };
-
-  it('a session made on one works on the other; a logout on one ends it on both', async () => {
-    const scope = `test-${randomUUID()}`;
-    const [a, b] = [await startApi(scope), await startApi(scope)];
-    const cookie = await login(a!);
-    expect((await decode(b!, cookie)).status).toBe(200);
-    expect(await (await fetch(`${b}/codec/login`, { headers: { cookie } })).text()).toContain(
-      'id="signed-in"',
-    );
-    // Only the hash is stored: the table holds nothing that signs anyone in.
-    const id = cookie.split('=')[1]!;
-    const { rows } = await db.query<{ hashed: number; dump: string }>(
-      `SELECT (SELECT count(*)::int FROM operator_sessions WHERE session_hash = sha256(convert_to($1, 'UTF8'))) AS hashed,
-              (SELECT string_agg(t::text, ' ') FROM operator_sessions t) AS dump`,
-      [id],
-    );
-    expect(rows[0]!.hashed).toBe(1);
-    expect(rows[0]!.dump).not.toContain(id);
-
-    // A restart signs nobody out.
-    await stopApi(a!);
-    const restarted = await startApi(scope);
-    expect((await decode(restarted, cookie)).status).toBe(200);
-
-    const out = await fetch(`${b}/codec/logout`, { method: 'POST', headers: { cookie } });
-    expect(out.status).toBe(200);
-    expect((await decode(restarted, cookie)).status).toBe(401);
-    expect((await decode(b!, cookie)).status).toBe(401);
-    expect(await (await fetch(`${restarted}/codec/login`, { headers: { cookie } })).text()).not.toContain(
-      'id="signed-in"',
-    );
-    // Another operator's session is untouched by that logout.
-    const other = await login(b!);
-    expect((await decode(restarted, other)).status).toBe(200);
-  });
-
-  it('a session expires on every process', async () => {
-    const scope = `test-${randomUUID()}`;
-    const shortLived = await startApi(scope, { sessionTtlMs: 1_500 });
-    const other = await startApi(scope);
-    const cookie = await login(shortLived);
-    expect((await decode(other, cookie)).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 1_700));
-    expect((await decode(other, cookie)).status).toBe(401);
-    expect((await decode(shortLived, cookie)).status).toBe(401);
   });
 });
 
@@ -363,9 +257,4 @@ describe('counter rows', () => {
 
 function now(): string {
   return String(Math.floor(Date.now() / 1000));
-}
-
-function randomOctets(): string {
-  const b = randomBytes(2);
-  return `${b[0]}.${b[1]}`;
 }

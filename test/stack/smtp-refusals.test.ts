@@ -14,6 +14,7 @@ import { repoRoot } from '../../lib/config';
 import { auditRows } from '../helpers/audit';
 import { signedIntake } from '../helpers/intake';
 import { type AcceptedMail, startMailServer } from '../helpers/mail-server';
+import { operatorToken } from '../helpers/operators';
 import { waitForStatus } from '../helpers/orders';
 import { type Pipeline, startPipeline, uniqueOrderId } from '../helpers/pipeline';
 import { problemOf } from '../helpers/problems';
@@ -98,8 +99,17 @@ describe('a recipient refused for good', () => {
     const corrected = `fixed-${orderId}@example.test`;
     const { stdout } = await promisify(execFile)(
       'npx',
-      ['tsx', 'scripts/ops.ts', 'resend', '--order-id', orderId, '--email', corrected, '--operator', 'ann'],
-      { cwd: repoRoot, env: { ...process.env, LOG_FILE: '' } },
+      ['tsx', 'scripts/ops.ts', 'resend', '--order-id', orderId, '--email', corrected],
+      {
+        cwd: repoRoot,
+        // As the signed-in support operator sam, through this pipeline's internal ops API.
+        env: {
+          ...process.env,
+          LOG_FILE: '',
+          OPS_API_URL: p.internalUrl,
+          OPERATOR_TOKEN: await operatorToken('sam'),
+        },
+      },
     );
     expect(stdout).toContain(
       'A new link for 3 card(s) no link had revealed was sent to the corrected address; the previous address was told.',
@@ -113,13 +123,13 @@ describe('a recipient refused for good', () => {
     expect(after.deliveries.map((d) => d.cardCount)).toEqual([3]);
     const trail = await auditRows(p.db, orderId);
     const resent = trail.find((r) => r.event === 'DELIVERED');
-    expect(resent?.detail).toMatchObject({ requestedBy: 'operator:ann', recipientChanged: true });
+    expect(resent?.detail).toMatchObject({ requestedBy: 'operator:sam', recipientChanged: true });
     // The operator's request is on the trail by name, as a caller's is.
     expect(trail.filter((r) => r.event === 'RESEND_REQUESTED')).toEqual([
       expect.objectContaining({
-        actor: 'operator:ann',
+        actor: 'operator:sam',
         method: 'ops resend',
-        detail: { recipientChanged: true, outcome: 'sent' },
+        detail: expect.objectContaining({ recipientChanged: true, outcome: 'sent', name: 'Sam Okafor' }),
       }),
     ]);
     expect(accepted.some((m) => m.to.includes(refused))).toBe(false);

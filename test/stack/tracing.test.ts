@@ -63,8 +63,6 @@ function configuredSecrets(): string[] {
     .map(([, v]) => v);
   return [
     cfg.PROVIDER_API_KEY,
-    cfg.CODEC_AUTH_TOKEN,
-    cfg.OPERATOR_PASSWORD,
     ...(['worker', 'api', 'retention', 'cli', 'decryptor'] as const).map((c) =>
       decodeURIComponent(new URL(databaseUrl(c, cfg)).password),
     ),

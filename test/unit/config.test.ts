@@ -51,8 +51,7 @@ const PROD: NodeJS.ProcessEnv = {
   PROVIDER_API_KEY: 'pk_live_4f9a2c7e1b8d3a6f',
   WORKER_VAULT_ROLE_ID: 'b1c2d3e4-role',
   WORKER_VAULT_SECRET_ID: '7d1e6a52-2b7e-4bd9-a0a1-5f0e4c3b2a19',
-  CODEC_AUTH_TOKEN: 'kR3v9Lx2Qw8Zp5Tn7Ym1Hc4Jd6Fg0Sa2Bb9Nn',
-  OPERATOR_PASSWORD: 'correct horse battery staple',
+  OPERATOR_TOKEN_ISSUER: 'https://login.example.com',
   JWT_JWKS_URL: 'https://app.example/.well-known/jwks.json',
   INTAKE_CLIENTS: 'checkout:Wq8Lp3Xz6Nc1Vb9Mk4Jh7Gf2Ds5Aa0Tt3Yy',
   // Temporal's own TLS is checked apart (Temporal transport settings): here a mesh wraps it.
@@ -451,6 +450,24 @@ describe('production mode', () => {
     ).not.toThrow();
   });
 
+  it("refuses the retired shared operator secrets, and an operators' identity provider over http", () => {
+    const retired = 'kR3v9Lx2Qw8Zp5Tn7Ym1Hc4Jd6Fg0Sa2Bb9Nn';
+    for (const name of ['CODEC_AUTH_TOKEN', 'OPERATOR_PASSWORD']) {
+      const message = errorOf({ ...PROD, [name]: retired }).message;
+      expect(message).toContain(`${name}: retired; operators sign in at the identity provider`);
+      expect(message).not.toContain(retired);
+    }
+    for (const name of ['OPERATOR_TOKEN_ISSUER', 'OPERATOR_JWKS_URL']) {
+      expect(errorOf({ ...PROD, [name]: 'http://login.internal' }).message).toContain(
+        `${name}: must be an https:// URL in production`,
+      );
+    }
+    // Outside production the local stack's plain-http identity provider is fine.
+    expect(() =>
+      parseConfig({ ...PROD, NODE_ENV: 'development', OPERATOR_TOKEN_ISSUER: 'http://127.0.0.1:4020' }),
+    ).not.toThrow();
+  });
+
   it.each(['PUBLIC_BASE_URL', 'VAULT_ADDR', 'PROVIDER_BASE_URL'])('refuses http:// for %s', (name) => {
     const url = `http://${name.toLowerCase()}.internal:8443/x`;
     const message = refusalOf({ ...PROD, [name]: url });
@@ -516,13 +533,15 @@ describe('production mode', () => {
     }
     const secretish =
       /SECRET|PASSWORD|TOKEN|API_KEY|DATABASE_URL|INTAKE_CLIENTS|INTAKE_REQUEST_KEY|WEBHOOK_ENDPOINTS|POSTGRES_PWD/;
-    return out.filter(([name]) => secretish.test(name));
+    // Which identity provider's tokens, and for which audience: names of public things, not secrets.
+    const notSecret = /^OPERATOR_TOKEN_(ISSUER|AUDIENCE)$/;
+    return out.filter(([name]) => secretish.test(name) && !notSecret.test(name));
   }
 
   it('refuses every example and docker-compose default secret, naming the variable, never the value', () => {
     const published = publishedSecrets();
-    // The scan found .env.example's secrets (13), and whatever defaults docker-compose.yml still has.
-    expect(published.length).toBeGreaterThanOrEqual(13);
+    // The scan found .env.example's secrets (11), and whatever defaults docker-compose.yml still has.
+    expect(published.length).toBeGreaterThanOrEqual(11);
     const asSchema: Record<string, string> = {
       POSTGRES_PASSWORD: 'DATABASE_URL',
       POSTGRES_PWD: 'DATABASE_URL',

@@ -5,10 +5,10 @@
  * its pending count.
  */
 import type { WebhookEvent } from '../contracts/order';
-import { postWebhookEvent, recordWebhookAttempt, type WebhookEndpoints } from '../domain/webhooks';
 import type { Db } from '../lib/db';
 import { audit } from '../store/audit';
 import { eventsOf, type WebhookRow as StoredWebhookRow } from '../store/webhooks';
+import { postWebhookEvent, recordWebhookAttempt, type WebhookEndpoints } from './webhooks';
 
 export type WebhookRow = StoredWebhookRow<WebhookEvent>;
 
@@ -48,7 +48,7 @@ export async function replayWebhookEvent(
       orderId,
       event: 'WEBHOOK_REPLAYED',
       actor,
-      method: 'ops:webhooks --replay',
+      method: 'ops webhooks --replay',
       detail: { eventId, sequence: row.sequence, status },
     });
   }
