@@ -26,8 +26,6 @@ import { fixturePool } from '../helpers/fixture-db';
 import { createSeeder, type SeededOrder, type Seeder } from '../helpers/seed';
 
 const INTAKE_SECRET = randomBytes(32).toString('hex');
-const ISSUER = 'fuzz-app';
-const AUDIENCE = 'fuzz-api';
 const OWNER = 'fuzz-owner';
 
 let db: Db;
