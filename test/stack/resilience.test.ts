@@ -18,7 +18,13 @@ import { fulfillmentDeps } from '../../workers/deps';
 import { auditRows } from '../helpers/audit';
 import { linkIn, mailFor, waitForMail } from '../helpers/mailbox';
 import { asOrderWorkflow, waitForStatus } from '../helpers/orders';
-import { FAST_POLLING, runFulfillmentWorker, uniqueOrderId, uniqueRecipient } from '../helpers/pipeline';
+import {
+  FAST_POLLING,
+  FAST_POLLING_BOUNDS,
+  runFulfillmentWorker,
+  uniqueOrderId,
+  uniqueRecipient,
+} from '../helpers/pipeline';
 import { registerScenario, sandboxOrder } from '../helpers/sandbox';
 
 let db: Db;
@@ -288,6 +294,7 @@ describe('a worker killed mid-step', () => {
       const input = buildOrderInput(
         { orderId, userId: 'u', email: uniqueRecipient(), policy: FAST_POLLING },
         defaultPolicy(cfg),
+        { pollBounds: FAST_POLLING_BOUNDS },
       );
       await startOrder(client, input, taskQueue);
       await expect
