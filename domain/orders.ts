@@ -187,6 +187,9 @@ export async function startOrder(
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       workflowIdConflictPolicy: 'FAIL',
       typedSearchAttributes: STARTING_SEARCH_ATTRIBUTES,
+      // Each caller's tasks are dispatched in fair shares (its activities inherit the key): one caller's
+      // backlog of polls does not hold up another's in the provider's rate-limited queue.
+      priority: { fairnessKey: fairnessKeyOf(input) },
     });
     return { workflowId, runId: handle.firstExecutionRunId, existing: false };
   } catch (err) {
@@ -194,6 +197,15 @@ export async function startOrder(
     const description = await client.workflow.getHandle(workflowId).describe();
     return { workflowId, runId: description.runId, existing: true };
   }
+}
+
+/**
+ * The key Temporal shares task dispatch by (task queue fairness): the order's intake caller, or "operator"
+ * for orders started by the CLI or the typed client. Caller names are short ([a-z0-9_-]); the key's limit
+ * is 64 bytes.
+ */
+export function fairnessKeyOf(input: Pick<OrderInput, 'caller'>): string {
+  return input.caller ?? 'operator';
 }
 
 /**
