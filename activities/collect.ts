@@ -9,6 +9,7 @@ import {
   ProviderFailureType,
   RECIPIENT_REFUSED,
 } from '../contracts/order';
+import { blindIndexInput, INDEX_KEY_VERSION } from '../domain/card-buckets';
 import { cardKeyName } from '../domain/cards';
 import { ProviderError, type ProviderOrder } from '../domain/provider';
 import { auditEach } from '../lib/audit';
@@ -99,8 +100,8 @@ async function storeCards(
   order: ProviderOrder,
 ): Promise<{ inserted: number; stored: number }> {
   const { orderId } = input;
-  const fresh = await unstoredCards(deps, input, order);
   const key = cardKeyName(deps.cardKeyPrefix, new Date());
+  const fresh = await unstoredCards(deps, input, order, key);
   const ciphertexts =
     fresh.length === 0
       ? []
@@ -162,26 +163,31 @@ async function storeCards(
 }
 
 /**
- * The provider's cards this order has not stored, each with its blind index (a transit HMAC whose input
- * includes the order id, so the same code never yields the same index in two orders). Before any poll
- * found a card there is nothing to compare with: a retried first poll encrypts its cards again, and the
- * INSERT keeps the ones stored first.
+ * The provider's cards this order has not stored, each with its blind index: a transit HMAC under the
+ * bucket `key` the cards are stored in (domain/card-buckets.ts: the index dies with its bucket), whose
+ * input includes the order id, so the same code never yields the same index in two orders. A card stored
+ * earlier may sit in another bucket (stored last month, or moved by the retention sweep) or carry an index
+ * under the shared index key (stored before indexes moved to buckets): the codes are compared under each.
+ * Before any poll found a card there is nothing to compare with: a retried first poll encrypts its cards
+ * again, and the INSERT keeps the ones stored first.
  */
-async function unstoredCards(deps: ActivityDeps, input: CollectInput, order: ProviderOrder) {
+async function unstoredCards(deps: ActivityDeps, input: CollectInput, order: ProviderOrder, key: string) {
   if (order.cards.length === 0) return [];
   const { orderId } = input;
-  const indexes = await deps.transit.hmacBatch(
-    deps.indexKey,
-    order.cards.map((c) => `${orderId}\u0000${c.value}`),
-    deps.indexKeyVersion,
-  );
+  const inputs = order.cards.map((c) => blindIndexInput(orderId, c.value));
+  const indexes = await deps.transit.hmacBatch(key, inputs, INDEX_KEY_VERSION);
   const seen = new Set<string>();
   if (input.knownStored > 0) {
-    const { rows } = await deps.db.query<{ blind_index: string }>(
-      'SELECT blind_index FROM cards WHERE order_id = $1 AND blind_index = ANY($2)',
-      [orderId, indexes],
-    );
-    for (const r of rows) seen.add(r.blind_index);
+    const stored = await storedIndexes(deps, orderId);
+    const under = async (indexKey: string, version: number) =>
+      indexKey === key ? indexes : deps.transit.hmacBatch(indexKey, inputs, version);
+    const earlier = await Promise.all([
+      ...[...stored.buckets].map((bucket) => under(bucket, INDEX_KEY_VERSION)),
+      ...(stored.legacy ? [under(deps.indexKey, deps.indexKeyVersion)] : []),
+    ]);
+    indexes.forEach((index, i) => {
+      if ([index, ...earlier.map((e) => e[i]!)].some((e) => stored.indexes.has(e))) seen.add(index);
+    });
   }
   const fresh: Array<{ index: string; value: string; serial: string; barcodeFormat: string | null }> = [];
   order.cards.forEach((card, i) => {
@@ -191,6 +197,24 @@ async function unstoredCards(deps: ActivityDeps, input: CollectInput, order: Pro
     fresh.push({ index, value: card.value, serial: card.serial, barcodeFormat: card.barcodeFormat ?? null });
   });
   return fresh;
+}
+
+/**
+ * The blind indexes of the order's stored cards and the buckets they are in; `legacy`: compare under the
+ * shared index key (VAULT_INDEX_KEY) too, for cards stored before indexes moved to buckets. Once no order
+ * stored before that can be open (its deadline), VAULT_INDEX_KEY and this comparison can go.
+ */
+async function storedIndexes(deps: ActivityDeps, orderId: string) {
+  const { rows } = await deps.db.query<{ blind_index: string; key_name: string }>({
+    name: 'collect-stored-indexes',
+    text: 'SELECT blind_index, key_name FROM cards WHERE order_id = $1',
+    values: [orderId],
+  });
+  return {
+    indexes: new Set(rows.map((r) => r.blind_index)),
+    buckets: new Set(rows.map((r) => r.key_name)),
+    legacy: rows.length > 0 && deps.indexKey !== '',
+  };
 }
 
 /** Exponential backoff with ±20 % jitter, from the order's policy. */
