@@ -15,11 +15,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collectActivity } from '../../activities/collect';
+import type { ActivityDeps } from '../../activities/deps';
 import { createRetentionActivities } from '../../activities/retention';
+import type { CollectInput } from '../../contracts/order';
 import { blindIndexInput, bucketForPurge, INDEX_KEY_VERSION } from '../../domain/card-buckets';
+import { cardKeyName } from '../../domain/cards';
+import type { ProviderCard } from '../../domain/provider';
 import { createPool, type Db } from '../../lib/db';
 import { logger } from '../../lib/logger';
 import type { VaultSession } from '../../lib/vault';
+import { asOrderWorkflow } from '../helpers/orders';
 import { type PrivateVault, startPrivateVault } from '../helpers/private-vault';
 import { randomCard, type SeedCard } from '../helpers/seed';
 
@@ -183,5 +189,95 @@ describe('key buckets', () => {
     await retention.vault.write(`transit/keys/${bucket}`, { type: 'aes256-gcm96', derived: true });
     const again = await worker.transit.hmacBatch(bucket, probe, INDEX_KEY_VERSION);
     for (let i = 0; i < indexes.length; i++) expect(again[i]).not.toBe(indexes[i]);
+  }, 60_000);
+
+  it("keeps deduplicating an order's cards after they moved bucket, and against indexes from before", async () => {
+    const current = cardKeyName(PREFIX, new Date());
+    await retention.vault.write(`transit/keys/${current}`, { type: 'aes256-gcm96', derived: true });
+    const orderId = `${ORDER_PREFIX}-${randomUUID().slice(0, 8)}`;
+    const issued: ProviderCard[] = Array.from({ length: 4 }, () => ({ ...randomCard() }));
+    let answer = issued.slice(0, 2);
+    const deps = {
+      db,
+      transit: worker.transit,
+      provider: {
+        checkOrder: async () => ({
+          orderId,
+          status: 'PARTIALLY_FILLED' as const,
+          quantity: 4,
+          cards: answer,
+        }),
+      },
+      log: logger(),
+      cardKeyPrefix: PREFIX,
+      indexKey: 'card-index',
+      indexKeyVersion: 1,
+      webhookEndpoints: new Map(),
+      noticeTemplates: {},
+    } as unknown as ActivityDeps;
+    const collect = collectActivity(deps, async () => {
+      throw new Error('no link in this test');
+    });
+    const poll = (knownStored: number, register: boolean): CollectInput => ({
+      orderId,
+      firstRunId: 'run-1',
+      knownStored,
+      knownStatus: null,
+      pollInitialMs: 5_000,
+      pollMaxMs: 5_000,
+      ...(register
+        ? {
+            register: {
+              orderId,
+              firstRunId: 'run-1',
+              userId: 'test-buckets',
+              caller: null,
+              policy: {
+                deliverPartial: false,
+                purgeOnRetrieval: false,
+                linkTtl: '1h',
+                retention: '30d',
+                deadline: '1h',
+                pollInitialInterval: '5s',
+                pollMaxInterval: '5s',
+                webhookMaxAge: '1h',
+              },
+            },
+          }
+        : {}),
+    });
+    const run = asOrderWorkflow(orderId);
+    expect(await run(collect, poll(0, true))).toMatchObject({ stored: 2, newlyStored: 2 });
+    expect((await rowsOf(orderId)).map((r) => r.key_name)).toEqual([current, current]);
+
+    // Extended far out: the sweep moves the two cards to a later bucket (indexes under it).
+    await db.query(`UPDATE orders SET purge_after = now() + interval '200 days' WHERE order_id = $1`, [
+      orderId,
+    ]);
+    expect(await sweep().rebucketCards({ batchSize: 100 })).toBe(2);
+    // A third card as a worker stored it before indexes moved to buckets: indexed under card-index.
+    const [legacyCt, legacySerialCt] = await worker.transit.encryptBatch(current, [
+      { plaintext: issued[2]!.value, context: orderId },
+      { plaintext: issued[2]!.serial, context: orderId },
+    ]);
+    const [legacyIndex] = await worker.transit.hmacBatch(
+      'card-index',
+      [blindIndexInput(orderId, issued[2]!.value)],
+      1,
+    );
+    await db.query(
+      'INSERT INTO cards (order_id, blind_index, value_ct, serial_ct, key_name) VALUES ($1, $2, $3, $4, $5)',
+      [orderId, legacyIndex, legacyCt, legacySerialCt, current],
+    );
+
+    // The provider now answers with all four: only the fourth is new.
+    answer = issued;
+    expect(await run(collect, poll(3, false))).toMatchObject({ stored: 4, newlyStored: 1 });
+    const rows = await rowsOf(orderId);
+    expect(rows).toHaveLength(4);
+    const plain = await Promise.all(
+      rows.map(async (r) => (await decrypt(api, r.key_name, orderId, [r.value_ct]))[0]),
+    );
+    expect(plain.sort()).toEqual(issued.map((c) => c.value).sort());
   }, 60_000);
 });
