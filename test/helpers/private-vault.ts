@@ -17,6 +17,8 @@ const BAO = path.join(repoRoot, '.tools', 'venv', 'bin', 'bao');
 
 export interface PrivateVault {
   addr: string;
+  /** A component's AppRole settings (VAULT_ROLE_ID…), as a process of it would be given them. */
+  approle(component: VaultComponent): Record<string, string>;
   connect(component: VaultComponent): Promise<VaultSession>;
   stop(): void;
 }
@@ -59,6 +61,7 @@ export async function startPrivateVault(): Promise<PrivateVault> {
     );
   return {
     addr,
+    approle,
     connect: (component) =>
       connectVault(component, { addr, mount: 'transit', env: approle(component), caFile: '' }),
     stop,
