@@ -38,11 +38,11 @@ import {
   type ResendRefusalType,
   type ResendRequest,
 } from '../../contracts/order';
+import type { OrderIdPrefixes, PollBounds } from '../../domain/order-fences';
 import {
-  buildOrderInput,
+  checkOrderRequest,
   orderIdSchema,
   orderRequestDigest,
-  orderRequestSchema,
   type ResendOutcome,
   recipientCorrectionSchema,
   type StartedOrder,
@@ -75,6 +75,10 @@ export interface IntakeSettings {
   rateLimitPerMinute: number;
   /** What a request's policy leaves out. */
   policyDefaults: OrderPolicy;
+  /** INTAKE_ORDER_ID_PREFIXES: a caller listed may claim only order ids under its prefix. */
+  orderIdPrefixes?: OrderIdPrefixes;
+  /** The bounds on every order's polling; default POLL_BOUNDS (tests against the sandbox poll faster). */
+  pollBounds?: PollBounds;
   /** INTAKE_REQUEST_KEY: keys the fingerprint that binds an order id to its first caller and request. */
   requestKey: string;
   /**
@@ -116,10 +120,7 @@ function sendUnauthorized(reply: FastifyReply): FastifyReply {
 }
 
 /** Field paths come from the schema (unknown keys are reported on their parent), never from the body. */
-function invalidRequestFields(
-  body: unknown,
-  schema: typeof orderRequestSchema | typeof recipientCorrectionSchema = orderRequestSchema,
-): string[] {
+function invalidRequestFields(body: unknown, schema: typeof recipientCorrectionSchema): string[] {
   const parsed = schema.safeParse(body);
   return parsed.success ? [] : invalidFields(parsed.error);
 }
@@ -213,12 +214,18 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
 
     const body = parseJson(signed.raw);
     if (body === undefined) return sendError(reply, 400, { invalid: ['body'] });
-    const invalid = invalidRequestFields(body);
-    if (invalid.length > 0) {
-      request.log.info({ caller, invalid }, 'intake refused: invalid order');
-      return sendError(reply, 400, { invalid });
+    const checked = checkOrderRequest(body, opts.policyDefaults, {
+      caller,
+      orderIdPrefix: opts.orderIdPrefixes?.get(caller),
+      pollBounds: opts.pollBounds,
+    });
+    if (!checked.ok) {
+      const { invalid, problems, fenced } = checked;
+      request.log.info({ caller, invalid, fenced }, 'intake refused: invalid order');
+      // A fence's reasons are the domain's own sentences (a bound, the caller's own prefix): safe to say.
+      return sendError(reply, 400, fenced ? { invalid, detail: problems.join('; ') } : { invalid });
     }
-    const input = buildOrderInput(body, opts.policyDefaults, caller);
+    const { input } = checked;
     const requestHash = orderRequestDigest(body, opts.requestKey);
 
     // The signature and the order id's binding are recorded in the same transaction as the start: if the
