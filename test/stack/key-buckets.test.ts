@@ -11,7 +11,7 @@
  * The Vault side is a private OpenBao dev server bootstrapped with this checkout's policies (the
  * retention role's rebucketing capabilities, the worker's HMAC on buckets), and the buckets are of a
  * prefix of this file's own, so destroying them touches nothing of anyone else's. The rows are this file's
- * orders only and are deleted at the end.
+ * orders only and are deleted at the end (but for their audit rows).
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -61,7 +61,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await db?.query('DELETE FROM audit_log WHERE order_id LIKE $1', [`${ORDER_PREFIX}-%`]);
+  // Their audit rows stay: the trail is append-only even to the schema's owner.
   await db?.query('DELETE FROM cards WHERE order_id LIKE $1', [`${ORDER_PREFIX}-%`]);
   await db?.query('DELETE FROM orders WHERE order_id LIKE $1', [`${ORDER_PREFIX}-%`]);
   await db?.end();
