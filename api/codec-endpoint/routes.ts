@@ -14,6 +14,7 @@ import { isCodecEncrypted, PayloadCodecError } from '../../lib/codec';
 import { type Config, ConfigError, durationMs } from '../../lib/config';
 import type { Db } from '../../lib/db';
 import { audit } from '../../store/audit';
+import { sendError } from '../http/json-replies';
 import { clientIp, createLimiters } from '../http/rate-limits';
 import { requesterOf } from '../http/requester';
 import {
@@ -124,10 +125,7 @@ export async function codecRoutes(app: FastifyInstance, opts: CodecRoutesOptions
     const principal = await principalOf(request);
     if (!principal) {
       request.log.info({ req: request }, 'codec request without valid credentials');
-      return reply
-        .code(401)
-        .header('www-authenticate', 'Bearer realm="codec"')
-        .send({ error: 'Unauthorized' });
+      return sendError(reply.header('www-authenticate', 'Bearer realm="codec"'), 401);
     }
     request.codecPrincipal = principal;
   };
@@ -159,15 +157,13 @@ export async function codecRoutes(app: FastifyInstance, opts: CodecRoutesOptions
   for (const op of ['encode', 'decode'] as const) {
     app.post(`/${op}`, { bodyLimit: BODY_LIMIT, onRequest: authenticate }, async (request, reply) => {
       if (!(request.headers['content-type'] ?? '').startsWith('application/json')) {
-        return reply.code(415).send({ error: 'Unsupported Media Type' });
+        return sendError(reply, 415);
       }
       // proto3 JSON in full (wire.ts): `{}` is an empty list, as the Go CLI sends a query without arguments.
       const parsed = payloadsFromJson(request.body);
       if (!parsed.ok) {
         request.log.info({ reason: parsed.reason }, `codec ${op}: malformed body`);
-        return reply
-          .code(400)
-          .send({ error: 'Bad Request', message: `not a Payloads message: ${parsed.reason}` });
+        return sendError(reply, 400, { detail: `not a Payloads message: ${parsed.reason}` });
       }
       const payloads = parsed.payloads;
       let result: Payload[];
@@ -180,10 +176,10 @@ export async function codecRoutes(app: FastifyInstance, opts: CodecRoutesOptions
             `codec ${op}: payload rejected`,
           );
           if (op === 'decode') await auditDecode(request, payloads, 'refused');
-          return reply.code(400).send({ error: 'Bad Request', message: `a payload could not be ${op}d` });
+          return sendError(reply, 400, { detail: `a payload could not be ${op}d` });
         }
         request.log.error({ err }, `codec ${op} failed`);
-        return reply.code(503).send({ error: 'Service Unavailable' });
+        return sendError(reply, 503);
       }
       // No audit row, no plaintext: a database that cannot record the decode fails the request.
       if (op === 'decode') await auditDecode(request, payloads, 'decoded');

@@ -1,12 +1,14 @@
 /**
  * How the API says no. Responses never carry an error's message or stack (a parser or driver message may
  * quote the request, and a link request's path is its token); they carry a status and a generic text.
- * Link pages get HTML, API clients get JSON.
+ * Link pages get HTML, API clients get problem details (problems.ts), with the invalid fields by name when a
+ * route schema refused the request.
  */
-import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { pageContext } from './customer-page';
 import { MESSAGES, type MessageKind, messagePage } from './message-pages';
+import { type FieldError, sendProblem } from './problems';
 import { applySecurityHeaders, newNonce } from './security-headers';
 
 export function sendMessage(
@@ -41,12 +43,33 @@ function kindFor(request: FastifyRequest, status: number): MessageKind {
   return 'serverError';
 }
 
-function respond(request: FastifyRequest, reply: FastifyReply, status: number): FastifyReply {
+function respond(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  status: number,
+  errors?: FieldError[],
+): FastifyReply {
   if (wantsHtml(request)) return sendMessage(reply, request, kindFor(request, status), status);
-  return reply
-    .code(status)
-    .type('application/json; charset=utf-8')
-    .send({ error: STATUS_CODES[status] ?? 'Error' });
+  return sendProblem(reply, status, { errors });
+}
+
+/**
+ * The fields a route schema refused: paths from the schema (a body's own, or the parameter or header's
+ * name), the kind of fault by zod's issue code; never the value, nor zod's message (which may quote a key).
+ */
+export function validationFields(err: {
+  validation?: unknown;
+  validationContext?: string;
+}): FieldError[] | undefined {
+  if (!hasZodFastifySchemaValidationErrors(err)) return undefined;
+  const seen = new Map<string, FieldError>();
+  for (const issue of err.validation) {
+    const path = issue.instancePath.split('/').filter(Boolean).join('.');
+    const name =
+      path || (err.validationContext === 'body' || !err.validationContext ? 'body' : err.validationContext);
+    if (!seen.has(name)) seen.set(name, { name, reason: issue.keyword });
+  }
+  return [...seen.values()];
 }
 
 export function errorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
@@ -61,7 +84,7 @@ export function errorHandler(err: FastifyError, request: FastifyRequest, reply: 
     // `errorCode`, not `code`: the logger censors any `code` field as a possible card code.
     request.log.info({ req: request, statusCode: status, errorCode: err.code }, 'request rejected');
   }
-  return respond(request, reply, status);
+  return respond(request, reply, status, status === 400 ? validationFields(err) : undefined);
 }
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): FastifyReply {
@@ -73,12 +96,13 @@ export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): F
  * answer quotes the path back, which for a link is the token, so these get the generic answer too.
  */
 export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  // Under /d/ it is a malformed token, answered like any other invalid link; a refusal by a rate limit
+  // Under /d/ it is a malformed token, answered like any other invalid link; a parameter longer than any
+  // id or token names nothing that exists (404, as the document says, not 414); a refusal by a rate limit
   // (api/app.ts counts these requests as unmatched ones) stays a 429.
   const status =
     err.statusCode === 429
       ? 429
-      : isLinkPath(request)
+      : isLinkPath(request) || err.code === 'FST_ERR_MAX_PARAM_LENGTH'
         ? 404
         : err.statusCode && err.statusCode >= 400 && err.statusCode < 600
           ? err.statusCode

@@ -7,7 +7,10 @@
  * budget of requests (http/rate-limits.ts).
  */
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import type { Db } from '../../lib/db';
+import { NO_SECURITY, TAGS } from './openapi';
+import { problemResponses } from './problems';
 import { clientIp, createLimiters } from './rate-limits';
 
 /** How long a probe's answer stands: a failing database shows as 503 this long after it fails, at most. */
@@ -87,7 +90,18 @@ export async function healthRoutes(app: FastifyInstance, opts: HealthOptions): P
     },
   ]);
 
-  app.get('/healthz', { onRequest: byIp! }, async (_request, reply) => {
+  const healthSchema = {
+    tags: [TAGS.health],
+    security: NO_SECURITY,
+    operationId: 'health',
+    summary: 'The process answers and so does its database',
+    response: {
+      200: z.object({ ok: z.literal(true) }).describe('Healthy'),
+      503: z.object({ ok: z.literal(false) }).describe('The database does not answer'),
+      ...problemResponses([429]),
+    },
+  };
+  app.get('/healthz', { onRequest: byIp!, schema: healthSchema }, async (_request, reply) => {
     if (await healthy()) return { ok: true };
     return reply.code(503).send({ ok: false });
   });

@@ -6,6 +6,7 @@
 import type { FastifyReply } from 'fastify';
 import { jwtVerify } from 'jose';
 import { userIdSchema } from '../../domain/orders';
+import { sendProblem } from '../http/problems';
 
 export interface JwtSettings {
   secret: string;
@@ -53,12 +54,9 @@ export function createAuthenticator(
 
 /** RFC 6750: a challenge always; `invalid_token` only when a token was presented. */
 export function sendUnauthorized(reply: FastifyReply, reason: 'missing' | 'invalid'): FastifyReply {
-  return reply
-    .code(401)
-    .header(
-      'www-authenticate',
-      reason === 'missing' ? 'Bearer realm="giftcards"' : 'Bearer realm="giftcards", error="invalid_token"',
-    )
-    .type('application/json; charset=utf-8')
-    .send({ error: 'Unauthorized' });
+  reply.header(
+    'www-authenticate',
+    reason === 'missing' ? 'Bearer realm="giftcards"' : 'Bearer realm="giftcards", error="invalid_token"',
+  );
+  return sendProblem(reply, 401);
 }

@@ -1,22 +1,42 @@
-/** An intake caller's request as the caller makes it: its JSON body, signed with its own secret. */
-import { signatureHeader } from '../../domain/signing';
+/**
+ * An intake caller's requests as a caller makes them: through the typed client generated from the OpenAPI
+ * document (domain/intake-client.ts), signed with the caller's own secret.
+ */
+import { type IntakeCaller, intakeClient } from '../../domain/intake-client';
+import type { OrderRequest } from '../../domain/orders';
 
-export function signedIntake(
+export { intakeClient };
+
+const RECIPIENT = /^\/v1\/fulfillments\/([^/]+)\/recipient$/;
+
+/**
+ * POST `path` (an order, or a recipient correction) as `caller`; the answer as it came, its body unread, for
+ * tests that look at the status, headers and text (the client reads its own copy).
+ */
+export async function signedIntake(
   apiUrl: string,
-  caller: { name: string; secret: string },
+  caller: IntakeCaller,
   path: string,
   body: object,
-) {
-  const text = JSON.stringify(body);
-  const timestamp = String(Math.floor(Date.now() / 1000));
-  return fetch(`${apiUrl}${path}`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-intake-client': caller.name,
-      'x-intake-timestamp': timestamp,
-      'x-intake-signature': signatureHeader(caller.secret, timestamp, text),
+): Promise<Response> {
+  let answer: Response | undefined;
+  const client = intakeClient(apiUrl, caller, {
+    fetch: async (request) => {
+      const response = await fetch(request);
+      answer = response.clone();
+      return response;
     },
-    body: text,
   });
+  const correction = RECIPIENT.exec(path);
+  if (correction) {
+    await client.POST('/v1/fulfillments/{orderId}/recipient', {
+      params: { path: { orderId: decodeURIComponent(correction[1]!) } },
+      body: body as { orderId: string; email: string },
+    });
+  } else {
+    if (path !== '/v1/fulfillments') throw new Error(`not an intake POST: ${path}`);
+    await client.POST('/v1/fulfillments', { body: body as OrderRequest });
+  }
+  if (!answer) throw new Error('no answer');
+  return answer;
 }

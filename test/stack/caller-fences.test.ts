@@ -66,10 +66,13 @@ describe('callers fenced from each other', () => {
       email: attacker,
     });
     expect(claim.status).toBe(400);
-    const refusal = (await claim.json()) as { invalid: string[]; detail: string };
+    expect(claim.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    const refusal = (await claim.json()) as { errors: Array<{ name: string }>; detail: string };
     expect(refusal).toEqual({
-      error: 'Bad Request',
-      invalid: ['orderId'],
+      type: 'about:blank',
+      title: 'Bad Request',
+      status: 400,
+      errors: [{ name: 'orderId' }],
       detail: `orderId: must start with this caller's order-id prefix "shop-"`,
     });
     // Neither the order id nor the recipient is echoed.
@@ -117,8 +120,10 @@ describe('callers fenced from each other', () => {
     });
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({
-      error: 'Bad Request',
-      invalid: ['policy.pollInitialInterval', 'policy.pollMaxInterval'],
+      type: 'about:blank',
+      title: 'Bad Request',
+      status: 400,
+      errors: [{ name: 'policy.pollInitialInterval' }, { name: 'policy.pollMaxInterval' }],
       detail: 'policy.pollInitialInterval: must be at least 5s; policy.pollMaxInterval: must be at least 5s',
     });
     // At the floor but for 30 days: over the budget of polls, and the answer says what would fit.

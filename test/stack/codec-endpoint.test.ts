@@ -18,6 +18,7 @@ import { createCodec } from '../../lib/temporal';
 import { connectVault, type VaultSession } from '../../lib/vault';
 import { fixturePool } from '../helpers/fixture-db';
 import { uniqueRecipient } from '../helpers/pipeline';
+import { problemOf } from '../helpers/problems';
 
 const UI_ORIGIN = new URL(config().TEMPORAL_UI_URL).origin;
 const FOREIGN_ORIGIN = 'http://evil.example';
@@ -148,7 +149,7 @@ describe('authentication', () => {
     parsed.payloads[0].data = data.toString('base64');
     const res = await post('/codec/decode', JSON.stringify(parsed), { authorization: `Bearer ${token()}` });
     expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ error: 'Bad Request', message: 'a payload could not be decoded' });
+    expect(await res.json()).toEqual(problemOf(400, undefined, 'a payload could not be decoded'));
     // Only JSON is decoded: a form post (no CORS preflight in a browser) is refused even when authenticated.
     const form = await post('/codec/decode', 'payloads=x', {
       authorization: `Bearer ${token()}`,
@@ -264,16 +265,15 @@ describe('the body: a Payloads message in proto3 JSON, as any Temporal client wr
         const res = await post(`/codec/${op}`, body, bearer());
         expect(res.status, body).toBe(400);
         const answer = await res.text();
-        expect(JSON.parse(answer)).toMatchObject({ error: 'Bad Request' });
+        expect(JSON.parse(answer)).toMatchObject({ status: 400, title: 'Bad Request' });
         expect(answer).not.toContain(secret);
         expect(answer).not.toContain(b64);
       }
     }
     const res = await post('/codec/encode', '{"payloads":[{"data":7}]}', bearer());
-    expect(await res.json()).toEqual({
-      error: 'Bad Request',
-      message: 'not a Payloads message: payloads[0].data: not base64',
-    });
+    expect(await res.json()).toEqual(
+      problemOf(400, undefined, 'not a Payloads message: payloads[0].data: not base64'),
+    );
     expect(logLines.join('\n')).not.toContain(secret);
   });
 });

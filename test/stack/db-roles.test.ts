@@ -217,6 +217,18 @@ describe.each(COMPONENTS)("with the %s's own database credentials", (component) 
       );
     });
 
+  if (component !== 'api')
+    it("no Idempotency-Key answer can be planted for a caller, nor one read (the API's alone)", async () => {
+      // A planted answer would be handed to the caller's retry instead of carrying its order out.
+      await refused(
+        component,
+        `INSERT INTO intake_idempotency_keys (caller, idempotency_key, request_hash, status, response, expires_at)
+         VALUES ($1, $2, $3, 202, '{"workflowId":"order-forged","existing":true}', now() + interval '1 day')`,
+        [CALLER, randomUUID(), hashToken('x')],
+      );
+      await refused(component, 'SELECT response FROM intake_idempotency_keys WHERE caller = $1', [CALLER]);
+    });
+
   it('no resend request can be forged in the table', async () => {
     await refused(
       component,

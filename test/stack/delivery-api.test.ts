@@ -18,6 +18,7 @@ import { generateToken, hashToken } from '../../lib/tokens';
 import { connectVault, createVaultClient, Transit, type VaultSession } from '../../lib/vault';
 import { auditRows as auditOf } from '../helpers/audit';
 import { fixturePool } from '../helpers/fixture-db';
+import { problemOf } from '../helpers/problems';
 import { createSeeder, type SeededOrder, type Seeder, type SeedOptions } from '../helpers/seed';
 
 const UA = 'delivery-api-test/1.0 (vitest)';
@@ -490,7 +491,7 @@ describe('the rest of the surface', () => {
 
     const api = await fetch(`${baseUrl}/no/such/${token}`);
     expect(api.status).toBe(404);
-    expect(await api.json()).toEqual({ error: 'Not Found' });
+    expect(await api.json()).toEqual(problemOf(404));
   });
 });
 

@@ -21,6 +21,7 @@ import type { Db } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
 import { connectVault, type VaultSession } from '../../lib/vault';
 import { fixturePool } from '../helpers/fixture-db';
+import { problemOf } from '../helpers/problems';
 
 const PATH = `/${'a.'.repeat(6 * 1024)}`;
 const SENDERS = 8;
@@ -112,11 +113,11 @@ describe('a flood from one address', () => {
     expect(count(answers, 429)).toBe(SENDERS * 40 - UNMATCHED_PER_MINUTE);
     for (const refused of answers.filter((a) => a.status === 429)) {
       expect(Number(refused.retryAfter)).toBeGreaterThan(0);
-      expect(JSON.parse(refused.body)).toEqual({ error: 'Too Many Requests' });
+      expect(JSON.parse(refused.body)).toEqual(problemOf(429));
     }
     // A clear 404 that echoes nothing of what was asked.
     for (const notFound of answers.filter((a) => a.status === 404)) {
-      expect(JSON.parse(notFound.body)).toEqual({ error: 'Not Found' });
+      expect(JSON.parse(notFound.body)).toEqual(problemOf(404));
     }
 
     expect(checks.length).toBeGreaterThan(0);

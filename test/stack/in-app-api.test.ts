@@ -19,6 +19,7 @@ import { hashToken } from '../../lib/tokens';
 import { connectVault, type VaultSession } from '../../lib/vault';
 import { auditRows as auditOf } from '../helpers/audit';
 import { fixturePool } from '../helpers/fixture-db';
+import { problemOf } from '../helpers/problems';
 import { createSeeder, type SeededOrder, type Seeder, type SeedOptions } from '../helpers/seed';
 
 const UA = 'in-app-api-test/1.0 (vitest)';
@@ -205,8 +206,8 @@ describe('GET /api/orders/:orderId/cards', () => {
     }
     expect(answers[0]).toEqual({
       status: 404,
-      type: 'application/json; charset=utf-8',
-      body: '{"error":"Not Found"}',
+      type: 'application/problem+json; charset=utf-8',
+      body: '{"type":"about:blank","title":"Not Found","status":404}',
     });
     expect(answers.every((a) => JSON.stringify(a) === JSON.stringify(answers[0]))).toBe(true);
     // Nothing was revealed to the intruder, and the owner still sees the cards.
@@ -258,7 +259,7 @@ describe('authentication', () => {
     const missing = await fetch(`${baseUrl}${path}`);
     expect(missing.status).toBe(401);
     expect(missing.headers.get('www-authenticate')).toBe('Bearer realm="giftcards"');
-    expect(await missing.json()).toEqual({ error: 'Unauthorized' });
+    expect(await missing.json()).toEqual(problemOf(401));
 
     const bad: Array<[string, string]> = [
       ['expired', await jwtFor(user, { exp: now - 60 })],
@@ -276,7 +277,7 @@ describe('authentication', () => {
       expect(res.headers.get('www-authenticate'), why).toBe(
         'Bearer realm="giftcards", error="invalid_token"',
       );
-      expect(await res.json(), why).toEqual({ error: 'Unauthorized' });
+      expect(await res.json(), why).toEqual(problemOf(401));
     }
     for (const header of ['Basic dXNlcjpwYXNz', `Bearer ${'a'.repeat(5000)}.b.c`, 'Bearer']) {
       const res = await fetch(`${baseUrl}${path}`, { headers: { authorization: header } });
@@ -326,7 +327,7 @@ describe('reveal keys bound to a client secret', () => {
 
     const again = await reveal(order.orderId, token, body);
     expect(again.status).toBe(403);
-    expect(await again.json()).toEqual({ error: 'Forbidden' });
+    expect(await again.json()).toEqual(problemOf(403));
 
     const trail = await auditRows(order.orderId);
     const revealed = trail.filter((r) => r.event === 'REVEALED');
@@ -374,7 +375,7 @@ describe('reveal keys bound to a client secret', () => {
       timestamp: proof.timestamp,
     });
     expect(wrong.status).toBe(403);
-    expect(await wrong.json()).toEqual({ error: 'Forbidden' });
+    expect(await wrong.json()).toEqual(problemOf(403));
     expect(await keyConsumed(key)).toBe(true);
 
     const right = await reveal(order.orderId, token, {
@@ -431,7 +432,7 @@ describe('reveal keys bound to a client secret', () => {
       url,
     );
     expect(res.status).toBe(403);
-    expect(await res.json()).toEqual({ error: 'Forbidden' });
+    expect(await res.json()).toEqual(problemOf(403));
   });
 
   it('refuses a stale client timestamp, when issuing and when revealing', async () => {
@@ -445,7 +446,7 @@ describe('reveal keys bound to a client secret', () => {
       body: { nonce: stale.nonce, timestamp: stale.timestamp },
     });
     expect(issue.status).toBe(400);
-    expect(await issue.json()).toEqual({ error: 'Bad Request', invalid: ['timestamp'] });
+    expect(await issue.json()).toEqual(problemOf(400, ['timestamp']));
 
     // A key bound to a nonce of that stale timestamp (issued while it was fresh) is refused too, untouched.
     const { revealKey: key } = await issueRevealKey(db, {
@@ -463,7 +464,7 @@ describe('reveal keys bound to a client secret', () => {
       timestamp: stale.timestamp,
     });
     expect(res.status).toBe(403);
-    expect(await res.json()).toEqual({ error: 'Forbidden' });
+    expect(await res.json()).toEqual(problemOf(403));
     expect(await keyConsumed(key)).toBe(false);
   });
 
@@ -477,7 +478,7 @@ describe('reveal keys bound to a client secret', () => {
 
     const wrongOrder = await reveal(b.orderId, token, body);
     expect(wrongOrder.status).toBe(403);
-    expect(await wrongOrder.json()).toEqual({ error: 'Forbidden' });
+    expect(await wrongOrder.json()).toEqual(problemOf(403));
 
     // Another user with the key and the secret: not their order, so it does not exist for them.
     const thief = await reveal(a.orderId, await jwtFor(newUser()), body);
@@ -513,7 +514,7 @@ describe('reveal keys bound to a client secret', () => {
       body: { nonce: 'zz-not-hex', timestamp: 'soon' },
     });
     expect(badKey.status).toBe(400);
-    expect(await badKey.json()).toEqual({ error: 'Bad Request', invalid: ['nonce', 'timestamp'] });
+    expect(await badKey.json()).toEqual(problemOf(400, ['nonce', 'timestamp']));
 
     const badReveal = await api(`/api/orders/${order.orderId}/cards/reveal`, {
       method: 'POST',
@@ -521,7 +522,7 @@ describe('reveal keys bound to a client secret', () => {
       body: { revealKey: 'short', clientSecret: 'x' },
     });
     expect(badReveal.status).toBe(400);
-    expect(await badReveal.json()).toEqual({ error: 'Bad Request' });
+    expect(await badReveal.json()).toEqual(problemOf(400));
 
     const notJson = await fetch(`${baseUrl}/api/orders/${order.orderId}/cards/reveal`, {
       method: 'POST',
@@ -553,7 +554,7 @@ describe('rate limits', () => {
     expect(limited.statusCode).toBe(429);
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
     expect(limited.headers['cache-control']).toBe('no-store');
-    expect(limited.json()).toEqual({ error: 'Too Many Requests' });
+    expect(limited.json()).toEqual(problemOf(429));
 
     // One user's token from many addresses.
     for (let i = 0; i < 3; i++)

@@ -23,6 +23,7 @@ import { signatureHeader as signIntakeRequest } from '../../domain/signing';
 import { config } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
 import { connectVault, type VaultSession } from '../../lib/vault';
+import { intakeClient } from '../helpers/intake';
 import { mailFor, waitForMail } from '../helpers/mailbox';
 import { settled, waitForStatus } from '../helpers/orders';
 import {
@@ -33,6 +34,7 @@ import {
   uniqueOrderId,
   uniqueRecipient,
 } from '../helpers/pipeline';
+import { problemOf } from '../helpers/problems';
 import { sandboxOrder } from '../helpers/sandbox';
 
 const CALLER = 'checkout';
@@ -139,17 +141,24 @@ const send = (req: Signed) =>
 describe('POST /v1/fulfillments', () => {
   it('starts the order from a signed request; the order is delivered and its owner sees the cards in the app', async () => {
     const order = orderRequest();
-    const res = await send(sign(JSON.stringify(order)));
+    // As a caller would: the typed client generated from the OpenAPI document, signing each request.
+    const intake = intakeClient(baseUrl, { name: CALLER, secret: SECRET });
+    const { data: started, response: res } = await intake.POST('/v1/fulfillments', { body: order });
     expect(res.status).toBe(202);
     expect(res.headers.get('cache-control')).toBe('no-store');
-    const started = (await res.json()) as { workflowId: string; existing: boolean };
     expect(started).toEqual({ workflowId: workflowIdFor(order.orderId), existing: false });
+    if (!started) throw new Error('not started');
 
     const description = await p.client.workflow.getHandle(started.workflowId).describe();
     expect(description.taskQueue).toBe(p.taskQueue);
     expect(description.type).toBe('giftCardOrder');
     const status = await waitForStatus(p.client, order.orderId, settled);
     expect(status).toMatchObject({ outcome: 'DELIVERED', phase: 'delivered' });
+    const followed = await intake.GET('/v1/fulfillments/{orderId}', {
+      params: { path: { orderId: order.orderId } },
+    });
+    expect(followed.response.status).toBe(200);
+    expect(followed.data).toMatchObject({ orderId: order.orderId, outcome: 'DELIVERED', phase: 'delivered' });
 
     const { rows } = await p.db.query('SELECT user_id FROM orders WHERE order_id = $1', [order.orderId]);
     expect(rows).toEqual([{ user_id: order.userId }]);
@@ -180,7 +189,7 @@ describe('POST /v1/fulfillments', () => {
 
     const replay = await send(first);
     expect(replay.status).toBe(409);
-    expect(await replay.json()).toEqual({ error: 'Conflict' });
+    expect(await replay.json()).toEqual(problemOf(409));
 
     // Same signature with the hex in upper case is the same signature.
     const shouted = { ...first, headers: { ...first.headers } };
@@ -293,14 +302,14 @@ describe('POST /v1/fulfillments', () => {
       expect(res.headers.get('www-authenticate'), why).toBe('HMAC-SHA256 realm="intake"');
       answers.add(await res.text());
     }
-    expect([...answers]).toEqual(['{"error":"Unauthorized"}']);
+    expect([...answers]).toEqual(['{"type":"about:blank","title":"Unauthorized","status":401}']);
   });
 
   it('answers an oversized body with 413 and a wrong content type with 415', async () => {
     const big = JSON.stringify({ ...orderRequest(), padding: 'x'.repeat(70 * 1024) });
     const tooLarge = await send(sign(big));
     expect(tooLarge.status).toBe(413);
-    expect(await tooLarge.json()).toEqual({ error: 'Payload Too Large' });
+    expect(await tooLarge.json()).toEqual(problemOf(413));
 
     const body = JSON.stringify(orderRequest());
     for (const type of [
@@ -312,7 +321,7 @@ describe('POST /v1/fulfillments', () => {
       const req = sign(body);
       const res = await send({ body, headers: { ...req.headers, 'content-type': type } });
       expect(res.status, type).toBe(415);
-      expect(await res.json()).toEqual({ error: 'Unsupported Media Type' });
+      expect(await res.json()).toEqual(problemOf(415));
     }
     const charset = sign(JSON.stringify(orderRequest()));
     const utf8 = await send({
@@ -328,7 +337,17 @@ describe('POST /v1/fulfillments', () => {
     const res = await send(sign(JSON.stringify(orderRequest({ email, orderId: 'bad id!' }))));
     expect(res.status).toBe(400);
     const text = await res.text();
-    expect(JSON.parse(text)).toEqual({ error: 'Bad Request', invalid: ['orderId', 'email'] });
+    // Problem details (RFC 9457): the fields by name, and what is wrong by the schema's own word.
+    expect(JSON.parse(text)).toEqual({
+      type: 'about:blank',
+      title: 'Bad Request',
+      status: 400,
+      errors: [
+        { name: 'orderId', reason: 'invalid_format' },
+        { name: 'email', reason: 'invalid_format' },
+      ],
+    });
+    expect(res.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
     expect(text).not.toContain(email);
     expect(text).not.toContain('bad id!');
 
@@ -336,7 +355,7 @@ describe('POST /v1/fulfillments', () => {
       sign(JSON.stringify(orderRequest({ policy: { linkTtl: 'forever', evil: true } }))),
     );
     expect(policy.status).toBe(400);
-    expect(await policy.json()).toEqual({ error: 'Bad Request', invalid: ['policy.linkTtl', 'policy'] });
+    expect(await policy.json()).toEqual(problemOf(400, ['policy.linkTtl', 'policy']));
 
     for (const body of ['{"orderId":', '', 'null', '[]']) {
       const broken = await send(sign(body));
@@ -402,7 +421,7 @@ describe('an order id belongs to its first caller and request', () => {
       answers.add(await res.text());
     }
     // Exactly what a replayed signature gets: nothing says which field differs, or whose the order is.
-    expect([...answers]).toEqual(['{"error":"Conflict"}']);
+    expect([...answers]).toEqual(['{"type":"about:blank","title":"Conflict","status":409}']);
 
     // The order goes on as first asked, to its first address only.
     const status = await waitForStatus(p.client, orderId, settled);
@@ -473,15 +492,17 @@ describe("a caller's recipient correction that cannot be carried out", () => {
     // (DESIGN 3.13; test/stack/recipient-correction.test.ts has corrections that are taken).
     const carried = await post();
     expect(carried.status).toBe(409);
-    expect(await carried.json()).toEqual({
-      error: 'Conflict',
-      detail:
+    expect(await carried.json()).toEqual(
+      problemOf(
+        409,
+        undefined,
         "the order's recipient was not refused: only a recipient the mail server refused can be corrected",
-    });
+      ),
+    );
     // And now it is one: refused before it reaches the order.
     const replayed = await post();
     expect(replayed.status).toBe(409);
-    expect(await replayed.json()).toEqual({ error: 'Conflict' });
+    expect(await replayed.json()).toEqual(problemOf(409));
     expect(await mailFor(corrected)).toEqual([]);
   });
 });

@@ -129,8 +129,9 @@ describe("each process of the stack holds only its own component's secrets", () 
   it("the CLIs' file holds their own identity and no card-decrypting one", () => {
     const cli = readFileSync(path.join(data, 'env', 'cli.env'), 'utf8');
     expect(cli).toContain(SECRETS.CLI_VAULT_SECRET_ID);
+    expect(cli).toContain(SECRETS["the CLIs' database password"]);
     for (const secret of Object.keys(SECRETS).filter(
-      (s) => !['CLI_VAULT_SECRET_ID', 'the database password'].includes(s),
+      (s) => !['CLI_VAULT_SECRET_ID', "the CLIs' database password"].includes(s),
     )) {
       expect(cli.includes(SECRETS[secret]!), `cli.env holds ${secret}`).toBe(false);
     }

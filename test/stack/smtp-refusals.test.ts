@@ -16,6 +16,7 @@ import { signedIntake } from '../helpers/intake';
 import { type AcceptedMail, startMailServer } from '../helpers/mail-server';
 import { waitForStatus } from '../helpers/orders';
 import { type Pipeline, startPipeline, uniqueOrderId } from '../helpers/pipeline';
+import { problemOf } from '../helpers/problems';
 
 let p: Pipeline;
 let smtp: Awaited<ReturnType<typeof startMailServer>>;
@@ -138,7 +139,7 @@ describe("the intake caller corrects its order's refused recipient", () => {
     const stranger = `stranger-${orderId}@example.test`;
     const foreign = await intake(route, { orderId, email: stranger }, 'partner');
     expect(foreign.status).toBe(404);
-    expect(await foreign.json()).toEqual({ error: 'Not Found' });
+    expect(await foreign.json()).toEqual(problemOf(404));
     const unknown = uniqueOrderId('instant');
     expect(
       (await intake(`/v1/fulfillments/${unknown}/recipient`, { orderId: unknown, email: stranger })).status,
@@ -148,17 +149,17 @@ describe("the intake caller corrects its order's refused recipient", () => {
     const bad = await intake(route, { orderId, email: 'not an address <x@y>' });
     expect(bad.status).toBe(400);
     const badText = await bad.text();
-    expect(JSON.parse(badText)).toEqual({ error: 'Bad Request', invalid: ['email'] });
+    expect(JSON.parse(badText)).toEqual(problemOf(400, ['email']));
     expect(badText).not.toContain('not an address');
     const elsewhere = await intake(route, { orderId: unknown, email: `fixed-${orderId}@example.test` });
-    expect(await elsewhere.json()).toEqual({ error: 'Bad Request', invalid: ['orderId'] });
+    expect(await elsewhere.json()).toEqual(problemOf(400, ['orderId']));
 
     // A correction the mail server refuses too: 422 on the email field, the address not echoed.
     const refusedAgain = `refused-again-${orderId}@example.test`;
     const again = await intake(route, { orderId, email: refusedAgain });
     expect(again.status).toBe(422);
     const againText = await again.text();
-    expect(JSON.parse(againText)).toEqual({ error: 'Unprocessable Entity', invalid: ['email'] });
+    expect(JSON.parse(againText)).toEqual(problemOf(422, ['email']));
 
     const corrected = `fixed-${orderId}@example.test`;
     const res = await intake(route, { orderId, email: corrected });

@@ -5,6 +5,7 @@
  * that counts its queries and fails or hangs on demand (the stack test runs the real one).
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { afterEach, describe, expect, it } from 'vitest';
 import { errorHandler } from '../../api/http/errors';
 import { healthRoutes } from '../../api/http/health';
@@ -42,6 +43,9 @@ afterEach(async () => {
 async function healthApp(db: Db): Promise<FastifyInstance> {
   const app = Fastify();
   app.setErrorHandler(errorHandler);
+  // Route schemas are zod, as the API sets them up (api/http/openapi.ts registerOpenApi).
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
   // Health's budget is per process: its limiter never touches the shared (PostgreSQL) counters.
   await registerRateLimits(app, db, 'health-unit');
   await app.register(healthRoutes, {

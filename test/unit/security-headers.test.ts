@@ -18,6 +18,7 @@ async function appServing(publicBaseUrl: string) {
     throw new Error('boom');
   });
   app.get('/d/:token', async () => 'link');
+  app.get('/v1/orders/:orderId', async () => 'order');
   await app.ready();
   return app;
 }
@@ -28,6 +29,7 @@ const requests = [
   ['a 404', '/nowhere', 404],
   ['a framework error (bad percent-encoding)', '/d/%E0%A4%A', 404],
   ['a framework error (over-long parameter)', `/d/${'x'.repeat(20)}`, 404],
+  ['a framework error (over-long parameter, an API path)', `/v1/orders/${'x'.repeat(20)}`, 404],
 ] as const;
 
 describe('Strict-Transport-Security', () => {

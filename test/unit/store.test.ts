@@ -22,6 +22,7 @@ const OWNERS: Record<string, string> = {
   resend_requests: 'store/deliveries.ts',
   intake_requests: 'store/intake.ts',
   intake_signatures: 'store/intake.ts',
+  intake_idempotency_keys: 'store/intake.ts',
   webhook_events: 'store/webhooks.ts',
   audit_log: 'store/audit.ts',
   rate_limit_counters: 'store/rate-limits.ts',
