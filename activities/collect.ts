@@ -9,6 +9,7 @@ import {
   ProviderFailureType,
   RECIPIENT_REFUSED,
 } from '../contracts/order';
+import { blindIndexInput, INDEX_KEY_VERSION } from '../domain/card-buckets';
 import { cardKeyName } from '../domain/cards';
 import { ProviderError, type ProviderOrder } from '../domain/provider';
 import { metrics } from '../lib/metrics';
@@ -99,8 +100,8 @@ async function storeCards(
   order: ProviderOrder,
 ): Promise<{ inserted: number; stored: number }> {
   const { orderId } = input;
-  const fresh = await unstoredCards(deps, input, order);
   const key = cardKeyName(deps.cardKeyPrefix, new Date());
+  const fresh = await unstoredCards(deps, input, order, key);
   const ciphertexts =
     fresh.length === 0
       ? []
@@ -138,22 +139,35 @@ async function storeCards(
 }
 
 /**
- * The provider's cards this order has not stored, each with its blind index (a transit HMAC whose input
- * includes the order id, so the same code never yields the same index in two orders). Before any poll
- * found a card there is nothing to compare with: a retried first poll encrypts its cards again, and the
- * INSERT keeps the ones stored first.
+ * The provider's cards this order has not stored, each with its blind index: a transit HMAC under the
+ * bucket `key` the cards are stored in (domain/card-buckets.ts: the index dies with its bucket), whose
+ * input includes the order id, so the same code never yields the same index in two orders. A card stored
+ * earlier may sit in another bucket (stored last month, or moved by the retention sweep) or carry an index
+ * under the shared index key (stored before indexes moved to buckets): the codes are compared under each.
+ * Before any poll found a card there is nothing to compare with: a retried first poll encrypts its cards
+ * again, and the INSERT keeps the ones stored first.
  */
-async function unstoredCards(deps: ActivityDeps, input: CollectInput, order: ProviderOrder) {
+async function unstoredCards(deps: ActivityDeps, input: CollectInput, order: ProviderOrder, key: string) {
   if (order.cards.length === 0) return [];
   const { orderId } = input;
-  const indexes = await deps.transit.hmacBatch(
-    deps.indexKey,
-    order.cards.map((c) => `${orderId}\u0000${c.value}`),
-    deps.indexKeyVersion,
-  );
+  const inputs = order.cards.map((c) => blindIndexInput(orderId, c.value));
+  const indexes = await deps.transit.hmacBatch(key, inputs, INDEX_KEY_VERSION);
   const seen = new Set<string>();
   if (input.knownStored > 0) {
-    for (const index of await storedIndexes(deps.db, orderId, indexes)) seen.add(index);
+    const stored = await storedIndexes(deps.db, orderId);
+    const under = async (indexKey: string, version: number) =>
+      indexKey === key ? indexes : deps.transit.hmacBatch(indexKey, inputs, version);
+    const earlier = await Promise.all([
+      ...[...stored.buckets].map((bucket) => under(bucket, INDEX_KEY_VERSION)),
+      // Cards stored before indexes moved to buckets carry one under the shared index key (VAULT_INDEX_KEY).
+      // Once no order stored before that can be open (its deadline), that key and this comparison can go.
+      ...(stored.indexes.size > 0 && deps.indexKey !== ''
+        ? [under(deps.indexKey, deps.indexKeyVersion)]
+        : []),
+    ]);
+    indexes.forEach((index, i) => {
+      if ([index, ...earlier.map((e) => e[i]!)].some((e) => stored.indexes.has(e))) seen.add(index);
+    });
   }
   const fresh: Array<{ index: string; value: string; serial: string; barcodeFormat: string | null }> = [];
   order.cards.forEach((card, i) => {

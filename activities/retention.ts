@@ -7,6 +7,7 @@ import {
   type SweepCounts,
   type SweepPlan,
 } from '../contracts/retention';
+import { bucketEnd, rebucketCards } from '../domain/card-buckets';
 import { purgeOrders } from '../domain/cards';
 import type { Db } from '../lib/db';
 import { scrub } from '../lib/logger';
@@ -28,13 +29,6 @@ export interface RetentionDeps {
 }
 
 const MONTHS_AHEAD = 2;
-
-/** Month buckets: `<prefix>-YYYY-MM`; the bucket ends when its month does. */
-function bucketEnd(prefix: string, name: string): Date | null {
-  const m = name.match(new RegExp(`^${prefix}-(\\d{4})-(\\d{2})$`));
-  if (!m) return null;
-  return new Date(Date.UTC(Number(m[1]), Number(m[2]), 1));
-}
 
 function upcomingBuckets(prefix: string, now: Date): string[] {
   return Array.from({ length: MONTHS_AHEAD + 1 }, (_, i) => {
@@ -62,6 +56,7 @@ export function createRetentionActivities(deps: RetentionDeps): RetentionActivit
     planSweep: guard('planSweep', activities.planSweep),
     purgeDueOrders: guard('purgeDueOrders', activities.purgeDueOrders),
     deleteExpiredTokens: guard('deleteExpiredTokens', activities.deleteExpiredTokens),
+    rebucketCards: guard('rebucketCards', activities.rebucketCards),
     manageKeyBuckets: guard('manageKeyBuckets', activities.manageKeyBuckets),
     recordSweep: guard('recordSweep', activities.recordSweep),
   };
@@ -110,6 +105,17 @@ function retentionSteps(deps: RetentionDeps): RetentionActivities {
     return names.filter((k) => !live.has(k));
   }
 
+  /** Creates a bucket key (encrypt cannot create one); a key that exists is left as it is. */
+  async function createBucket(name: string): Promise<void> {
+    try {
+      await countVault('create-key', () =>
+        vault.vault.write(`${mount}/keys/${name}`, { type: 'aes256-gcm96', derived: true }),
+      );
+    } catch (err) {
+      throw toVaultError(err, `creating key ${name}`);
+    }
+  }
+
   return {
     /** What the next sweep would do; reads only. */
     async planSweep(): Promise<SweepPlan> {
@@ -149,13 +155,7 @@ function retentionSteps(deps: RetentionDeps): RetentionActivities {
       const created: string[] = [];
       for (const name of upcomingBuckets(prefix, now)) {
         if (existing.has(name)) continue;
-        try {
-          await countVault('create-key', () =>
-            vault.vault.write(`${mount}/keys/${name}`, { type: 'aes256-gcm96', derived: true }),
-          );
-        } catch (err) {
-          throw toVaultError(err, `creating key ${name}`);
-        }
+        await createBucket(name);
         created.push(name);
       }
       const destroyed: string[] = [];
@@ -179,6 +179,19 @@ function retentionSteps(deps: RetentionDeps): RetentionActivities {
         destroyed.push(name);
       }
       return { created, destroyed };
+    },
+
+    /**
+     * Moves up to `batchSize` cards whose order outlives their bucket into the bucket of their purge date
+     * (domain/card-buckets.ts), so that no order keeps another month's bucket alive.
+     */
+    async rebucketCards(input: { batchSize: number }): Promise<number> {
+      const { cards, moves } = await rebucketCards(
+        { db, transit: vault.transit, createBucket, prefix, retentionMs: deps.retentionMs },
+        input.batchSize,
+      );
+      for (const move of moves) deps.log.info(move, 'cards moved to the bucket of their purge date');
+      return cards;
     },
 
     async recordSweep(counts: SweepCounts): Promise<void> {

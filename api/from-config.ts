@@ -82,6 +82,7 @@ export async function apiFromConfig(cfg: Config): Promise<ConfiguredApi> {
           windowMs: durationMs(cfg.INTAKE_WINDOW),
           rateLimitPerMinute: cfg.INTAKE_RATE_LIMIT_PER_MINUTE,
           policyDefaults: defaultPolicy(cfg),
+          ...(cfg.INTAKE_ORDER_ID_PREFIXES ? { orderIdPrefixes: cfg.INTAKE_ORDER_ID_PREFIXES } : {}),
           requestKey: cfg.INTAKE_REQUEST_KEY!,
           acceptV1Signatures: cfg.INTAKE_ACCEPT_V1_SIGNATURES,
         }

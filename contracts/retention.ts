@@ -23,6 +23,8 @@ export interface SweepCounts {
   ordersPurged: number;
   cardsDeleted: number;
   tokensDeleted: number;
+  /** Cards moved to the bucket of their purge date; absent in sweeps recorded before the step. */
+  cardsRebucketed?: number;
   bucketsDestroyed: string[];
   bucketsCreated: string[];
 }
@@ -34,6 +36,8 @@ export interface RetentionActivities {
   planSweep(): Promise<SweepPlan>;
   purgeDueOrders(input: { batchSize: number }): Promise<{ orders: number; cards: number; tokens: number }>;
   deleteExpiredTokens(): Promise<number>;
+  /** Cards moved to the bucket of their purge date (domain/card-buckets.ts), up to `batchSize`. */
+  rebucketCards(input: { batchSize: number }): Promise<number>;
   manageKeyBuckets(): Promise<{ created: string[]; destroyed: string[] }>;
   recordSweep(counts: SweepCounts): Promise<void>;
 }

@@ -29,10 +29,11 @@ import {
 } from '../contracts/order';
 import { type Config, durationMs, durationSchema } from '../lib/config';
 import type { Db } from '../lib/db';
-import { describeIssues } from '../lib/validation';
+import { describeIssues, invalidFields } from '../lib/validation';
 import { REFUSED_BY_DATABASE, requestResend } from '../store/deliveries';
 import { orderOwner } from '../store/orders';
 import { localeSchema } from './i18n/locales';
+import { namespaceIssues, type PollBounds, pollIssues } from './order-fences';
 
 export const orderIdSchema = z
   .string()
@@ -100,14 +101,38 @@ export function defaultPolicy(cfg: Config): OrderPolicy {
   };
 }
 
-/**
- * Validates a request; the error names the bad fields and never echoes the email. `caller`: the intake
- * caller it came from, which alone will hear of the order.
- */
-export function buildOrderInput(request: unknown, defaults: OrderPolicy, caller?: string): OrderInput {
+/** Who an order comes from and the fences it must keep (domain/order-fences.ts). */
+export interface OrderRequestOptions {
+  /** The intake caller it came from, which alone will hear of the order; none from the CLI. */
+  caller?: string;
+  /** The caller's order-id prefix (INTAKE_ORDER_ID_PREFIXES), when it has one. */
+  orderIdPrefix?: string;
+  /** Default: POLL_BOUNDS. Only tests against the sandbox provider poll faster. */
+  pollBounds?: PollBounds;
+}
+
+export type OrderRequestCheck =
+  | { ok: true; input: OrderInput }
+  /**
+   * `invalid`: the fields to fix; `problems`: "field: reason" in the domain's own words (never a value
+   * from the request); `fenced`: the request was well-formed but crossed a caller's fence.
+   */
+  | { ok: false; invalid: string[]; problems: string[]; fenced: boolean };
+
+/** Validates a request (its shape, then the caller's fences on the whole order, defaults merged in). */
+export function checkOrderRequest(
+  request: unknown,
+  defaults: OrderPolicy,
+  opts: OrderRequestOptions = {},
+): OrderRequestCheck {
   const parsed = orderRequestSchema.safeParse(request);
   if (!parsed.success) {
-    throw new OrderValidationError(`invalid order: ${describeIssues(parsed.error).join('; ')}`);
+    return {
+      ok: false,
+      invalid: invalidFields(parsed.error),
+      problems: describeIssues(parsed.error),
+      fenced: false,
+    };
   }
   const { orderId, userId, email, locale, policy } = parsed.data;
   const input: OrderInput = {
@@ -116,8 +141,30 @@ export function buildOrderInput(request: unknown, defaults: OrderPolicy, caller?
     recipient: email,
     policy: { ...defaults, ...policy },
     ...(locale ? { locale } : {}),
+    ...(opts.caller ? { caller: opts.caller } : {}),
   };
-  return caller ? { ...input, caller } : input;
+  const issues = [
+    ...namespaceIssues(orderId, opts.orderIdPrefix),
+    ...pollIssues(input.policy, opts.pollBounds),
+  ];
+  if (issues.length === 0) return { ok: true, input };
+  return {
+    ok: false,
+    invalid: [...new Set(issues.map(([field]) => field))],
+    problems: issues.map(([field, reason]) => `${field}: ${reason}`),
+    fenced: true,
+  };
+}
+
+/** checkOrderRequest, throwing an OrderValidationError that names the bad fields and never echoes the email. */
+export function buildOrderInput(
+  request: unknown,
+  defaults: OrderPolicy,
+  opts: OrderRequestOptions = {},
+): OrderInput {
+  const checked = checkOrderRequest(request, defaults, opts);
+  if (!checked.ok) throw new OrderValidationError(`invalid order: ${checked.problems.join('; ')}`);
+  return checked.input;
 }
 
 export interface StartedOrder {
@@ -142,6 +189,9 @@ export async function startOrder(
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       workflowIdConflictPolicy: 'FAIL',
       typedSearchAttributes: STARTING_SEARCH_ATTRIBUTES,
+      // Each caller's tasks are dispatched in fair shares (its activities inherit the key): one caller's
+      // backlog of polls does not hold up another's in the provider's rate-limited queue.
+      priority: { fairnessKey: fairnessKeyOf(input) },
     });
     return { workflowId, runId: handle.firstExecutionRunId, existing: false };
   } catch (err) {
@@ -149,6 +199,15 @@ export async function startOrder(
     const description = await client.workflow.getHandle(workflowId).describe();
     return { workflowId, runId: description.runId, existing: true };
   }
+}
+
+/**
+ * The key Temporal shares task dispatch by (task queue fairness): the order's intake caller, or "operator"
+ * for orders started by the CLI or the typed client. Caller names are short ([a-z0-9_-]); the key's limit
+ * is 64 bytes.
+ */
+export function fairnessKeyOf(input: Pick<OrderInput, 'caller'>): string {
+  return input.caller ?? 'operator';
 }
 
 /**

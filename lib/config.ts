@@ -328,6 +328,36 @@ const envSchema = z.object({
       'expected "caller:secret[,caller:secret]" with secrets of 32+ characters',
     )
     .optional(),
+  /**
+   * Each intake caller's order-id namespace, "caller:prefix[,caller:prefix]": the caller may claim only
+   * order ids that start with its prefix (domain/order-fences.ts), so that no caller claims another's
+   * provider order first. No prefix may begin another's. Required in production for every caller as soon
+   * as INTAKE_CLIENTS lists more than one.
+   */
+  INTAKE_ORDER_ID_PREFIXES: z
+    .string()
+    .regex(
+      /^[a-z0-9_-]+:[A-Za-z0-9][A-Za-z0-9._:-]{0,63}(,[a-z0-9_-]+:[A-Za-z0-9][A-Za-z0-9._:-]{0,63})*$/,
+      'expected "caller:prefix[,caller:prefix]", prefixes of order-id characters (letters, digits, ._:-)',
+    )
+    .transform((spec, ctx) => {
+      const prefixes = new Map<string, string>();
+      for (const entry of spec.split(',')) {
+        const at = entry.indexOf(':');
+        const caller = entry.slice(0, at);
+        if (prefixes.has(caller)) ctx.addIssue({ code: 'custom', message: `${caller} is listed twice` });
+        prefixes.set(caller, entry.slice(at + 1));
+      }
+      for (const [a, pa] of prefixes)
+        for (const [b, pb] of prefixes)
+          if (a !== b && pb.startsWith(pa))
+            ctx.addIssue({
+              code: 'custom',
+              message: `${a}'s prefix begins ${b}'s: ${a} could claim ${b}'s order ids`,
+            });
+      return prefixes as ReadonlyMap<string, string>;
+    })
+    .optional(),
   /** Keys the fingerprint that binds an order id to its first intake caller and request. */
   INTAKE_REQUEST_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   INTAKE_WINDOW: durationSchema.default('5m'),
@@ -630,6 +660,19 @@ export function productionRefusals(cfg: Config, env: NodeJS.ProcessEnv): string[
         `WEBHOOK_ENDPOINTS: ${caller}'s allowPrivate is refused in production: webhooks never reach internal addresses`,
       );
   }
+
+  const callers = new Set(
+    (cfg.INTAKE_CLIENTS ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((e) => e.split(':')[0]!),
+  );
+  const unfenced = [...callers].filter((c) => !cfg.INTAKE_ORDER_ID_PREFIXES?.has(c));
+  if (callers.size > 1 && unfenced.length > 0)
+    refusals.push(
+      `INTAKE_ORDER_ID_PREFIXES: every intake caller needs its own order-id prefix in production when there is ` +
+        `more than one (none for ${unfenced.join(', ')}): otherwise one caller can claim another's orders`,
+    );
 
   if (cfg.SMTP_URL !== undefined && !cfg.SMTP_REQUIRE_TLS && new URL(cfg.SMTP_URL).protocol !== 'smtps:') {
     refusals.push(

@@ -160,7 +160,10 @@ temporal_up() {
 # seconds (a fifth of the benchmark's orders and baselines took 5-7 s instead of 1-2). A fleet's cluster sets
 # them per queue, for its many workers' pollers (deploy/README.md).
 TEMPORAL_DEV_PARTITIONS=(--dynamic-config-value matching.numTaskqueueReadPartitions=1
-  --dynamic-config-value matching.numTaskqueueWritePartitions=1)
+  --dynamic-config-value matching.numTaskqueueWritePartitions=1
+  # Task queue fairness: each order carries its intake caller as fairness key (domain/orders startOrder), and
+  # the provider's rate-limited queue is dispatched in fair shares per caller (test/stack/provider-shares).
+  --dynamic-config-value matching.enableFairness=true)
 
 temporal_dev_up() {
   local temporal

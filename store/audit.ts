@@ -23,6 +23,8 @@ export type AuditEvent =
   | 'CANCELLED'
   | 'RETENTION_EXTENDED'
   | 'KEY_DESTROYED'
+  /** Cards of an order moved to the key bucket of their purge date (domain/card-buckets.ts): from, to. */
+  | 'CARDS_REBUCKETED'
   /** A key rotated by `npm run keys:rotate` (key, run, versions); starts a run. */
   | 'KEY_ROTATED'
   /** One batch of a run's rewrap: key, run, id range, counts (never a ciphertext); the run's checkpoint. */

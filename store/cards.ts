@@ -7,7 +7,7 @@
 import type pg from 'pg';
 import { type AuditEntry, auditEach, auditSelectSql, rewrappedAuditSql } from './audit';
 import { cardsOfDeliverySql, claimLinkSql, claimRevealKeySql, linkByHashSql } from './deliveries';
-import { answeredSql } from './orders';
+import { answeredSql, livePurgeDatesSql } from './orders';
 
 type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
 
@@ -62,14 +62,20 @@ export async function storeCards(
   return rows[0]!;
 }
 
-/** Which of these blind indexes the order has stored already. */
-export async function storedIndexes(db: Queryable, orderId: string, indexes: string[]): Promise<Set<string>> {
-  const { rows } = await db.query<{ blind_index: string }>({
+/** The blind indexes of the order's stored cards, and the key buckets they sit in. */
+export async function storedIndexes(
+  db: Queryable,
+  orderId: string,
+): Promise<{ indexes: Set<string>; buckets: Set<string> }> {
+  const { rows } = await db.query<{ blind_index: string; key_name: string }>({
     name: 'cards-stored-indexes',
-    text: 'SELECT blind_index FROM cards WHERE order_id = $1 AND blind_index = ANY($2)',
-    values: [orderId, indexes],
+    text: 'SELECT blind_index, key_name FROM cards WHERE order_id = $1',
+    values: [orderId],
   });
-  return new Set(rows.map((r) => r.blind_index));
+  return {
+    indexes: new Set(rows.map((r) => r.blind_index)),
+    buckets: new Set(rows.map((r) => r.key_name)),
+  };
 }
 
 /** How many cards the order has stored (0 once purged). */
@@ -272,6 +278,73 @@ export async function bucketsInUse(db: Queryable, names: string[]): Promise<Set<
     values: [names],
   });
   return new Set(rows.map((r) => r.key_name));
+}
+
+// ---------------------------------------------------------------- the retention sweep's rebucketing
+
+export interface OutlivingCard {
+  id: string;
+  order_id: string;
+  value_ct: string;
+  serial_ct: string;
+  key_name: string;
+  purge_after: Date;
+}
+
+/**
+ * Up to `limit` live cards whose month bucket (`<prefix>-YYYY-MM`) is destroyed (its month's end plus
+ * `retentionMs`) before their order's purge date (domain/card-buckets.ts).
+ */
+export async function cardsOutlivingTheirBucket(
+  db: Queryable,
+  p: { prefix: string; retentionMs: number; limit: number },
+): Promise<OutlivingCard[]> {
+  const { rows } = await db.query<OutlivingCard>({
+    name: 'cards-outliving-their-bucket',
+    text: `SELECT c.id::text, c.order_id, c.value_ct, c.serial_ct, c.key_name, o.purge_after
+             FROM cards c JOIN ${livePurgeDatesSql()} o ON o.order_id = c.order_id
+            WHERE c.key_name LIKE $1 || '-____-__'
+              AND (to_date(right(c.key_name, 7), 'YYYY-MM')::timestamp AT TIME ZONE 'UTC')
+                  + interval '1 month' + make_interval(secs => $2 / 1000.0) < o.purge_after
+            ORDER BY c.id
+            LIMIT $3`,
+    values: [p.prefix.replace(/[\\%_]/g, '\\$&'), p.retentionMs, p.limit],
+  });
+  return rows;
+}
+
+/**
+ * Moves cards of one order to bucket `to` (new ciphertext and blind index), only those still as they were
+ * read (same ciphertext: a purge or another sweep meanwhile wins), with their CARDS_REBUCKETED row
+ * (`audited`, counted by how many moved) in the same statement; how many moved. The database lets only the
+ * retention role change a card's bucket, and only with its ciphertext (cards_rewrap_only).
+ */
+export async function moveCards(
+  db: Queryable,
+  m: {
+    ids: string[];
+    wereValues: string[];
+    values: string[];
+    serials: string[];
+    indexes: string[];
+    to: string;
+  },
+  audited: AuditEntry,
+): Promise<number> {
+  const row = auditEach('n WHERE n.moved > 0', audited, 6, 'n.moved');
+  const { rows } = await db.query<{ moved: number }>({
+    name: 'cards-move-bucket',
+    text: `WITH u AS (
+       UPDATE cards c SET value_ct = t.v, serial_ct = t.s, blind_index = t.i, key_name = $6
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]) AS t(id, was, v, s, i)
+        WHERE c.id = t.id AND c.value_ct = t.was
+        RETURNING 1),
+     n AS (SELECT count(*)::int AS moved FROM u),
+     audited AS (${row.sql})
+     SELECT n.moved FROM n`,
+    values: [m.ids, m.wereValues, m.values, m.serials, m.indexes, m.to, ...row.params],
+  });
+  return rows[0]?.moved ?? 0;
 }
 
 // ---------------------------------------------------------------- the key rotation's rewrap

@@ -216,6 +216,14 @@ export function firstDeliveredSql(p: { orderId: string; retentionMs: string }): 
          AS first_link_after`;
 }
 
+/**
+ * A subquery (order_id, purge_after): the orders not purged yet that have a purge date, for a statement
+ * that joins them to their cards.
+ */
+export function livePurgeDatesSql(): string {
+  return '(SELECT order_id, purge_after FROM orders WHERE purged_at IS NULL AND purge_after IS NOT NULL)';
+}
+
 /** A scalar subquery: the caller of the order whose id is `orderId` (an expression). */
 export function callerSql(orderId: string): string {
   return `(SELECT o.caller FROM orders o WHERE o.order_id = ${orderId})`;

@@ -11,6 +11,12 @@ const sweep = wf.proxyActivities<RetentionActivities>({
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 10 },
 });
 
+/** What changed the sweep's story (docs/contributing.md, "Changing the order's story"). */
+const RETENTION_PATCHES = {
+  /** Cards whose order outlives their bucket move to the bucket of their purge date before buckets are destroyed. */
+  rebucketCards: 'rebucket-cards',
+} as const;
+
 export async function retentionSweep(input: SweepInput = {}): Promise<SweepCounts> {
   const batchSize = input.batchSize ?? 500;
   const maxBatches = input.maxBatches ?? 200;
@@ -29,6 +35,14 @@ export async function retentionSweep(input: SweepInput = {}): Promise<SweepCount
     if (batch.orders < batchSize) break;
   }
   counts.tokensDeleted += await sweep.deleteExpiredTokens();
+  if (wf.patched(RETENTION_PATCHES.rebucketCards)) {
+    counts.cardsRebucketed = 0;
+    for (let i = 0; i < maxBatches; i++) {
+      const moved = await sweep.rebucketCards({ batchSize });
+      counts.cardsRebucketed += moved;
+      if (moved < batchSize) break;
+    }
+  }
   const keys = await sweep.manageKeyBuckets();
   counts.bucketsDestroyed = keys.destroyed;
   counts.bucketsCreated = keys.created;

@@ -5,8 +5,9 @@
  * replays.ts, idempotency.ts) and the order's workflow.
  */
 import type { OrderInput, OrderPolicy, ResendRequest } from '../../contracts/order';
+import type { OrderIdPrefixes, PollBounds } from '../../domain/order-fences';
 import {
-  buildOrderInput,
+  checkOrderRequest,
   type OrderRequest,
   orderRequestDigest,
   type ResendOutcome,
@@ -30,11 +31,20 @@ export interface AcceptOrderDeps {
   db: Db;
   startOrder: (input: OrderInput) => Promise<StartedOrder>;
   policyDefaults: OrderPolicy;
+  /** INTAKE_ORDER_ID_PREFIXES: a caller listed may claim only order ids under its prefix. */
+  orderIdPrefixes?: OrderIdPrefixes;
+  /** The bounds on every order's polling; default POLL_BOUNDS. */
+  pollBounds?: PollBounds;
   /** INTAKE_REQUEST_KEY: keys the request's fingerprint (its binding, its idempotency key). */
   requestKey: string;
 }
 
 export type AcceptedOrder =
+  /**
+   * Well-formed, but outside the caller's fences (poll bounds, its order-id prefix): nothing recorded.
+   * `invalid`: the fields; `problems`: "field: reason" in the domain's own words, never a request value.
+   */
+  | { outcome: 'fenced'; invalid: string[]; problems: string[] }
   /** Started now (202) or found started by the same caller and request (200). */
   | { outcome: 'answered'; answer: StoredAnswer; orderId: string; existing: boolean }
   /** The answer the idempotency key's first request got, again. */
@@ -59,7 +69,13 @@ export async function acceptOrder(
   idempotencyKey?: string,
 ): Promise<AcceptedOrder> {
   const { caller, timestamp, signature } = signed;
-  const input = buildOrderInput(request, deps.policyDefaults, caller);
+  const checked = checkOrderRequest(request, deps.policyDefaults, {
+    caller,
+    orderIdPrefix: deps.orderIdPrefixes?.get(caller),
+    pollBounds: deps.pollBounds,
+  });
+  if (!checked.ok) return { outcome: 'fenced', invalid: checked.invalid, problems: checked.problems };
+  const { input } = checked;
   const requestHash = orderRequestDigest(request, deps.requestKey);
   return withTransaction(deps.db, async (client): Promise<AcceptedOrder> => {
     if (idempotencyKey !== undefined) {

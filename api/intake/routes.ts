@@ -46,6 +46,7 @@ import {
   type ResendRefusalType,
   type ResendRequest,
 } from '../../contracts/order';
+import type { OrderIdPrefixes, PollBounds } from '../../domain/order-fences';
 import type { ResendOutcome, StartedOrder } from '../../domain/orders';
 import type { Db } from '../../lib/db';
 import { sendError } from '../http/json-replies';
@@ -66,6 +67,10 @@ export interface IntakeSettings {
   rateLimitPerMinute: number;
   /** What a request's policy leaves out. */
   policyDefaults: OrderPolicy;
+  /** INTAKE_ORDER_ID_PREFIXES: a caller listed may claim only order ids under its prefix. */
+  orderIdPrefixes?: OrderIdPrefixes;
+  /** The bounds on every order's polling; default POLL_BOUNDS (tests against the sandbox poll faster). */
+  pollBounds?: PollBounds;
   /** INTAKE_REQUEST_KEY: keys the fingerprint that binds an order id to its first caller and request. */
   requestKey: string;
   /**
@@ -127,6 +132,10 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
         return sendError(reply, 503);
       }
       switch (accepted.outcome) {
+        case 'fenced':
+          request.log.info({ caller, invalid: accepted.invalid }, 'intake refused: order outside its fences');
+          // A fence's reasons are the domain's own sentences (a bound, the caller's own prefix): safe to say.
+          return sendError(reply, 400, { invalid: accepted.invalid, detail: accepted.problems.join('; ') });
         case 'signatureReplayed':
           request.log.warn({ caller, orderId }, 'intake refused: replayed signature');
           return sendError(reply, 409);

@@ -21,6 +21,19 @@ path "@MOUNT@/keys/cards-*" {
 path "@MOUNT@/rewrap/cards-*" {
   capabilities = ["update"]
 }
+# Moving a card whose order outlives its bucket into the bucket of its purge date (domain/card-buckets.ts,
+# the sweep's rebucketCards): transit has no rewrap across keys, so the card is decrypted and encrypted
+# again, and its blind index computed again under the new bucket. The retention worker is the one identity
+# allowed to: it faces neither the provider nor the internet, and every move is audited (CARDS_REBUCKETED).
+path "@MOUNT@/decrypt/cards-*" {
+  capabilities = ["update"]
+}
+path "@MOUNT@/encrypt/cards-*" {
+  capabilities = ["update"]
+}
+path "@MOUNT@/hmac/cards-*" {
+  capabilities = ["update"]
+}
 # Key rotation (`npm run keys:rotate -- --codec`): the codec key is rotated and read; its
 # min_decryption_version is raised only as far as the open workflows allow (domain/key-rotation.ts). No
 # rewrap: what it wraps lives in Temporal histories.

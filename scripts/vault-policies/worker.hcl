@@ -3,6 +3,12 @@
 path "@MOUNT@/encrypt/cards-*" {
   capabilities = ["update"]
 }
+# The blind index: an HMAC under the card's own bucket key, so that it dies with the bucket
+# (domain/card-buckets.ts); hmac on a key that does not exist fails, it never creates one.
+path "@MOUNT@/hmac/cards-*" {
+  capabilities = ["update"]
+}
+# The shared index key of cards stored before indexes moved to buckets, compared while such orders are open.
 path "@MOUNT@/hmac/card-index" {
   capabilities = ["update"]
 }

@@ -22,6 +22,7 @@ import {
   workflowIdFor,
 } from '../../contracts/order';
 import { createMailer } from '../../domain/mail/mailer';
+import type { OrderIdPrefixes, PollBounds } from '../../domain/order-fences';
 import {
   buildOrderInput,
   defaultPolicy,
@@ -68,6 +69,12 @@ export interface Pipeline {
 /** Fast polling for tests; everything else keeps its real default unless a test says otherwise. */
 export const FAST_POLLING: Partial<OrderPolicy> = { pollInitialInterval: '200ms', pollMaxInterval: '1s' };
 
+/**
+ * The poll bounds tests against the sandbox provider order with (FAST_POLLING is far below POLL_BOUNDS'
+ * floor); every order of a deployment keeps POLL_BOUNDS.
+ */
+export const FAST_POLLING_BOUNDS: PollBounds = { floor: '100ms', maxPolls: Number.MAX_SAFE_INTEGER };
+
 export async function startPipeline(
   opts: {
     revealVisibleMs?: number;
@@ -89,6 +96,10 @@ export async function startPipeline(
     codecCorsOrigins?: string[];
     /** Serve the internal listener over https with this key and certificate. */
     internalTls?: { key: string | Buffer; cert: string | Buffer };
+    /** Their order-id namespaces (INTAKE_ORDER_ID_PREFIXES); default none. */
+    orderIdPrefixes?: OrderIdPrefixes;
+    /** The intake's bounds on polling; default FAST_POLLING_BOUNDS. */
+    pollBounds?: PollBounds;
   } = {},
 ) {
   const cfg = config();
@@ -119,7 +130,10 @@ export async function startPipeline(
             clients: opts.intakeClients,
             windowMs: 5 * 60_000,
             rateLimitPerMinute: 10_000,
-            policyDefaults: { ...defaultPolicy(cfg), ...FAST_POLLING },
+            // Orders poll fast unless the test asks for a deployment's bounds.
+            policyDefaults: opts.pollBounds ? defaultPolicy(cfg) : { ...defaultPolicy(cfg), ...FAST_POLLING },
+            pollBounds: opts.pollBounds ?? FAST_POLLING_BOUNDS,
+            ...(opts.orderIdPrefixes ? { orderIdPrefixes: opts.orderIdPrefixes } : {}),
             requestKey: randomBytes(32).toString('hex'),
           },
           startOrder: (input: OrderInput) => startOrder(client, input, taskQueue),
@@ -194,7 +208,7 @@ export async function startPipeline(
       const input = buildOrderInput(
         { ...request, policy: { ...FAST_POLLING, ...request.policy } },
         defaultPolicy(cfg),
-        startOpts.caller,
+        { ...(startOpts.caller ? { caller: startOpts.caller } : {}), pollBounds: FAST_POLLING_BOUNDS },
       );
       return startOrder(client, input, taskQueue);
     },

@@ -41,7 +41,13 @@ import { fulfillmentDeps } from '../../workers/deps';
 import { newState } from '../../workflows/order-state';
 import { type AcceptedMail, startMailServer } from '../helpers/mail-server';
 import { asOrderWorkflow, waitForStatus } from '../helpers/orders';
-import { FAST_POLLING, type Pipeline, startPipeline, uniqueOrderId } from '../helpers/pipeline';
+import {
+  FAST_POLLING,
+  FAST_POLLING_BOUNDS,
+  type Pipeline,
+  startPipeline,
+  uniqueOrderId,
+} from '../helpers/pipeline';
 import { startRetentionWorker } from '../helpers/retention';
 import { registerScenario, sandboxOrder } from '../helpers/sandbox';
 import { type Receiver, startReceiver } from '../helpers/webhook-receiver';
@@ -443,7 +449,7 @@ describe('runs that are not an order’s first', () => {
     const input = buildOrderInput(
       { orderId, userId: 'replay-user', email: recipient, policy: { ...FAST_POLLING, ...SHORT } },
       defaultPolicy(config()),
-      'main',
+      { caller: 'main', pollBounds: FAST_POLLING_BOUNDS },
     );
     const carried: OrderState = {
       ...newState(input.policy, Date.now()),

@@ -184,6 +184,23 @@ describe.each(COMPONENTS)("with the %s's own database credentials", (component) 
     ]);
   });
 
+  it('no card is relabelled into another bucket or given another blind index without a new ciphertext', async () => {
+    // The retention sweep's move changes all of them at once (migration 1796500000000); a relabel alone
+    // would point a card at a bucket that cannot decrypt it, or slip a duplicate past the collect step.
+    await refused(component, "UPDATE cards SET key_name = 'cards-2999-01' WHERE order_id = $1", [
+      live.orderId,
+    ]);
+    await refused(component, "UPDATE cards SET blind_index = 'forged' || id WHERE order_id = $1", [
+      live.orderId,
+    ]);
+    if (component !== 'retention')
+      await refused(
+        component,
+        "UPDATE cards SET key_name = 'cards-2999-01', value_ct = serial_ct WHERE order_id = $1",
+        [live.orderId],
+      );
+  });
+
   it('the audit trail is append-only', async () => {
     await refused(component, "UPDATE audit_log SET event = 'tampered' WHERE order_id = $1", [live.orderId]);
     await refused(component, 'DELETE FROM audit_log WHERE order_id = $1', [live.orderId]);

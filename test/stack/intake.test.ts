@@ -29,6 +29,7 @@ import { mailFor, waitForMail } from '../helpers/mailbox';
 import { settled, waitForStatus } from '../helpers/orders';
 import {
   FAST_POLLING,
+  FAST_POLLING_BOUNDS,
   type Pipeline,
   startPipeline,
   uniqueOrderId,
@@ -80,6 +81,7 @@ async function startApp(
       windowMs: 5 * 60_000,
       rateLimitPerMinute,
       policyDefaults: defaultPolicy(cfg),
+      pollBounds: FAST_POLLING_BOUNDS,
       requestKey: REQUEST_KEY,
     },
     startOrder: (input) => startOrder(p.client, input, p.taskQueue),

@@ -8,10 +8,8 @@
  * its own (`cards-2999-MM`, a month no real card is stored in). PostgreSQL (card rows, audit trail) and
  * Temporal (the codec scan) are the stack's; the rows are this file's orders only and are deleted at the end.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomInt, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
@@ -26,21 +24,19 @@ import {
 import { config, databaseUrl, repoRoot } from '../../lib/config';
 import type { Db } from '../../lib/db';
 import { connectClient, createCodec } from '../../lib/temporal';
-import { connectVault, type VaultSession } from '../../lib/vault';
+import type { VaultSession } from '../../lib/vault';
 import { fixturePool } from '../helpers/fixture-db';
+import { type PrivateVault, startPrivateVault } from '../helpers/private-vault';
 import { randomCard, type SeedCard } from '../helpers/seed';
 
 const run = promisify(execFile);
-const BAO = path.join(repoRoot, '.tools', 'venv', 'bin', 'bao');
 const ORDERS = 6;
 const CARDS_PER_ORDER = 5;
 const PREFIX = `test-rotation-${randomUUID().slice(0, 8)}`;
 const BUCKET = `cards-2999-${String(randomInt(1, 13)).padStart(2, '0')}`;
 
-let bao: ChildProcess;
+let vault: PrivateVault;
 let addr: string;
-let rootToken: string;
-let dir: string;
 let db: Db;
 let worker: VaultSession;
 let decryptor: VaultSession;
@@ -48,60 +44,16 @@ let retention: VaultSession;
 let retentionEnv: Record<string, string>;
 const seeded = new Map<string, SeedCard[]>();
 
-function approle(component: string): Record<string, string> {
-  const text = readFileSync(path.join(dir, 'vault', component, 'approle.env'), 'utf8');
-  return Object.fromEntries(
-    text
-      .trim()
-      .split('\n')
-      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-  );
-}
-
-async function startBao(): Promise<void> {
-  const port = 18_200 + randomInt(0, 700);
-  addr = `http://127.0.0.1:${port}`;
-  rootToken = randomUUID();
-  bao = spawn(
-    BAO,
-    ['server', '-dev', `-dev-listen-address=127.0.0.1:${port}`, `-dev-root-token-id=${rootToken}`],
-    {
-      stdio: 'ignore',
-      env: { PATH: process.env.PATH ?? '', HOME: dir },
-    },
-  );
-  for (let i = 0; i < 100; i++) {
-    try {
-      const res = await fetch(`${addr}/v1/sys/health`);
-      if (res.ok) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`the private OpenBao dev server did not answer at ${addr}`);
-}
-
-const connect = (component: 'worker' | 'decryptor' | 'retention' | 'cli') =>
-  connectVault(component, { addr, mount: 'transit', env: approle(component), caFile: '' });
-
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'key-rotation-'));
-  await startBao();
-  await run('bash', [path.join(repoRoot, 'scripts', 'vault-bootstrap.sh'), path.join(dir, 'vault')], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      VAULT_ADDR: addr,
-      VAULT_TOKEN: rootToken,
-      BAO_BIN: BAO,
-      VAULT_BOUND_CIDRS: '127.0.0.1/32',
-    },
-  });
+  vault = await startPrivateVault();
+  addr = vault.addr;
   db = fixturePool();
   [worker, decryptor, retention] = await Promise.all([
-    connect('worker'),
-    connect('decryptor'),
-    connect('retention'),
+    vault.connect('worker'),
+    vault.connect('decryptor'),
+    vault.connect('retention'),
   ]);
-  retentionEnv = approle('retention');
+  retentionEnv = vault.approle('retention');
   // The test's own bucket, created as the retention sweep creates buckets.
   await retention.vault.write(`transit/keys/${BUCKET}`, { type: 'aes256-gcm96', derived: true });
 
@@ -132,8 +84,7 @@ afterAll(async () => {
   await db?.query('DELETE FROM orders WHERE order_id LIKE $1', [`${PREFIX}-%`]);
   await db?.end();
   for (const s of [worker, decryptor, retention]) s?.close();
-  bao?.kill('SIGTERM');
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  vault?.stop();
 });
 
 async function cardRows() {
@@ -347,7 +298,7 @@ describe('codec key', () => {
   }
 
   it('is rotated, not raised while an open workflow carries the old version, raised once none does', async () => {
-    const cli = await connect('cli');
+    const cli = await vault.connect('cli');
     try {
       const codecV1 = createCodec(cli.transit);
       client = await connectClient({ component: 'cli', codec: codecV1 });

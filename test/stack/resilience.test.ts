@@ -21,6 +21,7 @@ import { linkIn, mailFor, waitForMail } from '../helpers/mailbox';
 import { asOrderWorkflow, waitForStatus } from '../helpers/orders';
 import {
   FAST_POLLING,
+  FAST_POLLING_BOUNDS,
   runFulfillmentWorker,
   startPipeline,
   uniqueOrderId,
@@ -294,6 +295,7 @@ describe('a worker killed mid-step', () => {
       const input = buildOrderInput(
         { orderId, userId: 'u', email: uniqueRecipient(), policy: FAST_POLLING },
         defaultPolicy(cfg),
+        { pollBounds: FAST_POLLING_BOUNDS },
       );
       await startOrder(client, input, taskQueue);
       await expect

@@ -20,6 +20,7 @@ import { buildOrderInput, defaultPolicy, startOrder } from '../../domain/orders'
 import { config, databaseUrl, repoRoot, stackEnvFile } from '../../lib/config';
 import { connectClient, connectionOptions, temporalTarget } from '../../lib/temporal';
 import { connectVault } from '../../lib/vault';
+import { FAST_POLLING_BOUNDS } from '../helpers/pipeline';
 import { releaseSignal, waitForRelease } from '../workflows/trivial';
 
 // The stack script gets the environment the test started with, not the env file that config() loads.
@@ -206,6 +207,7 @@ describe('dependencies restarting under running processes', () => {
               policy: { pollInitialInterval: '500ms', pollMaxInterval: '2s' },
             },
             defaultPolicy(cfg),
+            { pollBounds: FAST_POLLING_BOUNDS },
           );
           await startOrder(client, input, cfg.TEMPORAL_TASK_QUEUE);
           orderIds.push(orderId);

@@ -17,7 +17,7 @@ import { createLogger } from '../../lib/logger';
 import { connectClient } from '../../lib/temporal';
 import { connectWhenTemporalAnswers, temporalNotReady } from '../../workers/connect';
 import { settled, waitForStatus } from '../helpers/orders';
-import { FAST_POLLING, uniqueOrderId, uniqueRecipient } from '../helpers/pipeline';
+import { FAST_POLLING, FAST_POLLING_BOUNDS, uniqueOrderId, uniqueRecipient } from '../helpers/pipeline';
 
 const GRPC_UNAVAILABLE = 14;
 const GRPC_NOT_FOUND = 5;
@@ -352,6 +352,7 @@ describe('the fulfillment worker process', () => {
         buildOrderInput(
           { orderId, userId: 'u', email: uniqueRecipient(), policy: FAST_POLLING },
           defaultPolicy(cfg),
+          { pollBounds: FAST_POLLING_BOUNDS },
         ),
         taskQueue,
       );

@@ -31,6 +31,7 @@ import { linkIn, waitForMail } from '../helpers/mailbox';
 import { waitForStatus } from '../helpers/orders';
 import {
   FAST_POLLING,
+  FAST_POLLING_BOUNDS,
   type Pipeline,
   startPipeline,
   uniqueOrderId,
@@ -104,6 +105,7 @@ beforeAll(async () => {
       windowMs: 5 * 60_000,
       rateLimitPerMinute: 10_000,
       policyDefaults: defaultPolicy(cfg),
+      pollBounds: FAST_POLLING_BOUNDS,
       requestKey: randomBytes(32).toString('hex'),
     },
     startOrder: (input) => startOrder(p.client, input, p.taskQueue),

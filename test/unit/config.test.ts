@@ -422,6 +422,31 @@ describe('production mode', () => {
     expect(check({ NODE_ENV: 'test' })).not.toThrow();
   });
 
+  it('reads INTAKE_ORDER_ID_PREFIXES, refuses overlapping prefixes, and requires one per caller in production', () => {
+    const cfg = parseConfig({ ...VALID, INTAKE_ORDER_ID_PREFIXES: 'checkout:co-,shop:shop:' });
+    expect([...cfg.INTAKE_ORDER_ID_PREFIXES!]).toEqual([
+      ['checkout', 'co-'],
+      ['shop', 'shop:'],
+    ]);
+    // "co" begins "co-": checkout's ids would all be claimable by shop.
+    expect(errorOf({ ...VALID, INTAKE_ORDER_ID_PREFIXES: 'checkout:co-,shop:co' }).message).toContain(
+      "shop's prefix begins checkout's",
+    );
+    expect(errorOf({ ...VALID, INTAKE_ORDER_ID_PREFIXES: 'checkout:../' }).message).toContain(
+      'INTAKE_ORDER_ID_PREFIXES',
+    );
+    const two = `${PROD.INTAKE_CLIENTS},shop:Zq8Lp3Xz6Nc1Vb9Mk4Jh7Gf2Ds5Aa0Tt3Yy`;
+    expect(refusalOf({ ...PROD, INTAKE_CLIENTS: two })).toContain(
+      'INTAKE_ORDER_ID_PREFIXES: every intake caller needs its own order-id prefix in production',
+    );
+    expect(refusalOf({ ...PROD, INTAKE_CLIENTS: two, INTAKE_ORDER_ID_PREFIXES: 'checkout:co-' })).toContain(
+      '(none for shop)',
+    );
+    expect(() =>
+      parseConfig({ ...PROD, INTAKE_CLIENTS: two, INTAKE_ORDER_ID_PREFIXES: 'checkout:co-,shop:sh-' }),
+    ).not.toThrow();
+  });
+
   it('refuses a webhook endpoint over http:// or allowed internal addresses', () => {
     const whsec = `whsec_${Buffer.alloc(32, 3).toString('base64')}`;
     const endpoints = {
