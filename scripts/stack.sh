@@ -858,7 +858,7 @@ up() {
     --mail-directory "$DATA/mail"
   wait_port maildev "$MAIL_WEB_PORT" 30
   app_up provider-sandbox provider-sandbox "$PROVIDER_SANDBOX_PORT" provider-sandbox/main.ts
-  app_up app-issuer app-issuer "$APP_ISSUER_PORT" scripts/app-issuer.ts serve
+  start_proc app-issuer "$APP_ISSUER_PORT" env -C "$ROOT" STACK_ENV_FILE="$ENVS/app-issuer.env" node --import tsx scripts/app-issuer.ts serve
   wait_port provider-sandbox "$PROVIDER_SANDBOX_PORT" 60
   wait_port app-issuer "$APP_ISSUER_PORT" 60
   if [ "$services_only" = 0 ]; then
