@@ -45,7 +45,7 @@ let db: Db;
 let retentionDb: Db;
 let workerDb: Db;
 let worker: VaultSession;
-let api: VaultSession;
+let decryptor: VaultSession;
 let retention: VaultSession;
 
 beforeAll(async () => {
@@ -53,9 +53,9 @@ beforeAll(async () => {
   db = fixturePool();
   retentionDb = componentPool('retention', 2);
   workerDb = componentPool('worker', 2);
-  [worker, api, retention] = await Promise.all([
+  [worker, decryptor, retention] = await Promise.all([
     vault.connect('worker'),
-    vault.connect('api'),
+    vault.connect('decryptor'),
     vault.connect('retention'),
   ]);
 }, 60_000);
@@ -67,7 +67,7 @@ afterAll(async () => {
   await db?.end();
   await retentionDb?.end();
   await workerDb?.end();
-  for (const s of [worker, api, retention]) s?.close();
+  for (const s of [worker, decryptor, retention]) s?.close();
   vault?.stop();
 });
 
@@ -147,8 +147,8 @@ describe('key buckets', () => {
     expect(moved.map((r) => r.key_name)).toEqual(cards.map(() => target));
     const cts = moved.flatMap((r) => [r.value_ct, r.serial_ct]);
     // The reveal's role reads them under the new bucket; under the old one they are nothing.
-    expect(await decrypt(api, target, orderId, cts)).toEqual(values(cards));
-    await expect(decrypt(api, OLD_BUCKET, orderId, cts)).rejects.toThrow();
+    expect(await decrypt(decryptor, target, orderId, cts)).toEqual(values(cards));
+    await expect(decrypt(decryptor, OLD_BUCKET, orderId, cts)).rejects.toThrow();
     // Their blind index is the new bucket's: what the collect step computes for the same codes.
     expect(moved.map((r) => r.blind_index)).toEqual(
       await worker.transit.hmacBatch(
@@ -176,7 +176,7 @@ describe('key buckets', () => {
     const { destroyed } = await steps.manageKeyBuckets();
     expect(destroyed).toContain(OLD_BUCKET);
     await expect(retention.vault.read(`transit/keys/${OLD_BUCKET}`)).rejects.toThrow();
-    expect(await decrypt(api, target, orderId, cts)).toEqual(values(cards));
+    expect(await decrypt(decryptor, target, orderId, cts)).toEqual(values(cards));
   }, 60_000);
 
   it("makes the blind index of a destroyed bucket's cards useless", async () => {
@@ -285,7 +285,7 @@ describe('key buckets', () => {
     const rows = await rowsOf(orderId);
     expect(rows).toHaveLength(4);
     const plain = await Promise.all(
-      rows.map(async (r) => (await decrypt(api, r.key_name, orderId, [r.value_ct]))[0]),
+      rows.map(async (r) => (await decrypt(decryptor, r.key_name, orderId, [r.value_ct]))[0]),
     );
     expect(plain.sort()).toEqual(issued.map((c) => c.value).sort());
   }, 60_000);

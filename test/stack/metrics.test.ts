@@ -59,7 +59,7 @@ describe('metrics on the stack', () => {
     expect(publicApi.status).toBe(404);
   });
 
-  it('an order and its reveal move the counters of the worker, the API and the SDK', async () => {
+  it('an order and its reveal move the counters of the worker, the API, the decryptor and the SDK', async () => {
     const counters = {
       started: 'giftcards_orders_started_total{job="worker"}',
       delivered: 'giftcards_orders_finished_total{job="worker",outcome="DELIVERED"}',
@@ -70,7 +70,8 @@ describe('metrics on the stack', () => {
       encrypt: 'giftcards_vault_requests_total{job="worker",operation="encrypt",result="ok"}',
       mail: 'giftcards_emails_total{job="worker",kind="link",result="sent"}',
       revealed: 'giftcards_links_total{job="api",event="revealed"}',
-      decrypt: 'giftcards_vault_requests_total{job="api",operation="decrypt",result="ok"}',
+      // The decryptor decrypts: the API holds no card key.
+      decrypt: 'giftcards_vault_requests_total{job="decryptor",operation="decrypt",result="ok"}',
       collectTasks:
         'temporal_activity_task_received{job="worker-sdk",activity_type="collect",task_queue="giftcards-provider"}',
       encoded: 'giftcards_codec_payloads_total{job="worker",operation="encode",result="ok"}',

@@ -35,6 +35,7 @@ import { config, repoRoot } from '../../lib/config';
 import { retentionDeps } from '../../workers/deps';
 import { auditRows } from '../helpers/audit';
 import { linkIn, mailFor, waitForMail } from '../helpers/mailbox';
+import { operatorToken } from '../helpers/operators';
 import { waitForStatus } from '../helpers/orders';
 import {
   FAST_POLLING,
@@ -282,14 +283,21 @@ describe("a new workflow under the order's own id, after its workflow was termin
       args: [attackerInput(orderId, attacker)],
     });
     try {
-      const ops = (...args: string[]) =>
-        promisify(execFile)('npx', ['tsx', 'scripts/ops.ts', ...args, '--order-id', orderId], {
+      // Operators act by name, through the ops API (their own tokens): ada files the purge, alan approves it.
+      const [ada, alan] = await Promise.all([operatorToken('ada'), operatorToken('alan')]);
+      const ops = (token: string, ...args: string[]) =>
+        promisify(execFile)('npx', ['tsx', 'scripts/ops.ts', ...args], {
           cwd: repoRoot,
-          env: { ...process.env, LOG_FILE: '' },
+          env: { ...process.env, LOG_FILE: '', OPERATOR_TOKEN: token },
         });
-      const cancel = await ops('cancel').catch((e: { stderr: string }) => e);
+      const cancel = await ops(ada, 'cancel', '--order-id', orderId).catch((e: { stderr: string }) => e);
       expect(cancel.stderr).toContain('the workflow running under its id is not the one registered for it');
-      const { stdout } = await ops('purge');
+      // Cards the customer has not retrieved: a second operator must approve their purge.
+      const filed = await ops(ada, 'purge', '--order-id', orderId);
+      const approvalId = /request id: (\S+)/.exec(filed.stdout)?.[1];
+      expect(approvalId).toBeDefined();
+      expect((await rowsOf(orderId)).cards).toHaveLength(3);
+      const { stdout } = await ops(alan, 'approve', approvalId!);
       expect(stdout).toContain('Purged directly');
       expect(stdout).toMatch(/3 card\(s\)/);
       const history = await impostor.fetchHistory();

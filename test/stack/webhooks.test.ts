@@ -28,6 +28,7 @@ import { connectVault, type VaultSession } from '../../lib/vault';
 import { auditRows } from '../helpers/audit';
 import { type RunningDecryptor, startDecryptor } from '../helpers/decryptor';
 import { linkIn, waitForMail } from '../helpers/mailbox';
+import { operatorToken } from '../helpers/operators';
 import { waitForStatus } from '../helpers/orders';
 import {
   FAST_POLLING,
@@ -349,13 +350,19 @@ describe('delivery of events', () => {
     // The operator's replay, through the real CLI, once the receiver works again.
     receiver.status = 200;
     const replayed = rows[1]!.event_id;
-    const endpoints = JSON.stringify({
-      failing: { url: receiver.url, secret: receiver.secret, allowPrivate: ['127.0.0.1'] },
-    });
+    // A support operator, by name, through this API's ops listener (it sends with this test's endpoints).
     const { stdout } = await promisify(execFile)(
       'npx',
       ['tsx', 'scripts/ops.ts', 'webhooks', '--order-id', orderId, '--replay', replayed],
-      { cwd: repoRoot, env: { ...process.env, WEBHOOK_ENDPOINTS: endpoints, LOG_FILE: '' } },
+      {
+        cwd: repoRoot,
+        env: {
+          ...process.env,
+          OPS_API_URL: p.internalUrl,
+          OPERATOR_TOKEN: await operatorToken('sam'),
+          LOG_FILE: '',
+        },
+      },
     );
     expect(stdout).toContain(`Re-sent ${replayed}: the endpoint answered HTTP 200.`);
     expect(stdout).toMatch(/#2 +link\.sent +delivered/);
