@@ -3,7 +3,9 @@
  * provider (scripts/operator-token.ts), and a second identity provider of the test's own (another
  * issuer, its own keys) for the attacks that need one.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_OPS_AUDIENCE } from '../../contracts/operators';
@@ -79,4 +81,38 @@ export async function startOwnIdp(
       rmSync(stateDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A request to the stack's internal listener (codec endpoint, ops API), which serves https with the local
+ * CA's certificate on the profiles that give it one (the Temporal UI passes tokens only to https): fetch
+ * cannot take a CA of its own, so node's http(s) with the CA named in the test env.
+ */
+export function internalRequest(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; text: string }> {
+  const target = new URL(url);
+  const caFile = process.env.TEMPORAL_TLS_CA_FILE;
+  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(
+      target,
+      {
+        method: init.method ?? 'GET',
+        headers: init.headers,
+        ...(target.protocol === 'https:' && caFile ? { ca: readFileSync(caFile) } : {}),
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(init.body);
+  });
 }

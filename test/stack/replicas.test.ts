@@ -19,7 +19,7 @@ import { signatureHeader } from '../../domain/signing';
 import { config, repoRoot } from '../../lib/config';
 import { fixtureUrl } from '../helpers/fixture-db';
 import { linkIn, waitForMail } from '../helpers/mailbox';
-import { operatorToken } from '../helpers/operators';
+import { internalRequest, operatorToken } from '../helpers/operators';
 import { uniqueOrderId, uniqueRecipient } from '../helpers/pipeline';
 import { targets } from '../helpers/prometheus';
 import { registerScenario, sandboxOrder } from '../helpers/sandbox';
@@ -92,13 +92,16 @@ function intake(apiUrl: string, request: object) {
 
 describe('replicas', () => {
   it("an operator's token is good on every API process's internal listener, and nothing without one", async () => {
-    const internal = `http://127.0.0.1:${config().INTERNAL_PORT}`;
+    // The CLI's address of the first one: http, or https where the profile gives the listener a certificate.
+    const internal = config().OPS_API_URL as string;
     const [a, b] = [internal, internal.replace(/:(\d+)$/, (_, p) => `:${Number(p) + 1}`)] as const;
     const token = await operatorToken('vera');
     for (const base of [a, b]) {
       const url = `${base}/ops/orders/replicas-${randomUUID()}/webhooks`;
-      expect((await fetch(url, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
-      expect((await fetch(url)).status).toBe(401);
+      expect((await internalRequest(url, { headers: { authorization: `Bearer ${token}` } })).status).toBe(
+        200,
+      );
+      expect((await internalRequest(url)).status).toBe(401);
     }
   });
 

@@ -18,6 +18,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config, parseConfig, repoRoot } from '../../lib/config';
 import { connectionOptions, type TemporalTarget, temporalTarget } from '../../lib/temporal';
+import { internalRequest, operatorToken } from '../helpers/operators';
 
 const DATA = path.join(repoRoot, '.data');
 const TLS = path.join(DATA, 'tls');
@@ -139,11 +140,27 @@ describe('the cluster profile', () => {
     await expect(NativeConnection.connect(connectionOptions(wrongName))).rejects.toThrow(/NotValidForName/);
   });
 
-  it('the UI server talks to it over mTLS and decodes through the API', async () => {
+  it('the UI server talks to it over mTLS, signs operators in, and decodes through the internal listener', async () => {
     const ui = config().TEMPORAL_UI_URL;
-    const info = (await (await fetch(`${ui}/api/v1/cluster-info`)).json()) as { persistenceStore?: string };
-    expect(info.persistenceStore).toBe('postgres12');
-    const settings = (await (await fetch(`${ui}/api/v1/settings`)).json()) as { Codec: { Endpoint: string } };
-    expect(settings.Codec.Endpoint).toBe(`http://127.0.0.1:${config().API_PORT}/codec`);
+    // Nobody reads the cluster through the UI without signing in at the identity provider.
+    expect((await fetch(`${ui}/api/v1/cluster-info`)).status).toBe(401);
+    const settings = (await (await fetch(`${ui}/api/v1/settings`)).json()) as {
+      Auth: { Enabled: boolean };
+      Codec: { Endpoint: string; PassAccessToken: boolean };
+    };
+    expect(settings.Auth.Enabled).toBe(true);
+    // The operator's own token goes to the codec endpoint, which is https on the internal listener only.
+    expect(settings.Codec).toMatchObject({
+      Endpoint: `https://127.0.0.1:${config().INTERNAL_PORT}/codec`,
+      PassAccessToken: true,
+    });
+    const decode = (headers: Record<string, string>) =>
+      internalRequest(`${settings.Codec.Endpoint}/decode`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-namespace': 'default', ...headers },
+        body: '{"payloads":[]}',
+      });
+    expect((await decode({ authorization: `Bearer ${await operatorToken('vera')}` })).status).toBe(200);
+    expect((await decode({})).status).toBe(401);
   });
 });
