@@ -112,7 +112,7 @@ function mintWith(deps: ActivityDeps) {
 }
 
 /** The failure type of a delivery the database refused to make a link for. */
-export const LINK_REFUSED = 'LinkRefused';
+const LINK_REFUSED = 'LinkRefused';
 
 /**
  * The link went out: the delivery's sent time, the order's first delivery (and the retention it starts),

@@ -3,7 +3,7 @@
  * what each lets its holder do through the codec endpoint and the ops API. One table, read by the identity
  * provider (which role a seeded operator has), the API (what a verified token may do) and the docs.
  */
-export const OPERATOR_ROLES = ['viewer', 'support', 'admin'] as const;
+const OPERATOR_ROLES = ['viewer', 'support', 'admin'] as const;
 export type OperatorRole = (typeof OPERATOR_ROLES)[number];
 
 export type OperatorAction =
@@ -29,7 +29,7 @@ const SUPPORT: readonly OperatorAction[] = [
 ];
 const ADMIN: readonly OperatorAction[] = [...SUPPORT, 'cancel', 'purge'];
 
-export const ROLE_ACTIONS: Readonly<Record<OperatorRole, readonly OperatorAction[]>> = {
+const ROLE_ACTIONS: Readonly<Record<OperatorRole, readonly OperatorAction[]>> = {
   viewer: VIEWER,
   support: SUPPORT,
   admin: ADMIN,

@@ -15,7 +15,7 @@ import path from 'node:path';
 /** Big enough for a crisp header logo; every page carries it inline, so it must stay small. */
 export const LOGO_MAX_BYTES = 64 * 1024;
 /** Pixels on the longer side; more is wasted on a 40-pixel-high header. */
-export const LOGO_MAX_PIXELS = 2048;
+const LOGO_MAX_PIXELS = 2048;
 
 export interface Logo {
   contentType: 'image/png' | 'image/jpeg';

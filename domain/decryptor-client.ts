@@ -73,7 +73,7 @@ export const DECRYPTOR_PATHS = {
   redeemRevealKey: '/v1/reveal-keys/redeem',
 } as const;
 
-export class DecryptorError extends Error {
+class DecryptorError extends Error {
   override name = 'DecryptorError';
 }
 

@@ -20,7 +20,7 @@ export interface IntakeCaller {
 export type IntakeClient = Client<paths>;
 
 /** Signs each request as `caller` (X-Intake-Client, X-Intake-Timestamp, X-Intake-Signature). */
-export function intakeSigning(caller: IntakeCaller, now: () => number = Date.now): Middleware {
+function intakeSigning(caller: IntakeCaller, now: () => number = Date.now): Middleware {
   return {
     async onRequest({ request }) {
       const timestamp = String(Math.floor(now() / 1000));

@@ -206,7 +206,7 @@ export async function startOrder(
  * for orders started by the CLI or the typed client. Caller names are short ([a-z0-9_-]); the key's limit
  * is 64 bytes.
  */
-export function fairnessKeyOf(input: Pick<OrderInput, 'caller'>): string {
+function fairnessKeyOf(input: Pick<OrderInput, 'caller'>): string {
   return input.caller ?? 'operator';
 }
 

@@ -73,7 +73,7 @@ export class ProviderError extends Error {
 }
 
 /** The class of an answer (or of its absence) in the provider metrics: a closed set, for dashboards and alerts. */
-export function responseClass(outcome: { value: ProviderOrder } | { error: unknown }): string {
+function responseClass(outcome: { value: ProviderOrder } | { error: unknown }): string {
   if ('value' in outcome) return isFinalProviderStatus(outcome.value.status) ? 'ok' : 'not_ready';
   const err = outcome.error;
   if (!(err instanceof ProviderError)) return 'error';
@@ -104,7 +104,7 @@ export interface ProviderClientOptions {
 
 export const MAX_BODY_BYTES = 5 * 1024 * 1024;
 export const MAX_CARDS = 10_000;
-export const DEFAULT_RETRY_AFTER_MS = 5_000;
+const DEFAULT_RETRY_AFTER_MS = 5_000;
 export const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
 
 const cardSchema = z.object({
@@ -239,7 +239,7 @@ function statusError(label: string, status: number, retryAfter: string | null): 
 }
 
 /** `Retry-After` as delta-seconds or an HTTP-date, in ms; absent or unreadable means the default. */
-export function parseRetryAfter(header: string | null | undefined, now: number = Date.now()): number {
+function parseRetryAfter(header: string | null | undefined, now: number = Date.now()): number {
   const text = header?.trim() ?? '';
   let ms: number;
   if (/^\d+(\.\d+)?$/.test(text)) {

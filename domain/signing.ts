@@ -25,13 +25,13 @@ import {
 
 // ---------------------------------------------------------------- Standard Webhooks (what we send)
 
-export const WHSEC_PREFIX = 'whsec_';
+const WHSEC_PREFIX = 'whsec_';
 
 /**
  * The HMAC key of a webhook secret: the base64 bytes after `whsec_`; a secret in the old form (32+ plain
  * characters, before Standard Webhooks) is its UTF-8 bytes, which is the secret `whsec_<base64 of them>`.
  */
-export function webhookKey(secret: string): Buffer {
+function webhookKey(secret: string): Buffer {
   return secret.startsWith(WHSEC_PREFIX)
     ? Buffer.from(secret.slice(WHSEC_PREFIX.length), 'base64')
     : Buffer.from(secret, 'utf8');
@@ -48,7 +48,7 @@ export function isLegacyWebhookSecret(secret: string): boolean {
 }
 
 /** One `v1,<base64>` signature of an event, as Standard Webhooks defines it. */
-export function standardWebhookSignature(
+function standardWebhookSignature(
   secret: string,
   id: string,
   timestamp: string,
@@ -77,8 +77,8 @@ export function standardWebhookSignatures(
 
 // ---------------------------------------------------------------- Standard Webhooks, asymmetric (v1a)
 
-export const WHSK_PREFIX = 'whsk_';
-export const WHPK_PREFIX = 'whpk_';
+const WHSK_PREFIX = 'whsk_';
+const WHPK_PREFIX = 'whpk_';
 
 /** DER prefix of a PKCS#8 Ed25519 private key; the 32-byte seed follows. */
 const ED25519_PKCS8 = Buffer.from('302e020100300506032b657004220420', 'hex');
@@ -87,7 +87,7 @@ const ED25519_PKCS8 = Buffer.from('302e020100300506032b657004220420', 'hex');
  * The Ed25519 private key of a `whsk_` signing key: base64 of its 32-byte seed (or of the seed and the
  * public key, 64 bytes, as libsodium keeps them).
  */
-export function signingKeyObject(signingKey: string): KeyObject {
+function signingKeyObject(signingKey: string): KeyObject {
   const raw = Buffer.from(signingKey.slice(WHSK_PREFIX.length), 'base64');
   return createPrivateKey({
     key: Buffer.concat([ED25519_PKCS8, raw.subarray(0, 32)]),
@@ -103,7 +103,7 @@ export function webhookPublicKey(signingKey: string): string {
 }
 
 /** One `v1a,<base64>` signature: Ed25519 over `id.timestamp.body`. */
-export function asymmetricWebhookSignature(
+function asymmetricWebhookSignature(
   signingKey: string,
   id: string,
   timestamp: string,
@@ -120,7 +120,7 @@ export const INTAKE_SIGNATURE_LABEL = 'giftcards-intake\n';
 
 export type IntakeSignatureVersion = 'v1' | 'v2';
 
-export function hmacSignature(
+function hmacSignature(
   secret: string,
   timestamp: string,
   payload: Buffer | string,

@@ -127,15 +127,6 @@ export function addressAllowList(entries: readonly string[] | undefined): BlockL
   return list;
 }
 
-/** True for "address" or "address/prefix" with a prefix the family allows. */
-export function isAddressOrRange(entry: string): boolean {
-  const [net = '', prefix, ...rest] = entry.split('/');
-  const family = isIP(net);
-  if (family === 0 || rest.length > 0) return false;
-  if (prefix === undefined) return true;
-  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
-}
-
 /** A send refused before any connection: the endpoint resolves to an address webhooks may not reach. */
 export class WebhookAddressRefused extends Error {
   override readonly name = 'WebhookAddressRefused';

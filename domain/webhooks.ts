@@ -53,14 +53,14 @@ export interface WebhookEndpoint {
 export type WebhookEndpoints = ReadonlyMap<string, WebhookEndpoint>;
 
 /** The Standard Webhooks headers, as sent (lowercase). */
-export const WEBHOOK_HEADERS = {
+const WEBHOOK_HEADERS = {
   id: 'webhook-id',
   timestamp: 'webhook-timestamp',
   signature: 'webhook-signature',
 } as const;
 
 /** The headers before Standard Webhooks: still sent to endpoints with an old-form secret (deprecated). */
-export const LEGACY_WEBHOOK_HEADERS = {
+const LEGACY_WEBHOOK_HEADERS = {
   id: 'x-webhook-id',
   timestamp: 'x-webhook-timestamp',
   signature: 'x-webhook-signature',
@@ -100,7 +100,7 @@ export function webhookHeaders(
 
 const id = z.string().regex(/^[A-Za-z0-9._:#-]{1,200}$/);
 
-export const webhookEventSchema = z
+const webhookEventSchema = z
   .object({
     id: z.string().regex(/^evt_[0-9a-f-]{36}$/),
     type: z.enum(WEBHOOK_EVENT_TYPES),

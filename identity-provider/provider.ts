@@ -15,10 +15,10 @@ import { loginPage } from './login-page';
 import { seededOperator } from './operators';
 import type { IdpState } from './state';
 
-export const UI_CLIENT_ID = 'temporal-ui';
-export const CLI_CLIENT_ID = 'ops-cli';
+const UI_CLIENT_ID = 'temporal-ui';
+const CLI_CLIENT_ID = 'ops-cli';
 /** The CLI's redirect: never served; the scripted login reads the code from the redirect's Location. */
-export const CLI_REDIRECT_URI = 'http://127.0.0.1/ops-cli/callback';
+const CLI_REDIRECT_URI = 'http://127.0.0.1/ops-cli/callback';
 
 export interface IdentityProviderOptions {
   /** The issuer, exactly as tokens carry it (http://127.0.0.1:4020 on the local stack). */

@@ -32,7 +32,7 @@ function write(dir: string, state: IdpState): void {
   renameSync(`${file}.new`, file);
 }
 
-export function readState(dir: string): IdpState {
+function readState(dir: string): IdpState {
   return JSON.parse(readFileSync(path.join(dir, FILE), 'utf8')) as IdpState;
 }
 

@@ -531,7 +531,7 @@ const DATABASE_TLS_MODES = ['require', 'verify-ca', 'verify-full'];
  * A PostgreSQL URL that would connect without TLS, as a refusal naming the variable (never the URL, which
  * holds a password); undefined when it asks for TLS, or is unset or unreadable (the schema says so).
  */
-export function databaseTlsRefusal(name: string, value: string | undefined): string | undefined {
+function databaseTlsRefusal(name: string, value: string | undefined): string | undefined {
   if (!value) return undefined;
   let mode: string | null;
   try {
@@ -595,7 +595,7 @@ function urlPassword(value: string | undefined): string | undefined {
  * compose-default) secrets, plain-http endpoints, SMTP that may fall back to plaintext, a Temporal or
  * PostgreSQL connection without TLS, and a Vault token where each component must log in with its own AppRole.
  */
-export function productionRefusals(cfg: Config, env: NodeJS.ProcessEnv): string[] {
+function productionRefusals(cfg: Config, env: NodeJS.ProcessEnv): string[] {
   const refusals: string[] = [];
 
   const secrets: Array<[string, string | undefined]> = [

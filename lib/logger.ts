@@ -12,7 +12,7 @@ import type { LogLevel, LogMetadata, Logger as TemporalLogger } from '@temporali
 import pino, { type DestinationStream, type Logger } from 'pino';
 
 /** Field names whose value never reaches a log, at any depth; compared without case, "-" or "_". */
-export const SECRET_KEYS = [
+const SECRET_KEYS = [
   'value',
   'serial',
   'serialNumber',

@@ -48,9 +48,7 @@ export async function startOpsServer(opts: {
  * Runs every check at once, each bounded: a dependency that hangs reads as down, not as a hung probe. The
  * answer names the dependency and says "down", never the error (it may quote an address or a credential).
  */
-export async function checkAll(
-  checks: Record<string, ReadinessCheck>,
-): Promise<Record<string, 'ok' | 'down'>> {
+async function checkAll(checks: Record<string, ReadinessCheck>): Promise<Record<string, 'ok' | 'down'>> {
   const entries = await Promise.all(
     Object.entries(checks).map(async ([name, check]) => {
       let timer: NodeJS.Timeout | undefined;

@@ -62,7 +62,7 @@ export function connectionOptions(target: TemporalTarget): {
   };
 }
 
-export function codecOptions(cfg: Config = config()): CodecOptions {
+function codecOptions(cfg: Config = config()): CodecOptions {
   return {
     keyName: cfg.VAULT_CODEC_KEY,
     rotationMs: durationMs(cfg.CODEC_KEY_ROTATION),

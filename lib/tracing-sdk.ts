@@ -150,7 +150,7 @@ function cleanValue(key: string, value: unknown): AttributeValue | undefined {
   return undefined;
 }
 
-export function cleanAttributes(attributes: Record<string, unknown> | undefined): ReadableSpan['attributes'] {
+function cleanAttributes(attributes: Record<string, unknown> | undefined): ReadableSpan['attributes'] {
   const out: ReadableSpan['attributes'] = {};
   for (const [key, value] of Object.entries(attributes ?? {})) {
     const clean = cleanValue(key, value);

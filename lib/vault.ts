@@ -27,7 +27,7 @@ export class VaultError extends Error {
 }
 
 /** One or more items of a batch failed; `failures` holds their index and Vault's message (never the input). */
-export class VaultBatchError extends VaultError {
+class VaultBatchError extends VaultError {
   override name = 'VaultBatchError';
   constructor(
     operation: string,

@@ -25,7 +25,7 @@ export const SCENARIOS = [
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
-export const DEFAULTS = {
+const DEFAULTS = {
   quantity: 3,
   processingPolls: 3,
   retryAfterSeconds: 2,
@@ -83,7 +83,7 @@ export function scenarioForOrderId(orderId: string): Scenario {
 // No 0/O, 1/I/L: codes are typed by people.
 export const CODE_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
 
-export function generateCode(): string {
+function generateCode(): string {
   const groups: string[] = [];
   for (let g = 0; g < 4; g++) {
     let group = '';
@@ -93,7 +93,7 @@ export function generateCode(): string {
   return groups.join('-');
 }
 
-export function generateSerial(): string {
+function generateSerial(): string {
   // A leading non-zero digit keeps the serial 12 digits long if someone stores it as a number.
   let serial = String(randomInt(1, 10));
   for (let i = 1; i < 12; i++) serial += String(randomInt(10));
@@ -101,7 +101,7 @@ export function generateSerial(): string {
 }
 
 /** Cards for an order: the explicit ones first, then fresh random ones up to `quantity`, no duplicates. */
-export function generateCards(quantity: number, explicit: SandboxCard[] = []): SandboxCard[] {
+function generateCards(quantity: number, explicit: SandboxCard[] = []): SandboxCard[] {
   const cards: SandboxCard[] = explicit.map((c) =>
     c.barcodeFormat
       ? { value: c.value, serial: c.serial, barcodeFormat: c.barcodeFormat }
@@ -147,7 +147,7 @@ export function markIssued(order: SandboxOrder, count: number): void {
   if (count > order.issued) order.issued = count;
 }
 
-export function answerFor(order: SandboxOrder, n: number): Answer {
+function answerFor(order: SandboxOrder, n: number): Answer {
   const all = order.cards;
   const half = all.slice(0, Math.ceil(order.quantity / 2));
   const ok = (status: string, cards: SandboxCard[] = []): Answer => ({ type: 'order', status, cards });

@@ -55,7 +55,7 @@ function grpcCode(err: unknown): number | undefined {
 }
 
 /** A connection attempt that got no answer in time (a frontend that accepts but does not speak). */
-export class ConnectTimeout extends Error {
+class ConnectTimeout extends Error {
   override name = 'ConnectTimeout';
 }
 

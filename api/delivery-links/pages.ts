@@ -11,7 +11,7 @@ import { renderPage } from '../http/html-layout';
 import { cardSymbols, FORMAT_NAMES, labelledSvg } from './barcodes';
 
 /** How long a copied code stays on the clipboard before the page clears it (where the browser lets it). */
-export const CLIPBOARD_CLEAR_MS = 30_000;
+const CLIPBOARD_CLEAR_MS = 30_000;
 
 const STYLE = `  .actions { display: flex; gap: 1rem; flex-wrap: wrap; margin: 1.5rem 0; }
   button.secondary { background: var(--bg); color: var(--accent); }

@@ -14,9 +14,9 @@ import { problemResponses } from './problems';
 import { clientIp, createLimiters } from './rate-limits';
 
 /** How long a probe's answer stands: a failing database shows as 503 this long after it fails, at most. */
-export const PROBE_INTERVAL_MS = 2_000;
+const PROBE_INTERVAL_MS = 2_000;
 /** A probe still unanswered after this is a failure (a database that accepts and never answers). */
-export const PROBE_TIMEOUT_MS = 2_000;
+const PROBE_TIMEOUT_MS = 2_000;
 /** Health checks per client and minute, counted in each process: a load balancer's few a second fit. */
 export const HEALTH_PER_MINUTE = 120;
 
@@ -33,7 +33,7 @@ export interface HealthOptions {
  * check hangs fails after `timeoutMs`, and the next one waits on the same check rather than starting another:
  * never more than one check in flight.
  */
-export function cachedProbe(
+function cachedProbe(
   check: () => Promise<unknown>,
   opts: { intervalMs: number; timeoutMs: number; log?: FastifyBaseLogger },
 ): () => Promise<boolean> {

@@ -26,7 +26,7 @@ export const MESSAGES = {
 
 export type MessageKind = keyof typeof MESSAGES;
 
-export function messageText(kind: MessageKind, page: PageContext): { heading: string; text: string } {
+function messageText(kind: MessageKind, page: PageContext): { heading: string; text: string } {
   return {
     heading: page.t(`error.${kind}.heading` as MessageKey),
     text: page.t(`error.${kind}.text` as MessageKey, { support: page.support }),

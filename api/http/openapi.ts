@@ -48,7 +48,7 @@ export const DOCS_CSP = [
 ].join('; ');
 
 /** Requests for the document and its pages per client and minute (per process: they guess nothing). */
-export const DOCS_PER_MINUTE = 120;
+const DOCS_PER_MINUTE = 120;
 
 /** Operations whose body may be left out (Fastify's schema support would say every body is required). */
 const optionalBodies = new Set<string>();

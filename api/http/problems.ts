@@ -12,10 +12,10 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
 /** One invalid field: its path in the request (`body`, `policy.linkTtl`, `orderId`) and what is wrong. */
-export const fieldErrorSchema = z
+const fieldErrorSchema = z
   .object({
     name: z.string().describe('The field, as a dotted path from the schema (never a value from the request)'),
     reason: z
@@ -25,7 +25,7 @@ export const fieldErrorSchema = z
   })
   .meta({ id: 'FieldError' });
 
-export const problemSchema = z
+const problemSchema = z
   .object({
     type: z.string().describe('`about:blank`: the status code says what the problem is'),
     title: z.string().describe("The status code's standard phrase"),

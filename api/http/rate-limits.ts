@@ -64,7 +64,7 @@ export function overallMax(perClientMax: number): number {
 
 const ONE_MINUTE = 60_000;
 
-export class RateLimited extends Error {
+class RateLimited extends Error {
   override name = 'RateLimited';
   readonly statusCode = 429;
   readonly code = 'RATE_LIMITED';

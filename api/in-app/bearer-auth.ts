@@ -21,7 +21,7 @@ export interface JwtSettings {
 }
 
 /** What an app issuer signs with; never a shared-secret (HS*) algorithm. */
-export const APP_TOKEN_ALGORITHMS = ['ES256', 'ES384', 'RS256', 'PS256', 'EdDSA'];
+const APP_TOKEN_ALGORITHMS = ['ES256', 'ES384', 'RS256', 'PS256', 'EdDSA'];
 
 export type Authentication = { ok: true; userId: string } | { ok: false; reason: 'missing' | 'invalid' };
 

@@ -23,7 +23,7 @@ import { deleteStaleRevealKeys, insertRevealKey } from '../../store/deliveries';
 import type { Requester } from '../http/requester';
 
 /** How far the client's timestamp may be from the server's clock, either way. */
-export const CLIENT_TIMESTAMP_WINDOW_MS = 5 * 60_000;
+const CLIENT_TIMESTAMP_WINDOW_MS = 5 * 60_000;
 
 /** The nonce the client computes (domain/decryptor-client.ts); the reference for app developers. */
 export { clientNonce };
@@ -38,7 +38,7 @@ const sha256 = (b: Buffer) => createHash('sha256').update(b).digest();
  * The key's name in the audit trail: a prefix of the SHA-256 the table stores, enough to tie an issuance to
  * its burning or use, and useless for presenting the key.
  */
-export function revealKeyRef(keyHash: Buffer): string {
+function revealKeyRef(keyHash: Buffer): string {
   return keyHash.toString('hex').slice(0, 12);
 }
 

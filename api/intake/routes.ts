@@ -99,7 +99,7 @@ const CORRECTION_REFUSED: Record<ResendRefusalType, string> = {
 };
 
 /** An order request is a few hundred bytes; this leaves room for a policy and then some. */
-export const INTAKE_BODY_LIMIT = 64 * 1024;
+const INTAKE_BODY_LIMIT = 64 * 1024;
 
 export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptions): Promise<void> {
   const { db } = opts;

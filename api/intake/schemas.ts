@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { orderIdSchema, orderRequestSchema, recipientCorrectionSchema } from '../../domain/orders';
+import { INTAKE_SECURITY } from '../http/openapi';
 import { problemResponses } from '../http/problems';
 import { IDEMPOTENCY_TTL_HOURS } from './idempotency';
 import type { FulfillmentStatus } from './status';
@@ -18,7 +19,7 @@ z.globalRegistry.add(recipientCorrectionSchema, {
   description: 'A corrected recipient for an order whose recipient the mail server refused',
 });
 
-export const startedOrderSchema = z
+const startedOrderSchema = z
   .object({
     workflowId: z.string().describe("The order's workflow id"),
     existing: z.boolean().describe('True when the order id already had a workflow: nothing new was started'),
@@ -27,7 +28,7 @@ export const startedOrderSchema = z
 
 const timestamp = z.iso.datetime({ offset: true });
 
-export const fulfillmentStatusSchema = z
+const fulfillmentStatusSchema = z
   .object({
     orderId: z.string(),
     phase: z.enum(['collecting', 'delivered', 'failed', 'cancelled', 'purged']),
@@ -67,11 +68,11 @@ const sameStatus: [FulfillmentStatus, z.infer<typeof fulfillmentStatusSchema>] =
 ];
 void sameStatus;
 
-export const correctionSentSchema = z
+const correctionSentSchema = z
   .object({ orderId: z.string(), cardCount: z.number().int(), expiresAt: timestamp })
   .meta({ id: 'CorrectionSent' });
 
-export const correctionPendingSchema = z
+const correctionPendingSchema = z
   .object({ orderId: z.string(), pending: z.literal(true) })
   .meta({ id: 'CorrectionPending' });
 
@@ -79,7 +80,7 @@ export const correctionPendingSchema = z
  * The IETF draft's header (draft-ietf-httpapi-idempotency-key-header): a Structured Field string, so
  * quoted; a bare token is taken too, since most clients send one.
  */
-export const idempotencyKeySchema = z
+const idempotencyKeySchema = z
   .string()
   .regex(
     /^(?:"[\x21\x23-\x5b\x5d-\x7e]{1,255}"|[\x21\x23-\x5b\x5d-\x7e]{1,255})$/,
@@ -103,7 +104,7 @@ export const startOrderSchema = {
     'One workflow per order id. The order id belongs to the first caller and request intake accepted for ' +
     'it: another caller, or the same id with any field changed, is 409. Each signature is accepted once ' +
     '(a replay is 409).',
-  security: [{ intakeClient: [], intakeTimestamp: [], intakeSignature: [] }],
+  security: INTAKE_SECURITY,
   headers: z.looseObject({ 'idempotency-key': idempotencyKeySchema.optional() }),
   body: orderRequestSchema,
   response: {
@@ -116,7 +117,7 @@ export const startOrderSchema = {
   },
 };
 
-export const orderParamsSchema = z.object({ orderId: orderIdSchema });
+const orderParamsSchema = z.object({ orderId: orderIdSchema });
 
 export const orderStatusSchema = {
   tags: ['intake'],
@@ -126,7 +127,7 @@ export const orderStatusSchema = {
     'Signed over the request line (`GET /v1/fulfillments/<orderId>`) rather than a body. Another ' +
     "caller's order and an unknown one are the same 404. Read from the database: it answers for orders " +
     'whose workflow is long finished too.',
-  security: [{ intakeClient: [], intakeTimestamp: [], intakeSignature: [] }],
+  security: INTAKE_SECURITY,
   params: orderParamsSchema,
   response: {
     200: fulfillmentStatusSchema.describe("The order's status"),
@@ -141,7 +142,7 @@ export const correctRecipientSchema = {
   description:
     'Only for an order whose recipient the mail server refused; the old link is revoked. The body names ' +
     'the order again (the signature covers it), and it must be the one in the path.',
-  security: [{ intakeClient: [], intakeTimestamp: [], intakeSignature: [] }],
+  security: INTAKE_SECURITY,
   params: orderParamsSchema,
   body: recipientCorrectionSchema,
   response: {

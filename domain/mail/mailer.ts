@@ -21,7 +21,7 @@ export class MailRefused extends Error {
   }
 }
 
-export function classifySmtpError(err: unknown): MailRefused {
+function classifySmtpError(err: unknown): MailRefused {
   const code = (err as { responseCode?: unknown }).responseCode;
   const smtpCode = typeof code === 'number' && code >= 100 && code < 600 ? code : undefined;
   return new MailRefused(smtpCode !== undefined && smtpCode >= 500, smtpCode);

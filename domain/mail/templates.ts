@@ -167,7 +167,7 @@ export interface NoticeTemplates {
   html?: string;
 }
 
-export const NOTICE_TEMPLATE_FILES = {
+const NOTICE_TEMPLATE_FILES = {
   subject: 'notice.subject.txt',
   text: 'notice.txt',
   html: 'notice.html',

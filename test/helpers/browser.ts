@@ -20,7 +20,7 @@ import { type RunningDecryptor, startDecryptor } from './decryptor';
 import { fixturePool } from './fixture-db';
 import { createSeeder, type Seeder } from './seed';
 
-export const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = '/usr/bin/chromium';
 
 export function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/install.sh`);

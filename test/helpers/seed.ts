@@ -58,7 +58,7 @@ export function randomCard(): SeedCard {
 }
 
 /** The month bucket the worker encrypts new cards under. */
-export function currentCardKey(now = new Date()): string {
+function currentCardKey(now = new Date()): string {
   const month = `${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, '0')}`;
   return `${config().VAULT_CARD_KEY_PREFIX}-${month}`;
 }

@@ -13,7 +13,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ORDER_SEARCH_ATTRIBUTES } from '../../contracts/order';
 import { repoRoot } from '../../lib/config';
 
-export const testServerScript = path.join(repoRoot, 'scripts', 'temporal-test-server.sh');
+const testServerScript = path.join(repoRoot, 'scripts', 'temporal-test-server.sh');
 
 const { IndexedValueType } = temporal.api.enums.v1;
 const INDEXED_TYPE = {
