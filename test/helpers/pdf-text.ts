@@ -14,40 +14,51 @@ interface PdfObject {
 function objects(pdf: Buffer): Map<number, PdfObject> {
   const text = pdf.toString('latin1');
   const found = new Map<number, PdfObject>();
-  for (const m of text.matchAll(/(\d+) 0 obj\s*([\s\S]*?)endobj/g)) {
-    const body = m[2]!;
-    const at = body.search(/\bstream\r?\n/);
-    if (at < 0) {
-      found.set(Number(m[1]), { dict: body });
+  // A stream is read by its /Length, never by searching for "endstream": a compressed font's bytes may
+  // spell "endobj" or "3 0 obj" anywhere (and which bytes they are depends on the text set in it).
+  const header = /(\d+) 0 obj\s*/g;
+  for (let m = header.exec(text); m; m = header.exec(text)) {
+    const start = header.lastIndex;
+    const end = text.indexOf('endobj', start);
+    const streamAt = text.indexOf('stream', start);
+    if (streamAt < 0 || (end >= 0 && end < streamAt)) {
+      found.set(Number(m[1]), { dict: text.slice(start, end) });
+      header.lastIndex = end;
       continue;
     }
-    const dict = body.slice(0, at);
-    const start = body.indexOf('\n', at) + 1;
-    const raw = Buffer.from(body.slice(start, body.lastIndexOf('endstream')).replace(/\r?\n$/, ''), 'latin1');
+    const dict = text.slice(start, streamAt);
+    let from = streamAt + 'stream'.length;
+    if (text[from] === '\r') from++;
+    if (text[from] === '\n') from++;
+    const length = /\/Length\s+(\d+)(?!\s+\d+\s+R)/.exec(dict);
+    const to = length ? from + Number(length[1]) : text.indexOf('endstream', from);
+    const raw = pdf.subarray(from, to);
     found.set(Number(m[1]), { dict, stream: /\/FlateDecode/.test(dict) ? inflateSync(raw) : raw });
+    header.lastIndex = to;
   }
   return found;
 }
 
-const utf16 = (hex: string) => Buffer.from(hex, 'hex').swap16().toString('utf16le');
+// A ligature's entry holds several code units (`<0066 0066>`, "ff"): the spaces go.
+const utf16 = (hex: string) => Buffer.from(hex.replace(/\s+/g, ''), 'hex').swap16().toString('utf16le');
 
 /** A ToUnicode CMap's bfchar and bfrange entries: code → text. */
 function parseCmap(cmap: string): Map<number, string> {
   const map = new Map<number, string>();
   for (const block of cmap.matchAll(/beginbfchar([\s\S]*?)endbfchar/g)) {
-    for (const m of block[1]!.matchAll(/<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>/g)) {
+    for (const m of block[1]!.matchAll(/<([0-9a-fA-F]+)>\s*<([0-9a-fA-F\s]+)>/g)) {
       map.set(Number.parseInt(m[1]!, 16), utf16(m[2]!));
     }
   }
   for (const block of cmap.matchAll(/beginbfrange([\s\S]*?)endbfrange/g)) {
     for (const m of block[1]!.matchAll(
-      /<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>\s*(\[[^\]]*\]|<[0-9a-fA-F]+>)/g,
+      /<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>\s*(\[[^\]]*\]|<[0-9a-fA-F\s]+>)/g,
     )) {
       const from = Number.parseInt(m[1]!, 16);
       const to = Number.parseInt(m[2]!, 16);
       const target = m[3]!;
       if (target.startsWith('[')) {
-        [...target.matchAll(/<([0-9a-fA-F]+)>/g)].forEach((t, i) => {
+        [...target.matchAll(/<([0-9a-fA-F\s]+)>/g)].forEach((t, i) => {
           map.set(from + i, utf16(t[1]!));
         });
       } else {
