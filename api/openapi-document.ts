@@ -67,13 +67,14 @@ export async function openApiDocument(): Promise<string> {
 }
 
 if (require.main === module) {
+  const log = createLogger({ level: 'info', name: 'openapi-document' });
   openApiDocument().then(
     (text) => {
       writeFileSync(OPENAPI_PATH, text);
-      console.log(`wrote ${OPENAPI_PATH}`);
+      log.info({ path: OPENAPI_PATH }, 'wrote the OpenAPI document');
     },
     (err: unknown) => {
-      console.error(err);
+      log.error({ err }, 'the OpenAPI document could not be generated');
       process.exit(1);
     },
   );

@@ -15,11 +15,15 @@
  */
 import { DEFAULT_OPS_AUDIENCE } from '../contracts/operators';
 import { loadStackEnv } from '../lib/config';
+import { createLogger } from '../lib/logger';
 import { createIdentityProvider } from './provider';
 import { ensureState, rotateSigningKey } from './state';
 
+// The project's logger (it redacts): this process's lines go where every component's go.
+const log = createLogger({ level: 'info', name: 'identity-provider' });
+
 function fail(message: string): never {
-  console.error(`identity-provider: ${message}`);
+  log.error(message);
   process.exit(1);
 }
 
@@ -35,7 +39,7 @@ async function main(): Promise<void> {
   if (!dir) fail('IDP_STATE_DIR is required but not set');
   if (process.argv[2] === 'rotate-key') {
     const key = await rotateSigningKey(dir);
-    console.log(`new signing key ${key.kid} (restart the identity provider to sign with it)`);
+    log.info({ kid: key.kid }, 'new signing key (restart the identity provider to sign with it)');
     return;
   }
   const host = process.env.IDP_HOST?.trim() || '127.0.0.1';
@@ -63,7 +67,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   await idp.listen(port, host);
-  console.log(`identity provider listening on ${host}:${port} (issuer ${idp.provider.issuer})`);
+  log.info({ host, port, issuer: idp.provider.issuer }, 'identity provider listening');
 }
 
 main().catch((err: unknown) => fail(err instanceof Error ? err.message : String(err)));
